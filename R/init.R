@@ -1,0 +1,108 @@
+# Initialisation of W and H (in the internal, scaled units of the data).
+#
+# "random": entries |N(0, 1)| * sqrt(mean(x) / rank), so W H has the data's
+#   mean, as scikit-learn does.
+# "nndsvd", "nndsvda", "nndsvdar": non-negative double SVD, Boutsidis &
+#   Gallopoulos (2008), Pattern Recognition 41(4), 1350-1362.  The rank-r
+#   truncated SVD is randomized (Halko, Martinsson & Tropp 2011, Algorithm
+#   4.4 with two power iterations): it only multiplies by x, so sparse input
+#   is never densified.
+
+init_methods <- c("nndsvda", "nndsvd", "nndsvdar", "random")
+
+init_factors <- function(xs, rank, init, mean_x) {
+  m <- nrow(xs)
+  n <- ncol(xs)
+  if (init == "random") {
+    a <- sqrt(mean_x / rank)
+    w <- matrix(abs(stats::rnorm(m * rank)) * a, m, rank)
+    h <- matrix(abs(stats::rnorm(rank * n)) * a, rank, n)
+    return(list(w = w, h = h))
+  }
+  nndsvd(xs, rank, fill = sub("^nndsvd", "", init), mean_x = mean_x)
+}
+
+truncated_svd <- function(xs, rank) {
+  m <- nrow(xs)
+  n <- ncol(xs)
+  # randomized for every input, so dense and sparse copies of the same data
+  # start from the same point; with k = min(m, n) it is an exact SVD
+  k <- min(rank + 10L, m, n)
+  omega <- matrix(stats::rnorm(n * k), n, k)
+  q <- qr.Q(qr(as.matrix(xs %*% omega)))
+  for (it in 1:2) {
+    z <- qr.Q(qr(as.matrix(Matrix::crossprod(xs, q))))
+    q <- qr.Q(qr(as.matrix(xs %*% z)))
+  }
+  b <- as.matrix(Matrix::crossprod(q, xs)) # k x n
+  s <- La.svd(b, nu = rank, nv = rank)
+  list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
+}
+
+nndsvd <- function(xs, rank, fill = "", mean_x) {
+  s <- truncated_svd(xs, rank)
+  m <- nrow(s$u)
+  n <- nrow(s$v)
+  w <- matrix(0, m, rank)
+  h <- matrix(0, rank, n)
+  norm2 <- function(v) sqrt(sum(v * v))
+  # the leading singular pair can be taken non-negative (Perron-Frobenius)
+  w[, 1] <- sqrt(s$d[1]) * abs(s$u[, 1])
+  h[1, ] <- sqrt(s$d[1]) * abs(s$v[, 1])
+  for (j in seq_len(rank)[-1]) {
+    u <- s$u[, j]
+    v <- s$v[, j]
+    up <- pmax(u, 0); un <- pmax(-u, 0)
+    vp <- pmax(v, 0); vn <- pmax(-v, 0)
+    np <- norm2(up) * norm2(vp)
+    nn <- norm2(un) * norm2(vn)
+    if (np >= nn) {
+      mag <- np; uu <- up; vv <- vp
+    } else {
+      mag <- nn; uu <- un; vv <- vn
+    }
+    if (mag > 0 && s$d[j] > 0) {
+      sc <- sqrt(s$d[j] * mag)
+      w[, j] <- sc * uu / norm2(uu)
+      h[j, ] <- sc * vv / norm2(vv)
+    }
+  }
+  # tiny values from rounding are zeros
+  w[w < 1e-12 * max(w)] <- 0
+  h[h < 1e-12 * max(h)] <- 0
+  if (fill == "a") {
+    w[w == 0] <- mean_x
+    h[h == 0] <- mean_x
+  } else if (fill == "ar") {
+    zw <- w == 0
+    zh <- h == 0
+    w[zw] <- stats::runif(sum(zw), 0, mean_x / 100)
+    h[zh] <- stats::runif(sum(zh), 0, mean_x / 100)
+  }
+  list(w = w, h = h)
+}
+
+# A user-supplied list(w = , h = ), checked and moved to internal units.
+check_user_init <- function(init, dims, rank, scale) {
+  if (!is.list(init) || !all(c("w", "h") %in% names(init))) {
+    stop("'init' must be one of \"", paste(init_methods, collapse = "\", \""),
+         "\" or a list with matrices 'w' and 'h'", call. = FALSE)
+  }
+  w <- init$w
+  h <- init$h
+  if (!is.matrix(w) || !is.numeric(w) || !identical(as.integer(dim(w)), as.integer(c(dims[1], rank)))) {
+    stop(sprintf("'init$w' must be a numeric %d x %d matrix (rows of x by rank)", dims[1], rank), call. = FALSE)
+  }
+  if (!is.matrix(h) || !is.numeric(h) || !identical(as.integer(dim(h)), as.integer(c(rank, dims[2])))) {
+    stop(sprintf("'init$h' must be a numeric %d x %d matrix (rank by columns of x)", rank, dims[2]), call. = FALSE)
+  }
+  if (any(!is.finite(w)) || any(!is.finite(h))) {
+    stop("'init$w' and 'init$h' must be finite (no NA, NaN or Inf)", call. = FALSE)
+  }
+  if (any(w < 0) || any(h < 0)) {
+    stop("'init$w' and 'init$h' must be non-negative", call. = FALSE)
+  }
+  storage.mode(w) <- "double"
+  storage.mode(h) <- "double"
+  list(w = unname(w), h = unname(h) / scale)
+}

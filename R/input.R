@@ -1,0 +1,193 @@
+# Input validation and conversion, done once per call so the C core can
+# assume clean, non-negative, finite doubles (or dgCMatrix slots) and a
+# held-out pattern in CSC form.
+
+# Turn whatever the user passed into a double matrix or a dgCMatrix.
+as_nmf_matrix <- function(x, assay = NULL, arg = "x") {
+  if (inherits(x, "SummarizedExperiment")) {
+    if (!requireNamespace("SummarizedExperiment", quietly = TRUE)) {
+      stop(sprintf("'%s' is a SummarizedExperiment, but the SummarizedExperiment package is not installed", arg),
+           call. = FALSE)
+    }
+    x <- SummarizedExperiment::assay(x, if (is.null(assay)) 1L else assay, withDimnames = TRUE)
+  } else if (inherits(x, "ExpressionSet")) {
+    if (!requireNamespace("Biobase", quietly = TRUE)) {
+      stop(sprintf("'%s' is an ExpressionSet, but the Biobase package is not installed", arg), call. = FALSE)
+    }
+    x <- Biobase::exprs(x)
+  }
+  if (is.data.frame(x)) {
+    bad <- !vapply(x, function(col) is.numeric(col) && !is.factor(col), logical(1))
+    if (any(bad)) {
+      stop(sprintf("'%s' is a data frame with non-numeric column(s): %s", arg,
+                   paste(utils::head(names(x)[bad], 5), collapse = ", ")), call. = FALSE)
+    }
+    x <- as.matrix(x)
+  }
+  if (inherits(x, "sparseMatrix")) {
+    if (!inherits(x, "dgCMatrix")) {
+      x <- tryCatch(methods::as(methods::as(methods::as(x, "CsparseMatrix"), "generalMatrix"), "dMatrix"),
+                    error = function(e) stop(sprintf("'%s' is a sparse matrix that cannot be converted to a dgCMatrix: %s",
+                                                     arg, conditionMessage(e)), call. = FALSE))
+    }
+    return(x)
+  }
+  if (inherits(x, "Matrix")) x <- as.matrix(x)
+  if (!is.matrix(x)) {
+    stop(sprintf("'%s' must be a numeric matrix, a data frame of numbers or a dgCMatrix, not %s",
+                 arg, paste(class(x), collapse = "/")), call. = FALSE)
+  }
+  if (!is.numeric(x) || is.logical(x)) {
+    stop(sprintf("'%s' must be numeric, not %s", arg, typeof(x)), call. = FALSE)
+  }
+  if (!is.double(x)) storage.mode(x) <- "double"
+  x
+}
+
+# The held-out pattern (TRUE = left out of the fit) as a logical matrix check
+# plus CSC column pointers and 0-based row indices.
+check_mask <- function(mask, dims, arg = "mask") {
+  if (is.null(mask)) return(NULL)
+  if (inherits(mask, "sparseMatrix")) {
+    if (!identical(as.integer(dim(mask)), as.integer(dims))) {
+      stop(sprintf("'%s' must have the dimensions of x (%d x %d), not %d x %d",
+                   arg, dims[1], dims[2], nrow(mask), ncol(mask)), call. = FALSE)
+    }
+    if (!(methods::is(mask, "lMatrix") || methods::is(mask, "nMatrix"))) {
+      stop(sprintf("'%s' must be logical (TRUE = held out), not a numeric matrix", arg), call. = FALSE)
+    }
+    tm <- methods::as(mask, "TsparseMatrix")
+    keep <- if (methods::.hasSlot(tm, "x")) tm@x else rep(TRUE, length(tm@i))
+    if (anyNA(keep)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
+    i <- tm@i[keep]
+    j <- tm@j[keep]
+  } else {
+    if (!is.matrix(mask) || !identical(as.integer(dim(mask)), as.integer(dims))) {
+      stop(sprintf("'%s' must be a logical matrix with the dimensions of x (%d x %d)",
+                   arg, dims[1], dims[2]), call. = FALSE)
+    }
+    if (!is.logical(mask)) {
+      stop(sprintf("'%s' must be logical (TRUE = held out), not %s", arg, typeof(mask)), call. = FALSE)
+    }
+    if (anyNA(mask)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
+    idx <- which(mask) - 1
+    i <- as.integer(idx %% dims[1])
+    j <- as.integer(idx %/% dims[1])
+  }
+  pattern_csc(i, j, dims)
+}
+
+pattern_csc <- function(i, j, dims) {
+  ord <- order(j, i)
+  i <- as.integer(i[ord])
+  j <- as.integer(j[ord])
+  dup <- duplicated(cbind(i, j))
+  i <- i[!dup]
+  j <- j[!dup]
+  p <- c(0L, cumsum(tabulate(j + 1L, nbins = dims[2])))
+  list(p = as.integer(p), i = i, j = j)
+}
+
+# Validate and prepare the data for the C core.  Returns the matrix as the
+# user gave it (`x`, kept for fitted/residuals), the held-out pattern, the
+# internal scale and the C-ready pieces.
+prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, arg = "x") {
+  x <- as_nmf_matrix(x, assay = assay, arg = arg)
+  dims <- dim(x)
+  if (any(dims == 0L)) {
+    stop(sprintf("'%s' has %d rows and %d columns: it needs at least one of each", arg, dims[1], dims[2]),
+         call. = FALSE)
+  }
+  sparse <- inherits(x, "dgCMatrix")
+  vals <- if (sparse) x@x else x
+  hold <- check_mask(mask, dims)
+  na <- is.na(vals) & !is.nan(vals)
+  if (any(is.nan(vals))) {
+    stop(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, sum(is.nan(vals))),
+         call. = FALSE)
+  }
+  if (any(na)) {
+    if (!identical(missing, "mask")) {
+      where <- if (sparse) which(na)[1] else which(is.na(x), arr.ind = TRUE)[1, ]
+      loc <- if (sparse) "" else sprintf(" (the first at row %d, column %d)", where[1], where[2])
+      stop(sprintf(paste0("'%s' contains %d NA value(s)%s; remove them, or use missing = \"mask\" ",
+                          "to leave them out of the fit"), arg, sum(na), loc), call. = FALSE)
+    }
+    if (sparse) {
+      tj <- rep(seq_len(dims[2]) - 1L, diff(x@p))
+      ni <- x@i[na]
+      nj <- tj[na]
+    } else {
+      idx <- which(na) - 1
+      ni <- idx %% dims[1]
+      nj <- idx %/% dims[1]
+    }
+    old <- if (is.null(hold)) list(i = integer(0), j = integer(0)) else hold
+    hold <- pattern_csc(c(old$i, ni), c(old$j, nj), dims)
+  }
+  fin <- vals[!na]
+  if (any(is.infinite(fin))) {
+    stop(sprintf("'%s' contains %d infinite value(s); NMF needs finite data", arg, sum(is.infinite(fin))),
+         call. = FALSE)
+  }
+  if (any(fin < 0)) {
+    stop(sprintf("'%s' contains %d negative value(s) (the smallest is %g); NMF needs non-negative data",
+                 arg, sum(fin < 0), min(fin)), call. = FALSE)
+  }
+  n_held <- if (is.null(hold)) 0 else length(hold$i)
+  if (n_held > 0) {
+    per_col <- diff(hold$p)
+    full_col <- which(per_col >= dims[1])
+    if (length(full_col)) {
+      stop(sprintf("the mask leaves column %d of '%s' with no observed entry", full_col[1], arg), call. = FALSE)
+    }
+    per_row <- tabulate(hold$i + 1L, nbins = dims[1])
+    full_row <- which(per_row >= dims[2])
+    if (length(full_row)) {
+      stop(sprintf("the mask leaves row %d of '%s' with no observed entry", full_row[1], arg), call. = FALSE)
+    }
+  }
+  # the data the C core sees: held-out (and NA) entries set to zero
+  xc <- x
+  if (n_held > 0) {
+    if (sparse) {
+      hm <- Matrix::sparseMatrix(i = hold$i + 1L, j = hold$j + 1L, x = 1, dims = dims)
+      xc <- Matrix::drop0(xc - xc * hm)
+      xc@x[is.na(xc@x)] <- 0
+      xc <- Matrix::drop0(xc)
+    } else {
+      xc[cbind(hold$i + 1L, hold$j + 1L)] <- 0
+    }
+  }
+  cvals <- if (sparse) xc@x else xc
+  total <- sum(cvals)
+  n_obs <- prod(as.numeric(dims)) - n_held
+  if (!(total > 0)) {
+    stop(sprintf("'%s' has no positive observed entry (all zero): there is nothing to factorize", arg),
+         call. = FALSE)
+  }
+  if (beta <= 0) {
+    n_zero_obs <- if (sparse) n_obs - sum(xc@x > 0) else sum(xc == 0) - n_held
+    if (n_zero_obs > 0) {
+      stop(sprintf(paste0("'%s' has %.0f zero entries, where the beta-divergence with beta = %g is infinite; ",
+                          "use beta > 0 (e.g. beta = 1 for counts), or add a small positive offset ",
+                          "to x yourself (e.g. x + 1e-6 * mean(x))"), arg, n_zero_obs, beta), call. = FALSE)
+    }
+  }
+  # scale to mean ~1 by an exact power of two: the beta-divergence is
+  # homogeneous, d(cx|cy) = c^beta d(x|y), so the fit is unchanged, and the
+  # absolute floors inside the C kernels become meaningful for any units
+  scale <- 2^round(log2(total / n_obs))
+  if (sparse) {
+    xc@x <- xc@x / scale
+    c_dense <- NULL
+    c_sparse <- list(i = xc@i, p = xc@p, x = xc@x)
+  } else {
+    c_dense <- xc / scale
+    c_sparse <- NULL
+  }
+  list(x = x, dims = dims, dimnames = dimnames(x), sparse = sparse, scale = scale,
+       dense = c_dense, sp = c_sparse, xs = if (sparse) xc else c_dense,
+       hold = if (n_held > 0) hold[c("p", "i")] else NULL, hold_ij = hold,
+       n_obs = n_obs, n_held = n_held)
+}

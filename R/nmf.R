@@ -1,0 +1,225 @@
+#' Non-negative matrix factorization under the beta-divergence
+#'
+#' Approximates a non-negative matrix `x` (m x n) by `W %*% H` with `W`
+#' (m x rank) and `H` (rank x n) non-negative, minimising the
+#' beta-divergence \eqn{D_\beta(X \| WH)}{D_beta(X | WH)} summed over the
+#' observed entries.
+#'
+#' Choose `beta` by the noise in the data: `2` for Gaussian noise (least
+#' squares), `1` for counts (generalized Kullback-Leibler, the Poisson
+#' likelihood), `0` for multiplicative noise (Itakura-Saito, scale invariant);
+#' any other real value gives the corresponding Tweedie-type divergence.
+#'
+#' Solvers: `"hals"` (beta = 2 only) is hierarchical alternating least
+#' squares (Cichocki & Phan 2009) with the accelerated inner sweeps of Gillis &
+#' Glineur (2012); `"mu"` is the majorize-minimize multiplicative update of
+#' Fevotte & Idier (2011), whose exponent makes the loss non-increasing for
+#' every beta. `"auto"` picks HALS for beta = 2 and MU otherwise.
+#'
+#' Scale and order are fixed on return: the columns of `W` sum to one (so `H`
+#' carries the units of `x`), and components are ordered by decreasing total
+#' contribution (row sums of `H`).
+#'
+#' The fit stops when the loss, evaluated every `control$check` iterations,
+#' decreased by less than `tol` (relative, per iteration) since the previous
+#' evaluation, or after `maxit` iterations (with a warning that says so).
+#'
+#' @param x a non-negative numeric matrix, a data frame of numbers, a
+#'   `Matrix::dgCMatrix` (kept sparse throughout), a `SummarizedExperiment`
+#'   (see `assay`) or an `ExpressionSet`.
+#' @param rank the number of components, a whole number between 1 and
+#'   `min(dim(x))`.
+#' @param beta the beta of the divergence, a single finite number.
+#' @param solver `"auto"`, `"hals"` or `"mu"`.
+#' @param init `"nndsvda"` (the default for a single run), `"nndsvd"`,
+#'   `"nndsvdar"`, `"random"` (the default when `nrun > 1`, since NNDSVD is
+#'   deterministic), or a list with matrices `w` and `h`.
+#' @param nrun the number of restarts; the fit with the lowest loss is
+#'   returned and all runs are kept in `$runs`.
+#' @param seed `NULL` or a whole number; every random choice (random
+#'   initialisation, the randomized SVD of NNDSVD, restarts) derives from it,
+#'   and the seed used is stored in the fit.
+#' @param maxit the maximum number of iterations.
+#' @param tol the relative decrease of the loss per iteration below which the
+#'   fit is considered converged.
+#' @param mask `NULL`, or a logical matrix (or sparse logical pattern) of the
+#'   dimensions of `x` whose `TRUE` entries are left out of the fit.
+#' @param missing what to do with `NA` in `x`: `"error"` (the default), or
+#'   `"mask"` to leave them out of the fit.
+#' @param threads the number of OpenMP threads (results do not depend on it).
+#' @param verbose print the loss as the fit progresses.
+#' @param control a list of tuning constants: `check` (iterations between
+#'   loss evaluations; 1 for HALS, 10 for MU), `inner` (maximum HALS inner
+#'   sweeps per product with the data; by default from Gillis & Glineur's
+#'   cost ratio), `inner_tol` (0.01), `l1` and `l2` (penalties on W and H, each
+#'   a number or a pair `c(w, h)`).
+#' @param assay for a `SummarizedExperiment`, which assay to factorize.
+#' @return An object of class `nmf_fit`: a list with `w`, `h`, `beta`,
+#'   `rank`, `loss` (the beta-divergence), `trace` (a data frame of iteration
+#'   and loss), `iterations`, `converged`, `solver`, `init`, `seed`, `call`,
+#'   and, when `nrun > 1`, `runs` (each run's `w`, `h`, `loss`, `iterations`,
+#'   `converged`) and `best` (the index of the returned run).
+#' @references
+#' Fevotte, C. and Idier, J. (2011). Algorithms for nonnegative matrix
+#' factorization with the beta-divergence. Neural Computation 23(9), 2421-2456.
+#'
+#' Cichocki, A. and Phan, A.-H. (2009). Fast local algorithms for large scale
+#' nonnegative matrix and tensor factorizations. IEICE Transactions on
+#' Fundamentals E92-A(3), 708-721.
+#'
+#' Gillis, N. and Glineur, F. (2012). Accelerated multiplicative updates and
+#' hierarchical ALS algorithms for nonnegative matrix factorization. Neural
+#' Computation 24(4), 1085-1105.
+#'
+#' Boutsidis, C. and Gallopoulos, E. (2008). SVD based initialization: a head
+#' start for nonnegative matrix factorization. Pattern Recognition 41(4).
+#' @seealso [predict.nmf_fit()], [beta_divergence()], [basis()].
+#' @examples
+#' set.seed(1)
+#' w <- matrix(rexp(60), 20, 3)
+#' h <- matrix(rexp(90), 3, 30)
+#' x <- matrix(rpois(600, w %*% h * 5), 20, 30)
+#' fit <- nmf(x, rank = 3, beta = 1, seed = 1)
+#' fit
+#' dim(basis(fit)); dim(coef(fit))
+#' deviance(fit); AIC(fit)
+#' @export
+nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu"), init = NULL,
+                nrun = 1, seed = NULL, maxit = 1000, tol = 1e-5, mask = NULL,
+                missing = c("error", "mask"), threads = 1, verbose = FALSE,
+                control = list(), assay = NULL) {
+  call <- match.call()
+  beta <- check_beta(beta)
+  solver <- match.arg(solver)
+  missing <- match.arg(missing)
+  if (solver == "auto") solver <- if (beta == 2) "hals" else "mu"
+  if (solver == "hals" && beta != 2) {
+    stop(sprintf("solver = \"hals\" minimises the beta = 2 loss only; use solver = \"mu\" for beta = %g", beta),
+         call. = FALSE)
+  }
+  nrun <- check_count(nrun, "nrun")
+  maxit <- check_count(maxit, "maxit")
+  if (!is.numeric(tol) || length(tol) != 1L || is.na(tol) || tol < 0) {
+    stop("'tol' must be a single non-negative number", call. = FALSE)
+  }
+  threads <- check_threads(threads)
+  if (!is.logical(verbose) || length(verbose) != 1L || is.na(verbose)) {
+    stop("'verbose' must be TRUE or FALSE", call. = FALSE)
+  }
+  d <- prepare_data(x, beta = beta, mask = mask, missing = missing, assay = assay)
+  rank <- check_rank(rank, d$dims)
+  if (is.null(init)) init <- if (nrun > 1L) "random" else "nndsvda"
+  user_init <- NULL
+  if (is.list(init)) {
+    user_init <- check_user_init(init, d$dims, rank, d$scale)
+    init_name <- "user"
+  } else {
+    if (!is.character(init) || length(init) != 1L || !(init %in% init_methods)) {
+      stop("'init' must be one of \"", paste(init_methods, collapse = "\", \""),
+           "\" or a list with matrices 'w' and 'h'", call. = FALSE)
+    }
+    init_name <- init
+  }
+  ctl <- solver_control(control, solver, d$dims, rank, maxit, tol)
+  seed <- resolve_seed(seed)
+  streams <- rng_streams(seed, nrun)
+  mean_x <- sum(if (d$sparse) d$sp$x else d$dense) / d$n_obs
+
+  run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
+  one_run <- function(k) {
+    start <- if (is.null(user_init)) init_factors(d$xs, rank, init_name, mean_x) else user_init
+    res <- run_solver(d, start$w, start$h, beta, solver, ctl, TRUE, run_threads, verbose)
+    finish_factors(res, d, beta)
+  }
+  runs <- run_streams(nrun, streams, one_run, label = "nmf restarts")
+  losses <- vapply(runs, function(r) r$loss, numeric(1))
+  best <- which.min(losses)
+  fit <- runs[[best]]
+  n_unconverged <- sum(!vapply(runs, function(r) r$converged, logical(1)))
+  if (n_unconverged > 0) {
+    warning(sprintf(paste0("%s reached maxit = %d before the loss stopped decreasing by tol = %g per iteration; ",
+                           "raise 'maxit' or 'tol'"),
+                    if (nrun == 1L) "the fit" else sprintf("%d of %d runs", n_unconverged, nrun),
+                    maxit, tol), call. = FALSE)
+  }
+  fit$beta <- beta
+  fit$rank <- rank
+  fit$solver <- solver
+  fit$init <- init_name
+  fit$seed <- seed
+  fit$nrun <- nrun
+  fit$call <- call
+  fit$control <- ctl
+  fit$dims <- d$dims
+  fit$n_obs <- d$n_obs
+  fit$x <- d$x
+  fit$mask <- if (d$n_held > 0) d$hold_ij else NULL
+  fit$sparse <- d$sparse
+  if (nrun > 1L) {
+    fit$runs <- lapply(runs, function(r) r[c("w", "h", "loss", "iterations", "converged")])
+    fit$best <- best
+  }
+  class(fit) <- "nmf_fit"
+  fit
+}
+
+# One call of the C driver on prepared data; factors in internal units.
+run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose) {
+  ctl_vec <- c(ctl$maxit, ctl$tol, ctl$check, ctl$inner, ctl$inner_tol,
+               ctl$l1[1], ctl$l1[2], ctl$l2[1], ctl$l2[2])
+  .Call(C_nmf_fit, d$dense, d$sp, as.integer(d$dims), d$hold,
+        t(w), h, as.double(beta), if (solver == "hals") 1L else 2L,
+        as.double(ctl_vec), update_w, as.integer(threads), verbose)
+}
+
+# Back to the user's units, W columns summing to one, components ordered by
+# contribution, dimnames from x.
+finish_factors <- function(res, d, beta) {
+  w <- t(res$wt)
+  h <- res$h * d$scale
+  cs <- colSums(w)
+  nz <- cs > 0
+  w[, nz] <- sweep(w[, nz, drop = FALSE], 2, cs[nz], "/")
+  h[nz, ] <- h[nz, , drop = FALSE] * cs[nz]
+  ord <- order(rowSums(h), decreasing = TRUE)
+  w <- w[, ord, drop = FALSE]
+  h <- h[ord, , drop = FALSE]
+  comp <- paste0("NMF", seq_len(ncol(w)))
+  dimnames(w) <- list(d$dimnames[[1]], comp)
+  dimnames(h) <- list(comp, d$dimnames[[2]])
+  unit <- d$scale^beta
+  list(w = w, h = h, loss = res$loss * unit,
+       trace = data.frame(iteration = res$trace_iter, loss = res$trace * unit),
+       iterations = res$iterations, converged = isTRUE(attr(res, "converged")))
+}
+
+solver_control <- function(control, solver, dims, rank, maxit, tol) {
+  if (!is.list(control)) stop("'control' must be a list", call. = FALSE)
+  known <- c("check", "inner", "inner_tol", "l1", "l2")
+  bad <- setdiff(names(control), known)
+  if (length(bad)) {
+    stop(sprintf("unknown 'control' entr%s: %s (known: %s)", if (length(bad) > 1) "ies" else "y",
+                 paste(bad, collapse = ", "), paste(known, collapse = ", ")), call. = FALSE)
+  }
+  m <- dims[1]
+  n <- dims[2]
+  # Gillis & Glineur (2012): inner sweeps cost r^2 per column against a
+  # product with the data of about 2 m n r / (m + n) per column
+  rho <- 1 + (m * n) / ((m + n) * (rank + 1))
+  inner_default <- if (solver == "hals") max(1L, min(20L, as.integer(floor(1 + 0.5 * rho)))) else 1L
+  out <- list(maxit = maxit, tol = tol,
+              check = if (is.null(control$check)) (if (solver == "hals") 1L else 10L) else control$check,
+              inner = if (is.null(control$inner)) inner_default else control$inner,
+              inner_tol = if (is.null(control$inner_tol)) 0.01 else control$inner_tol,
+              l1 = if (is.null(control$l1)) c(0, 0) else rep_len(control$l1, 2),
+              l2 = if (is.null(control$l2)) c(0, 0) else rep_len(control$l2, 2))
+  out$check <- check_count(out$check, "control$check")
+  out$inner <- check_count(out$inner, "control$inner")
+  for (nm in c("inner_tol", "l1", "l2")) {
+    v <- out[[nm]]
+    if (!is.numeric(v) || anyNA(v) || any(!is.finite(v)) || any(v < 0)) {
+      stop(sprintf("'control$%s' must be non-negative and finite", nm), call. = FALSE)
+    }
+  }
+  out
+}

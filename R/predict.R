@@ -1,0 +1,70 @@
+#' Coefficients of new samples with the basis held fixed
+#'
+#' Solves for H with W fixed, column by column, under the fit's beta and
+#' solver family: non-negative least squares by HALS coordinate descent for
+#' beta = 2, multiplicative updates (a Poisson / Tweedie regression with
+#' identity link and non-negative coefficients) otherwise.
+#'
+#' @param object an `nmf_fit`.
+#' @param newdata a non-negative matrix (or data frame, dgCMatrix, ...) whose
+#'   rows are the rows of the data the model was fitted on. If both carry row
+#'   names, they are matched by name.
+#' @param maxit,tol iteration limit and relative tolerance of the solve.
+#' @param threads OpenMP threads.
+#' @param ... unused.
+#' @return A rank x ncol(newdata) matrix of coefficients (exposures,
+#'   activations), in the units of `newdata`.
+#' @examples
+#' set.seed(3)
+#' x <- matrix(rpois(400, 10), 20, 20)
+#' fit <- nmf(x[, 1:15], 2, beta = 1, seed = 1)
+#' predict(fit, newdata = x[, 16:20])
+#' @export
+predict.nmf_fit <- function(object, newdata, maxit = 1000, tol = 1e-8, threads = 1, ...) {
+  if (missing(newdata) || is.null(newdata)) {
+    stop("'newdata' is required: predict() solves for the coefficients of new columns with W fixed; ",
+         "use coef() for the fitted ones", call. = FALSE)
+  }
+  solve_coefficients(object$w, newdata, beta = object$beta, solver = object$solver,
+                     maxit = maxit, tol = tol, threads = threads, arg = "newdata")
+}
+
+# H >= 0 minimising D_beta(x | W H) with W fixed; shared by predict() and
+# signature refitting.  Returns the rank x n coefficient matrix.
+solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else "mu",
+                               maxit = 1000, tol = 1e-8, threads = 1, arg = "newdata") {
+  maxit <- check_count(maxit, "maxit")
+  threads <- check_threads(threads)
+  if (!is.numeric(tol) || length(tol) != 1L || is.na(tol) || tol < 0) {
+    stop("'tol' must be a single non-negative number", call. = FALSE)
+  }
+  x <- as_nmf_matrix(x, arg = arg)
+  if (!is.null(rownames(w)) && !is.null(rownames(x))) {
+    idx <- match(rownames(w), rownames(x))
+    if (anyNA(idx)) {
+      stop(sprintf("'%s' lacks rows named %s", arg,
+                   paste(utils::head(rownames(w)[is.na(idx)], 3), collapse = ", ")), call. = FALSE)
+    }
+    x <- x[idx, , drop = FALSE]
+  }
+  if (nrow(x) != nrow(w)) {
+    stop(sprintf("'%s' must have %d rows (the rows of the fitted data), not %d", arg, nrow(w), nrow(x)),
+         call. = FALSE)
+  }
+  d <- prepare_data(x, beta = beta, arg = arg)
+  rank <- ncol(w)
+  # start from each column's total spread evenly: W's columns sum to one, so
+  # the column sums of W H then match those of x
+  csum <- if (d$sparse) Matrix::colSums(d$xs) else colSums(d$dense)
+  h0 <- matrix(pmax(csum, 1e-3) / rank, rank, ncol(x), byrow = TRUE)
+  wn <- w
+  cs <- colSums(wn)
+  wn[, cs > 0] <- sweep(wn[, cs > 0, drop = FALSE], 2, cs[cs > 0], "/")
+  ctl <- solver_control(list(inner = 50L, check = if (solver == "hals") 1L else 10L),
+                        solver, d$dims, rank, maxit, tol)
+  res <- run_solver(d, wn, h0, beta, solver, ctl, FALSE, threads, FALSE)
+  h <- res$h * d$scale
+  h <- h / ifelse(cs > 0, cs, 1)
+  dimnames(h) <- list(colnames(w), colnames(x))
+  h
+}

@@ -1,0 +1,35 @@
+# Argument checks shared by the user-facing functions; each error names the
+# argument the user typed.
+
+check_beta <- function(beta) {
+  if (!is.numeric(beta) || length(beta) != 1L || is.na(beta) || !is.finite(beta)) {
+    stop("'beta' must be a single finite number (2 = least squares, 1 = KL/Poisson, 0 = Itakura-Saito)",
+         call. = FALSE)
+  }
+  as.double(beta)
+}
+
+check_count <- function(value, arg, min = 1) {
+  if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) ||
+      value != round(value) || value < min) {
+    stop(sprintf("'%s' must be a single whole number >= %d", arg, min), call. = FALSE)
+  }
+  as.integer(value)
+}
+
+check_threads <- function(threads) {
+  if (!is.numeric(threads) || length(threads) != 1L || is.na(threads) || threads != round(threads) ||
+      threads < 1) {
+    stop("'threads' must be a single whole number >= 1", call. = FALSE)
+  }
+  as.integer(threads)
+}
+
+check_rank <- function(rank, dims) {
+  top <- min(dims)
+  if (!is.numeric(rank) || length(rank) != 1L || is.na(rank) || !is.finite(rank) || rank != round(rank) ||
+      rank < 1 || rank > top) {
+    stop(sprintf("'rank' must be a single whole number between 1 and min(dim(x)) = %d", top), call. = FALSE)
+  }
+  as.integer(rank)
+}

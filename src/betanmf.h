@@ -1,0 +1,76 @@
+/* betanmf internal header: the kernels shared between the C files.
+ *
+ * Layout convention used by every kernel: both factors are stored as r x k
+ * column-major arrays, H (r x n) and Wt = t(W) (r x m).  Updating H given Wt
+ * and X is then the same operation as updating Wt given H and t(X): one
+ * "half update" kernel serves both factors, and every column of the factor
+ * being updated depends only on its own column of the data, so columns can be
+ * processed in any order (or in parallel) with bit-identical results.
+ */
+#ifndef BETANMF_H
+#define BETANMF_H
+
+#define USE_FC_LEN_T
+#include <R.h>
+#include <Rinternals.h>
+#include <R_ext/BLAS.h>
+#include <stddef.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifndef FCONE
+#define FCONE
+#endif
+
+/* One orientation of the data: an nrow x ncol matrix whose columns are the
+ * columns of the factor being updated.  Exactly one of `dense` and `x` is
+ * used.  `dense_trans` says that `dense` holds the *transpose* (ncol x nrow,
+ * column-major); only the BLAS product path can read it that way.
+ * Held-out entries (the mask) travel as a CSC pattern (hp, hi) whose column j
+ * lists the held-out rows of column j; their data values have already been
+ * set to zero by the caller, so only the model side (W H) needs correcting. */
+typedef struct {
+    int nrow, ncol;
+    const double *dense;
+    int dense_trans;
+    const int *p, *i;    /* CSC column pointers and row indices, or NULL */
+    const double *x;     /* CSC values */
+    const int *hp, *hi;  /* held-out CSC pattern, or NULL */
+} nmf_data;
+
+/* solver codes shared with R/nmf.R */
+#define SOLVER_HALS 1
+#define SOLVER_MU   2
+
+/* floors, after the data have been scaled to mean 1 (see R/nmf.R):
+ * model values below EPS_Y are treated as EPS_Y inside the MU ratios so that
+ * y^(beta - 2) stays finite; MU denominators are floored at EPS_DEN. */
+#define EPS_Y   1e-50
+#define EPS_DEN 1e-300
+
+/* data.c */
+void data_transpose(const nmf_data *in, nmf_data *out, int need_dense);
+int data_is_sparse(const nmf_data *d);
+
+/* product.c: A (r x ncol) = G (r x nrow) %*% X (nrow x ncol) */
+void product_gx(const nmf_data *X, const double *G, int r, double *A, int threads);
+/* Gram matrix S = F F' of an r x k factor (full symmetric r x r) */
+void gram(const double *F, int r, int k, double *S);
+
+/* hals.c: one HALS half update of F (r x ncol) given G (r x nrow). */
+void hals_half(const nmf_data *X, double *F, const double *G, int r,
+               int inner, double inner_tol, double l1, double l2,
+               double *A, double *S, int threads);
+
+/* mu.c: one multiplicative half update of F (r x ncol) given G (r x nrow). */
+void mu_half(const nmf_data *X, double *F, const double *G, int r,
+             double beta, double l1, double l2, int threads);
+
+/* loss.c: beta-divergence of X from Wt' H over the observed entries */
+double loss_factored(const nmf_data *X, const double *Wt, const double *H,
+                     int r, double beta, int threads);
+double beta_div_scalar(double x, double y, double beta);
+
+#endif

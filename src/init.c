@@ -1,0 +1,20 @@
+/* init.c: registration of the .Call entry points (exact arities). */
+#include <R.h>
+#include <Rinternals.h>
+#include <R_ext/Rdynload.h>
+
+SEXP C_nmf_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_beta_divergence(SEXP, SEXP, SEXP, SEXP);
+
+static const R_CallMethodDef call_methods[] = {
+    {"nmf_fit", (DL_FUNC) &C_nmf_fit, 12},
+    {"beta_divergence", (DL_FUNC) &C_beta_divergence, 4},
+    {NULL, NULL, 0}
+};
+
+void R_init_betanmf(DllInfo *dll)
+{
+    R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
+    R_useDynamicSymbols(dll, FALSE);
+    R_forceSymbols(dll, TRUE);
+}

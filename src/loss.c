@@ -1,0 +1,130 @@
+/* loss.c: the beta-divergence (Fevotte & Idier 2011, eq. 2.3), entrywise
+ * and for a factored model Y = W H without forming Y.
+ *
+ *   d(x|y) = x/y - log(x/y) - 1                       beta = 0
+ *          = x log(x/y) - x + y   (0 log 0 = 0)        beta = 1
+ *          = (x - y)^2 / 2                             beta = 2
+ *          = (x^b + (b-1) y^b - b x y^(b-1)) / (b(b-1)) otherwise
+ *
+ * Sums are accumulated per column into an array and added up in column
+ * order afterwards, so the result does not depend on the number of threads.
+ */
+#include "betanmf.h"
+#include <math.h>
+#include <string.h>
+
+double beta_div_scalar(double x, double y, double beta)
+{
+    if (beta == 2.0) { double d = x - y; return 0.5 * d * d; }
+    if (beta == 1.0) return (x == 0.0) ? y : x * log(x / y) - x + y;
+    if (beta == 0.0) { double q = x / y; return q - log(q) - 1.0; }
+    if (x == 0.0 && beta > 0.0) return pow(y, beta) / beta;
+    return (pow(x, beta) + (beta - 1.0) * pow(y, beta) - beta * x * pow(y, beta - 1.0)) /
+           (beta * (beta - 1.0));
+}
+
+static inline double dot(const double *a, const double *b, int r)
+{
+    double s = 0.0;
+    for (int k = 0; k < r; k++) s += a[k] * b[k];
+    return s;
+}
+
+static inline double model(const double *g, const double *h, int r)
+{
+    double y = dot(g, h, r);
+    return y < EPS_Y ? EPS_Y : y;
+}
+
+double loss_factored(const nmf_data *X, const double *Wt, const double *H,
+                     int r, double beta, int threads)
+{
+    int m = X->nrow, n = X->ncol, nthr = threads > 0 ? threads : 1;
+    const int *hp = X->hp, *hi = X->hi;
+    double *part = (double *) R_alloc((size_t) n + 1, sizeof(double));
+    char *flag = NULL;
+    if (hp) {
+        flag = R_alloc((size_t) nthr * m + 1, 1);
+        memset(flag, 0, (size_t) nthr * m + 1);
+    }
+    double *gs = (double *) R_alloc((size_t) r, sizeof(double));
+    double *S = (double *) R_alloc((size_t) r * r, sizeof(double));
+    for (int k = 0; k < r; k++) gs[k] = 0.0;
+    for (int i = 0; i < m; i++)
+        for (int k = 0; k < r; k++) gs[k] += Wt[k + (size_t) i * r];
+    if (X->p && beta == 2.0) gram(Wt, r, m, S);
+
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+    for (int j = 0; j < n; j++) {
+#ifdef _OPENMP
+        int tid = omp_get_thread_num();
+#else
+        int tid = 0;
+#endif
+        const double *h = H + (size_t) j * r;
+        char *fl = flag ? flag + (size_t) tid * m : NULL;
+        double s = 0.0;
+        if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 1;
+        if (!X->p) {
+            const double *xc = X->dense + (size_t) j * m;
+            for (int i = 0; i < m; i++) {
+                if (fl && fl[i]) continue;
+                s += beta_div_scalar(xc[i], model(Wt + (size_t) i * r, h, r), beta);
+            }
+        } else if (beta == 1.0 || beta == 2.0) {
+            /* zeros contribute y (KL) or y^2/2: sum them through the
+             * factors, then correct at the non-zeros and held-out entries */
+            double base;
+            if (beta == 1.0) base = dot(gs, h, r);
+            else {
+                base = 0.0;
+                for (int a = 0; a < r; a++) base += h[a] * dot(S + (size_t) a * r, h, r);
+                base *= 0.5;
+            }
+            s = base;
+            for (int t = X->p[j]; t < X->p[j + 1]; t++) {
+                double x = X->x[t];
+                if (x == 0.0) continue;
+                double y = model(Wt + (size_t) X->i[t] * r, h, r);
+                s += beta_div_scalar(x, y, beta) - beta_div_scalar(0.0, y, beta);
+            }
+            if (hp)
+                for (int t = hp[j]; t < hp[j + 1]; t++)
+                    s -= beta_div_scalar(0.0, model(Wt + (size_t) hi[t] * r, h, r), beta);
+        } else {
+            for (int i = 0; i < m; i++) {
+                if (fl && fl[i]) continue;
+                s += beta_div_scalar(0.0, model(Wt + (size_t) i * r, h, r), beta);
+            }
+            for (int t = X->p[j]; t < X->p[j + 1]; t++) {
+                double x = X->x[t];
+                if (x == 0.0) continue;
+                double y = model(Wt + (size_t) X->i[t] * r, h, r);
+                s += beta_div_scalar(x, y, beta) - beta_div_scalar(0.0, y, beta);
+            }
+        }
+        if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 0;
+        part[j] = s;
+    }
+    double total = 0.0;
+    for (int j = 0; j < n; j++) total += part[j];
+    return total;
+}
+
+/* .Call entry: sum of d(x|y) over entries where keep is TRUE (or all) */
+SEXP C_beta_divergence(SEXP x, SEXP y, SEXP beta, SEXP keep)
+{
+    R_xlen_t N = XLENGTH(x);
+    if (XLENGTH(y) != N || (!isNull(keep) && XLENGTH(keep) != N))
+        error("internal error: beta_divergence lengths differ");
+    const double *xp = REAL(x), *yp = REAL(y);
+    const int *kp = isNull(keep) ? NULL : LOGICAL(keep);
+    double b = asReal(beta), s = 0.0;
+    for (R_xlen_t t = 0; t < N; t++) {
+        if (kp && !kp[t]) continue;
+        s += beta_div_scalar(xp[t], yp[t], b);
+    }
+    return ScalarReal(s);
+}

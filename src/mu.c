@@ -1,0 +1,150 @@
+/* mu.c: any beta by majorisation-minimisation multiplicative updates.
+ *
+ * Fevotte & Idier (2011), "Algorithms for nonnegative matrix factorization
+ * with the beta-divergence", Neural Computation 23(9), eq. (4.4)-(4.6):
+ *     F <- F * [ G (X * Y^(beta-2)) / G Y^(beta-1) ]^gamma(beta)
+ * with Y = G'F and gamma = 1/(2-beta) (beta < 1), 1 (1 <= beta <= 2),
+ * 1/(beta-1) (beta > 2); with that exponent the loss never increases.
+ *
+ * Each column of F needs only its own column of X and of Y, so the update is
+ * one fused pass per column: form y_i = g_i . f, accumulate numerator and
+ * denominator, update f.  No m x n temporary exists.  beta = 1 is special:
+ * the denominator is the column sums of G, and the numerator needs y only
+ * where x != 0, so sparse data cost O(nnz r).  For beta != 1 on sparse data
+ * the denominator still involves every y_i: O(nrow r) per column.
+ *
+ * Held-out entries have x = 0 already; they are removed from the
+ * denominators explicitly (skipped, or subtracted for beta = 1).
+ * Model values are floored at EPS_Y inside the ratios and the denominator at
+ * EPS_DEN, so y^(beta-2) and the ratio stay finite (data are scaled to mean 1
+ * by the caller, which makes these absolute floors meaningful).
+ */
+#include "betanmf.h"
+#include <math.h>
+#include <string.h>
+
+static double mu_gamma(double beta)
+{
+    if (beta < 1.0) return 1.0 / (2.0 - beta);
+    if (beta > 2.0) return 1.0 / (beta - 1.0);
+    return 1.0;
+}
+
+/* coefficients of g_i in the numerator (cx) and denominator (cd) */
+static inline void mu_coef(double x, double y, double beta, double *cx, double *cd)
+{
+    if (beta == 2.0) { *cx = x; *cd = y; }
+    else if (beta == 1.0) { *cx = x / y; *cd = 1.0; }
+    else if (beta == 0.0) { double iy = 1.0 / y; *cd = iy; *cx = x * iy * iy; }
+    else {
+        double t = pow(y, beta - 2.0); /* one pow per entry: y^(beta-1) = t y */
+        *cx = x * t; *cd = t * y;
+    }
+}
+
+static inline double dot(const double *a, const double *b, int r)
+{
+    double s = 0.0;
+    for (int k = 0; k < r; k++) s += a[k] * b[k];
+    return s;
+}
+
+void mu_half(const nmf_data *X, double *F, const double *G, int r,
+             double beta, double l1, double l2, int threads)
+{
+    int nrow = X->nrow, ncol = X->ncol;
+    int nthr = threads > 0 ? threads : 1;
+    double gam = mu_gamma(beta);
+    int kl = (beta == 1.0);
+    const int *hp = X->hp, *hi = X->hi;
+    int sparse = X->p != NULL;
+
+    double *gs = (double *) R_alloc((size_t) r, sizeof(double));
+    for (int k = 0; k < r; k++) gs[k] = 0.0;
+    for (int i = 0; i < nrow; i++)
+        for (int k = 0; k < r; k++) gs[k] += G[k + (size_t) i * r];
+
+    double *nd = (double *) R_alloc((size_t) nthr * 2 * r, sizeof(double));
+    char *flag = NULL;
+    if (hp && !kl) {
+        flag = R_alloc((size_t) nthr * nrow, 1);
+        memset(flag, 0, (size_t) nthr * nrow);
+    }
+    double *ybuf = (sparse && !kl) ? (double *) R_alloc((size_t) nthr * nrow, sizeof(double)) : NULL;
+
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+    for (int j = 0; j < ncol; j++) {
+#ifdef _OPENMP
+        int tid = omp_get_thread_num();
+#else
+        int tid = 0;
+#endif
+        double *num = nd + (size_t) tid * 2 * r, *den = num + r;
+        double *f = F + (size_t) j * r;
+        char *fl = flag ? flag + (size_t) tid * nrow : NULL;
+        for (int k = 0; k < 2 * r; k++) num[k] = 0.0;
+        if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 1;
+
+        if (!sparse) {
+            const double *xc = X->dense + (size_t) j * nrow;
+            for (int i = 0; i < nrow; i++) {
+                if (fl && fl[i]) continue;
+                double x = xc[i];
+                if (kl && x == 0.0) continue;
+                const double *g = G + (size_t) i * r;
+                double y = dot(g, f, r), cx, cd;
+                if (y < EPS_Y) y = EPS_Y;
+                mu_coef(x, y, beta, &cx, &cd);
+                if (kl) for (int k = 0; k < r; k++) num[k] += cx * g[k];
+                else for (int k = 0; k < r; k++) { num[k] += cx * g[k]; den[k] += cd * g[k]; }
+            }
+        } else if (kl) {
+            for (int t = X->p[j]; t < X->p[j + 1]; t++) {
+                double x = X->x[t];
+                if (x == 0.0) continue;
+                const double *g = G + (size_t) X->i[t] * r;
+                double y = dot(g, f, r);
+                if (y < EPS_Y) y = EPS_Y;
+                double c = x / y;
+                for (int k = 0; k < r; k++) num[k] += c * g[k];
+            }
+        } else {
+            double *yb = ybuf + (size_t) tid * nrow;
+            for (int i = 0; i < nrow; i++) {
+                const double *g = G + (size_t) i * r;
+                double y = dot(g, f, r), cx, cd;
+                if (y < EPS_Y) y = EPS_Y;
+                yb[i] = y;
+                if (fl && fl[i]) continue;
+                mu_coef(0.0, y, beta, &cx, &cd);
+                for (int k = 0; k < r; k++) den[k] += cd * g[k];
+            }
+            for (int t = X->p[j]; t < X->p[j + 1]; t++) {
+                double x = X->x[t];
+                if (x == 0.0) continue;
+                double cx, cd;
+                mu_coef(x, yb[X->i[t]], beta, &cx, &cd);
+                const double *g = G + (size_t) X->i[t] * r;
+                for (int k = 0; k < r; k++) num[k] += cx * g[k];
+            }
+        }
+        if (kl) {
+            for (int k = 0; k < r; k++) den[k] = gs[k];
+            if (hp)
+                for (int t = hp[j]; t < hp[j + 1]; t++) {
+                    const double *g = G + (size_t) hi[t] * r;
+                    for (int k = 0; k < r; k++) den[k] -= g[k];
+                }
+        }
+        if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 0;
+
+        for (int k = 0; k < r; k++) {
+            double d = den[k] + l1 + l2 * f[k];
+            if (!(d > EPS_DEN)) d = EPS_DEN;
+            double ratio = num[k] / d;
+            f[k] *= (gam == 1.0) ? ratio : pow(ratio, gam);
+        }
+    }
+}

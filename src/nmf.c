@@ -1,0 +1,142 @@
+/* nmf.c: the alternating driver behind nmf(), predict() and refitting.
+ *
+ * Alternates a half update of t(W) (from t(X)) and of H (from X) with the
+ * HALS (beta = 2) or multiplicative (any beta) kernels until the loss,
+ * evaluated every `check` iterations, decreases by less than a fraction
+ * `tol` per iteration, or `maxit` is reached.  With update_w = FALSE only H
+ * moves (W held fixed): predict() and signature refitting.
+ *
+ * Everything allocated here comes from R_alloc or is PROTECTed, so a user
+ * interrupt (checked once per iteration, outside any parallel region) or an
+ * R error leaves nothing behind.
+ */
+#include "betanmf.h"
+#include <math.h>
+
+/* HALS loss from quantities the H half update already paid for:
+ * 1/2 ||X_obs - Y_obs||^2 = 1/2 (sum x^2 - 2 <A, H> + <S, H H'> - sum_ho y^2)
+ * where A = t(W) X and S = t(W) W (held-out x are zero already). */
+static double hals_loss(const nmf_data *X, double xx, const double *A,
+                        const double *S, double l2, const double *Wt,
+                        const double *H, int r, double *HH)
+{
+    int n = X->ncol;
+    double ah = 0.0, sh = 0.0, ho = 0.0;
+    for (size_t t = 0; t < (size_t) r * n; t++) ah += A[t] * H[t];
+    gram(H, r, n, HH);
+    for (int a = 0; a < r; a++)
+        for (int b = 0; b < r; b++)
+            sh += (S[a + b * r] - (a == b ? l2 : 0.0)) * HH[a + b * r];
+    if (X->hp)
+        for (int j = 0; j < n; j++)
+            for (int t = X->hp[j]; t < X->hp[j + 1]; t++) {
+                const double *g = Wt + (size_t) X->hi[t] * r, *h = H + (size_t) j * r;
+                double y = 0.0;
+                for (int k = 0; k < r; k++) y += g[k] * h[k];
+                ho += y * y;
+            }
+    double L = 0.5 * (xx - 2.0 * ah + sh - ho);
+    return L > 0.0 ? L : 0.0; /* cancellation can leave -1e-16 * ||X||^2 */
+}
+
+SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
+               SEXP sbeta, SEXP ssolver, SEXP control, SEXP supdate_w,
+               SEXP sthreads, SEXP sverbose)
+{
+    int nprotect = 0;
+    int m = INTEGER(dims)[0], n = INTEGER(dims)[1];
+    int r = nrows(h0);
+    if (ncols(h0) != n || nrows(wt0) != r || ncols(wt0) != m)
+        error("internal error: factor shapes do not match the data");
+    if (XLENGTH(control) != 9) error("internal error: control must have 9 entries");
+    double beta = asReal(sbeta);
+    int solver = asInteger(ssolver), update_w = asLogical(supdate_w);
+    int threads = asInteger(sthreads), verbose = asLogical(sverbose);
+    const double *ctl = REAL(control);
+    int maxit = (int) ctl[0], check = (int) ctl[2], inner = (int) ctl[3];
+    double tol = ctl[1], inner_tol = ctl[4];
+    double l1w = ctl[5], l1h = ctl[6], l2w = ctl[7], l2h = ctl[8];
+    if (check < 1) check = 1;
+    if (threads < 1) threads = 1;
+
+    nmf_data X, Xt;
+    X.nrow = m; X.ncol = n; X.dense = NULL; X.dense_trans = 0;
+    X.p = X.i = NULL; X.x = NULL; X.hp = X.hi = NULL;
+    if (!isNull(sp)) {
+        X.i = INTEGER(VECTOR_ELT(sp, 0));
+        X.p = INTEGER(VECTOR_ELT(sp, 1));
+        X.x = REAL(VECTOR_ELT(sp, 2));
+        if (XLENGTH(VECTOR_ELT(sp, 1)) != (R_xlen_t) n + 1)
+            error("internal error: column pointers do not match the data");
+    } else {
+        if (XLENGTH(x) != (R_xlen_t) m * n) error("internal error: data size");
+        X.dense = REAL(x);
+    }
+    if (!isNull(hold)) {
+        X.hp = INTEGER(VECTOR_ELT(hold, 0));
+        X.hi = INTEGER(VECTOR_ELT(hold, 1));
+    }
+    if (update_w) data_transpose(&X, &Xt, solver == SOLVER_MU);
+
+    SEXP Wt = PROTECT(duplicate(wt0)); nprotect++;
+    SEXP H = PROTECT(duplicate(h0)); nprotect++;
+    double *wt = REAL(Wt), *h = REAL(H);
+
+    int big = m > n ? m : n;
+    double *A = (double *) R_alloc((size_t) r * big + 1, sizeof(double));
+    double *S = (double *) R_alloc((size_t) r * r, sizeof(double));
+    double *HH = (double *) R_alloc((size_t) r * r, sizeof(double));
+    double xx = 0.0;
+    if (solver == SOLVER_HALS) {
+        if (X.p) for (int t = 0; t < X.p[n]; t++) xx += X.x[t] * X.x[t];
+        else for (size_t t = 0; t < (size_t) m * n; t++) xx += X.dense[t] * X.dense[t];
+    }
+
+    int cap = maxit / check + 3, ntrace = 0;
+    double *trace = (double *) R_alloc((size_t) cap, sizeof(double));
+    int *trace_it = (int *) R_alloc((size_t) cap, sizeof(int));
+    double prev = loss_factored(&X, wt, h, r, beta, threads);
+    trace[ntrace] = prev; trace_it[ntrace++] = 0;
+    int prev_it = 0, it = 0, converged = 0;
+    if (!R_FINITE(prev)) error("the loss at the initial factors is not finite");
+
+    for (it = 1; it <= maxit; it++) {
+        if (solver == SOLVER_HALS) {
+            if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, threads);
+            hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, threads);
+        } else {
+            if (update_w) mu_half(&Xt, wt, h, r, beta, l1w, l2w, threads);
+            mu_half(&X, h, wt, r, beta, l1h, l2h, threads);
+        }
+        if (it % check == 0 || it == maxit) {
+            double cur = (solver == SOLVER_HALS)
+                ? hals_loss(&X, xx, A, S, l2h, wt, h, r, HH)
+                : loss_factored(&X, wt, h, r, beta, threads);
+            if (!R_FINITE(cur)) error("internal error: the loss became non-finite at iteration %d", it);
+            trace[ntrace] = cur; trace_it[ntrace++] = it;
+            double rel = (prev > 0.0) ? (prev - cur) / prev / (it - prev_it) : 0.0;
+            if (verbose) Rprintf("iteration %5d  loss %.10g  relative decrease %.3e\n", it, cur, rel);
+            prev = cur; prev_it = it;
+            if (cur == 0.0 || rel < tol) { converged = 1; break; }
+        }
+        R_CheckUserInterrupt();
+    }
+    if (it > maxit) it = maxit;
+
+    double final = loss_factored(&X, wt, h, r, beta, threads);
+    SEXP out = PROTECT(allocVector(VECSXP, 6)); nprotect++;
+    SEXP names = PROTECT(allocVector(STRSXP, 6)); nprotect++;
+    SEXP tr = PROTECT(allocVector(REALSXP, ntrace)); nprotect++;
+    SEXP tri = PROTECT(allocVector(INTSXP, ntrace)); nprotect++;
+    for (int t = 0; t < ntrace; t++) { REAL(tr)[t] = trace[t]; INTEGER(tri)[t] = trace_it[t]; }
+    SET_VECTOR_ELT(out, 0, Wt); SET_STRING_ELT(names, 0, mkChar("wt"));
+    SET_VECTOR_ELT(out, 1, H); SET_STRING_ELT(names, 1, mkChar("h"));
+    SET_VECTOR_ELT(out, 2, tr); SET_STRING_ELT(names, 2, mkChar("trace"));
+    SET_VECTOR_ELT(out, 3, tri); SET_STRING_ELT(names, 3, mkChar("trace_iter"));
+    SET_VECTOR_ELT(out, 4, ScalarInteger(it)); SET_STRING_ELT(names, 4, mkChar("iterations"));
+    SET_VECTOR_ELT(out, 5, ScalarReal(final)); SET_STRING_ELT(names, 5, mkChar("loss"));
+    setAttrib(out, R_NamesSymbol, names);
+    setAttrib(out, install("converged"), ScalarLogical(converged));
+    UNPROTECT(nprotect);
+    return out;
+}

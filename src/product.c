@@ -1,0 +1,54 @@
+/* product.c: the products with the data that every solver needs.
+ *
+ * product_gx computes A = G X for an r x nrow factor G and the data in one
+ * orientation: R's BLAS dgemm for dense data, and for sparse data a gather
+ * over each column's non-zeros (O(nnz r)), one column per iteration so the
+ * columns can be shared among threads without changing any sum's order.
+ */
+#include "betanmf.h"
+
+void product_gx(const nmf_data *X, const double *G, int r, double *A, int threads)
+{
+    int ncol = X->ncol, nrow = X->nrow;
+    if (!X->p) {
+        const double one = 1.0, zero = 0.0;
+        if (nrow == 0 || ncol == 0) {
+            for (size_t k = 0; k < (size_t) r * ncol; k++) A[k] = 0.0;
+            return;
+        }
+        if (X->dense_trans)
+            F77_CALL(dgemm)("N", "T", &r, &ncol, &nrow, &one, G, &r,
+                            X->dense, &ncol, &zero, A, &r FCONE FCONE);
+        else
+            F77_CALL(dgemm)("N", "N", &r, &ncol, &nrow, &one, G, &r,
+                            X->dense, &nrow, &zero, A, &r FCONE FCONE);
+        return;
+    }
+    const int *p = X->p, *ix = X->i;
+    const double *xv = X->x;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+    for (int j = 0; j < ncol; j++) {
+        double *a = A + (size_t) j * r;
+        for (int k = 0; k < r; k++) a[k] = 0.0;
+        for (int t = p[j]; t < p[j + 1]; t++) {
+            const double *g = G + (size_t) ix[t] * r;
+            double v = xv[t];
+            for (int k = 0; k < r; k++) a[k] += v * g[k];
+        }
+    }
+}
+
+/* S = F F' (r x r, both triangles filled) for an r x k factor F */
+void gram(const double *F, int r, int k, double *S)
+{
+    const double one = 1.0, zero = 0.0;
+    if (k == 0) {
+        for (int t = 0; t < r * r; t++) S[t] = 0.0;
+        return;
+    }
+    F77_CALL(dsyrk)("U", "N", &r, &k, &one, F, &r, &zero, S, &r FCONE FCONE);
+    for (int a = 0; a < r; a++)
+        for (int b = a + 1; b < r; b++) S[b + a * r] = S[a + b * r];
+}
