@@ -178,7 +178,16 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
   # homogeneous, d(cx|cy) = c^beta d(x|y), so the fit is unchanged, and the
   # absolute floors inside the C kernels become meaningful for any units
   scale <- 2^round(log2(total / n_obs))
-  if (sparse) {
+  if (sparse && beta <= 0) {
+    # every observed entry is positive here, so the matrix is dense in
+    # substance; the dense kernels avoid the zero-entry shortcuts, which are
+    # infinite for beta <= 0
+    xc <- as.matrix(xc)
+    sparse_core <- FALSE
+  } else {
+    sparse_core <- sparse
+  }
+  if (sparse_core) {
     xc@x <- xc@x / scale
     c_dense <- NULL
     c_sparse <- list(i = xc@i, p = xc@p, x = xc@x)
@@ -187,7 +196,7 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
     c_sparse <- NULL
   }
   list(x = x, dims = dims, dimnames = dimnames(x), sparse = sparse, scale = scale,
-       dense = c_dense, sp = c_sparse, xs = if (sparse) xc else c_dense,
+       dense = c_dense, sp = c_sparse, xs = if (sparse_core) xc else c_dense,
        hold = if (n_held > 0) hold[c("p", "i")] else NULL, hold_ij = hold,
        n_obs = n_obs, n_held = n_held)
 }

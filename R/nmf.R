@@ -123,7 +123,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu"), init = NULL
   ctl <- solver_control(control, solver, d$dims, rank, maxit, tol)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, nrun)
-  mean_x <- sum(if (d$sparse) d$sp$x else d$dense) / d$n_obs
+  mean_x <- sum(if (is.null(d$sp)) d$dense else d$sp$x) / d$n_obs
 
   run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
   one_run <- function(k) {

@@ -1,0 +1,4 @@
+library(testthat)
+library(betanmf)
+
+test_check("betanmf")

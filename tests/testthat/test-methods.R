@@ -1,0 +1,98 @@
+test_that("accessors return W, H, the product and the residuals", {
+  p <- planted(20, 15, 2, seed = 21)
+  fit <- nmf(p$x, 2, beta = 1, seed = 1)
+  expect_identical(basis(fit), fit$w)
+  expect_identical(coef(fit), fit$h)
+  expect_equal(fitted(fit), fit$w %*% fit$h)
+  expect_equal(residuals(fit), p$x - fit$w %*% fit$h, ignore_attr = TRUE)
+  expect_equal(deviance(fit), 2 * fit$loss)
+  expect_equal(nobs(fit), 300)
+})
+
+test_that("logLik matches the likelihoods computed directly", {
+  p <- planted(20, 15, 2, seed = 22)
+  fit <- nmf(p$x, 2, beta = 1, seed = 1)
+  y <- fitted(fit)
+  ll <- logLik(fit)
+  expect_equal(as.numeric(ll), sum(dpois(p$x, y, log = TRUE)), tolerance = 1e-10)
+  expect_equal(attr(ll, "df"), 2 * (20 + 15) - 2)
+  expect_equal(AIC(fit), -2 * sum(dpois(p$x, y, log = TRUE)) + 2 * attr(ll, "df"), tolerance = 1e-10)
+
+  fit2 <- nmf(p$x, 2, beta = 2, seed = 1)
+  y2 <- fitted(fit2)
+  s2 <- sum((p$x - y2)^2) / length(p$x)
+  expect_equal(as.numeric(logLik(fit2)), sum(dnorm(p$x, y2, sqrt(s2), log = TRUE)), tolerance = 1e-10)
+  expect_equal(attr(logLik(fit2), "df"), 2 * 35 - 2 + 1)
+
+  x0 <- p$x + 1
+  fit0 <- suppressWarnings(nmf(x0, 2, beta = 0, seed = 1, maxit = 200))
+  y0 <- fitted(fit0)
+  expect_equal(as.numeric(logLik(fit0)), sum(dexp(x0, 1 / y0, log = TRUE)), tolerance = 1e-10)
+  expect_true(is.finite(BIC(fit0)))
+
+  fit15 <- suppressWarnings(nmf(p$x, 2, beta = 1.5, seed = 1, maxit = 20))
+  expect_error(logLik(fit15), "beta = 2.*1.*0")
+})
+
+test_that("logLik and nobs count only observed entries", {
+  p <- planted(20, 15, 2, seed = 23)
+  m <- matrix(FALSE, 20, 15)
+  m[cbind(1:10, 1:10)] <- TRUE
+  fit <- nmf(p$x, 2, beta = 1, seed = 1, mask = m)
+  y <- fitted(fit)
+  expect_equal(nobs(fit), 290)
+  expect_equal(as.numeric(logLik(fit)), sum(dpois(p$x[!m], y[!m], log = TRUE)), tolerance = 1e-10)
+  xs <- Matrix::Matrix(p$x, sparse = TRUE)
+  fits <- nmf(xs, 2, beta = 1, seed = 1, mask = m)
+  expect_equal(as.numeric(logLik(fits)), sum(dpois(p$x[!m], fitted(fits)[!m], log = TRUE)), tolerance = 1e-8)
+})
+
+test_that("print and summary are readable", {
+  p <- planted(20, 15, 2, seed = 24)
+  fit <- nmf(p$x, 2, beta = 1, seed = 1)
+  out <- capture.output(print(fit))
+  expect_match(out[1], "20 x 15 dense matrix, rank 2, beta = 1")
+  expect_true(any(grepl("converged", out)))
+  s <- summary(fit)
+  expect_s3_class(s, "summary.nmf_fit")
+  so <- capture.output(print(s))
+  expect_true(any(grepl("log-likelihood", so)))
+  expect_true(any(grepl("NMF1", so)))
+  fit2 <- nmf(p$x, 2, beta = 2, seed = 1)
+  expect_gt(summary(fit2)$r_squared, 0.5)
+})
+
+test_that("predict solves for new columns with W fixed", {
+  set.seed(25)
+  w <- matrix(rexp(30 * 3), 30, 3)
+  w <- sweep(w, 2, colSums(w), "/")
+  h <- matrix(rexp(3 * 10) * 100, 3, 10)
+  x <- w %*% h
+  fit <- suppressWarnings(nmf(x, 3, beta = 1, seed = 1, maxit = 5))
+  fit$w <- w # a known basis: predict must recover h from exact data
+  for (beta in c(1, 2)) {
+    fit$beta <- beta
+    fit$solver <- if (beta == 2) "hals" else "mu"
+    hp <- predict(fit, newdata = x, maxit = 5000, tol = 1e-14)
+    expect_equal(unname(hp), h, tolerance = 1e-4)
+  }
+  # the beta = 2 solve is non-negative least squares: compare with the KKT
+  # conditions of the NNLS problem on noisy data
+  xn <- x + matrix(rnorm(300, sd = 0.5), 30, 10)^2
+  hp <- predict(fit, newdata = xn, maxit = 5000, tol = 1e-15)
+  g <- t(w) %*% (w %*% hp - xn)
+  expect_gt(min(g), -1e-6 * max(abs(t(w) %*% xn)))
+  expect_lt(max(abs(hp * g)), 1e-6 * max(abs(t(w) %*% xn)) * max(hp))
+  expect_error(predict(fit), "newdata")
+  expect_error(predict(fit, newdata = x[1:10, ]), "30 rows")
+})
+
+test_that("plots are ggplot objects", {
+  p <- planted(20, 15, 2, seed = 26)
+  fit <- nmf(p$x, 2, beta = 1, seed = 1)
+  for (type in c("trace", "basis", "coef")) {
+    g <- autoplot(fit, type = type)
+    expect_s3_class(g, "ggplot")
+    expect_gt(length(g$layers), 0)
+  }
+})

@@ -1,0 +1,204 @@
+test_that("one HALS iteration equals the plain-R update, dense and sparse", {
+  set.seed(11)
+  x <- matrix(rexp(12 * 9), 12, 9)
+  w <- matrix(runif(12 * 3), 12, 3)
+  h <- matrix(runif(3 * 9), 3, 9)
+  ref <- ref_hals(x, w, h)
+  fit <- one_step(x, w, h, 2, "hals")
+  expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE)
+  xs <- Matrix::Matrix(x * (x > 0.7), sparse = TRUE)
+  ref_s <- ref_hals(as.matrix(xs), w, h)
+  fit_s <- one_step(xs, w, h, 2, "hals")
+  expect_equal(fitted(fit_s), ref_s$w %*% ref_s$h, tolerance = 1e-12, ignore_attr = TRUE)
+})
+
+test_that("one MU iteration equals the plain-R update for every beta, dense and sparse", {
+  set.seed(12)
+  x <- matrix(rexp(10 * 8) + 0.1, 10, 8)
+  w <- matrix(runif(10 * 3) + 0.1, 10, 3)
+  h <- matrix(runif(3 * 8) + 0.1, 3, 8)
+  for (beta in c(-1, 0, 0.5, 1, 1.5, 2, 3)) {
+    ref <- ref_mu(x, w, h, beta)
+    fit <- one_step(x, w, h, beta, "mu")
+    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE,
+                 label = sprintf("MU beta = %g", beta))
+  }
+  xz <- x * (x > 1)
+  xs <- Matrix::Matrix(xz, sparse = TRUE)
+  for (beta in c(0.5, 1, 1.5, 2, 3)) {
+    ref <- ref_mu(xz, w, h, beta)
+    fit <- one_step(xs, w, h, beta, "mu")
+    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE,
+                 label = sprintf("sparse MU beta = %g", beta))
+  }
+})
+
+test_that("the loss never increases, for every beta, dense and sparse", {
+  p <- planted(40, 50, 3, seed = 3)
+  xpos <- p$x + 1
+  for (beta in c(0, 0.5, 1, 1.5, 2, 3)) {
+    for (sparse in c(FALSE, TRUE)) {
+      x <- if (beta <= 0) xpos else p$x
+      if (sparse) x <- Matrix::Matrix(x, sparse = TRUE)
+      fit <- suppressWarnings(nmf(x, 4, beta = beta, solver = "mu", maxit = 60, tol = 0,
+                                  control = list(check = 1), seed = 2))
+      tr <- fit$trace$loss
+      expect_true(all(diff(tr) <= 1e-10 * tr[-length(tr)]),
+                  label = sprintf("MU monotone beta = %g sparse = %s", beta, sparse))
+      expect_equal(fit$loss, ref_div(as.matrix(x), fitted(fit), beta), tolerance = 1e-10)
+    }
+  }
+  for (sparse in c(FALSE, TRUE)) {
+    x <- if (sparse) Matrix::Matrix(p$x, sparse = TRUE) else p$x
+    fit <- suppressWarnings(nmf(x, 4, beta = 2, maxit = 60, tol = 0, seed = 2))
+    tr <- fit$trace$loss
+    expect_true(all(diff(tr) <= 1e-10 * tr[-length(tr)]))
+    expect_equal(fit$loss, ref_div(as.matrix(x), fitted(fit), 2), tolerance = 1e-10)
+  }
+})
+
+test_that("KKT conditions hold at HALS convergence", {
+  p <- planted(25, 30, 3, seed = 4)
+  fit <- nmf(p$x, 3, beta = 2, maxit = 5000, tol = 1e-13, seed = 1)
+  w <- basis(fit)
+  h <- coef(fit)
+  r <- w %*% h - p$x
+  gw <- r %*% t(h)
+  gh <- t(w) %*% r
+  sw <- max(abs(p$x %*% t(h)))
+  sh <- max(abs(t(w) %*% p$x))
+  expect_gt(min(gw) / sw, -1e-5)           # gradient non-negative
+  expect_gt(min(gh) / sh, -1e-5)
+  expect_lt(max(abs(w * gw)) / max(w * sw), 1e-5) # complementary slackness
+  expect_lt(max(abs(h * gh)) / max(h * sh), 1e-5)
+})
+
+test_that("sparse and dense input give the same fit", {
+  p <- planted(30, 40, 3, seed = 5)
+  xs <- Matrix::Matrix(p$x, sparse = TRUE)
+  for (beta in c(1, 2, 1.5)) {
+    fd <- suppressWarnings(nmf(p$x, 3, beta = beta, seed = 9, maxit = 100))
+    fs <- suppressWarnings(nmf(xs, 3, beta = beta, seed = 9, maxit = 100))
+    expect_equal(fs$w, fd$w, tolerance = 1e-6)
+    expect_equal(fs$h, fd$h, tolerance = 1e-6)
+    expect_true(fs$sparse)
+  }
+})
+
+test_that("a seed reproduces the fit exactly and threads do not change it", {
+  p <- planted(30, 40, 3, seed = 6)
+  xs <- Matrix::Matrix(p$x, sparse = TRUE)
+  for (x in list(p$x, xs)) {
+    for (beta in c(2, 1, 0.5)) {
+      a <- suppressWarnings(nmf(x, 3, beta = beta, init = "random", seed = 42, maxit = 50))
+      b <- suppressWarnings(nmf(x, 3, beta = beta, init = "random", seed = 42, maxit = 50))
+      c2 <- suppressWarnings(nmf(x, 3, beta = beta, init = "random", seed = 42, maxit = 50, threads = 2))
+      expect_identical(a$w, b$w)
+      expect_identical(a$h, c2$h)
+      expect_identical(a$w, c2$w)
+      expect_identical(a$trace, c2$trace)
+    }
+  }
+  set.seed(5)
+  before <- runif(1)
+  set.seed(5)
+  invisible(nmf(p$x, 2, seed = 1, init = "random"))
+  expect_identical(runif(1), before) # the user's RNG stream is untouched
+})
+
+test_that("a planted factorization is recovered", {
+  set.seed(8)
+  w <- matrix(0, 40, 3)
+  w[1:15, 1] <- 1; w[13:28, 2] <- 1; w[26:40, 3] <- 1
+  h <- matrix(rexp(3 * 60), 3, 60) * 50
+  x <- w %*% h
+  for (beta in c(2, 1)) {
+    fit <- suppressWarnings(nmf(x, 3, beta = beta, maxit = 3000, tol = 1e-12, seed = 3))
+    expect_lt(sqrt(sum((fitted(fit) - x)^2) / sum(x^2)), 1e-3)
+    cos <- abs(crossprod(scale(basis(fit), FALSE, sqrt(colSums(basis(fit)^2))),
+                         scale(w, FALSE, sqrt(colSums(w^2)))))
+    expect_true(all(apply(cos, 2, max) > 0.99))
+  }
+})
+
+test_that("the fit object follows the numerics contract", {
+  p <- planted(20, 25, 3, seed = 7)
+  rownames(p$x) <- paste0("r", 1:20)
+  colnames(p$x) <- paste0("c", 1:25)
+  fit <- nmf(p$x, 3, beta = 1, seed = 1)
+  expect_s3_class(fit, "nmf_fit")
+  expect_equal(unname(colSums(basis(fit))), rep(1, 3))
+  expect_false(is.unsorted(rev(rowSums(coef(fit)))))
+  expect_identical(rownames(basis(fit)), rownames(p$x))
+  expect_identical(colnames(coef(fit)), colnames(p$x))
+  expect_true(all(c("w", "h", "beta", "rank", "loss", "trace", "iterations", "converged",
+                    "solver", "call", "seed") %in% names(fit)))
+  expect_equal(fit$solver, "mu")
+  expect_equal(nmf(p$x, 2, seed = 1)$solver, "hals")
+  expect_equal(nmf(p$x, 2, solver = "mu", seed = 1)$solver, "mu")
+})
+
+test_that("every initialisation runs and user inits are checked", {
+  p <- planted(20, 25, 3, seed = 8)
+  for (init in c("random", "nndsvd", "nndsvda", "nndsvdar")) {
+    fit <- suppressWarnings(nmf(p$x, 3, beta = 2, init = init, seed = 1, maxit = 20))
+    expect_true(all(is.finite(fit$w)) && all(fit$w >= 0), label = init)
+  }
+  # NNDSVD of an exactly rank-one matrix is exact
+  u <- runif(10); v <- runif(12)
+  x1 <- outer(u, v)
+  fit1 <- nmf(x1, 1, init = "nndsvd", maxit = 1, tol = 0, seed = 1)
+  expect_equal(fitted(fit1), x1, tolerance = 1e-10, ignore_attr = TRUE)
+  expect_error(nmf(p$x, 3, init = "svd"), "'init'")
+  expect_error(nmf(p$x, 3, init = list(w = matrix(1, 20, 2), h = matrix(1, 3, 25))), "init\\$w")
+  expect_error(nmf(p$x, 3, init = list(w = matrix(1, 20, 3), h = matrix(-1, 3, 25))), "non-negative")
+})
+
+test_that("bad input gets a clear error naming the problem", {
+  x <- matrix(1:20, 4, 5)
+  expect_error(nmf(x - 5, 2), "negative")
+  xn <- x; xn[2, 3] <- NA
+  expect_error(nmf(xn, 2), "NA value.*row 2, column 3")
+  xn[2, 3] <- NaN
+  expect_error(nmf(xn, 2), "NaN")
+  xn[2, 3] <- Inf
+  expect_error(nmf(xn, 2), "infinite")
+  expect_error(nmf(x, 0), "'rank'")
+  expect_error(nmf(x, 1.5), "'rank'")
+  expect_error(nmf(x, 5), "min\\(dim\\(x\\)\\) = 4")
+  expect_error(nmf(matrix(letters[1:6], 2), 1), "numeric")
+  expect_error(nmf(data.frame(a = 1:3, b = factor(1:3)), 1), "non-numeric")
+  expect_error(nmf(matrix(numeric(0), 0, 3), 1), "at least one")
+  expect_error(nmf(matrix(0, 3, 3), 1), "all zero")
+  expect_error(nmf(x, 2, beta = NA), "'beta'")
+  expect_error(nmf(x, 2, beta = Inf), "'beta'")
+  expect_error(nmf(x, 2, beta = "1"), "'beta'")
+  xz <- x; xz[1, 1] <- 0
+  expect_error(nmf(xz, 2, beta = 0), "zero entries.*beta = 0.*offset")
+  expect_error(nmf(x, 2, beta = 1, solver = "hals"), "solver")
+  expect_error(nmf(x, 2, maxit = 0), "'maxit'")
+  expect_error(nmf(x, 2, threads = 0), "'threads'")
+  expect_error(nmf(x, 2, nrun = 0), "'nrun'")
+  expect_error(nmf(x, 2, seed = NA), "'seed'")
+  expect_error(nmf(x, 2, control = list(foo = 1)), "control")
+  expect_error(nmf("a", 1), "'x'")
+})
+
+test_that("inputs: integer, data frame, sparse and Bioconductor containers", {
+  p <- planted(15, 12, 2, seed = 9)
+  xi <- p$x
+  storage.mode(xi) <- "integer"
+  f1 <- nmf(xi, 2, beta = 1, seed = 1)
+  f2 <- nmf(as.data.frame(p$x), 2, beta = 1, seed = 1)
+  expect_equal(f1$w, f2$w, ignore_attr = TRUE)
+  skip_if_not_installed("SummarizedExperiment")
+  se <- SummarizedExperiment::SummarizedExperiment(assays = list(counts = p$x))
+  f3 <- nmf(se, 2, beta = 1, seed = 1, assay = "counts")
+  expect_equal(f3$w, f1$w, ignore_attr = TRUE)
+})
+
+test_that("a fit that hits maxit says so", {
+  p <- planted(20, 20, 2, seed = 10)
+  expect_warning(fit <- nmf(p$x, 2, beta = 1, maxit = 3, tol = 0), "maxit = 3")
+  expect_false(fit$converged)
+})
