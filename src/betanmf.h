@@ -59,6 +59,11 @@ void product_gx(const nmf_data *X, const double *G, int r, double *A, int thread
 /* Gram matrix S = F F' of an r x k factor (full symmetric r x r) */
 void gram(const double *F, int r, int k, double *S);
 
+/* kernels.c: register-blocked dense products for r <= 32 */
+int kernels_available(int r);
+void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, double *A, int threads);
+void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, double *A, int threads);
+
 /* hals.c: one HALS half update of F (r x ncol) given G (r x nrow). */
 void hals_half(const nmf_data *X, double *F, const double *G, int r,
                int inner, double inner_tol, double l1, double l2,

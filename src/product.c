@@ -6,6 +6,7 @@
  * columns can be shared among threads without changing any sum's order.
  */
 #include "betanmf.h"
+#include <stdlib.h>
 
 void product_gx(const nmf_data *X, const double *G, int r, double *A, int threads)
 {
@@ -14,6 +15,11 @@ void product_gx(const nmf_data *X, const double *G, int r, double *A, int thread
         const double one = 1.0, zero = 0.0;
         if (nrow == 0 || ncol == 0) {
             for (size_t k = 0; k < (size_t) r * ncol; k++) A[k] = 0.0;
+            return;
+        }
+        if (kernels_available(r) && !getenv("BETANMF_BLAS")) {
+            if (X->dense_trans) kernel_gxt(G, r, X->dense, nrow, ncol, A, threads);
+            else kernel_gx(G, r, X->dense, nrow, ncol, A, threads);
             return;
         }
         if (X->dense_trans)

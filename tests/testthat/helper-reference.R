@@ -18,10 +18,11 @@ ref_hals <- function(x, w, h) {
   r <- ncol(w)
   a <- x %*% t(h)
   b <- h %*% t(h)
-  for (k in seq_len(r)) w[, k] <- pmax(0, w[, k] + (a[, k] - w %*% b[, k]) / b[k, k])
+  # a component whose other factor is all zero has no gradient: left as is
+  for (k in seq_len(r)) if (b[k, k] > 0) w[, k] <- pmax(0, w[, k] + (a[, k] - w %*% b[, k]) / b[k, k])
   cc <- t(w) %*% x
   d <- t(w) %*% w
-  for (k in seq_len(r)) h[k, ] <- pmax(0, h[k, ] + (cc[k, ] - d[k, ] %*% h) / d[k, k])
+  for (k in seq_len(r)) if (d[k, k] > 0) h[k, ] <- pmax(0, h[k, ] + (cc[k, ] - d[k, ] %*% h) / d[k, k])
   list(w = w, h = h)
 }
 

@@ -12,6 +12,19 @@ test_that("one HALS iteration equals the plain-R update, dense and sparse", {
   expect_equal(fitted(fit_s), ref_s$w %*% ref_s$h, tolerance = 1e-12, ignore_attr = TRUE)
 })
 
+test_that("the dense product kernels agree with the reference for every padded rank", {
+  set.seed(13)
+  x <- matrix(rexp(37 * 41), 37, 41)
+  for (r in c(1, 4, 5, 9, 17, 32, 35)) { # 35 > 32 takes the BLAS path
+    w <- matrix(runif(37 * r), 37, r)
+    h <- matrix(runif(r * 41), r, 41)
+    ref <- ref_hals(x, w, h)
+    fit <- one_step(x, w, h, 2, "hals")
+    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-11, ignore_attr = TRUE,
+                 label = sprintf("HALS step at rank %d", r))
+  }
+})
+
 test_that("one MU iteration equals the plain-R update for every beta, dense and sparse", {
   set.seed(12)
   x <- matrix(rexp(10 * 8) + 0.1, 10, 8)

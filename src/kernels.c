@@ -1,0 +1,274 @@
+/* kernels.c: register-blocked products with dense data for small rank.
+ *
+ * NMF's products are tall and skinny: A = G X with G r x nrow, r small
+ * (typically 2..32), X nrow x ncol large.  A general GEMM (R's reference
+ * BLAS in particular) is far from the machine's limit on these shapes, so
+ * for r <= 32 we keep a whole r-vector of accumulators in SIMD registers:
+ *
+ *   gx  (X stored as nrow x ncol):  a_j  = sum_i x_ij g_i  (two columns at a
+ *        time, so each load of g_i feeds two fused multiply-adds)
+ *   gxt (X stored transposed, ncol x nrow, i.e. the data's own layout when
+ *        updating W):  a_i += x_ji h_j for each stored column j -- rank-one
+ *        updates streaming A, two stored columns at a time
+ *
+ * r is padded to a multiple of 4 doubles and each padded size is a separate
+ * instantiation of one inline routine (the accumulator count must be a
+ * compile-time constant to live in registers).  On x86-64 with GCC or clang
+ * an AVX2+FMA version is compiled alongside the baseline one and chosen at
+ * run time (function multi-versioning by hand; no special flags in
+ * Makevars).  Every output column is computed by one thread with a fixed
+ * summation order, so results do not depend on the number of threads.
+ */
+#include "betanmf.h"
+#include <string.h>
+
+#define MAXV 8 /* up to r = 32 */
+
+/* the loops over the accumulators must be unrolled for them to stay in
+ * registers; nv is a compile-time constant in every instantiation */
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+
+typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define HAVE_X86_DISPATCH 1
+#define TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define TARGET_AVX2
+#endif
+
+/* unaligned vector access (the type's alignment is that of a double, and it
+ * may alias doubles); macros rather than functions so no vector crosses a
+ * function boundary, whose ABI would differ between the baseline and the
+ * AVX2 versions */
+#define VLOAD(dst, p) ((dst) = *(const v4 *) (p))
+#define VSTORE(p, src) (*(v4 *) (p) = (src))
+#define VSET1(x) ((v4){(x), (x), (x), (x)})
+
+/* A (rp x ncol, padded) = Gp (rp x nrow) X (nrow x ncol), columns [j0, j1) */
+static inline __attribute__((always_inline))
+void gx_body(const double *Gp, int nv, const double *X, size_t nrow,
+             int j0, int j1, double *Ap)
+{
+    size_t rp = (size_t) nv * 4;
+    int j = j0;
+    for (; j + 1 < j1; j += 2) {
+        v4 a0[MAXV], a1[MAXV];
+        UNROLL
+        for (int v = 0; v < nv; v++) { a0[v] = VSET1(0.0); a1[v] = VSET1(0.0); }
+        const double *x0 = X + (size_t) j * nrow, *x1 = x0 + nrow;
+        for (size_t i = 0; i < nrow; i++) {
+            v4 b0 = VSET1(x0[i]), b1 = VSET1(x1[i]);
+            const double *g = Gp + i * rp;
+            UNROLL
+            for (int v = 0; v < nv; v++) {
+                v4 gv;
+                VLOAD(gv, g + 4 * v);
+                a0[v] += b0 * gv;
+                a1[v] += b1 * gv;
+            }
+        }
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            VSTORE(Ap + (size_t) j * rp + 4 * v, a0[v]);
+            VSTORE(Ap + (size_t) (j + 1) * rp + 4 * v, a1[v]);
+        }
+    }
+    for (; j < j1; j++) {
+        v4 a0[MAXV];
+        UNROLL
+        for (int v = 0; v < nv; v++) a0[v] = VSET1(0.0);
+        const double *x0 = X + (size_t) j * nrow;
+        for (size_t i = 0; i < nrow; i++) {
+            v4 b0 = VSET1(x0[i]);
+            const double *g = Gp + i * rp;
+            UNROLL
+            for (int v = 0; v < nv; v++) {
+                v4 gv;
+                VLOAD(gv, g + 4 * v);
+                a0[v] += b0 * gv;
+            }
+        }
+        UNROLL
+        for (int v = 0; v < nv; v++) VSTORE(Ap + (size_t) j * rp + 4 * v, a0[v]);
+    }
+}
+
+/* Ap (rp x nout, padded) += sum over stored columns j of x_ij * Hp[:, j],
+ * for output columns (= stored rows) i in [i0, i1).  D is nout x nin. */
+static inline __attribute__((always_inline))
+void gxt_body(const double *Hp, int nv, const double *D, size_t nout, int nin,
+              size_t i0, size_t i1, double *Ap)
+{
+    size_t rp = (size_t) nv * 4;
+    for (size_t i = i0; i < i1; i++)
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            v4 z = VSET1(0.0);
+            VSTORE(Ap + i * rp + 4 * v, z);
+        }
+    int j = 0;
+    for (; j + 1 < nin; j += 2) {
+        v4 h0[MAXV], h1[MAXV];
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            VLOAD(h0[v], Hp + (size_t) j * rp + 4 * v);
+            VLOAD(h1[v], Hp + (size_t) (j + 1) * rp + 4 * v);
+        }
+        const double *d0 = D + (size_t) j * nout, *d1 = d0 + nout;
+        for (size_t i = i0; i < i1; i++) {
+            v4 b0 = VSET1(d0[i]), b1 = VSET1(d1[i]);
+            double *a = Ap + i * rp;
+            UNROLL
+            for (int v = 0; v < nv; v++) {
+                v4 av;
+                VLOAD(av, a + 4 * v);
+                av += b0 * h0[v] + b1 * h1[v];
+                VSTORE(a + 4 * v, av);
+            }
+        }
+    }
+    for (; j < nin; j++) {
+        v4 h0[MAXV];
+        UNROLL
+        for (int v = 0; v < nv; v++) VLOAD(h0[v], Hp + (size_t) j * rp + 4 * v);
+        const double *d0 = D + (size_t) j * nout;
+        for (size_t i = i0; i < i1; i++) {
+            v4 b0 = VSET1(d0[i]);
+            double *a = Ap + i * rp;
+            UNROLL
+            for (int v = 0; v < nv; v++) {
+                v4 av;
+                VLOAD(av, a + 4 * v);
+                av += b0 * h0[v];
+                VSTORE(a + 4 * v, av);
+            }
+        }
+    }
+}
+
+/* one instantiation per padded size, for the baseline and the AVX2 target */
+#define GX_CASES(BODY, ...)                      \
+    switch (nv) {                                \
+    case 1: BODY(__VA_ARGS__, 1); break;         \
+    case 2: BODY(__VA_ARGS__, 2); break;         \
+    case 3: BODY(__VA_ARGS__, 3); break;         \
+    case 4: BODY(__VA_ARGS__, 4); break;         \
+    case 5: BODY(__VA_ARGS__, 5); break;         \
+    case 6: BODY(__VA_ARGS__, 6); break;         \
+    case 7: BODY(__VA_ARGS__, 7); break;         \
+    default: BODY(__VA_ARGS__, 8); break;        \
+    }
+#define CALL_GX(Gp, X, nrow, j0, j1, Ap, NV) gx_body(Gp, NV, X, nrow, j0, j1, Ap)
+#define CALL_GXT(Hp, D, nout, nin, i0, i1, Ap, NV) gxt_body(Hp, NV, D, nout, nin, i0, i1, Ap)
+
+static void gx_base(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap)
+{
+    GX_CASES(CALL_GX, Gp, X, nrow, j0, j1, Ap)
+}
+static void gxt_base(const double *Hp, int nv, const double *D, size_t nout, int nin,
+                     size_t i0, size_t i1, double *Ap)
+{
+    GX_CASES(CALL_GXT, Hp, D, nout, nin, i0, i1, Ap)
+}
+
+#ifdef HAVE_X86_DISPATCH
+TARGET_AVX2 static void gx_avx2(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1,
+                                double *Ap)
+{
+    GX_CASES(CALL_GX, Gp, X, nrow, j0, j1, Ap)
+}
+TARGET_AVX2 static void gxt_avx2(const double *Hp, int nv, const double *D, size_t nout, int nin,
+                                 size_t i0, size_t i1, double *Ap)
+{
+    GX_CASES(CALL_GXT, Hp, D, nout, nin, i0, i1, Ap)
+}
+static int use_avx2(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+#endif
+
+int kernels_available(int r) { return r >= 1 && r <= 4 * MAXV; }
+
+/* copy an r x k factor into a zero-padded rp x k array */
+static double *pad(const double *F, int r, int rp, size_t k)
+{
+    double *P = (double *) R_alloc((size_t) rp * k, sizeof(double));
+    for (size_t c = 0; c < k; c++) {
+        memcpy(P + c * rp, F + c * r, (size_t) r * sizeof(double));
+        for (int t = r; t < rp; t++) P[c * rp + t] = 0.0;
+    }
+    return P;
+}
+
+static void unpad(const double *P, int rp, double *A, int r, size_t k)
+{
+    for (size_t c = 0; c < k; c++) memcpy(A + c * r, P + c * rp, (size_t) r * sizeof(double));
+}
+
+/* A (r x ncol) = G (r x nrow) X, X dense nrow x ncol (column-major) */
+void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, double *A, int threads)
+{
+    int nv = (r + 3) / 4, rp = 4 * nv;
+    double *Gp = pad(G, r, rp, (size_t) nrow);
+    double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
+    int nthr = threads > 0 ? threads : 1;
+#ifdef HAVE_X86_DISPATCH
+    int avx = use_avx2();
+#endif
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (int t = 0; t < nthr; t++) {
+        int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
+#ifdef HAVE_X86_DISPATCH
+        if (avx) gx_avx2(Gp, nv, X, (size_t) nrow, j0, j1, Ap);
+        else
+#endif
+            gx_base(Gp, nv, X, (size_t) nrow, j0, j1, Ap);
+    }
+    unpad(Ap, rp, A, r, (size_t) ncol);
+}
+
+/* A (r x ncol) = H (r x nrow) t(D), D dense ncol x nrow (column-major), i.e.
+ * the product with the transpose of the stored data, without transposing */
+void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, double *A, int threads)
+{
+    int nv = (r + 3) / 4, rp = 4 * nv;
+    double *Hp = pad(H, r, rp, (size_t) nrow);
+    double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
+    int nthr = threads > 0 ? threads : 1;
+#ifdef HAVE_X86_DISPATCH
+    int avx = use_avx2();
+#endif
+    /* rows of D in blocks small enough that the block of A stays in cache
+     * while all stored columns stream past it */
+    size_t blk = ((size_t) ncol + nthr - 1) / nthr;
+    if (blk > 2048) blk = 2048;
+    if (blk < 64) blk = 64;
+    size_t nblk = ((size_t) ncol + blk - 1) / blk;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (size_t b = 0; b < nblk; b++) {
+        size_t i0 = b * blk, i1 = i0 + blk < (size_t) ncol ? i0 + blk : (size_t) ncol;
+#ifdef HAVE_X86_DISPATCH
+        if (avx) gxt_avx2(Hp, nv, D, (size_t) ncol, nrow, i0, i1, Ap);
+        else
+#endif
+            gxt_base(Hp, nv, D, (size_t) ncol, nrow, i0, i1, Ap);
+    }
+    unpad(Ap, rp, A, r, (size_t) ncol);
+}
