@@ -15,6 +15,7 @@
 #include <Rinternals.h>
 #include <R_ext/BLAS.h>
 #include <stddef.h>
+#include <math.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -50,6 +51,24 @@ typedef struct {
 #define EPS_Y   1e-50
 #define EPS_DEN 1e-300
 
+/* y^e for the exponents the updates need (e = beta - 2): integer and
+ * half-integer e (beta = 0.5, 1.5, 3, ...) by multiplication and one sqrt,
+ * several times faster than pow(); anything else by pow(). */
+static inline double pow_beta(double y, double e)
+{
+    double e2 = 2.0 * e;
+    if (e2 == (double) (int) e2 && e2 >= -16.0 && e2 <= 16.0) {
+        int n = (int) e2, neg = n < 0, half = n & 1;
+        if (neg) n = -n;
+        double b = half ? sqrt(y) : y, acc = 1.0;
+        if (!half) n /= 2;
+        for (; n; n >>= 1, b *= b)
+            if (n & 1) acc *= b;
+        return neg ? 1.0 / acc : acc;
+    }
+    return pow(y, e);
+}
+
 /* data.c */
 void data_transpose(const nmf_data *in, nmf_data *out, int need_dense);
 int data_is_sparse(const nmf_data *d);
@@ -63,6 +82,15 @@ void gram(const double *F, int r, int k, double *S);
 int kernels_available(int r);
 void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, double *A, int threads);
 void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, double *A, int threads);
+double *kernel_pad(const double *F, int r, int rp, size_t k);
+void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap);
+void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y);
+
+/* mu_dense.c: the multiplicative half update for dense data through the
+ * blocked kernels (r <= 32) */
+void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
+                   double beta, double l1, double l2, int threads);
+double mu_gamma(double beta);
 
 /* hals.c: one HALS half update of F (r x ncol) given G (r x nrow). */
 void hals_half(const nmf_data *X, double *F, const double *G, int r,

@@ -202,8 +202,71 @@ static int use_avx2(void)
 
 int kernels_available(int r) { return r >= 1 && r <= 4 * MAXV; }
 
+/* Ap (padded) = Gp X for columns [j0, j1), on the calling thread */
+void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap)
+{
+#ifdef HAVE_X86_DISPATCH
+    if (use_avx2()) {
+        gx_avx2(Gp, nv, X, nrow, j0, j1, Ap);
+        return;
+    }
+#endif
+    gx_base(Gp, nv, X, nrow, j0, j1, Ap);
+}
+
+/* y_c = sum_k F[k, c] Gc[, k] for nb columns: Gc is nrow x r (column-major,
+ * the layout of W), so the sums run along contiguous memory in vector lanes */
+static inline __attribute__((always_inline))
+void gf_body(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
+{
+    for (int c = 0; c < nb; c++) {
+        const double *f = F + (size_t) c * r;
+        double *y = Y + (size_t) c * nrow;
+        size_t i = 0;
+        for (; i + 8 <= nrow; i += 8) {
+            v4 a0 = VSET1(0.0), a1 = VSET1(0.0);
+            for (int k = 0; k < r; k++) {
+                v4 b = VSET1(f[k]), g0, g1;
+                VLOAD(g0, Gc + i + (size_t) k * nrow);
+                VLOAD(g1, Gc + i + 4 + (size_t) k * nrow);
+                a0 += b * g0;
+                a1 += b * g1;
+            }
+            VSTORE(y + i, a0);
+            VSTORE(y + i + 4, a1);
+        }
+        for (; i < nrow; i++) {
+            double a = 0.0;
+            for (int k = 0; k < r; k++) a += f[k] * Gc[i + (size_t) k * nrow];
+            y[i] = a;
+        }
+    }
+}
+
+static void gf_base(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
+{
+    gf_body(Gc, nrow, r, F, nb, Y);
+}
+#ifdef HAVE_X86_DISPATCH
+TARGET_AVX2 static void gf_avx2(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
+{
+    gf_body(Gc, nrow, r, F, nb, Y);
+}
+#endif
+
+void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
+{
+#ifdef HAVE_X86_DISPATCH
+    if (use_avx2()) {
+        gf_avx2(Gc, nrow, r, F, nb, Y);
+        return;
+    }
+#endif
+    gf_base(Gc, nrow, r, F, nb, Y);
+}
+
 /* copy an r x k factor into a zero-padded rp x k array */
-static double *pad(const double *F, int r, int rp, size_t k)
+double *kernel_pad(const double *F, int r, int rp, size_t k)
 {
     double *P = (double *) R_alloc((size_t) rp * k, sizeof(double));
     for (size_t c = 0; c < k; c++) {
@@ -222,7 +285,7 @@ static void unpad(const double *P, int rp, double *A, int r, size_t k)
 void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, double *A, int threads)
 {
     int nv = (r + 3) / 4, rp = 4 * nv;
-    double *Gp = pad(G, r, rp, (size_t) nrow);
+    double *Gp = kernel_pad(G, r, rp, (size_t) nrow);
     double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
@@ -247,7 +310,7 @@ void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, doub
 void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, double *A, int threads)
 {
     int nv = (r + 3) / 4, rp = 4 * nv;
-    double *Hp = pad(H, r, rp, (size_t) nrow);
+    double *Hp = kernel_pad(H, r, rp, (size_t) nrow);
     double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH

@@ -23,7 +23,7 @@
 #include <math.h>
 #include <string.h>
 
-static double mu_gamma(double beta)
+double mu_gamma(double beta)
 {
     if (beta < 1.0) return 1.0 / (2.0 - beta);
     if (beta > 2.0) return 1.0 / (beta - 1.0);
@@ -37,7 +37,7 @@ static inline void mu_coef(double x, double y, double beta, double *cx, double *
     else if (beta == 1.0) { *cx = x / y; *cd = 1.0; }
     else if (beta == 0.0) { double iy = 1.0 / y; *cd = iy; *cx = x * iy * iy; }
     else {
-        double t = pow(y, beta - 2.0); /* one pow per entry: y^(beta-1) = t y */
+        double t = pow_beta(y, beta - 2.0); /* one pow per entry: y^(beta-1) = t y */
         *cx = x * t; *cd = t * y;
     }
 }
@@ -52,6 +52,10 @@ static inline double dot(const double *a, const double *b, int r)
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
              double beta, double l1, double l2, int threads)
 {
+    if (!X->p && !X->dense_trans && kernels_available(r)) {
+        mu_half_dense(X, F, G, r, beta, l1, l2, threads);
+        return;
+    }
     int nrow = X->nrow, ncol = X->ncol;
     int nthr = threads > 0 ? threads : 1;
     double gam = mu_gamma(beta);

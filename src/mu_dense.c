@@ -1,0 +1,110 @@
+/* mu_dense.c: the multiplicative update (mu.c) for dense data, in blocks.
+ *
+ * Same update as mu.c (Fevotte & Idier 2011), organised as three
+ * matrix-shaped passes per block of nb columns so every pass runs through the
+ * register-blocked kernels of kernels.c instead of one r-length dot product
+ * per entry:
+ *   Y  = W F_b                       (kernel_gf_cols, vector lanes along rows)
+ *   Qx = X .* Y^(beta-2),  Qd = Y^(beta-1)   (entrywise; held-out entries 0)
+ *   numerator = t(W) Qx,  denominator = t(W) Qd   (kernel_gx_cols)
+ * For beta = 1 the denominator is the column sums of W (less held-out rows).
+ * Blocks are independent and each is computed by one thread in a fixed
+ * order, so results do not depend on the number of threads.  Workspace:
+ * 2 nrow x nb doubles per thread, never nrow x ncol.
+ */
+#include "betanmf.h"
+#include <math.h>
+#include <string.h>
+
+#define NB 32
+
+/* Qx = x y^(beta-2), Qd = y^(beta-1) for one column (y floored at EPS_Y) */
+static void coefficients(const double *x, double *qx, double *qd, size_t n, double beta)
+{
+    if (beta == 1.0) {
+        for (size_t i = 0; i < n; i++) {
+            double y = qd[i] < EPS_Y ? EPS_Y : qd[i];
+            qx[i] = x[i] / y;
+        }
+    } else if (beta == 2.0) {
+        for (size_t i = 0; i < n; i++) {
+            qx[i] = x[i];
+            if (qd[i] < EPS_Y) qd[i] = EPS_Y;
+        }
+    } else if (beta == 0.0) {
+        for (size_t i = 0; i < n; i++) {
+            double y = qd[i] < EPS_Y ? EPS_Y : qd[i], iy = 1.0 / y;
+            qd[i] = iy;
+            qx[i] = x[i] * iy * iy;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            double y = qd[i] < EPS_Y ? EPS_Y : qd[i], t = pow_beta(y, beta - 2.0);
+            qd[i] = t * y;
+            qx[i] = x[i] * t;
+        }
+    }
+}
+
+void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
+                   double beta, double l1, double l2, int threads)
+{
+    int nrow = X->nrow, ncol = X->ncol, kl = (beta == 1.0);
+    int nv = (r + 3) / 4, rp = 4 * nv, nthr = threads > 0 ? threads : 1;
+    double gam = mu_gamma(beta);
+    const int *hp = X->hp, *hi = X->hi;
+    double *Gp = kernel_pad(G, r, rp, (size_t) nrow);
+    double *Gc = (double *) R_alloc((size_t) nrow * r + 1, sizeof(double));
+    double *gs = (double *) R_alloc((size_t) r, sizeof(double));
+    for (int k = 0; k < r; k++) gs[k] = 0.0;
+    for (int i = 0; i < nrow; i++)
+        for (int k = 0; k < r; k++) {
+            double g = G[k + (size_t) i * r];
+            Gc[i + (size_t) k * nrow] = g;
+            gs[k] += g;
+        }
+    size_t per = (size_t) nrow * NB;
+    double *Qx = (double *) R_alloc((size_t) nthr * per, sizeof(double));
+    double *Qd = (double *) R_alloc((size_t) nthr * per, sizeof(double));
+    double *ND = (double *) R_alloc((size_t) nthr * 2 * rp * NB, sizeof(double));
+    int nblk = (ncol + NB - 1) / NB;
+
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (int b = 0; b < nblk; b++) {
+#ifdef _OPENMP
+        int tid = omp_get_thread_num();
+#else
+        int tid = 0;
+#endif
+        int j0 = b * NB, nb = (j0 + NB <= ncol) ? NB : ncol - j0;
+        double *qx = Qx + (size_t) tid * per, *qd = Qd + (size_t) tid * per;
+        double *num = ND + (size_t) tid * 2 * rp * NB, *den = num + (size_t) rp * NB;
+        kernel_gf_cols(Gc, (size_t) nrow, r, F + (size_t) j0 * r, nb, qd);
+        for (int c = 0; c < nb; c++) {
+            size_t off = (size_t) c * nrow;
+            coefficients(X->dense + (size_t) (j0 + c) * nrow, qx + off, qd + off, (size_t) nrow, beta);
+            if (hp)
+                for (int t = hp[j0 + c]; t < hp[j0 + c + 1]; t++) qx[off + hi[t]] = qd[off + hi[t]] = 0.0;
+        }
+        kernel_gx_cols(Gp, nv, qx, (size_t) nrow, 0, nb, num);
+        if (!kl) kernel_gx_cols(Gp, nv, qd, (size_t) nrow, 0, nb, den);
+        for (int c = 0; c < nb; c++) {
+            int j = j0 + c;
+            double *f = F + (size_t) j * r, *nc = num + (size_t) c * rp, *dc = den + (size_t) c * rp;
+            if (kl) {
+                for (int k = 0; k < r; k++) dc[k] = gs[k];
+                if (hp)
+                    for (int t = hp[j]; t < hp[j + 1]; t++)
+                        for (int k = 0; k < r; k++) dc[k] -= G[k + (size_t) hi[t] * r];
+            }
+            for (int k = 0; k < r; k++) {
+                double d = dc[k] + l1 + l2 * f[k];
+                if (!(d > EPS_DEN)) d = EPS_DEN;
+                double ratio = nc[k] / d;
+                f[k] *= (gam == 1.0) ? ratio : pow(ratio, gam);
+            }
+        }
+    }
+}
