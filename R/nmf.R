@@ -22,7 +22,10 @@
 #'
 #' The fit stops when the loss, evaluated every `control$check` iterations,
 #' decreased by less than `tol` (relative, per iteration) since the previous
-#' evaluation, or after `maxit` iterations (with a warning that says so).
+#' evaluation, or after `maxit` iterations (with a warning that says so). The
+#' decrease is relative to the current loss, or to a millionth of the initial
+#' loss once the fit is closer to exact than that (exactly factorizable data
+#' would otherwise never stop).
 #'
 #' @param x a non-negative numeric matrix, a data frame of numbers, a
 #'   `Matrix::dgCMatrix` (kept sparse throughout), a `SummarizedExperiment`
@@ -201,8 +204,9 @@ solver_control <- function(control, solver, dims, rank, maxit, tol) {
     stop(sprintf("unknown 'control' entr%s: %s (known: %s)", if (length(bad) > 1) "ies" else "y",
                  paste(bad, collapse = ", "), paste(known, collapse = ", ")), call. = FALSE)
   }
-  m <- dims[1]
-  n <- dims[2]
+  # as doubles: m * n overflows integer arithmetic beyond 2^31 cells (sparse x)
+  m <- as.numeric(dims[1])
+  n <- as.numeric(dims[2])
   # Gillis & Glineur (2012): inner sweeps cost r^2 per column against a
   # product with the data of about 2 m n r / (m + n) per column
   rho <- 1 + (m * n) / ((m + n) * (rank + 1))

@@ -3,7 +3,9 @@
  * Alternates a half update of t(W) (from t(X)) and of H (from X) with the
  * HALS (beta = 2) or multiplicative (any beta) kernels until the loss,
  * evaluated every `check` iterations, decreases by less than a fraction
- * `tol` per iteration, or `maxit` is reached.  With update_w = FALSE only H
+ * `tol` per iteration (of the current loss, or of a millionth of the
+ * initial loss when the fit is closer to exact than that), or `maxit` is
+ * reached.  With update_w = FALSE only H
  * moves (W held fixed): predict() and signature refitting.
  *
  * Everything allocated here comes from R_alloc or is PROTECTed, so a user
@@ -95,7 +97,7 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     int cap = maxit / check + 3, ntrace = 0;
     double *trace = (double *) R_alloc((size_t) cap, sizeof(double));
     int *trace_it = (int *) R_alloc((size_t) cap, sizeof(int));
-    double prev = loss_factored(&X, wt, h, r, beta, threads);
+    double prev = loss_factored(&X, wt, h, r, beta, threads), loss0 = prev;
     trace[ntrace] = prev; trace_it[ntrace++] = 0;
     int prev_it = 0, it = 0, converged = 0;
     if (!R_FINITE(prev)) error("the loss at the initial factors is not finite");
@@ -114,7 +116,11 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
                 : loss_factored(&X, wt, h, r, beta, threads);
             if (!R_FINITE(cur)) error("internal error: the loss became non-finite at iteration %d", it);
             trace[ntrace] = cur; trace_it[ntrace++] = it;
-            double rel = (prev > 0.0) ? (prev - cur) / prev / (it - prev_it) : 0.0;
+            /* relative to the current loss; on (nearly) exactly factorizable
+             * data the loss itself heads to zero, so below a millionth of
+             * the initial loss the decrease is measured against that floor */
+            double denom = prev > 1e-6 * loss0 ? prev : 1e-6 * loss0;
+            double rel = (denom > 0.0) ? (prev - cur) / denom / (it - prev_it) : 0.0;
             if (verbose) Rprintf("iteration %5d  loss %.10g  relative decrease %.3e\n", it, cur, rel);
             prev = cur; prev_it = it;
             if (cur == 0.0 || rel < tol) { converged = 1; break; }

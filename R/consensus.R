@@ -1,0 +1,171 @@
+# Consensus clustering of samples over restarts (Brunet et al. 2004), with
+# the cophenetic correlation and the dispersion (Kim & Park 2007).
+
+#' Consensus matrix of an NMF fit with restarts
+#'
+#' Each run of a fit with restarts clusters the samples (the columns of `x`):
+#' sample `j` goes to the component with the largest coefficient,
+#' \eqn{\arg\max_k H[k, j]}. Two samples are connected in a run when they land
+#' in the same component; the consensus matrix \eqn{\bar C}{C} holds, for every
+#' pair of samples, the fraction of runs that connect them (Brunet et al.
+#' 2004). The runs' connectivity matrices are accumulated one at a time, so
+#' memory is one `n x n` matrix whatever the number of runs.
+#'
+#' Two summaries measure how reproducible the clustering is; both are 1 for a
+#' perfectly stable one (every entry 0 or 1) and smaller otherwise:
+#' * the cophenetic correlation (Brunet et al. 2004): the Pearson correlation
+#'   between the distances \eqn{1 - \bar C}{1 - C} and the cophenetic
+#'   distances of their average-linkage hierarchical clustering
+#'   ([stats::hclust()], [stats::cophenetic()]). When all distances are equal
+#'   the correlation is undefined; it is reported as 1, since the tree then
+#'   reproduces the distances exactly;
+#' * the dispersion (Kim & Park 2007): \eqn{\frac{1}{n^2} \sum_{ij} 4 (\bar
+#'   C_{ij} - 1/2)^2}{mean of 4 (C - 1/2)^2} over all entries.
+#'
+#' The same tree gives the sample order used by the heatmap and a class per
+#' sample ([stats::cutree()] into `rank` groups). Samples whose coefficients
+#' are all zero in a run go to the first component of that run.
+#'
+#' @param fit an [nmf()] fit with `nrun > 1`.
+#' @param max_samples the largest number of samples (columns of `x`) for
+#'   which the `n x n` consensus matrix is built; a guard against running out
+#'   of memory (5000 samples take 200 MB).
+#' @return An object of class `nmf_consensus`: a list with `consensus` (the
+#'   `n x n` consensus matrix, named by the samples), `cophenetic`,
+#'   `dispersion`, `order` (the sample order of the average-linkage tree),
+#'   `classes` (an integer class per sample, from that tree), `hclust` (the
+#'   tree), `nrun` and `rank`.
+#' @references
+#' Brunet, J.-P., Tamayo, P., Golub, T. R. and Mesirov, J. P. (2004).
+#' Metagenes and molecular pattern discovery using matrix factorization.
+#' PNAS 101(12), 4164-4169.
+#'
+#' Kim, H. and Park, H. (2007). Sparse non-negative matrix factorizations via
+#' alternating non-negativity-constrained least squares for microarray data
+#' analysis. Bioinformatics 23(12), 1495-1502.
+#' @seealso [stability()] for the stability of the components themselves,
+#'   [nmf_rank()] which reports both across ranks.
+#' @examples
+#' sim <- simulate_nmf(30, 24, 3, noise = "poisson", depth = 300, seed = 1)
+#' fit <- nmf(sim$x, 3, beta = 1, nrun = 5, seed = 1)
+#' cons <- consensus(fit)
+#' cons
+#' table(cons$classes)
+#' p <- autoplot(cons)
+#' @export
+consensus <- function(fit, max_samples = 5000) {
+  check_restart_fit(fit, "consensus")
+  max_samples <- check_count(max_samples, "max_samples")
+  runs <- fit$runs
+  n <- ncol(runs[[1]]$h)
+  if (n > max_samples) {
+    stop(sprintf(paste0("the consensus matrix would be %d x %d (%s MB), more samples than ",
+                        "max_samples = %d; raise 'max_samples' if you have the memory"),
+                 n, n, format(round(8 * n^2 / 2^20)), max_samples), call. = FALSE)
+  }
+  samples <- colnames(runs[[1]]$h)
+  if (is.null(samples)) samples <- as.character(seq_len(n))
+  counts <- matrix(0, n, n, dimnames = list(samples, samples))
+  for (run in runs) {
+    cluster <- max.col(t(run$h), ties.method = "first")
+    for (k in unique(cluster)) {
+      members <- which(cluster == k)
+      counts[members, members] <- counts[members, members] + 1
+    }
+  }
+  cbar <- counts / length(runs)
+  distances <- stats::as.dist(1 - cbar)
+  tree <- stats::hclust(distances, method = "average")
+  structure(list(consensus = cbar,
+                 cophenetic = cophenetic_correlation(distances, tree),
+                 dispersion = mean(4 * (cbar - 0.5)^2),
+                 order = tree$order,
+                 classes = stats::cutree(tree, k = min(fit$rank, n)),
+                 hclust = tree,
+                 nrun = length(runs),
+                 rank = fit$rank),
+            class = "nmf_consensus")
+}
+
+#' @rdname consensus
+#' @param x an `nmf_consensus`.
+#' @param digits digits to print.
+#' @param ... unused.
+#' @export
+print.nmf_consensus <- function(x, digits = 3L, ...) {
+  n <- nrow(x$consensus)
+  cat(sprintf("<nmf_consensus> %d samples, rank %d, %d runs\n", n, x$rank, x$nrun))
+  cat(sprintf("  cophenetic correlation %.*f, dispersion %.*f\n", digits, x$cophenetic,
+              digits, x$dispersion))
+  sizes <- table(x$classes)
+  cat(sprintf("  classes (average linkage, %d groups): %s\n", length(sizes),
+              paste(sprintf("%s: %d", names(sizes), as.integer(sizes)), collapse = ", ")))
+  invisible(x)
+}
+
+#' @rdname consensus
+#' @param object an `nmf_consensus`.
+#' @return `autoplot()`: a ggplot heatmap of the consensus matrix with the
+#'   samples in the order of the tree; `plot()` draws it and returns it
+#'   invisibly.
+#' @method autoplot nmf_consensus
+#' @export
+autoplot.nmf_consensus <- function(object, ...) {
+  cbar <- object$consensus
+  samples <- rownames(cbar)
+  ordered <- samples[object$order]
+  n <- length(samples)
+  df <- data.frame(sample_i = factor(rep(samples, n), levels = ordered),
+                   sample_j = factor(rep(samples, each = n), levels = rev(ordered)),
+                   value = as.vector(cbar))
+  many <- n > 40
+  ggplot2::ggplot(df, ggplot2::aes(x = .data$sample_i, y = .data$sample_j, fill = .data$value)) +
+    ggplot2::geom_raster() +
+    ggplot2::scale_fill_gradient(low = "white", high = "#08306b", limits = c(0, 1)) +
+    ggplot2::coord_equal() +
+    ggplot2::labs(x = NULL, y = NULL, fill = "consensus",
+                  title = sprintf("Consensus over %d runs (rank %d)", object$nrun, object$rank),
+                  subtitle = sprintf("cophenetic %.3f, dispersion %.3f", object$cophenetic,
+                                     object$dispersion)) +
+    ggplot2::theme_minimal() +
+    ggplot2::theme(panel.grid = ggplot2::element_blank(),
+                   axis.text.x = if (many) ggplot2::element_blank()
+                                 else ggplot2::element_text(angle = 90, hjust = 1, vjust = 0.5),
+                   axis.text.y = if (many) ggplot2::element_blank() else ggplot2::element_text())
+}
+
+#' @rdname consensus
+#' @export
+plot.nmf_consensus <- function(x, ...) {
+  p <- autoplot(x, ...)
+  print(p)
+  invisible(p)
+}
+
+# --- helpers ---------------------------------------------------------------
+
+# consensus() and stability() summarise restarts: refuse anything else with a
+# message that says what is needed
+check_restart_fit <- function(fit, what) {
+  if (!inherits(fit, "nmf_fit")) {
+    stop(sprintf("'fit' must be an nmf_fit from nmf(); %s() summarises its restarts", what),
+         call. = FALSE)
+  }
+  if (is.null(fit$runs) || length(fit$runs) < 2L) {
+    stop(sprintf(paste0("%s() needs several runs to compare, but 'fit' has a single run; ",
+                        "refit with nmf(..., nrun = 10) or more (nrun > 1)"), what),
+         call. = FALSE)
+  }
+  invisible(fit)
+}
+
+# Pearson correlation between the distances and the tree's cophenetic
+# distances; 1 when the distances are all equal (the tree reproduces them)
+cophenetic_correlation <- function(distances, tree) {
+  d <- as.vector(distances)
+  coph <- as.vector(stats::cophenetic(tree))
+  if (length(d) < 2L || stats::sd(d) == 0 || stats::sd(coph) == 0) {
+    return(if (isTRUE(all.equal(d, coph))) 1 else NA_real_)
+  }
+  stats::cor(d, coph)
+}
