@@ -84,6 +84,9 @@ void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, doub
 void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, double *A, int threads);
 double *kernel_pad(const double *F, int r, int rp, size_t k);
 void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap);
+void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int threads);
+void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double *F, double *NUM,
+                         int threads);
 void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y);
 
 /* mu_dense.c: the multiplicative half update for dense data through the

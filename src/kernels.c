@@ -153,6 +153,65 @@ void gxt_body(const double *Hp, int nv, const double *D, size_t nout, int nin,
     }
 }
 
+/* sparse data (CSC): Ap[, j] = sum over the non-zeros x_ij of x_ij Gp[, i] */
+static inline __attribute__((always_inline))
+void sgx_body(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
+              int j0, int j1, double *Ap)
+{
+    size_t rp = (size_t) nv * 4;
+    for (int j = j0; j < j1; j++) {
+        v4 a[MAXV];
+        UNROLL
+        for (int v = 0; v < nv; v++) a[v] = VSET1(0.0);
+        for (int t = p[j]; t < p[j + 1]; t++) {
+            v4 b = VSET1(xv[t]);
+            const double *g = Gp + (size_t) idx[t] * rp;
+            UNROLL
+            for (int v = 0; v < nv; v++) {
+                v4 gv;
+                VLOAD(gv, g + 4 * v);
+                a[v] += b * gv;
+            }
+        }
+        UNROLL
+        for (int v = 0; v < nv; v++) VSTORE(Ap + (size_t) j * rp + 4 * v, a[v]);
+    }
+}
+
+/* the KL numerator on sparse data: Ap[, j] = sum_nz (x_ij / y_ij) Gp[, i]
+ * with y_ij = Gp[, i] . Fp[, j] floored at EPS_Y (Fevotte & Idier, beta = 1) */
+static inline __attribute__((always_inline))
+void skl_body(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
+              const double *Fp, int j0, int j1, double *Ap)
+{
+    size_t rp = (size_t) nv * 4;
+    for (int j = j0; j < j1; j++) {
+        v4 a[MAXV], f[MAXV];
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            a[v] = VSET1(0.0);
+            VLOAD(f[v], Fp + (size_t) j * rp + 4 * v);
+        }
+        for (int t = p[j]; t < p[j + 1]; t++) {
+            if (xv[t] == 0.0) continue;
+            const double *g = Gp + (size_t) idx[t] * rp;
+            v4 gv[MAXV], s = VSET1(0.0);
+            UNROLL
+            for (int v = 0; v < nv; v++) {
+                VLOAD(gv[v], g + 4 * v);
+                s += gv[v] * f[v];
+            }
+            double y = (s[0] + s[1]) + (s[2] + s[3]);
+            if (y < EPS_Y) y = EPS_Y;
+            v4 c = VSET1(xv[t] / y);
+            UNROLL
+            for (int v = 0; v < nv; v++) a[v] += c * gv[v];
+        }
+        UNROLL
+        for (int v = 0; v < nv; v++) VSTORE(Ap + (size_t) j * rp + 4 * v, a[v]);
+    }
+}
+
 /* one instantiation per padded size, for the baseline and the AVX2 target */
 #define GX_CASES(BODY, ...)                      \
     switch (nv) {                                \
@@ -177,6 +236,31 @@ static void gxt_base(const double *Hp, int nv, const double *D, size_t nout, int
 {
     GX_CASES(CALL_GXT, Hp, D, nout, nin, i0, i1, Ap)
 }
+
+#define CALL_SGX(Gp, p, idx, xv, j0, j1, Ap, NV) sgx_body(Gp, NV, p, idx, xv, j0, j1, Ap)
+#define CALL_SKL(Gp, p, idx, xv, Fp, j0, j1, Ap, NV) skl_body(Gp, NV, p, idx, xv, Fp, j0, j1, Ap)
+static void sgx_base(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
+                     int j0, int j1, double *Ap)
+{
+    GX_CASES(CALL_SGX, Gp, p, idx, xv, j0, j1, Ap)
+}
+static void skl_base(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
+                     const double *Fp, int j0, int j1, double *Ap)
+{
+    GX_CASES(CALL_SKL, Gp, p, idx, xv, Fp, j0, j1, Ap)
+}
+#ifdef HAVE_X86_DISPATCH
+TARGET_AVX2 static void sgx_avx2(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
+                                 int j0, int j1, double *Ap)
+{
+    GX_CASES(CALL_SGX, Gp, p, idx, xv, j0, j1, Ap)
+}
+TARGET_AVX2 static void skl_avx2(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
+                                 const double *Fp, int j0, int j1, double *Ap)
+{
+    GX_CASES(CALL_SKL, Gp, p, idx, xv, Fp, j0, j1, Ap)
+}
+#endif
 
 #ifdef HAVE_X86_DISPATCH
 TARGET_AVX2 static void gx_avx2(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1,
@@ -334,4 +418,55 @@ void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, dou
             gxt_base(Hp, nv, D, (size_t) ncol, nrow, i0, i1, Ap);
     }
     unpad(Ap, rp, A, r, (size_t) ncol);
+}
+
+/* A (r x ncol) = G (r x nrow) X for sparse X (CSC), columns shared among
+ * threads in contiguous ranges; each column summed in storage order */
+void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int threads)
+{
+    int nv = (r + 3) / 4, rp = 4 * nv, ncol = X->ncol;
+    double *Gp = kernel_pad(G, r, rp, (size_t) X->nrow);
+    double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
+    int nthr = threads > 0 ? threads : 1;
+#ifdef HAVE_X86_DISPATCH
+    int avx = use_avx2();
+#endif
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (int t = 0; t < nthr; t++) {
+        int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
+#ifdef HAVE_X86_DISPATCH
+        if (avx) sgx_avx2(Gp, nv, X->p, X->i, X->x, j0, j1, Ap);
+        else
+#endif
+            sgx_base(Gp, nv, X->p, X->i, X->x, j0, j1, Ap);
+    }
+    unpad(Ap, rp, A, r, (size_t) ncol);
+}
+
+/* NUM (r x ncol): the beta = 1 multiplicative numerator on sparse X */
+void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double *F, double *NUM,
+                         int threads)
+{
+    int nv = (r + 3) / 4, rp = 4 * nv, ncol = X->ncol;
+    double *Gp = kernel_pad(G, r, rp, (size_t) X->nrow);
+    double *Fp = kernel_pad(F, r, rp, (size_t) ncol);
+    double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
+    int nthr = threads > 0 ? threads : 1;
+#ifdef HAVE_X86_DISPATCH
+    int avx = use_avx2();
+#endif
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (int t = 0; t < nthr; t++) {
+        int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
+#ifdef HAVE_X86_DISPATCH
+        if (avx) skl_avx2(Gp, nv, X->p, X->i, X->x, Fp, j0, j1, Ap);
+        else
+#endif
+            skl_base(Gp, nv, X->p, X->i, X->x, Fp, j0, j1, Ap);
+    }
+    unpad(Ap, rp, NUM, r, (size_t) ncol);
 }

@@ -75,6 +75,13 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
         memset(flag, 0, (size_t) nthr * nrow);
     }
     double *ybuf = (sparse && !kl) ? (double *) R_alloc((size_t) nthr * nrow, sizeof(double)) : NULL;
+    /* beta = 1 on sparse data: every numerator at once through the
+     * register-blocked kernel, O(nnz r) */
+    double *klnum = NULL;
+    if (sparse && kl && kernels_available(r)) {
+        klnum = (double *) R_alloc((size_t) r * ncol + 1, sizeof(double));
+        kernel_sparse_klnum(G, r, X, F, klnum, threads);
+    }
 
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -104,6 +111,8 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
                 if (kl) for (int k = 0; k < r; k++) num[k] += cx * g[k];
                 else for (int k = 0; k < r; k++) { num[k] += cx * g[k]; den[k] += cd * g[k]; }
             }
+        } else if (kl && klnum) {
+            for (int k = 0; k < r; k++) num[k] = klnum[k + (size_t) j * r];
         } else if (kl) {
             for (int t = X->p[j]; t < X->p[j + 1]; t++) {
                 double x = X->x[t];

@@ -30,6 +30,10 @@ void product_gx(const nmf_data *X, const double *G, int r, double *A, int thread
                             X->dense, &nrow, &zero, A, &r FCONE FCONE);
         return;
     }
+    if (kernels_available(r)) {
+        kernel_sparse_gx(G, r, X, A, threads);
+        return;
+    }
     const int *p = X->p, *ix = X->i;
     const double *xv = X->x;
 #ifdef _OPENMP
