@@ -1,0 +1,331 @@
+#' Choose the rank of an NMF by cross-validation
+#'
+#' For every candidate rank, holds out `fraction` of the entries of `x` in
+#' each of `folds` folds ([cv_mask()]), fits [nmf()] on the rest and scores
+#' the held-out entries by their mean beta-divergence; one more, unmasked fit
+#' per rank (with `nrun` restarts) gives the consensus and stability
+#' summaries.
+#'
+#' Why held-out error: the training loss always falls as the rank grows (more
+#' components fit the noise as well as the signal), so it cannot choose a
+#' rank. Entries the fit has not seen are predicted well only by the
+#' components that are really there: their error falls while components of
+#' the signal are added (bias falls) and rises again once extra components
+#' start to fit noise (variance grows). The rank with the smallest mean
+#' held-out error is chosen (`rule = "min"`), or, with `rule = "1se"`, the
+#' smallest rank whose mean held-out error is within one standard error
+#' (`cv_sd / sqrt(folds)`) of that minimum, a more parsimonious choice.
+#'
+#' Each fold's fit uses `nrun` restarts (the best by training loss is scored),
+#' because a single run stuck in a poor local minimum would make the curve
+#' jagged at the larger ranks; lower `nrun` to trade that off against time.
+#' The masks of the folds are the same for every rank, so differences
+#' between ranks are not blurred by differences between masks.
+#'
+#' Reproducibility: from `seed` (or, if `NULL`, a seed drawn from the session's
+#' generator) one seed per fold mask, one per fold fit and one for the
+#' unmasked fits are derived up front, so the survey is identical whatever
+#' `future::plan()` runs it; the (rank, fold) fits run through
+#' `future.apply` when it is installed and report progress through
+#' `progressr`.
+#'
+#' The cophenetic correlation and dispersion come from `consensus()` and the
+#' mean component stability from `stability()` of the unmasked fit; they need
+#' `nrun > 1` and are `NA` otherwise.
+#'
+#' @param x a non-negative matrix, data frame of numbers or `dgCMatrix` (as
+#'   for [nmf()]).
+#' @param ranks the candidate ranks, whole numbers between 1 and
+#'   `min(dim(x))`.
+#' @param beta the beta of the divergence (fit and held-out score).
+#' @param folds the number of hold-out folds (at least 2 for `rule = "1se"`).
+#' @param nrun restarts per fit (each fold's fit and the unmasked fit).
+#' @param fraction the share of entries held out in each fold.
+#' @param seed `NULL` or a whole number.
+#' @param rule `"min"` or `"1se"` (see Details).
+#' @param threads OpenMP threads per fit.
+#' @param type,block the hold-out pattern of each fold, passed to
+#'   [cv_mask()]: `"speckled"` (random entries), or blocks of `block`
+#'   contiguous `"columns"` (e.g. time bins) or `"rows"`.
+#' @param ... further arguments to [nmf()] (e.g. `maxit`, `tol`, `solver`,
+#'   `missing = "mask"`); not `mask`.
+#' @return An object of class `nmf_rank_survey`: a list with `table` (a data
+#'   frame with one row per rank: `rank`, `cv_error` and `cv_sd`, the mean and
+#'   standard deviation across folds of the held-out beta-divergence per
+#'   held-out entry, `train_loss`, the mean across folds of the training
+#'   beta-divergence per observed entry, and `cophenetic`, `dispersion`,
+#'   `stability`), `chosen` (the chosen rank), `rule`, `cv` (ranks x folds
+#'   matrix of held-out errors), `fits` (the unmasked fits, named by rank),
+#'   `beta`, `folds`, `nrun`, `fraction`, `type`, `block`, `seed`,
+#'   `fold_seeds` (the [cv_mask()] seed of each fold), `fit_seeds` (the
+#'   [nmf()] seed of each fold's fits) and `call`. It has `print()`,
+#'   `summary()`, `as.data.frame()`, `autoplot()` and `plot()` methods
+#'   ([nmf_rank_survey]).
+#' @references
+#' Wold, S. (1978). Cross-validatory estimation of the number of components in
+#' factor and principal components models. Technometrics 20(4), 397-405.
+#'
+#' Owen, A. B. and Perry, P. O. (2009). Bi-cross-validation of the SVD and the
+#' nonnegative matrix factorization. Annals of Applied Statistics 3(2),
+#' 564-594.
+#' @seealso [cv_mask()], [nmf()].
+#' @examples
+#' set.seed(1)
+#' w <- matrix(rexp(40 * 3), 40, 3)
+#' h <- matrix(rexp(3 * 30), 3, 30)
+#' x <- matrix(rpois(40 * 30, 10 * w %*% h), 40, 30)
+#' survey <- nmf_rank(x, ranks = 2:4, beta = 1, folds = 2, nrun = 2, seed = 1, maxit = 500, tol = 1e-4)
+#' survey
+#' survey$chosen
+#' @export
+nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, seed = NULL,
+                     rule = c("min", "1se"), threads = 1, type = c("speckled", "columns", "rows"),
+                     block = 1, ...) {
+  call <- match.call()
+  rule <- match.arg(rule)
+  type <- match.arg(type)
+  beta <- check_beta(beta)
+  folds <- check_count(folds, "folds")
+  nrun <- check_count(nrun, "nrun")
+  threads <- check_threads(threads)
+  dots <- list(...)
+  if ("mask" %in% names(dots)) {
+    stop(paste0("nmf_rank() draws its own hold-out masks, so 'mask' cannot be passed; ",
+                "to leave entries out of every fit, set them to NA and pass missing = \"mask\""), call. = FALSE)
+  }
+  taken <- intersect(names(dots), c("rank", "x", "nrun", "seed", "beta", "threads"))
+  if (length(taken)) {
+    stop(sprintf("'%s' cannot be passed through '...' (nmf_rank() sets it)", taken[1]), call. = FALSE)
+  }
+  x <- as_nmf_matrix(x, assay = dots$assay, arg = "x")
+  dots$assay <- NULL
+  top <- min(dim(x))
+  if (!is.numeric(ranks) || length(ranks) < 1L || anyNA(ranks) || any(!is.finite(ranks)) ||
+      any(ranks != round(ranks)) || any(ranks < 1) || any(ranks > top)) {
+    stop(sprintf("'ranks' must be whole numbers between 1 and min(dim(x)) = %d", top), call. = FALSE)
+  }
+  ranks <- sort(unique(as.integer(ranks)))
+  if (rule == "1se" && folds < 2L) {
+    stop("rule = \"1se\" needs a standard error across folds: use folds >= 2", call. = FALSE)
+  }
+  seed <- resolve_seed(seed)
+  seeds <- preserve_rng({
+    set.seed(seed, kind = "L'Ecuyer-CMRG", normal.kind = "Inversion", sample.kind = "Rejection")
+    sample.int(.Machine$integer.max, 2L * folds + 1L)
+  })
+  mask_seeds <- seeds[seq_len(folds)]
+  fit_seeds <- seeds[folds + seq_len(folds)]
+  full_seed <- seeds[2L * folds + 1L]
+  masks <- lapply(mask_seeds, function(s) cv_mask(x, fraction = fraction, seed = s, type = type, block = block))
+  held <- lapply(masks, mask_entries)
+  held_x <- lapply(held, function(ij) as.numeric(x[ij]))
+
+  # one job per (rank, fold), then one unmasked fit per rank
+  jobs <- rbind(expand.grid(fold = seq_len(folds), rank = ranks), data.frame(fold = 0L, rank = ranks))
+  run_job <- function(k) {
+    rank <- jobs$rank[k]
+    fold <- jobs$fold[k]
+    n_warn <- 0L
+    fit <- withCallingHandlers(
+      do.call(nmf, c(list(x, rank, beta = beta, nrun = nrun, threads = threads,
+                          seed = if (fold > 0) fit_seeds[fold] else full_seed,
+                          mask = if (fold > 0) masks[[fold]]), dots)),
+      warning = function(w) {
+        if (grepl("maxit", conditionMessage(w))) {
+          n_warn <<- n_warn + 1L
+          invokeRestart("muffleWarning")
+        }
+      })
+    if (fold == 0L) {
+      # a readable call rather than one that embeds the data
+      fit$call <- call("nmf", quote(x), rank = rank, beta = beta, nrun = nrun, seed = full_seed)
+      return(list(fit = fit, n_warn = n_warn))
+    }
+    ij <- held[[fold]]
+    y <- rowSums(fit$w[ij[, 1], , drop = FALSE] * t(fit$h)[ij[, 2], , drop = FALSE])
+    list(cv = beta_divergence(held_x[[fold]], y, beta) / length(y),
+         train = fit$loss / fit$n_obs, n_warn = n_warn)
+  }
+  res <- run_streams(nrow(jobs), rng_streams(seed, nrow(jobs)), run_job, label = "rank survey")
+  n_warn <- sum(vapply(res, function(r) r$n_warn, integer(1)))
+  if (n_warn > 0) {
+    warning(sprintf("%d of %d fits reached 'maxit' before converging; pass a larger 'maxit' (or 'tol') through '...'",
+                    n_warn, nrow(jobs)), call. = FALSE)
+  }
+  is_cv <- jobs$fold > 0
+  cv <- matrix(vapply(res[is_cv], function(r) r$cv, numeric(1)), length(ranks), folds, byrow = TRUE,
+               dimnames = list(rank = ranks, fold = seq_len(folds)))
+  train <- matrix(vapply(res[is_cv], function(r) r$train, numeric(1)), length(ranks), folds, byrow = TRUE)
+  fits <- lapply(res[!is_cv], function(r) r$fit)
+  names(fits) <- as.character(ranks)
+
+  cv_sd <- if (folds > 1L) apply(cv, 1, stats::sd) else rep(NA_real_, length(ranks))
+  crit <- vapply(fits, restart_criteria, numeric(3))
+  table <- data.frame(rank = ranks, cv_error = rowMeans(cv), cv_sd = cv_sd, train_loss = rowMeans(train),
+                      cophenetic = crit["cophenetic", ], dispersion = crit["dispersion", ],
+                      stability = crit["stability", ], row.names = NULL)
+  out <- list(table = table, chosen = choose_rank(table, rule, folds), rule = rule, cv = cv, fits = fits,
+              beta = beta, folds = folds, nrun = nrun, fraction = fraction, type = type,
+              block = if (type == "speckled") NA_integer_ else as.integer(block), dims = dim(x),
+              seed = seed, fold_seeds = mask_seeds, fit_seeds = fit_seeds, call = call)
+  class(out) <- "nmf_rank_survey"
+  out
+}
+
+# 1-based (i, j) of the TRUE entries of a dense or sparse logical mask
+mask_entries <- function(mask) {
+  if (inherits(mask, "sparseMatrix")) {
+    tm <- methods::as(mask, "TsparseMatrix")
+    keep <- if (methods::.hasSlot(tm, "x")) tm@x else rep(TRUE, length(tm@i))
+    return(cbind(tm@i[keep] + 1L, tm@j[keep] + 1L))
+  }
+  which(mask, arr.ind = TRUE, useNames = FALSE)
+}
+
+choose_rank <- function(table, rule, folds) {
+  best <- which.min(table$cv_error)
+  if (!length(best)) return(NA_integer_)
+  if (rule == "min") return(table$rank[best])
+  se <- table$cv_sd[best] / sqrt(folds)
+  table$rank[which(table$cv_error <= table$cv_error[best] + se)[1]]
+}
+
+# consensus() and stability() live in their own files and may be absent from
+# a given build: NA then, as for single-run fits where they mean nothing.
+restart_criteria <- function(fit) {
+  out <- c(cophenetic = NA_real_, dispersion = NA_real_, stability = NA_real_)
+  if (is.null(fit$runs) || length(fit$runs) < 2L) return(out)
+  ns <- environment(restart_criteria)
+  scalar <- function(v) if (is.numeric(v) && length(v) == 1L) as.double(v) else NA_real_
+  if (exists("consensus", envir = ns, mode = "function", inherits = FALSE)) {
+    cons <- tryCatch(get("consensus", envir = ns, mode = "function")(fit), error = function(e) NULL)
+    out["cophenetic"] <- scalar(cons$cophenetic)
+    out["dispersion"] <- scalar(cons$dispersion)
+  }
+  if (exists("stability", envir = ns, mode = "function", inherits = FALSE)) {
+    stab <- tryCatch(get("stability", envir = ns, mode = "function")(fit), error = function(e) NULL)
+    out["stability"] <- scalar(stab$mean_stability)
+  }
+  out
+}
+
+rule_text <- function(rule) {
+  if (rule == "min") "smallest mean held-out error"
+  else "smallest rank within one standard error of the smallest mean held-out error"
+}
+
+#' Methods for rank surveys
+#'
+#' `print()` shows the survey's table and chosen rank; `summary()` adds the
+#' rank each rule would choose; `as.data.frame()` is the table (one row per
+#' rank); `autoplot()` draws one panel per criterion (held-out error with
+#' +/- one standard deviation across folds, training loss, and, when
+#' available, cophenetic correlation, dispersion and stability) with the
+#' chosen rank marked by a dashed line, as a ggplot object; `plot()` draws it.
+#'
+#' @param x,object an `nmf_rank_survey` from [nmf_rank()].
+#' @param digits significant digits to print.
+#' @param ... unused.
+#' @return `print()` and `plot()`: `x` and the ggplot, invisibly; `summary()`:
+#'   a `summary.nmf_rank_survey` list; `as.data.frame()`: a data frame;
+#'   `autoplot()`: a ggplot object.
+#' @name nmf_rank_survey
+#' @examples
+#' set.seed(2)
+#' x <- matrix(rpois(30 * 20, 5 * rexp(30) %o% rexp(20) + 5 * rexp(30) %o% rexp(20)), 30, 20)
+#' survey <- nmf_rank(x, 1:3, beta = 1, folds = 2, nrun = 1, seed = 1, tol = 1e-4)
+#' summary(survey)
+#' as.data.frame(survey)
+#' p <- autoplot(survey)
+#' class(p)
+NULL
+
+#' @rdname nmf_rank_survey
+#' @export
+print.nmf_rank_survey <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  cat(sprintf("<nmf_rank_survey> %d x %d matrix, beta = %g, ranks %s\n", x$dims[1], x$dims[2], x$beta,
+              paste(range(x$table$rank), collapse = "-")))
+  cat(sprintf("%d folds holding out %g%% of the entries (%s), %d run%s per fit\n", x$folds, 100 * x$fraction,
+              if (x$type == "speckled") "speckled" else sprintf("%s in blocks of %d", x$type, x$block),
+              x$nrun, if (x$nrun == 1L) "" else "s"))
+  cat(sprintf("chosen rank: %d (rule \"%s\": %s)\n", x$chosen, x$rule, rule_text(x$rule)))
+  tab <- x$table
+  tab <- tab[, colSums(!is.na(tab)) > 0, drop = FALSE]
+  print(tab, digits = digits, row.names = FALSE)
+  invisible(x)
+}
+
+#' @rdname nmf_rank_survey
+#' @export
+summary.nmf_rank_survey <- function(object, ...) {
+  tab <- object$table
+  best <- which.min(tab$cv_error)
+  out <- list(table = tab, chosen = object$chosen, rule = object$rule,
+              chosen_min = choose_rank(tab, "min", object$folds),
+              chosen_1se = if (object$folds > 1L) choose_rank(tab, "1se", object$folds) else NA_integer_,
+              se_at_min = if (length(best)) tab$cv_sd[best] / sqrt(object$folds) else NA_real_,
+              beta = object$beta, folds = object$folds, nrun = object$nrun)
+  class(out) <- "summary.nmf_rank_survey"
+  out
+}
+
+#' @export
+print.summary.nmf_rank_survey <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
+  cat(sprintf("Rank survey, beta = %g, %d folds, %d run%s per fit\n", x$beta, x$folds, x$nrun,
+              if (x$nrun == 1L) "" else "s"))
+  cat(sprintf("rank with the smallest mean held-out error: %d\n", x$chosen_min))
+  if (!is.na(x$chosen_1se)) {
+    cat(sprintf("smallest rank within one standard error (%s) of it: %d\n",
+                format(x$se_at_min, digits = digits), x$chosen_1se))
+  }
+  cat(sprintf("chosen (rule \"%s\"): %d\n", x$rule, x$chosen))
+  print(x$table, digits = digits, row.names = FALSE)
+  invisible(x)
+}
+
+#' @rdname nmf_rank_survey
+#' @param row.names,optional unused (the table has one row per rank).
+#' @export
+as.data.frame.nmf_rank_survey <- function(x, row.names = NULL, optional = FALSE, ...) {
+  x$table
+}
+
+#' @rdname nmf_rank_survey
+#' @method autoplot nmf_rank_survey
+#' @export
+autoplot.nmf_rank_survey <- function(object, ...) {
+  tab <- object$table
+  crit <- c(cv_error = "held-out error", train_loss = "training loss", cophenetic = "cophenetic",
+            dispersion = "dispersion", stability = "stability")
+  present <- names(crit)[vapply(names(crit), function(k) any(!is.na(tab[[k]])), logical(1))]
+  long <- do.call(rbind, lapply(present, function(k) {
+    data.frame(rank = tab$rank, criterion = crit[[k]], value = tab[[k]],
+               lower = if (k == "cv_error") tab$cv_error - tab$cv_sd else NA_real_,
+               upper = if (k == "cv_error") tab$cv_error + tab$cv_sd else NA_real_)
+  }))
+  long$criterion <- factor(long$criterion, levels = crit[present])
+  bars <- long[!is.na(long$lower), , drop = FALSE]
+  p <- ggplot2::ggplot(long, ggplot2::aes(x = .data$rank, y = .data$value)) +
+    ggplot2::geom_vline(xintercept = object$chosen, linetype = "dashed", colour = "#b2182b") +
+    ggplot2::geom_line() +
+    ggplot2::geom_point()
+  if (nrow(bars)) {
+    p <- p + ggplot2::geom_errorbar(data = bars, ggplot2::aes(ymin = .data$lower, ymax = .data$upper),
+                                    width = 0.15)
+  }
+  p + ggplot2::facet_wrap(~criterion, scales = "free_y") +
+    ggplot2::scale_x_continuous(breaks = tab$rank) +
+    ggplot2::labs(x = "rank", y = NULL,
+                  title = sprintf("Rank survey: chosen rank %d (rule \"%s\")", object$chosen, object$rule),
+                  subtitle = sprintf("beta = %g; held-out error per entry, mean \u00b1 sd over %d folds",
+                                     object$beta, object$folds)) +
+    ggplot2::theme_minimal()
+}
+
+#' @rdname nmf_rank_survey
+#' @export
+plot.nmf_rank_survey <- function(x, ...) {
+  p <- autoplot(x, ...)
+  print(p)
+  invisible(p)
+}

@@ -1,0 +1,254 @@
+# Masked fits (TRUE = held out) against plain-R masked updates, and the
+# invariances a mask must have.
+
+# One masked HALS iteration, single inner sweep: W first (row i uses only the
+# observed columns of row i), then H (column j uses only the observed rows).
+mask_ref_hals <- function(x, w, h, held) {
+  keep <- !held
+  x[held] <- 0
+  r <- ncol(w)
+  for (i in seq_len(nrow(x))) {
+    hj <- h[, keep[i, ], drop = FALSE]
+    b <- hj %*% t(hj)
+    a <- hj %*% x[i, keep[i, ]]
+    for (k in seq_len(r)) w[i, k] <- max(0, w[i, k] + (a[k] - sum(b[k, ] * w[i, ])) / b[k, k])
+  }
+  for (j in seq_len(ncol(x))) {
+    wi <- w[keep[, j], , drop = FALSE]
+    d <- t(wi) %*% wi
+    cc <- t(wi) %*% x[keep[, j], j]
+    for (k in seq_len(r)) h[k, j] <- max(0, h[k, j] + (cc[k] - sum(d[k, ] * h[, j])) / d[k, k])
+  }
+  list(w = w, h = h)
+}
+
+# One masked multiplicative iteration (Fevotte & Idier 2011), W then H, with
+# the held-out entries given weight zero in numerator and denominator.
+mask_ref_mu <- function(x, w, h, beta, held) {
+  g <- if (beta < 1) 1 / (2 - beta) else if (beta > 2) 1 / (beta - 1) else 1
+  m <- (!held) * 1
+  x[held] <- 1 # any value: it is multiplied by zero
+  y <- w %*% h
+  w <- w * (((m * x * y^(beta - 2)) %*% t(h)) / ((m * y^(beta - 1)) %*% t(h)))^g
+  y <- w %*% h
+  h <- h * ((t(w) %*% (m * x * y^(beta - 2))) / (t(w) %*% (m * y^(beta - 1))))^g
+  list(w = w, h = h)
+}
+
+mask_div <- function(x, y, beta, keep) {
+  x <- x[keep]
+  y <- y[keep]
+  if (beta == 2) return(sum((x - y)^2) / 2)
+  if (beta == 1) return(sum(ifelse(x > 0, x * log(x / y), 0) - x + y))
+  if (beta == 0) return(sum(x / y - log(x / y) - 1))
+  sum((x^beta + (beta - 1) * y^beta - beta * x * y^(beta - 1)) / (beta * (beta - 1)))
+}
+
+masked_step <- function(x, w, h, beta, solver, held) {
+  suppressWarnings(nmf(x, ncol(w), beta = beta, solver = solver, mask = held,
+                       init = list(w = w, h = h), maxit = 1, tol = 0,
+                       control = list(inner = 1, check = 1)))
+}
+
+mask_case <- function(seed, m = 11, n = 9, r = 3) {
+  set.seed(seed)
+  x <- matrix(rexp(m * n) + 0.1, m, n)
+  w <- matrix(runif(m * r) + 0.1, m, r)
+  h <- matrix(runif(r * n) + 0.1, r, n)
+  held <- matrix(runif(m * n) < 0.25, m, n)
+  held[1, ] <- FALSE # keep every row and column observed
+  held[, 1] <- FALSE
+  held[, n] <- FALSE
+  held[2, 1:(n - 1)] <- TRUE # one row almost fully held out
+  # a sparse version whose every row and column keeps a positive observed
+  # entry (otherwise MU drives a factor row to zero and the EPS floors decide)
+  xz <- x * (x > 0.8)
+  xz[, n] <- x[, n]
+  xz[1, ] <- x[1, ]
+  list(x = x, xz = xz, w = w, h = h, held = held)
+}
+
+test_that("one masked HALS iteration equals the plain-R masked update, dense and sparse", {
+  p <- mask_case(41)
+  ref <- mask_ref_hals(p$x, p$w, p$h, p$held)
+  fit <- masked_step(p$x, p$w, p$h, 2, "hals", p$held)
+  expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE)
+  # the loss is scored over the observed entries only
+  expect_equal(fit$loss, mask_div(p$x, fitted(fit), 2, !p$held), tolerance = 1e-10)
+
+  xz <- p$xz
+  xs <- Matrix::Matrix(xz, sparse = TRUE)
+  ref_s <- mask_ref_hals(xz, p$w, p$h, p$held)
+  fit_s <- masked_step(xs, p$w, p$h, 2, "hals", p$held)
+  expect_equal(fitted(fit_s), ref_s$w %*% ref_s$h, tolerance = 1e-10, ignore_attr = TRUE)
+  expect_equal(fit_s$loss, mask_div(xz, fitted(fit_s), 2, !p$held), tolerance = 1e-10)
+  # and a sparse logical mask gives the same as the dense one
+  fit_sm <- masked_step(xs, p$w, p$h, 2, "hals", Matrix::Matrix(p$held, sparse = TRUE))
+  expect_equal(fitted(fit_sm), fitted(fit_s), tolerance = 1e-12)
+})
+
+test_that("one masked MU iteration equals the plain-R masked update for every beta", {
+  p <- mask_case(42)
+  for (beta in c(0, 0.5, 1, 1.5, 2, 3)) {
+    ref <- mask_ref_mu(p$x, p$w, p$h, beta, p$held)
+    fit <- masked_step(p$x, p$w, p$h, beta, "mu", p$held)
+    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE,
+                 label = sprintf("dense masked MU, beta = %g", beta))
+    expect_equal(fit$loss, mask_div(p$x, fitted(fit), beta, !p$held), tolerance = 1e-10,
+                 label = sprintf("dense masked loss, beta = %g", beta))
+  }
+  # sparse data: zeros among the observed and among the held-out entries
+  xz <- p$xz
+  xs <- Matrix::Matrix(xz, sparse = TRUE)
+  for (beta in c(0.5, 1, 1.5, 2, 3)) {
+    ref <- mask_ref_mu(xz, p$w, p$h, beta, p$held)
+    fit <- masked_step(xs, p$w, p$h, beta, "mu", p$held)
+    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE,
+                 label = sprintf("sparse masked MU, beta = %g", beta))
+    expect_equal(fit$loss, mask_div(xz, fitted(fit), beta, !p$held), tolerance = 1e-10,
+                 label = sprintf("sparse masked loss, beta = %g", beta))
+  }
+  # beta = 0 needs positive data; a dgCMatrix of positive values is accepted
+  ref <- mask_ref_mu(p$x, p$w, p$h, 0, p$held)
+  fit <- masked_step(Matrix::Matrix(p$x, sparse = TRUE), p$w, p$h, 0, "mu", p$held)
+  expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE)
+})
+
+test_that("zeros held out of a sparse matrix are zeros of the pattern, not data", {
+  p <- mask_case(43)
+  xz <- p$xz
+  held <- p$held & xz == 0 # only zeros are held out
+  xs <- Matrix::Matrix(xz, sparse = TRUE)
+  for (beta in c(1, 1.5)) {
+    ref <- mask_ref_mu(xz, p$w, p$h, beta, held)
+    fit <- masked_step(xs, p$w, p$h, beta, "mu", held)
+    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE)
+  }
+  ref <- mask_ref_hals(xz, p$w, p$h, held)
+  fit <- masked_step(xs, p$w, p$h, 2, "hals", held)
+  expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE)
+})
+
+test_that("an all-FALSE mask gives the unmasked fit exactly", {
+  set.seed(44)
+  x <- matrix(rpois(30 * 20, 5), 30, 20)
+  none <- matrix(FALSE, 30, 20)
+  for (beta in c(1, 2)) {
+    a <- nmf(x, 3, beta = beta, seed = 3, maxit = 200)
+    b <- nmf(x, 3, beta = beta, seed = 3, maxit = 200, mask = none)
+    expect_identical(b$w, a$w)
+    expect_identical(b$h, a$h)
+    expect_identical(b$loss, a$loss)
+    expect_null(b$mask)
+  }
+  xs <- Matrix::Matrix(x, sparse = TRUE)
+  a <- nmf(xs, 3, beta = 1, seed = 3, maxit = 200)
+  b <- nmf(xs, 3, beta = 1, seed = 3, maxit = 200, mask = Matrix::Matrix(none, sparse = TRUE))
+  expect_identical(b$h, a$h)
+})
+
+test_that("the values of held-out entries do not change the fit", {
+  set.seed(45)
+  x <- matrix(rpois(30 * 25, 4), 30, 25)
+  held <- matrix(runif(30 * 25) < 0.15, 30, 25)
+  x2 <- x
+  x2[held] <- x2[held] * 7 + 100
+  for (solver in c("hals", "mu")) {
+    beta <- if (solver == "hals") 2 else 1
+    # held-out values must not even move the internal scale or the init
+    a <- nmf(x, 3, beta = beta, solver = solver, seed = 2, maxit = 100, mask = held)
+    b <- nmf(x2, 3, beta = beta, solver = solver, seed = 2, maxit = 100, mask = held)
+    expect_equal(b$w, a$w, tolerance = 1e-12)
+    expect_equal(b$h, a$h, tolerance = 1e-12)
+    expect_equal(b$loss, a$loss, tolerance = 1e-12)
+    # the same with the held-out entries given as NA
+    x3 <- x
+    x3[held] <- NA
+    c3 <- nmf(x3, 3, beta = beta, solver = solver, seed = 2, maxit = 100, missing = "mask")
+    expect_equal(c3$h, a$h, tolerance = 1e-12)
+  }
+})
+
+test_that("sparse and dense masked fits agree", {
+  set.seed(46)
+  x <- matrix(rpois(40 * 30, 1.5), 40, 30)
+  held <- matrix(runif(40 * 30) < 0.1, 40, 30)
+  xs <- Matrix::Matrix(x, sparse = TRUE)
+  for (beta in c(1, 1.5, 2)) {
+    d <- suppressWarnings(nmf(x, 3, beta = beta, solver = "mu", init = "random", seed = 4,
+                              maxit = 50, mask = held))
+    s <- suppressWarnings(nmf(xs, 3, beta = beta, solver = "mu", init = "random", seed = 4,
+                              maxit = 50, mask = held))
+    expect_equal(fitted(s), fitted(d), tolerance = 1e-9, label = sprintf("beta = %g", beta))
+    expect_equal(s$loss, d$loss, tolerance = 1e-9)
+  }
+  d <- suppressWarnings(nmf(x, 3, beta = 2, init = "random", seed = 4, maxit = 50, mask = held))
+  s <- suppressWarnings(nmf(xs, 3, beta = 2, init = "random", seed = 4, maxit = 50, mask = held))
+  expect_equal(fitted(s), fitted(d), tolerance = 1e-9)
+})
+
+test_that("a masked fit keeps the loss non-increasing and scores held-out entries", {
+  set.seed(47)
+  x <- matrix(rpois(40 * 30, 3), 40, 30)
+  held <- matrix(runif(40 * 30) < 0.2, 40, 30)
+  for (beta in c(0.5, 1, 2)) {
+    fit <- suppressWarnings(nmf(x, 3, beta = beta, solver = "mu", seed = 5, maxit = 40, tol = 0,
+                                control = list(check = 1), mask = held))
+    tr <- fit$trace$loss
+    expect_true(all(diff(tr) <= 1e-10 * tr[-length(tr)]), label = sprintf("monotone, beta = %g", beta))
+    expect_equal(fit$loss, beta_divergence(x, fitted(fit), beta, mask = held), tolerance = 1e-10)
+    expect_equal(nobs(fit), sum(!held))
+  }
+  for (sparse in c(FALSE, TRUE)) {
+    xx <- if (sparse) Matrix::Matrix(x, sparse = TRUE) else x
+    fit <- suppressWarnings(nmf(xx, 3, beta = 2, solver = "hals", seed = 5, maxit = 40, tol = 0, mask = held))
+    tr <- fit$trace$loss
+    expect_true(all(diff(tr) <= 1e-10 * tr[-length(tr)]), label = sprintf("HALS monotone, sparse = %s", sparse))
+    expect_equal(fit$loss, beta_divergence(x, fitted(fit), 2, mask = held), tolerance = 1e-10)
+  }
+})
+
+test_that("bad masks are clear errors", {
+  x <- matrix(rpois(60, 3) + 1, 10, 6)
+  expect_error(nmf(x, 2, mask = matrix(FALSE, 10, 5)), "'mask'.*dimensions")
+  expect_error(nmf(x, 2, mask = matrix(0, 10, 6)), "'mask' must be logical")
+  expect_error(nmf(x, 2, mask = Matrix::Matrix(0, 10, 6, sparse = TRUE)), "'mask' must be logical")
+  na <- matrix(FALSE, 10, 6)
+  na[3, 3] <- NA
+  expect_error(nmf(x, 2, mask = na), "'mask' contains NA")
+  row <- matrix(FALSE, 10, 6)
+  row[4, ] <- TRUE
+  expect_error(nmf(x, 2, mask = row), "row 4 .*no observed entry")
+  col <- matrix(FALSE, 10, 6)
+  col[, 5] <- TRUE
+  expect_error(nmf(x, 2, mask = col), "column 5 .*no observed entry")
+  expect_error(nmf(x, 2, mask = Matrix::Matrix(col, sparse = TRUE)), "column 5 .*no observed entry")
+  expect_error(nmf(x, 2, mask = as.vector(row)), "'mask'")
+})
+
+test_that("NA in x is an error by default, and missing = \"mask\" leaves it out", {
+  set.seed(48)
+  x <- matrix(rpois(20 * 15, 5) + 0, 20, 15)
+  x[3, 4] <- NA
+  x[10, 2] <- NA
+  expect_error(nmf(x, 2), "NA.*missing = \"mask\"")
+  fit <- nmf(x, 2, beta = 1, seed = 1, missing = "mask")
+  held <- is.na(x)
+  expect_equal(nobs(fit), sum(!held))
+  ref <- nmf(replace(x, held, 0), 2, beta = 1, seed = 1, mask = held)
+  expect_equal(fit$h, ref$h, tolerance = 1e-12)
+  # NA together with a user mask: both are left out
+  m <- matrix(FALSE, 20, 15)
+  m[5, 6] <- TRUE
+  both <- nmf(x, 2, beta = 1, seed = 1, missing = "mask", mask = m)
+  ref2 <- nmf(replace(x, held, 0), 2, beta = 1, seed = 1, mask = held | m)
+  expect_equal(both$h, ref2$h, tolerance = 1e-12)
+  expect_equal(nobs(both), sum(!(held | m)))
+  # sparse x with NA
+  xs <- Matrix::Matrix(replace(x, held, 0), sparse = TRUE)
+  xs[3, 4] <- NA
+  xs[10, 2] <- NA
+  fits <- nmf(xs, 2, beta = 1, seed = 1, missing = "mask")
+  expect_equal(nobs(fits), sum(!held))
+  expect_equal(fitted(fits), fitted(fit), tolerance = 1e-8)
+})
