@@ -134,16 +134,16 @@ test_that("an all-FALSE mask gives the unmasked fit exactly", {
   x <- matrix(rpois(30 * 20, 5), 30, 20)
   none <- matrix(FALSE, 30, 20)
   for (beta in c(1, 2)) {
-    a <- nmf(x, 3, beta = beta, seed = 3, maxit = 200)
-    b <- nmf(x, 3, beta = beta, seed = 3, maxit = 200, mask = none)
+    a <- suppressWarnings(nmf(x, 3, beta = beta, seed = 3, maxit = 200))
+    b <- suppressWarnings(nmf(x, 3, beta = beta, seed = 3, maxit = 200, mask = none))
     expect_identical(b$w, a$w)
     expect_identical(b$h, a$h)
     expect_identical(b$loss, a$loss)
     expect_null(b$mask)
   }
   xs <- Matrix::Matrix(x, sparse = TRUE)
-  a <- nmf(xs, 3, beta = 1, seed = 3, maxit = 200)
-  b <- nmf(xs, 3, beta = 1, seed = 3, maxit = 200, mask = Matrix::Matrix(none, sparse = TRUE))
+  a <- suppressWarnings(nmf(xs, 3, beta = 1, seed = 3, maxit = 200))
+  b <- suppressWarnings(nmf(xs, 3, beta = 1, seed = 3, maxit = 200, mask = Matrix::Matrix(none, sparse = TRUE)))
   expect_identical(b$h, a$h)
 })
 
@@ -156,15 +156,15 @@ test_that("the values of held-out entries do not change the fit", {
   for (solver in c("hals", "mu")) {
     beta <- if (solver == "hals") 2 else 1
     # held-out values must not even move the internal scale or the init
-    a <- nmf(x, 3, beta = beta, solver = solver, seed = 2, maxit = 100, mask = held)
-    b <- nmf(x2, 3, beta = beta, solver = solver, seed = 2, maxit = 100, mask = held)
+    a <- suppressWarnings(nmf(x, 3, beta = beta, solver = solver, seed = 2, maxit = 100, mask = held))
+    b <- suppressWarnings(nmf(x2, 3, beta = beta, solver = solver, seed = 2, maxit = 100, mask = held))
     expect_equal(b$w, a$w, tolerance = 1e-12)
     expect_equal(b$h, a$h, tolerance = 1e-12)
     expect_equal(b$loss, a$loss, tolerance = 1e-12)
     # the same with the held-out entries given as NA
     x3 <- x
     x3[held] <- NA
-    c3 <- nmf(x3, 3, beta = beta, solver = solver, seed = 2, maxit = 100, missing = "mask")
+    c3 <- suppressWarnings(nmf(x3, 3, beta = beta, solver = solver, seed = 2, maxit = 100, missing = "mask"))
     expect_equal(c3$h, a$h, tolerance = 1e-12)
   }
 })
