@@ -4,9 +4,14 @@
 #' `plot()` draws it.
 #'
 #' @param object,x an `nmf_fit`.
-#' @param type `"trace"` (the loss by iteration), `"basis"` (a heatmap of W)
-#'   or `"coef"` (a heatmap of H).
-#' @param ... unused.
+#' @param type `"trace"` (the loss by iteration), `"basis"` (a heatmap of W),
+#'   `"coef"` (a heatmap of H), `"signatures"` (W as 96-channel SBS profiles,
+#'   see [plot_sbs96()]; needs 96 rows), `"exposures"` (H as stacked bars per
+#'   sample, see [plot_exposures()]), `"assemblies"` (W as a neuron-weight
+#'   heatmap, neurons grouped by their strongest component) or
+#'   `"activations"` (the rows of H over the columns of x, read as time).
+#' @param ... passed to [plot_sbs96()] for `"signatures"` and to
+#'   [plot_exposures()] for `"exposures"` (e.g. `relative = TRUE`).
 #' @return `autoplot()`: a ggplot object; `plot()`: the same, invisibly.
 #' @examples
 #' x <- matrix(rpois(300, 4), 30, 10)
@@ -23,7 +28,8 @@ ggplot2::autoplot
 #' @rdname plot.nmf_fit
 #' @method autoplot nmf_fit
 #' @export
-autoplot.nmf_fit <- function(object, type = c("trace", "basis", "coef"), ...) {
+autoplot.nmf_fit <- function(object, type = c("trace", "basis", "coef", "signatures", "exposures",
+                                             "assemblies", "activations"), ...) {
   type <- match.arg(type)
   switch(type,
     trace = {
@@ -36,13 +42,18 @@ autoplot.nmf_fit <- function(object, type = c("trace", "basis", "coef"), ...) {
         ggplot2::theme_minimal()
     },
     basis = factor_heatmap(object$w, "row of x", "component", "W (basis)"),
-    coef = factor_heatmap(t(object$h), "column of x", "component", "H (coefficients)")
+    coef = factor_heatmap(t(object$h), "column of x", "component", "H (coefficients)"),
+    signatures = plot_sbs96(object$w, ...),
+    exposures = plot_exposures(object$h, ...),
+    assemblies = assembly_heatmap(object$w),
+    activations = activation_lines(object$h)
   )
 }
 
 #' @rdname plot.nmf_fit
 #' @export
-plot.nmf_fit <- function(x, type = c("trace", "basis", "coef"), ...) {
+plot.nmf_fit <- function(x, type = c("trace", "basis", "coef", "signatures", "exposures",
+                                     "assemblies", "activations"), ...) {
   p <- autoplot(x, type = type, ...)
   print(p)
   invisible(p)

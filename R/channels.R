@@ -1,0 +1,137 @@
+# The 96 single-base-substitution (SBS) channels of mutational-signature
+# analysis: a substitution of a pyrimidine reference base (C or T) together
+# with its 5' and 3' neighbours.
+
+sbs_substitutions <- c("C>A", "C>G", "C>T", "T>A", "T>C", "T>G")
+sbs_bases <- c("A", "C", "G", "T")
+
+#' The 96 SBS channels in COSMIC order
+#'
+#' The canonical labels of the 96 single-base-substitution channels,
+#' `"A[C>A]A"` style, in the order COSMIC and SigProfiler use: grouped by the
+#' six pyrimidine-centred substitutions C>A, C>G, C>T, T>A, T>C, T>G, and
+#' within each by the 5' base (A, C, G, T) and then the 3' base (A, C, G, T).
+#'
+#' @return A character vector of length 96.
+#' @seealso [sbs96_labels()] to convert other label styles,
+#'   [read_signatures()].
+#' @examples
+#' ch <- sbs96_channels()
+#' head(ch)
+#' table(substr(ch, 3, 5))
+#' @export
+sbs96_channels <- function() {
+  grid <- expand.grid(three = sbs_bases, five = sbs_bases, sub = sbs_substitutions,
+                      stringsAsFactors = FALSE)
+  paste0(grid$five, "[", grid$sub, "]", grid$three)
+}
+
+#' Convert SBS channel labels to the canonical style
+#'
+#' Converts labels of the 96 SBS channels to the canonical `"A[C>A]A"` style
+#' of [sbs96_channels()]. Three input styles are recognised, and may be mixed:
+#'
+#' * canonical, `"A[C>A]A"`;
+#' * trinucleotide pairs, `"ACA>AAA"` (reference context `>` mutated
+#'   context; only the middle base may differ);
+#' * SigProfiler's `Type` / `Subtype` pair: `labels = "C>A"` with
+#'   `subtype = "ACA"` (the reference trinucleotide, whose middle base must be
+#'   the substitution's reference base).
+#'
+#' Labels are not case sensitive and surrounding white space is ignored.
+#' Purine-centred labels (e.g. `"A[G>T]A"`) are not silently reverse
+#' complemented: they, and anything else that is not one of the 96 channels,
+#' are an error that lists the offending labels.
+#'
+#' @param labels a character vector of channel labels, or the `Type` column
+#'   (substitutions such as `"C>A"`) when `subtype` is given.
+#' @param subtype `NULL`, or the reference trinucleotides (SigProfiler's
+#'   `SubType` column), as long as `labels`.
+#' @return A character vector of canonical labels, as long as `labels`.
+#' @seealso [sbs96_channels()].
+#' @examples
+#' sbs96_labels(c("ACA>AAA", "TCG>TTG", "A[T>G]C"))
+#' sbs96_labels(c("C>A", "C>T"), subtype = c("ACA", "TCG"))
+#' @export
+sbs96_labels <- function(labels, subtype = NULL) {
+  if (!is.character(labels) && !is.factor(labels)) {
+    stop("'labels' must be a character vector of SBS channel labels", call. = FALSE)
+  }
+  given <- as.character(labels)
+  labels <- toupper(trimws(given))
+  if (!is.null(subtype)) {
+    if ((!is.character(subtype) && !is.factor(subtype)) || length(subtype) != length(labels)) {
+      stop(sprintf("'subtype' must be a character vector as long as 'labels' (%d)", length(labels)),
+           call. = FALSE)
+    }
+    given_subtype <- as.character(subtype)
+    subtype <- toupper(trimws(given_subtype))
+  }
+  missing_label <- is.na(labels) | labels == "" |
+    (if (is.null(subtype)) FALSE else (is.na(subtype) | subtype == ""))
+  if (any(missing_label)) {
+    stop(sprintf("%d SBS channel label(s) are missing (NA or empty), the first at position %d",
+                 sum(missing_label), which(missing_label)[1]), call. = FALSE)
+  }
+  out <- rep(NA_character_, length(labels))
+  if (!is.null(subtype)) {
+    # Type "C>A", Subtype "ACA": 5' base, reference base, 3' base
+    ok <- grepl("^[ACGT]>[ACGT]$", labels) & grepl("^[ACGT]{3}$", subtype) &
+      substr(labels, 1, 1) == substr(subtype, 2, 2)
+    out[ok] <- paste0(substr(subtype[ok], 1, 1), "[", labels[ok], "]", substr(subtype[ok], 3, 3))
+    shown <- paste0(given, " / ", given_subtype)
+  } else {
+    canonical <- grepl("^[ACGT]\\[[ACGT]>[ACGT]\\][ACGT]$", labels)
+    out[canonical] <- labels[canonical]
+    tri <- grepl("^[ACGT]{3}>[ACGT]{3}$", labels)
+    # the flanking bases must be unchanged: only the middle base mutates
+    tri <- tri & substr(labels, 1, 1) == substr(labels, 5, 5) & substr(labels, 3, 3) == substr(labels, 7, 7)
+    out[tri] <- paste0(substr(labels[tri], 1, 1), "[", substr(labels[tri], 2, 2), ">",
+                       substr(labels[tri], 6, 6), "]", substr(labels[tri], 3, 3))
+    shown <- given
+  }
+  bad <- is.na(out) | !(out %in% sbs96_channels())
+  if (any(bad)) {
+    stop(sprintf(paste0("%d label(s) are not among the 96 pyrimidine-centred SBS channels ",
+                        "(styles: \"A[C>A]A\", \"ACA>AAA\", or Type \"C>A\" with Subtype \"ACA\"): %s"),
+                 sum(bad), paste(utils::head(unique(shown[bad]), 5), collapse = ", ")), call. = FALSE)
+  }
+  out
+}
+
+# The substitution class ("C>A", ...) of canonical labels.
+sbs96_class <- function(channels) substr(channels, 3, 5)
+
+# Canonical labels for row names if they are all SBS-96 labels, else NULL.
+as_sbs96_or_null <- function(labels) {
+  if (is.null(labels) || length(labels) != 96L) return(NULL)
+  tryCatch(sbs96_labels(labels), error = function(e) NULL)
+}
+
+# Put the rows of `mat` in the order of `channels`, matching names (after
+# converting SBS labels to canonical form when both sides are SBS-96 labels).
+# Errors name `arg` and list missing or duplicated channels.
+align_rows <- function(mat, channels, arg) {
+  rn <- rownames(mat)
+  if (is.null(channels) || is.null(rn)) {
+    return(mat)
+  }
+  canon_rows <- as_sbs96_or_null(rn)
+  canon_ref <- as_sbs96_or_null(channels)
+  if (!is.null(canon_rows) && !is.null(canon_ref)) {
+    rn <- canon_rows
+    channels <- canon_ref
+  }
+  if (anyDuplicated(rn)) {
+    stop(sprintf("'%s' has duplicated row names: %s", arg, paste(utils::head(unique(rn[duplicated(rn)]), 3),
+                                                                collapse = ", ")), call. = FALSE)
+  }
+  idx <- match(channels, rn)
+  if (anyNA(idx)) {
+    stop(sprintf("'%s' lacks %d channel(s): %s", arg, sum(is.na(idx)),
+                 paste(utils::head(channels[is.na(idx)], 5), collapse = ", ")), call. = FALSE)
+  }
+  out <- mat[idx, , drop = FALSE]
+  rownames(out) <- channels
+  out
+}

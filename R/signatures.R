@@ -1,0 +1,171 @@
+# Reference signatures: reading COSMIC-format files and matching extracted
+# components to a reference by optimal one-to-one assignment.
+
+#' Read mutational signatures from a COSMIC-format file
+#'
+#' Reads a tab-separated file whose first column, `Type`, holds the 96 SBS
+#' channel labels and whose other columns are signatures (COSMIC's
+#' `COSMIC_v3.x_SBS_GRCh37.txt` layout). The labels may be canonical
+#' (`"A[C>A]A"`), trinucleotide pairs (`"ACA>AAA"`), or SigProfiler's pair of
+#' columns `Type` (`"C>A"`) and `SubType` (`"ACA"`); see [sbs96_labels()].
+#'
+#' @param file a path (or connection) to a tab-separated file with a header.
+#' @param normalize rescale each signature to sum to one (the default; a
+#'   catalog-like file of counts becomes a set of profiles).
+#' @return A 96 x signatures numeric matrix, rows in [sbs96_channels()] order
+#'   and named by the canonical labels, columns named as in the file, each
+#'   column summing to one when `normalize = TRUE`.
+#' @seealso [match_signatures()], [fit_signatures()].
+#' @examples
+#' f <- system.file("extdata", "toy_signatures_cosmic.tsv", package = "betanmf")
+#' sigs <- read_signatures(f)
+#' dim(sigs); colSums(sigs)
+#' f2 <- system.file("extdata", "toy_signatures_sigprofiler.tsv", package = "betanmf")
+#' all.equal(read_signatures(f2), sigs)
+#' @export
+read_signatures <- function(file, normalize = TRUE) {
+  if (is.character(file) && (length(file) != 1L || is.na(file) || !file.exists(file))) {
+    stop(sprintf("'file' must be the path of an existing file, not %s",
+                 if (length(file) == 1L) sQuote(file, FALSE) else "a vector"), call. = FALSE)
+  }
+  tab <- utils::read.delim(file, check.names = FALSE, stringsAsFactors = FALSE,
+                           colClasses = "character", comment.char = "")
+  if (ncol(tab) < 2L || tolower(names(tab)[1]) != "type") {
+    stop("'file' must have a first column named 'Type' holding the SBS channel labels, then one column per signature",
+         call. = FALSE)
+  }
+  has_subtype <- tolower(names(tab)[2]) == "subtype"
+  labels <- if (has_subtype) sbs96_labels(tab[[1]], subtype = tab[[2]]) else sbs96_labels(tab[[1]])
+  sig_cols <- if (has_subtype) -(1:2) else -1
+  vals <- tab[, sig_cols, drop = FALSE]
+  if (ncol(vals) == 0L) stop("'file' has no signature columns", call. = FALSE)
+  mat <- vapply(vals, function(col) suppressWarnings(as.numeric(col)), numeric(nrow(tab)))
+  mat <- matrix(mat, nrow(tab), dimnames = list(labels, names(vals)))
+  bad <- is.na(mat) | !is.finite(mat) | mat < 0
+  if (any(bad)) {
+    where <- which(bad, arr.ind = TRUE)[1, ]
+    stop(sprintf("'file' has %d entries that are not finite non-negative numbers (the first: channel %s, signature %s)",
+                 sum(bad), labels[where[1]], colnames(mat)[where[2]]), call. = FALSE)
+  }
+  mat <- align_rows(mat, sbs96_channels(), "file")
+  if (nrow(tab) != 96L) {
+    stop(sprintf("'file' has %d channel rows; a SBS-96 signature file has 96", nrow(tab)), call. = FALSE)
+  }
+  if (isTRUE(normalize)) {
+    cs <- colSums(mat)
+    if (any(cs <= 0)) {
+      stop(sprintf("signature(s) %s in 'file' are all zero", paste(colnames(mat)[cs <= 0], collapse = ", ")),
+           call. = FALSE)
+    }
+    mat <- sweep(mat, 2, cs, "/")
+  }
+  mat
+}
+
+#' Match extracted components to reference signatures
+#'
+#' Pairs each column of `fit_or_w` with a distinct reference signature so
+#' that the total cosine similarity is as large as possible (the linear
+#' assignment problem, solved exactly by [hungarian()]), and reports for each
+#' component also its runner-up: the most similar reference other than the
+#' assigned one. With more components than references, the components left
+#' over get no match (`NA`).
+#'
+#' Rows are matched by name when both sides have row names (SBS labels in
+#' any style of [sbs96_labels()] are converted first); otherwise both must
+#' have the same number of rows in the same order.
+#'
+#' @param fit_or_w an [nmf()] fit or a non-negative matrix whose columns are
+#'   components (e.g. its basis W).
+#' @param reference a non-negative matrix whose columns are reference
+#'   signatures (e.g. from [read_signatures()]).
+#' @return An object of class `signature_match`: a list with `matches`, a
+#'   data frame with one row per component (`component`, `reference`,
+#'   `cosine`, `runner_up`, `runner_up_cosine`), `cosine`, the full
+#'   components x references cosine matrix, and `total`, the summed cosine of
+#'   the assignment.
+#' @seealso [fit_signatures()], [cosine_similarity()].
+#' @examples
+#' sim <- simulate_nmf(96, 40, 3, w = sbs_signatures[, 1:3], seed = 1)
+#' fit <- nmf(sim$x, 3, beta = 1, seed = 1)
+#' match_signatures(fit, sbs_signatures)
+#' @export
+match_signatures <- function(fit_or_w, reference) {
+  w <- if (inherits(fit_or_w, "nmf_fit")) fit_or_w$w else fit_or_w
+  w <- check_profile_matrix(w, "fit_or_w")
+  reference <- check_profile_matrix(reference, "reference")
+  if (!is.null(rownames(w)) && !is.null(rownames(reference))) {
+    reference <- align_rows(reference, rownames(w), "reference")
+    rownames(reference) <- rownames(w)
+  } else if (nrow(w) != nrow(reference)) {
+    stop(sprintf("'reference' must have the %d rows of 'fit_or_w', not %d", nrow(w), nrow(reference)),
+         call. = FALSE)
+  }
+  if (is.null(colnames(w))) colnames(w) <- paste0("NMF", seq_len(ncol(w)))
+  if (is.null(colnames(reference))) colnames(reference) <- paste0("ref", seq_len(ncol(reference)))
+  sim <- cosine_similarity(w, reference)
+  sim <- matrix(sim, ncol(w), ncol(reference), dimnames = list(colnames(w), colnames(reference)))
+  k <- ncol(w)
+  r <- ncol(reference)
+  # the assignment on a square matrix: dummy references (cosine 0) absorb
+  # surplus components, dummy components absorb surplus references
+  size <- max(k, r)
+  square <- matrix(0, size, size)
+  square[seq_len(k), seq_len(r)] <- sim
+  assigned <- hungarian(square, maximize = TRUE)$assignment[seq_len(k)]
+  assigned[assigned > r] <- NA
+  best_cos <- ifelse(is.na(assigned), NA_real_, sim[cbind(seq_len(k), ifelse(is.na(assigned), 1L, assigned))])
+  runner <- vapply(seq_len(k), function(i) {
+    s <- sim[i, ]
+    if (!is.na(assigned[i])) s[assigned[i]] <- -Inf
+    if (all(!is.finite(s))) NA_integer_ else which.max(s)
+  }, integer(1))
+  matches <- data.frame(
+    component = colnames(w),
+    reference = colnames(reference)[assigned],
+    cosine = best_cos,
+    runner_up = colnames(reference)[runner],
+    runner_up_cosine = ifelse(is.na(runner), NA_real_, sim[cbind(seq_len(k), ifelse(is.na(runner), 1L, runner))]),
+    stringsAsFactors = FALSE
+  )
+  structure(list(matches = matches, cosine = sim, total = sum(best_cos, na.rm = TRUE)),
+            class = "signature_match")
+}
+
+#' @rdname match_signatures
+#' @param x a `signature_match`.
+#' @param digits significant digits for the cosines.
+#' @param ... unused.
+#' @export
+print.signature_match <- function(x, digits = 3, ...) {
+  cat(sprintf("Components matched to reference signatures (total cosine %.*f)\n", digits, x$total))
+  df <- x$matches
+  df$cosine <- round(df$cosine, digits)
+  df$runner_up_cosine <- round(df$runner_up_cosine, digits)
+  print(df, row.names = FALSE)
+  invisible(x)
+}
+
+#' @rdname match_signatures
+#' @param row.names,optional as in [as.data.frame()].
+#' @export
+as.data.frame.signature_match <- function(x, row.names = NULL, optional = FALSE, ...) x$matches
+
+# A finite, non-negative numeric matrix with at least one positive entry per
+# column; errors name the argument.
+check_profile_matrix <- function(mat, arg) {
+  if (is.data.frame(mat)) mat <- as.matrix(mat)
+  if (is.numeric(mat) && is.null(dim(mat))) mat <- matrix(mat, ncol = 1L, dimnames = list(names(mat), NULL))
+  if (!is.matrix(mat) || !is.numeric(mat)) {
+    stop(sprintf("'%s' must be a numeric matrix (rows = channels, columns = signatures)", arg), call. = FALSE)
+  }
+  if (anyNA(mat) || any(!is.finite(mat)) || any(mat < 0)) {
+    stop(sprintf("'%s' must be finite and non-negative", arg), call. = FALSE)
+  }
+  if (any(colSums(mat) <= 0)) {
+    stop(sprintf("'%s' has all-zero column(s): %s", arg,
+                 paste(utils::head(which(colSums(mat) <= 0), 5), collapse = ", ")), call. = FALSE)
+  }
+  storage.mode(mat) <- "double"
+  mat
+}
