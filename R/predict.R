@@ -51,8 +51,13 @@ solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else "
     stop(sprintf("'%s' must have %d rows (the rows of the fitted data), not %d", arg, nrow(w), nrow(x)),
          call. = FALSE)
   }
-  d <- prepare_data(x, beta = beta, arg = arg)
   rank <- ncol(w)
+  total <- sum(if (inherits(x, "sparseMatrix")) x@x else x)
+  if (identical(total, 0)) {
+    # nothing to explain: the unique minimiser is H = 0 (for beta > 0)
+    return(matrix(0, rank, ncol(x), dimnames = list(colnames(w), colnames(x))))
+  }
+  d <- prepare_data(x, beta = beta, arg = arg)
   # start from each column's total spread evenly: W's columns sum to one, so
   # the column sums of W H then match those of x
   csum <- if (is.null(d$sp)) colSums(d$dense) else Matrix::colSums(d$xs)
