@@ -35,6 +35,12 @@ if (nzchar(report)) {
     quiet = TRUE
   )
   cat("report:", normalizePath(html), "\n")
+  # and the headline fit on the console, with its signature profiles as a PNG
+  fit <- nmf(betanmf::sbs_catalog, rank = 5, beta = 1, nrun = 10, seed = 1)
+  print(fit)
+  png_file <- file.path(out_dir, "signatures.png")
+  ggplot2::ggsave(png_file, autoplot(fit, type = "signatures"), width = 10, height = 7, dpi = 100)
+  cat("plot:", normalizePath(png_file), "\n")
 } else {
   cat("the installed betanmf ships no signature report;",
       "fitting a simulated catalog instead\n")
