@@ -161,6 +161,13 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
   }
   cvals <- if (sparse) xc@x else xc
   total <- sum(cvals)
+  top <- 1
+  if (is.infinite(total)) {
+    # finite entries near .Machine$double.xmax whose sum overflows: sum
+    # relative to the largest, or the scale below becomes Inf (and W H = 0 * Inf)
+    top <- max(cvals)
+    total <- sum(cvals / top)
+  }
   n_obs <- prod(as.numeric(dims)) - n_held
   if (!(total > 0)) {
     stop(sprintf("'%s' has no positive observed entry (all zero): there is nothing to factorize", arg),
@@ -177,7 +184,7 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
   # scale to mean ~1 by an exact power of two: the beta-divergence is
   # homogeneous, d(cx|cy) = c^beta d(x|y), so the fit is unchanged, and the
   # absolute floors inside the C kernels become meaningful for any units
-  scale <- 2^round(log2(total / n_obs))
+  scale <- 2^min(1023, round(log2(top) + log2(total / n_obs)))
   if (sparse && beta <= 0) {
     # every observed entry is positive here, so the matrix is dense in
     # substance; the dense kernels avoid the zero-entry shortcuts, which are

@@ -11,15 +11,16 @@ check_beta <- function(beta) {
 
 check_count <- function(value, arg, min = 1) {
   if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) ||
-      value != round(value) || value < min) {
-    stop(sprintf("'%s' must be a single whole number >= %d", arg, min), call. = FALSE)
+      value != round(value) || value < min || value > .Machine$integer.max) {
+    stop(sprintf("'%s' must be a single whole number between %d and %d", arg, min, .Machine$integer.max),
+         call. = FALSE)
   }
   as.integer(value)
 }
 
 check_threads <- function(threads) {
-  if (!is.numeric(threads) || length(threads) != 1L || is.na(threads) || threads != round(threads) ||
-      threads < 1) {
+  if (!is.numeric(threads) || length(threads) != 1L || is.na(threads) || !is.finite(threads) ||
+      threads != round(threads) || threads < 1 || threads > .Machine$integer.max) {
     stop("'threads' must be a single whole number >= 1", call. = FALSE)
   }
   as.integer(threads)

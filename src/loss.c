@@ -13,14 +13,19 @@
 #include <math.h>
 #include <string.h>
 
+/* d >= 0, with equality at x = y; the closed forms below cancel to about
+ * -1e-16 x^beta near x = y, so they are floored at zero (an exact fit must
+ * not report a negative loss) */
 double beta_div_scalar(double x, double y, double beta)
 {
-    if (beta == 2.0) { double d = x - y; return 0.5 * d * d; }
-    if (beta == 1.0) return (x == 0.0) ? y : x * log(x / y) - x + y;
-    if (beta == 0.0) { double q = x / y; return q - log(q) - 1.0; }
-    if (x == 0.0 && beta > 0.0) return pow(y, beta) / beta;
-    return (pow(x, beta) + (beta - 1.0) * pow(y, beta) - beta * x * pow(y, beta - 1.0)) /
-           (beta * (beta - 1.0));
+    double d;
+    if (beta == 2.0) { d = x - y; return 0.5 * d * d; }
+    if (beta == 1.0) d = (x == 0.0) ? y : x * log(x / y) - x + y;
+    else if (beta == 0.0) { double q = x / y; d = q - log(q) - 1.0; }
+    else if (x == 0.0 && beta > 0.0) return pow(y, beta) / beta;
+    else d = (pow(x, beta) + (beta - 1.0) * pow(y, beta) - beta * x * pow(y, beta - 1.0)) /
+             (beta * (beta - 1.0));
+    return d > 0.0 ? d : (d == d ? 0.0 : d);
 }
 
 static inline double dot(const double *a, const double *b, int r)
@@ -110,6 +115,7 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
     }
     double total = 0.0;
     for (int j = 0; j < n; j++) total += part[j];
+    if (total < 0.0) total = 0.0; /* the sparse corrections above can cancel below zero */
     return total;
 }
 

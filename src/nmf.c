@@ -14,6 +14,7 @@
  */
 #include "betanmf.h"
 #include <math.h>
+#include <string.h>
 
 /* HALS loss from quantities the H half update already paid for:
  * 1/2 ||X_obs - Y_obs||^2 = 1/2 (sum x^2 - 2 <A, H> + <S, H H'> - sum_ho y^2)
@@ -94,15 +95,24 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
         else for (size_t t = 0; t < (size_t) m * n; t++) xx += X.dense[t] * X.dense[t];
     }
 
-    int cap = maxit / check + 3, ntrace = 0;
-    double *trace = (double *) R_alloc((size_t) cap, sizeof(double));
-    int *trace_it = (int *) R_alloc((size_t) cap, sizeof(int));
+    /* the trace starts small and doubles when full: maxit can be huge while a
+     * fit converges after a few checks (and maxit / check + 3 overflows int
+     * at maxit = INT_MAX), so it is not sized by maxit up front */
+    int ntrace = 0;
+    size_t cap = (size_t) maxit / (size_t) check + 3;
+    if (cap > 1024) cap = 1024;
+    double *trace = (double *) R_alloc(cap, sizeof(double));
+    int *trace_it = (int *) R_alloc(cap, sizeof(int));
     double prev = loss_factored(&X, wt, h, r, beta, threads), loss0 = prev;
     trace[ntrace] = prev; trace_it[ntrace++] = 0;
     int prev_it = 0, it = 0, converged = 0;
     if (!R_FINITE(prev)) error("the loss at the initial factors is not finite");
 
     for (it = 1; it <= maxit; it++) {
+        /* the kernels take their scratch from R_alloc, which otherwise lives
+         * until .Call returns: release it after the updates and after the
+         * loss, or memory grows with maxit (only the trace outlives them) */
+        const void *vmax = vmaxget();
         if (solver == SOLVER_HALS) {
             if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, threads);
             hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, threads);
@@ -110,11 +120,20 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
             if (update_w) mu_half(&Xt, wt, h, r, beta, l1w, l2w, threads);
             mu_half(&X, h, wt, r, beta, l1h, l2h, threads);
         }
+        vmaxset(vmax);
         if (it % check == 0 || it == maxit) {
             double cur = (solver == SOLVER_HALS)
                 ? hals_loss(&X, xx, A, S, l2h, wt, h, r, HH)
                 : loss_factored(&X, wt, h, r, beta, threads);
             if (!R_FINITE(cur)) error("internal error: the loss became non-finite at iteration %d", it);
+            vmaxset(vmax);
+            if ((size_t) ntrace == cap) {
+                double *t2 = (double *) R_alloc(2 * cap, sizeof(double));
+                int *i2 = (int *) R_alloc(2 * cap, sizeof(int));
+                memcpy(t2, trace, cap * sizeof(double));
+                memcpy(i2, trace_it, cap * sizeof(int));
+                trace = t2; trace_it = i2; cap *= 2;
+            }
             trace[ntrace] = cur; trace_it[ntrace++] = it;
             /* relative to the current loss; on (nearly) exactly factorizable
              * data the loss itself heads to zero, so below a millionth of
