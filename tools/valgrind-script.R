@@ -1,0 +1,171 @@
+# A representative, fast tour of every .Call entry point on tiny inputs, run
+# under valgrind (`make valgrind`) and under AddressSanitizer/UBSan
+# (`make sanitize`).  It must stay quick under valgrind (~2 minutes) and must
+# error (non-zero exit) on any wrong result, so a silent miscomputation that
+# the memory checkers cannot see still fails the target.
+#
+# Covered: dense and sparse data; beta = 0, 1, 2, 1.5 (plus 0.5 and 3); HALS and
+# MU; masks (dense logical and sparse pattern, including NA -> missing =
+# "mask"); restarts (nrun = 2); user init; predict(); beta_divergence() with
+# and without a mask; tiny and degenerate sizes (1 x 1, 1 x n, m x 1,
+# rank = min(dim), empty sparse columns, explicit stored zeros); and the
+# entry points of the optional modules when they exist in the package.
+
+suppressPackageStartupMessages({
+  library(betanmf)
+  library(Matrix)
+})
+options(warn = 1)
+
+ok <- function(cond, what) {
+  if (!isTRUE(cond)) stop("valgrind-script check failed: ", what, call. = FALSE)
+}
+check_fit <- function(fit, what) {
+  ok(all(is.finite(fit$w)) && all(fit$w >= 0), paste(what, ": W finite and >= 0"))
+  ok(all(is.finite(fit$h)) && all(fit$h >= 0), paste(what, ": H finite and >= 0"))
+  ok(is.finite(fit$loss) && fit$loss >= 0, paste(what, ": finite loss"))
+  tr <- fit$trace$loss
+  ok(all(diff(tr) <= 1e-9 * abs(tr[-length(tr)]) + 1e-300), paste(what, ": loss trace non-increasing"))
+  invisible(fit)
+}
+quiet <- function(expr) suppressWarnings(expr)
+n_fits <- 0L
+fit_one <- function(x, rank, beta, solver, what, control = list(check = 2), ...) {
+  fit <- quiet(nmf(x, rank, beta = beta, solver = solver, maxit = 6, tol = 0, seed = 1,
+                   control = control, ...))
+  n_fits <<- n_fits + 1L
+  check_fit(fit, what)
+}
+
+set.seed(42)
+m <- 7; n <- 5
+w0 <- matrix(rexp(m * 2), m, 2)
+h0 <- matrix(rexp(2 * n), 2, n)
+dense <- matrix(rpois(m * n, 3 * w0 %*% h0), m, n)
+dense[1, 1] <- 0                       # at least one zero
+positive <- w0 %*% h0 + 0.1            # strictly positive (beta <= 0)
+sparse <- as(Matrix(dense, sparse = TRUE), "CsparseMatrix")
+sparse_pos <- as(Matrix(positive, sparse = TRUE), "CsparseMatrix")
+held <- matrix(FALSE, m, n)
+held[cbind(c(2, 5, 7), c(1, 3, 5))] <- TRUE
+held_sparse <- as(Matrix(held, sparse = TRUE), "CsparseMatrix")
+
+# the solvers over beta, dense and sparse, HALS and MU, with and without mask
+for (beta in c(0, 0.5, 1, 1.5, 2, 3)) {
+  xd <- if (beta <= 0) positive else dense
+  xs <- if (beta <= 0) sparse_pos else sparse
+  solvers <- if (beta == 2) c("hals", "mu") else "mu"
+  for (solver in solvers) {
+    for (masked in c(FALSE, TRUE)) {
+      mk <- if (masked) held else NULL
+      lbl <- sprintf("beta = %g, %s, mask = %s", beta, solver, masked)
+      fit_one(xd, 2, beta, solver, paste("dense", lbl), mask = mk)
+      fit_one(xs, 2, beta, solver, paste("sparse", lbl),
+              mask = if (masked) held_sparse else NULL)
+    }
+  }
+}
+
+# restarts, every init, user init, threads = 2 (OpenMP paths)
+fit_one(dense, 2, 1, "mu", "nrun = 2", nrun = 2)
+fit_one(sparse, 2, 2, "hals", "sparse nrun = 2", nrun = 2)
+for (init in c("nndsvd", "nndsvda", "nndsvdar", "random")) {
+  fit_one(dense, 2, 2, "hals", paste("init", init), init = init)
+}
+fit_one(dense, 2, 1, "mu", "user init", init = list(w = w0, h = h0))
+fit_one(dense, 2, 1, "mu", "threads = 2", threads = 2)
+fit_one(sparse, 2, 2, "hals", "sparse threads = 2, mask", threads = 2, mask = held)
+
+# missing values as a mask
+xna <- dense
+xna[3, 2] <- NA
+fit_one(xna, 2, 1, "mu", "NA masked", missing = "mask")
+fit_one(xna, 2, 2, "hals", "NA masked HALS", missing = "mask")
+
+# penalties
+fit_one(dense, 2, 2, "hals", "l1/l2 HALS", control = list(check = 2, l1 = 0.1, l2 = c(0.2, 0)))
+fit_one(dense, 2, 1.5, "mu", "l1/l2 MU", control = list(check = 2, l1 = 0.1, l2 = 0.1))
+
+# tiny and degenerate shapes
+fit_one(matrix(3), 1, 1, "mu", "1 x 1 MU")
+fit_one(matrix(3), 1, 2, "hals", "1 x 1 HALS")
+fit_one(matrix(c(1, 2, 3), 1), 1, 2, "hals", "1 x 3")
+fit_one(matrix(c(1, 2, 3), 3), 1, 1.5, "mu", "3 x 1")
+fit_one(dense, min(dim(dense)), 2, "hals", "rank = min(dim)")
+fit_one(dense, min(dim(dense)), 0.5, "mu", "rank = min(dim) MU")
+zc <- dense
+zc[, 2] <- 0
+zc[4, ] <- 0
+fit_one(zc, 2, 2, "hals", "zero row and column")
+fit_one(zc, 2, 1, "mu", "zero row and column MU")
+# sparse with explicit stored zeros and an empty column
+sz <- sparseMatrix(i = c(1, 2, 3, 1, 4), j = c(1, 1, 2, 4, 4), x = c(2, 0, 1, 0, 5), dims = c(4, 5))
+fit_one(sz, 2, 1, "mu", "explicit zeros KL")
+fit_one(sz, 2, 1.5, "mu", "explicit zeros beta 1.5")
+fit_one(sz, 2, 2, "hals", "explicit zeros HALS")
+
+# predict(): dense, sparse, HALS and MU, with row names matched by name
+fit2 <- quiet(nmf(dense, 2, beta = 2, maxit = 5, seed = 1))
+fit1 <- quiet(nmf(dense, 2, beta = 1, maxit = 5, seed = 1))
+for (fit in list(fit1, fit2)) {
+  for (nd in list(dense[, 1:3], sparse[, 2:4], dense[, 1, drop = FALSE])) {
+    hp <- quiet(predict(fit, newdata = nd, maxit = 5))
+    ok(all(is.finite(hp)) && all(hp >= 0) && identical(dim(hp), c(2L, ncol(nd))), "predict")
+  }
+}
+fit0 <- quiet(nmf(positive, 2, beta = 0, maxit = 5, seed = 1))
+ok(all(is.finite(quiet(predict(fit0, newdata = positive[, 1:2], maxit = 5)))), "predict beta = 0")
+
+# beta_divergence(): every branch of the scalar divergence, masks, sparse x
+y <- positive
+for (beta in c(-1, 0, 0.5, 1, 1.5, 2, 3)) {
+  xb <- if (beta <= 0) positive + 0.5 else dense
+  ok(is.finite(beta_divergence(xb, y, beta)), sprintf("beta_divergence beta = %g", beta))
+  ok(is.finite(beta_divergence(xb, y, beta, mask = held)), "beta_divergence with mask")
+}
+ok(is.finite(beta_divergence(sparse, y, 1)), "beta_divergence sparse x")
+ok(beta_divergence(dense, dense, 2) == 0, "beta_divergence of x from itself")
+
+# fit methods that go back to C or walk the factors
+invisible(capture.output(print(fit1), summary(fit1)))
+ok(is.finite(deviance(fit1)) && is.finite(AIC(fit1)), "deviance / AIC")
+ok(all(is.finite(fitted(fit1))) && all(is.finite(residuals(fit1))), "fitted / residuals")
+
+# optional modules (only when they exist in this version of the package);
+# an R-level error here (an API that moved) is reported but does not fail the
+# run: the memory checkers watch what C code these calls reach
+ns <- asNamespace("betanmf")
+has <- function(f) exists(f, envir = ns, inherits = FALSE)
+extra <- character(0)
+optional <- function(name, expr) {
+  if (!has(name)) return(invisible())
+  res <- tryCatch({ quiet(expr); "ok" }, error = function(e) conditionMessage(e))
+  if (!identical(res, "ok")) message("note: ", name, "() failed at the R level: ", res)
+  extra <<- c(extra, name)
+}
+hg <- function(...) get("hungarian", envir = ns)(...)
+optional("hungarian", {
+  cost <- matrix(c(4, 1, 3, 2, 0, 5, 3, 2, 2), 3)
+  ok(identical(hg(cost)$assignment, c(2L, 1L, 3L)), "hungarian 3 x 3")
+  hg(cost, maximize = TRUE)
+  hg(cost[1:2, ])                       # more columns than rows
+  hg(cost[, 1:2])                       # more rows than columns (transposed in R)
+  hg(matrix(5))                         # 1 x 1
+  hg(matrix(0, 4, 4))                   # all ties
+  hg(matrix(runif(30), 5, 6))
+})
+fit_runs <- quiet(nmf(dense, 2, beta = 1, nrun = 2, maxit = 5, seed = 3))
+optional("match_components", get("match_components", envir = ns)(fit1, fit_runs))
+optional("consensus", get("consensus", envir = ns)(fit_runs))
+optional("stability", get("stability", envir = ns)(fit_runs))
+optional("cv_mask", {
+  cvm <- get("cv_mask", envir = ns)(dense, fraction = 0.2, seed = 1)
+  if (is.matrix(cvm)) fit_one(dense, 2, 1, "mu", "cv_mask", mask = cvm)
+})
+optional("nmf_rank", get("nmf_rank", envir = ns)(dense, ranks = 1:2, beta = 1, folds = 2, nrun = 1, seed = 1,
+                                                  maxit = 5))
+optional("fit_signatures", get("fit_signatures", envir = ns)(dense[, 1:3], fit1$w, beta = 1, bootstrap = 2,
+                                                              seed = 1, maxit = 5))
+
+cat(sprintf("valgrind-script: %d fits and all checks passed%s\n", n_fits,
+            if (length(extra)) paste0("; also ran ", paste(extra, collapse = ", ")) else ""))
