@@ -6,6 +6,10 @@
 #                   memory alive by design)
 #   make sanitize   the same script against a build with
 #                   -fsanitize=address,undefined; fails on any report
+#   make extended-tests
+#                   the whole test suite with NOT_CRAN=true, so the tests that
+#                   R CMD check skips (gctorture, interrupts, large dimensions,
+#                   multisession restarts) run too
 #
 # Both build from a copy of this tree (never from src/ in place, so a stale
 # object file cannot sneak into the instrumented build and two builds cannot
@@ -25,7 +29,7 @@ ifneq ($(VALGRIND_SUPP),)
 VALGRIND += --suppressions=$(CURDIR)/$(VALGRIND_SUPP)
 endif
 
-.PHONY: valgrind sanitize clean-harden
+.PHONY: valgrind sanitize extended-tests clean-harden
 
 VG_DIR = $(HARDEN_DIR)/valgrind
 
@@ -36,6 +40,16 @@ valgrind:
 	$(R) CMD INSTALL --preclean --no-multiarch --library=$(VG_DIR)/lib $(VG_DIR)/pkg
 	R_LIBS=$(VG_DIR)/lib $(R) --vanilla -d "$(VALGRIND)" -f $(SCRIPT)
 	@echo "make valgrind: no invalid read/write or uninitialised use reported"
+
+EXT_DIR = $(HARDEN_DIR)/extended
+
+extended-tests:
+	rm -rf $(EXT_DIR) && mkdir -p $(EXT_DIR)/pkg $(EXT_DIR)/lib
+	tar -C $(CURDIR) --exclude=.git --exclude='src/*.o' --exclude='src/*.so' --exclude='src/*.dll' \
+	    --exclude='*.Rcheck' --exclude='*.tar.gz' -cf - . | tar -C $(EXT_DIR)/pkg -xf -
+	$(R) CMD INSTALL --preclean --no-multiarch --library=$(EXT_DIR)/lib $(EXT_DIR)/pkg
+	cd $(EXT_DIR)/pkg && NOT_CRAN=true R_LIBS=$(EXT_DIR)/lib Rscript -e \
+	  'testthat::test_dir("tests/testthat", package = "betanmf", load_package = "installed", stop_on_failure = TRUE)'
 
 # AddressSanitizer + UBSan: see tools/sanitize.sh (private Makevars passed as
 # R_MAKEVARS_USER, libasan preloaded into R, detect_leaks=0).

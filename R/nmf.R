@@ -44,7 +44,8 @@
 #'   and the seed used is stored in the fit.
 #' @param maxit the maximum number of iterations.
 #' @param tol the relative decrease of the loss per iteration below which the
-#'   fit is considered converged.
+#'   fit is considered converged; `tol = 0` runs exactly `maxit` iterations
+#'   (unless the fit becomes exact).
 #' @param mask `NULL`, or a logical matrix (or sparse logical pattern) of the
 #'   dimensions of `x` whose `TRUE` entries are left out of the fit.
 #' @param missing what to do with `NA` in `x`: `"error"` (the default), or
@@ -139,7 +140,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu"), init = NULL
   best <- which.min(losses)
   fit <- runs[[best]]
   n_unconverged <- sum(!vapply(runs, function(r) r$converged, logical(1)))
-  if (n_unconverged > 0) {
+  if (n_unconverged > 0 && tol > 0) { # tol = 0 asked for maxit iterations
     warning(sprintf(paste0("%s reached maxit = %d before the loss stopped decreasing by tol = %g per iteration; ",
                            "raise 'maxit' or 'tol'"),
                     if (nrun == 1L) "the fit" else sprintf("%d of %d runs", n_unconverged, nrun),

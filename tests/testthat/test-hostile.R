@@ -227,11 +227,11 @@ test_that("a fit that hits maxit says so: converged = FALSE and a warning naming
   set.seed(4)
   x <- matrix(stats::rexp(60), 10, 6)
   for (beta in c(1, 2)) {
-    expect_warning(fit <- nmf(x, 3, beta = beta, maxit = 3, tol = 0, seed = 1), "maxit = 3")
+    expect_warning(fit <- nmf(x, 3, beta = beta, maxit = 3, tol = 1e-12, seed = 1), "maxit = 3")
     expect_false(fit$converged)
     expect_identical(fit$iterations, 3L)
   }
-  expect_warning(fit <- nmf(x, 3, nrun = 2, maxit = 2, tol = 0, seed = 1), "2 of 2 runs reached maxit")
+  expect_warning(fit <- nmf(x, 3, nrun = 2, maxit = 2, tol = 1e-12, seed = 1), "2 of 2 runs reached maxit")
   expect_false(fit$converged)
 })
 

@@ -212,6 +212,9 @@ test_that("inputs: integer, data frame, sparse and Bioconductor containers", {
 
 test_that("a fit that hits maxit says so", {
   p <- planted(20, 20, 2, seed = 10)
-  expect_warning(fit <- nmf(p$x, 2, beta = 1, maxit = 3, tol = 0), "maxit = 3")
+  expect_warning(fit <- nmf(p$x, 2, beta = 1, maxit = 3, tol = 1e-12), "maxit = 3")
+  # tol = 0 asks for exactly maxit iterations: no warning
+  expect_no_warning(fit0 <- nmf(p$x, 2, beta = 1, maxit = 3, tol = 0))
+  expect_identical(fit0$iterations, 3L)
   expect_false(fit$converged)
 })
