@@ -210,6 +210,16 @@ test_that("inputs: integer, data frame, sparse and Bioconductor containers", {
   expect_equal(f3$w, f1$w, ignore_attr = TRUE)
 })
 
+test_that("an ExpressionSet is factorized through its exprs()", {
+  skip_if_not_installed("Biobase")
+  p <- planted(15, 12, 2, seed = 9)
+  dimnames(p$x) <- list(paste0("g", 1:15), paste0("s", 1:12))
+  es <- Biobase::ExpressionSet(p$x)
+  f <- nmf(es, 2, beta = 1, seed = 1)
+  expect_identical(f$w, nmf(p$x, 2, beta = 1, seed = 1)$w)
+  expect_identical(rownames(basis(f)), rownames(p$x))
+})
+
 test_that("a fit that hits maxit says so", {
   p <- planted(20, 20, 2, seed = 10)
   expect_warning(fit <- nmf(p$x, 2, beta = 1, maxit = 3, tol = 1e-12), "maxit = 3")
