@@ -101,11 +101,13 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
   sparse <- inherits(x, "dgCMatrix")
   vals <- if (sparse) x@x else x
   hold <- check_mask(mask, dims)
-  na <- is.na(vals) & !is.nan(vals)
-  if (any(is.nan(vals))) {
-    stop(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, sum(is.nan(vals))),
+  # one pass in C: NA, NaN, infinite and negative counts, smallest value
+  scan <- .Call(C_scan_values, vals)
+  if (scan[2] > 0) {
+    stop(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, scan[2]),
          call. = FALSE)
   }
+  na <- if (scan[1] > 0) is.na(vals) else FALSE
   if (any(na)) {
     if (!identical(missing, "mask")) {
       where <- if (sparse) which(na)[1] else which(is.na(x), arr.ind = TRUE)[1, ]
@@ -125,14 +127,12 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
     old <- if (is.null(hold)) list(i = integer(0), j = integer(0)) else hold
     hold <- pattern_csc(c(old$i, ni), c(old$j, nj), dims)
   }
-  fin <- vals[!na]
-  if (any(is.infinite(fin))) {
-    stop(sprintf("'%s' contains %d infinite value(s); NMF needs finite data", arg, sum(is.infinite(fin))),
-         call. = FALSE)
+  if (scan[3] > 0) {
+    stop(sprintf("'%s' contains %d infinite value(s); NMF needs finite data", arg, scan[3]), call. = FALSE)
   }
-  if (any(fin < 0)) {
+  if (scan[4] > 0) {
     stop(sprintf("'%s' contains %d negative value(s) (the smallest is %g); NMF needs non-negative data",
-                 arg, sum(fin < 0), min(fin)), call. = FALSE)
+                 arg, scan[4], scan[5]), call. = FALSE)
   }
   n_held <- if (is.null(hold)) 0 else length(hold$i)
   if (n_held > 0) {
