@@ -58,6 +58,15 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
     for (int i = 0; i < m; i++)
         for (int k = 0; k < r; k++) gs[k] += Wt[k + (size_t) i * r];
     if (X->p && beta == 2.0) gram(Wt, r, m, S);
+    /* dense data: each column of the model W H comes from the vectorised
+     * kernel (W in column layout), not from one r-length dot per entry */
+    double *Gc = NULL, *ybuf = NULL;
+    if (!X->p && kernels_available(r)) {
+        Gc = (double *) R_alloc((size_t) m * r + 1, sizeof(double));
+        for (int i = 0; i < m; i++)
+            for (int k = 0; k < r; k++) Gc[i + (size_t) k * m] = Wt[k + (size_t) i * r];
+        ybuf = (double *) R_alloc((size_t) nthr * m + 1, sizeof(double));
+    }
 
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -72,7 +81,15 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
         char *fl = flag ? flag + (size_t) tid * m : NULL;
         double s = 0.0;
         if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 1;
-        if (!X->p) {
+        if (!X->p && Gc) {
+            const double *xc = X->dense + (size_t) j * m;
+            double *y = ybuf + (size_t) tid * m;
+            kernel_gf_cols(Gc, (size_t) m, r, h, 1, y);
+            for (int i = 0; i < m; i++) {
+                if (fl && fl[i]) continue;
+                s += beta_div_scalar(xc[i], y[i] < EPS_Y ? EPS_Y : y[i], beta);
+            }
+        } else if (!X->p) {
             const double *xc = X->dense + (size_t) j * m;
             for (int i = 0; i < m; i++) {
                 if (fl && fl[i]) continue;
