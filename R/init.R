@@ -22,6 +22,18 @@ init_factors <- function(xs, rank, init, mean_x) {
   nndsvd(xs, rank, fill = sub("^nndsvd", "", init), mean_x = mean_x)
 }
 
+# x %*% q and crossprod(x, q) for a thin q: dense x through the package's
+# register-blocked kernels (R's reference BLAS is slow on these shapes),
+# sparse x through Matrix (never densified)
+thin_mult <- function(xs, q) {
+  if (!inherits(xs, "sparseMatrix") && ncol(q) <= 32L) return(t(.Call(C_thin_product, xs, q, FALSE)))
+  as.matrix(xs %*% q)
+}
+thin_crossprod <- function(xs, q) {
+  if (!inherits(xs, "sparseMatrix") && ncol(q) <= 32L) return(t(.Call(C_thin_product, xs, q, TRUE)))
+  as.matrix(Matrix::crossprod(xs, q))
+}
+
 truncated_svd <- function(xs, rank) {
   m <- nrow(xs)
   n <- ncol(xs)
@@ -29,12 +41,12 @@ truncated_svd <- function(xs, rank) {
   # start from the same point; with k = min(m, n) it is an exact SVD
   k <- min(rank + 10L, m, n)
   omega <- matrix(stats::rnorm(n * k), n, k)
-  q <- qr.Q(qr(as.matrix(xs %*% omega)))
+  q <- qr.Q(qr(thin_mult(xs, omega)))
   for (it in 1:2) {
-    z <- qr.Q(qr(as.matrix(Matrix::crossprod(xs, q))))
-    q <- qr.Q(qr(as.matrix(xs %*% z)))
+    z <- qr.Q(qr(thin_crossprod(xs, q)))
+    q <- qr.Q(qr(thin_mult(xs, z)))
   }
-  b <- as.matrix(Matrix::crossprod(q, xs)) # k x n
+  b <- t(thin_crossprod(xs, q)) # k x n
   s <- La.svd(b, nu = rank, nv = rank)
   list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
 }

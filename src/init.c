@@ -7,12 +7,14 @@ SEXP C_nmf_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
 SEXP C_beta_divergence(SEXP, SEXP, SEXP, SEXP);
 SEXP C_hungarian(SEXP, SEXP);
 SEXP C_scan_values(SEXP);
+SEXP C_thin_product(SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef call_methods[] = {
     {"nmf_fit", (DL_FUNC) &C_nmf_fit, 12},
     {"beta_divergence", (DL_FUNC) &C_beta_divergence, 4},
     {"hungarian", (DL_FUNC) &C_hungarian, 2},
     {"scan_values", (DL_FUNC) &C_scan_values, 1},
+    {"thin_product", (DL_FUNC) &C_thin_product, 3},
     {NULL, NULL, 0}
 };
 

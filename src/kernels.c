@@ -470,3 +470,25 @@ void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double
     }
     unpad(Ap, rp, NUM, r, (size_t) ncol);
 }
+
+/* .Call entry for the randomized SVD of R/init.R: t(x) %*% q (trans = TRUE)
+ * or x %*% q for a dense x (m x n) and a thin q (at most 32 columns),
+ * through the same kernels as the solvers.  Returns the product transposed
+ * (k x n or k x m), which is the layout the kernels produce. */
+SEXP C_thin_product(SEXP x, SEXP q, SEXP trans)
+{
+    int m = nrows(x), n = ncols(x), k = ncols(q), tr = asLogical(trans);
+    if (!isReal(x) || !isReal(q) || !kernels_available(k) || nrows(q) != (tr ? m : n))
+        error("internal error: thin_product arguments");
+    /* the kernels want the thin factor as k x (rows of q) */
+    size_t qr = (size_t) nrows(q);
+    double *qt = (double *) R_alloc((size_t) k * qr + 1, sizeof(double));
+    const double *qp = REAL(q);
+    for (size_t i = 0; i < qr; i++)
+        for (int c = 0; c < k; c++) qt[c + i * k] = qp[i + (size_t) c * qr];
+    SEXP out = PROTECT(allocMatrix(REALSXP, k, tr ? n : m));
+    if (tr) kernel_gx(qt, k, REAL(x), m, n, REAL(out), 1);      /* t(q) x = t(t(x) q) */
+    else kernel_gxt(qt, k, REAL(x), n, m, REAL(out), 1);        /* t(q) t(x) = t(x q) */
+    UNPROTECT(1);
+    return out;
+}

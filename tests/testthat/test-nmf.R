@@ -151,6 +151,17 @@ test_that("the fit object follows the numerics contract", {
   expect_equal(nmf(p$x, 2, solver = "mu", seed = 1)$solver, "mu")
 })
 
+test_that("the thin products of the randomized SVD equal R's", {
+  set.seed(3)
+  x <- matrix(runif(50 * 40), 50, 40)
+  for (k in c(1, 7, 32, 33)) {
+    q <- matrix(rnorm(40 * k), 40, k)
+    q2 <- matrix(rnorm(50 * k), 50, k)
+    expect_equal(betanmf:::thin_mult(x, q), x %*% q, tolerance = 1e-13)
+    expect_equal(betanmf:::thin_crossprod(x, q2), crossprod(x, q2), tolerance = 1e-13)
+  }
+})
+
 test_that("every initialisation runs and user inits are checked", {
   p <- planted(20, 25, 3, seed = 8)
   for (init in c("random", "nndsvd", "nndsvda", "nndsvdar")) {
