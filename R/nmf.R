@@ -172,7 +172,7 @@ run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose) {
   ctl_vec <- c(ctl$maxit, ctl$tol, ctl$check, ctl$inner, ctl$inner_tol,
                ctl$l1[1], ctl$l1[2], ctl$l2[1], ctl$l2[2])
   .Call(C_nmf_fit, d$dense, d$sp, as.integer(d$dims), d$hold,
-        t(w), h, as.double(beta), if (solver == "hals") 1L else 2L,
+        t(w), h, as.double(beta), switch(solver, hals = 1L, mu = 2L, cd = 3L),
         as.double(ctl_vec), update_w, as.integer(threads), verbose)
 }
 

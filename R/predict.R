@@ -1,9 +1,10 @@
 #' Coefficients of new samples with the basis held fixed
 #'
-#' Solves for H with W fixed, column by column, under the fit's beta and
-#' solver family: non-negative least squares by HALS coordinate descent for
-#' beta = 2, multiplicative updates (a Poisson / Tweedie regression with
-#' identity link and non-negative coefficients) otherwise.
+#' Solves for H with W fixed, column by column, under the fit's beta:
+#' non-negative least squares by HALS coordinate descent for beta = 2, Poisson
+#' regression with identity link and non-negative coefficients by coordinate
+#' descent with projected Newton steps for beta = 1 (Hsieh & Dhillon 2011),
+#' which reaches exact zeros, and multiplicative updates for any other beta.
 #'
 #' @param object an `nmf_fit`.
 #' @param newdata a non-negative matrix (or data frame, dgCMatrix, ...) whose
@@ -25,13 +26,13 @@ predict.nmf_fit <- function(object, newdata, maxit = 1000, tol = 1e-8, threads =
     stop("'newdata' is required: predict() solves for the coefficients of new columns with W fixed; ",
          "use coef() for the fitted ones", call. = FALSE)
   }
-  solve_coefficients(object$w, newdata, beta = object$beta, solver = object$solver,
+  solve_coefficients(object$w, newdata, beta = object$beta,
                      maxit = maxit, tol = tol, threads = threads, arg = "newdata")
 }
 
 # H >= 0 minimising D_beta(x | W H) with W fixed; shared by predict() and
 # signature refitting.  Returns the rank x n coefficient matrix.
-solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else "mu",
+solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else if (beta == 1) "cd" else "mu",
                                maxit = 1000, tol = 1e-8, threads = 1, arg = "newdata") {
   maxit <- check_count(maxit, "maxit")
   threads <- check_threads(threads)
@@ -65,7 +66,7 @@ solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else "
   wn <- w
   cs <- colSums(wn)
   wn[, cs > 0] <- sweep(wn[, cs > 0, drop = FALSE], 2, cs[cs > 0], "/")
-  ctl <- solver_control(list(inner = 50L, check = if (solver == "hals") 1L else 10L),
+  ctl <- solver_control(list(inner = 50L, check = if (solver == "mu") 10L else 1L),
                         solver, d$dims, rank, maxit, tol)
   res <- run_solver(d, wn, h0, beta, solver, ctl, FALSE, threads, FALSE)
   h <- res$h * d$scale

@@ -50,9 +50,10 @@
 #'
 #' Signatures with zero exposure are dropped first, and at least one
 #' signature is always kept. Exposures below 1e-8 of a sample's total are
-#' numerical zeros of the multiplicative solver (it approaches zero only
-#' asymptotically) and are reported as exactly 0, in the fit and in every
-#' bootstrap replicate.
+#' reported as exactly 0, in the fit and in every bootstrap replicate (the
+#' beta = 1 coordinate-descent solver reaches zeros exactly; the
+#' multiplicative solver used for other beta approaches them only
+#' asymptotically).
 #'
 #' @param catalog a non-negative matrix of mutation counts, channels x
 #'   samples (or a vector, one sample), a data frame or a dgCMatrix.

@@ -44,6 +44,7 @@ typedef struct {
 /* solver codes shared with R/nmf.R */
 #define SOLVER_HALS 1
 #define SOLVER_MU   2
+#define SOLVER_CD   3 /* beta = 1 with W fixed (kl_cd.c) */
 
 /* floors, after the data have been scaled to mean 1 (see R/nmf.R):
  * model values below EPS_Y are treated as EPS_Y inside the MU ratios so that
@@ -103,6 +104,9 @@ void hals_half(const nmf_data *X, double *F, const double *G, int r,
 /* mu.c: one multiplicative half update of F (r x ncol) given G (r x nrow). */
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
              double beta, double l1, double l2, int threads);
+
+/* kl_cd.c: one coordinate-descent sweep of H for beta = 1 with W fixed */
+void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int threads);
 
 /* loss.c: beta-divergence of X from Wt' H over the observed entries */
 double loss_factored(const nmf_data *X, const double *Wt, const double *H,

@@ -79,6 +79,8 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
         X.hp = INTEGER(VECTOR_ELT(hold, 0));
         X.hi = INTEGER(VECTOR_ELT(hold, 1));
     }
+    if (solver == SOLVER_CD && (update_w || beta != 1.0))
+        error("internal error: coordinate descent is for beta = 1 with W fixed");
     if (update_w) data_transpose(&X, &Xt, solver == SOLVER_MU);
 
     SEXP Wt = PROTECT(duplicate(wt0)); nprotect++;
@@ -116,6 +118,8 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
         if (solver == SOLVER_HALS) {
             if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, threads);
             hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, threads);
+        } else if (solver == SOLVER_CD) {
+            kl_cd_half(&X, h, wt, r, threads); /* W fixed: R never asks with update_w */
         } else {
             if (update_w) mu_half(&Xt, wt, h, r, beta, l1w, l2w, threads);
             mu_half(&X, h, wt, r, beta, l1h, l2h, threads);

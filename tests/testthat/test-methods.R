@@ -90,6 +90,27 @@ test_that("predict solves for new columns with W fixed", {
   expect_error(predict(fit, newdata = x[1:10, ]), "30 rows")
 })
 
+test_that("the beta = 1 solve with W fixed meets the Poisson-regression KKT conditions", {
+  set.seed(27)
+  w <- matrix(rexp(40 * 5), 40, 5)
+  w <- sweep(w, 2, colSums(w), "/")
+  h <- matrix(rexp(5 * 12) * 200, 5, 12)
+  h[sample(60, 20)] <- 0 # absent components: the optimum sits on the bound
+  x <- matrix(rpois(480, w %*% h), 40, 12)
+  for (xin in list(x, Matrix::Matrix(x, sparse = TRUE))) {
+    hc <- betanmf:::solve_coefficients(w, xin, beta = 1, tol = 1e-12, maxit = 5000)
+    y <- w %*% hc
+    grad <- t(w) %*% (1 - x / y) # gradient of sum(y - x log y)
+    expect_gt(min(grad), -1e-6)
+    expect_lt(max(abs(grad[hc > 0])), 1e-6)
+    expect_true(any(hc == 0)) # projected Newton steps reach the bound exactly
+    # the same optimum as the (slower) multiplicative solver
+    hm <- betanmf:::solve_coefficients(w, xin, beta = 1, solver = "mu", tol = 1e-14, maxit = 50000)
+    obj <- function(hh) { yy <- w %*% hh; sum(yy - ifelse(x > 0, x * log(yy), 0)) }
+    expect_lte(obj(hc), obj(hm) + 1e-8 * abs(obj(hm)))
+  }
+})
+
 test_that("plots are ggplot objects", {
   p <- planted(20, 15, 2, seed = 26)
   fit <- nmf(p$x, 2, beta = 1, seed = 1)
