@@ -52,6 +52,16 @@ typedef struct {
 #define EPS_Y   1e-50
 #define EPS_DEN 1e-300
 
+/* the calling thread's number inside a parallel region (0 without OpenMP) */
+static inline int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* y^e for the exponents the updates need (e = beta - 2): integer and
  * half-integer e (beta = 0.5, 1.5, 3, ...) by multiplication and one sqrt,
  * several times faster than pow(); anything else by pow(). */

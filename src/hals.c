@@ -63,11 +63,7 @@ void hals_half(const nmf_data *X, double *F, const double *G, int r,
     for (int j = 0; j < ncol; j++) {
         const double *Sj = S;
         if (hp && hp[j + 1] > hp[j]) {
-#ifdef _OPENMP
-            double *Sl = Sw + (size_t) omp_get_thread_num() * r * r;
-#else
-            double *Sl = Sw;
-#endif
+            double *Sl = Sw + (size_t) thread_id() * r * r;
             for (int t = 0; t < r * r; t++) Sl[t] = S[t];
             for (int t = hp[j]; t < hp[j + 1]; t++) {
                 const double *g = G + (size_t) hi[t] * r;

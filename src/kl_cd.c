@@ -80,11 +80,7 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int thread
 #pragma omp parallel for num_threads(nthr) schedule(static)
 #endif
     for (int j = 0; j < ncol; j++) {
-#ifdef _OPENMP
-        int tid = omp_get_thread_num();
-#else
-        int tid = 0;
-#endif
+        int tid = thread_id();
         int *ix = idx + (size_t) tid * nrow, nz = 0;
         double *xx = xv + (size_t) tid * nrow, *yy = y + (size_t) tid * nrow, *sk = s + (size_t) tid * r;
         /* the observed positive entries of column j (held-out ones are zero) */

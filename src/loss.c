@@ -72,11 +72,7 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
 #pragma omp parallel for num_threads(threads) schedule(static)
 #endif
     for (int j = 0; j < n; j++) {
-#ifdef _OPENMP
-        int tid = omp_get_thread_num();
-#else
-        int tid = 0;
-#endif
+        int tid = thread_id();
         const double *h = H + (size_t) j * r;
         char *fl = flag ? flag + (size_t) tid * m : NULL;
         double s = 0.0;

@@ -87,11 +87,7 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
 #pragma omp parallel for num_threads(threads) schedule(static)
 #endif
     for (int j = 0; j < ncol; j++) {
-#ifdef _OPENMP
-        int tid = omp_get_thread_num();
-#else
-        int tid = 0;
-#endif
+        int tid = thread_id();
         double *num = nd + (size_t) tid * 2 * r, *den = num + r;
         double *f = F + (size_t) j * r;
         char *fl = flag ? flag + (size_t) tid * nrow : NULL;

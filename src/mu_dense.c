@@ -73,11 +73,7 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
 #pragma omp parallel for num_threads(nthr) schedule(static)
 #endif
     for (int b = 0; b < nblk; b++) {
-#ifdef _OPENMP
-        int tid = omp_get_thread_num();
-#else
-        int tid = 0;
-#endif
+        int tid = thread_id();
         int j0 = b * NB, nb = (j0 + NB <= ncol) ? NB : ncol - j0;
         double *qx = Qx + (size_t) tid * per, *qd = Qd + (size_t) tid * per;
         double *num = ND + (size_t) tid * 2 * rp * NB, *den = num + (size_t) rp * NB;
