@@ -8,9 +8,9 @@
  * and along coordinate k, phi(d) = d s_k - sum_i x_i log(1 + w_ik d / y_i)
  * with s_k = sum_i w_ik (observed rows).  The Newton step
  * d = max(-h_k, -phi'(0) / phi''(0)) reaches the bound h_k = 0 exactly,
- * which multiplicative updates only approach; a step that does not lower phi
- * (possible when d < 0, where phi'' grows) is halved until it does, so the
- * loss never increases.  Only rows with x_i > 0 enter the logarithms, so
+ * which multiplicative updates only approach.  A step d > 0 always lowers
+ * phi (phi'' decreases along it, so Newton undershoots); a step d < 0 that
+ * does not lower phi is halved until it does, so the loss never increases.  Only rows with x_i > 0 enter the logarithms, so
  * sparse data cost O(nnz r) per sweep.  Used by predict() and
  * fit_signatures() (update_w = FALSE); columns are independent, so threads
  * never change a result.
@@ -44,7 +44,10 @@ static void cd_column(const double *G, int r, const int *idx, const double *xv, 
             d = (grad > 0.0) ? -f[k] : 0.0; /* linear in h_k: to the bound, or stay */
         }
         if (d == 0.0) continue;
-        int accepted = 0;
+        /* d > 0: phi'' decreases along the step, so the Newton step
+         * undershoots and phi' stays <= 0 on [0, d]: a guaranteed decrease.
+         * d < 0 can overshoot: check and halve. */
+        int accepted = d > 0.0;
         for (int halve = 0; halve < 30 && !accepted; halve++) {
             double change = d * s[k];
             for (int t = 0; t < nz && R_FINITE(change); t++) {
