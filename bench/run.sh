@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
 # Benchmark betanmf against RcppML and NMF (see bench/bench.R for what is
-# measured). Takes about 10-15 minutes on 2 cores with the reference BLAS.
+# measured) and
+# bench/issue6.R (the targets of issue 6). bench.R takes about 10-15 minutes on
+# 2 cores with the reference BLAS, issue6.R about 15-20.
 #
-#   bash bench/run.sh              # full run
-#   BENCH_QUICK=1 bash bench/run.sh  # smoke test, seconds
+#   bash bench/run.sh                      # everything: bench.R, then issue6.R
+#   BENCH_QUICK=1 bash bench/run.sh        # smoke test on small data
+#   BENCH_ONLY=issue6 bash bench/run.sh    # only the issue-6 yardstick (bench/issue6.R)
+#   BENCH_ONLY=bench bash bench/run.sh     # only the first yardstick (bench/bench.R)
+#
+# bench/issue6.R measures every target of issue 6 (four data sets; betanmf vs
+# RcppML, NMF brunet and scikit-learn MU; beta = 0 / 1.5; sparse KL scaling in
+# nnz; the machine's FMA peak from bench/peak.c, compiled into a temporary
+# directory with -O2 -mavx2 -mfma; a perf profile when perf is installed;
+# threads = 2; a 30-restart rank survey; peak RSS of a sparse fit). It takes
+# about 15-20 minutes. scikit-learn is used when BENCH_PYTHON (default
+# /usr/bin/python3) imports sklearn; as root on Debian, python3-sklearn is
+# installed through apt for the benchmark if missing (BENCH_SKLEARN=0: never).
 #
 # The peers (RcppML, NMF) are installed for the benchmark only: Debian's
 # r-cran-rcppml / r-cran-nmf through apt when root, else from CRAN into the
@@ -35,6 +48,17 @@ if [ -n "$missing" ]; then
   Rscript --vanilla -e 'install.packages(commandArgs(TRUE)[-1], lib = commandArgs(TRUE)[1], repos = "https://cloud.r-project.org", quiet = TRUE)' "$lib" $missing
 fi
 
+only="${BENCH_ONLY:-all}"
+case "$only" in all|bench|issue6) ;; *) echo "bench: BENCH_ONLY must be all, bench or issue6" >&2; exit 2;; esac
+py="${BENCH_PYTHON:-/usr/bin/python3}"
+if [ "$only" != bench ] && [ "${BENCH_SKLEARN:-1}" != 0 ] && ! "$py" -c 'import sklearn' >/dev/null 2>&1 &&
+   [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$py" = /usr/bin/python3 ]; then
+  echo "bench: apt-get install python3-sklearn (for the scikit-learn comparison)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-sklearn >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-sklearn >/dev/null 2>&1; } ||
+    echo "bench: python3-sklearn not installed; the sklearn rows are skipped" >&2
+fi
+
 src=$(mktemp -d "${TMPDIR:-/tmp}/betanmf-bench-src.XXXXXX")
 trap 'rm -rf "$src"' EXIT
 tar -C "$repo" --exclude=./.git --exclude=./output --exclude='./*.Rcheck' \
@@ -42,4 +66,10 @@ tar -C "$repo" --exclude=./.git --exclude=./output --exclude='./*.Rcheck' \
 echo "bench: installing betanmf into $lib" >&2
 R CMD INSTALL --preclean --library="$lib" "$src" >"$src/install.log" 2>&1 || { cat "$src/install.log" >&2; exit 1; }
 
-Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/bench.R")' "$lib"
+if [ "$only" != issue6 ]; then
+  Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/bench.R")' "$lib"
+  echo
+fi
+if [ "$only" != bench ]; then
+  Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/issue6.R")' "$lib"
+fi
