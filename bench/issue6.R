@@ -66,31 +66,8 @@ make_catalog <- function(m, n, rank, seed) {
   x[, colSums(x) == 0] <- 1
   x
 }
-make_dense <- function(m, n, rank, seed) {
-  set.seed(seed)
-  w <- matrix(rexp(m * rank), m, rank)
-  h <- matrix(rexp(rank * n), rank, n)
-  x <- w %*% h
-  noise <- matrix(rnorm(m * n, sd = 0.1 * sd(x)), m, n)
-  pmax(x + noise, 0)
-}
-make_sparse <- function(m, n, rank, density, seed) {
-  set.seed(seed)
-  w <- matrix(rgamma(m * rank, shape = 0.5), m, rank)
-  h <- matrix(rgamma(rank * n, shape = 0.5), rank, n)
-  probe <- w[sample.int(m, min(m, 2000)), , drop = FALSE] %*% h[, sample.int(n, min(n, 200)), drop = FALSE]
-  scale <- uniroot(function(s) mean(1 - exp(-s * probe)) - density, c(1e-6, 1e4))$root
-  h <- h * scale
-  is <- js <- xs <- vector("list", 0)
-  for (cols in split(seq_len(n), ceiling(seq_len(n) / 250))) {
-    counts <- rpois(m * length(cols), w %*% h[, cols, drop = FALSE])
-    nz <- which(counts > 0)
-    is[[length(is) + 1]] <- (nz - 1L) %% m + 1L
-    js[[length(js) + 1]] <- cols[(nz - 1L) %/% m + 1L]
-    xs[[length(xs) + 1]] <- as.double(counts[nz])
-  }
-  sparseMatrix(i = unlist(is), j = unlist(js), x = unlist(xs), dims = c(m, n))
-}
+# make_dense(), make_sparse(), loss() and timed() are shared with bench.R
+source("bench/common.R")
 
 sets <- if (quick) {
   list(expr = list(x = make_expr(500, 38, 3, 11), rank = 3),
@@ -112,29 +89,7 @@ budget <- rep_len(budget, 4); names(budget) <- names(sets)
 
 ## ---------------------------------------------------------------- loss ----
 
-loss <- function(x, w, h, beta) {
-  if (inherits(x, "sparseMatrix")) {
-    if (beta == 2) {
-      return(0.5 * (sum(x@x^2) - 2 * sum((crossprod(w, x)) * h) + sum(crossprod(w) * tcrossprod(h))))
-    }
-    i <- x@i + 1L
-    j <- rep.int(seq_len(ncol(x)), diff(x@p))
-    y <- rowSums(w[i, , drop = FALSE] * t(h)[j, , drop = FALSE])
-    return(sum(x@x * log(x@x / y)) - sum(x@x) + sum(colSums(w) * rowSums(h)))
-  }
-  y <- w %*% h
-  if (beta == 2) return(0.5 * sum((x - y)^2))
-  pos <- x > 0
-  sum(x[pos] * log(x[pos] / y[pos])) - sum(x) + sum(y)
-}
 
-timed <- function(expr) {
-  gc(FALSE)
-  t0 <- proc.time()
-  value <- expr
-  t1 <- proc.time() - t0
-  list(value = value, elapsed = t1[["elapsed"]], cpu = t1[["user.self"]] + t1[["sys.self"]])
-}
 
 random_start <- function(x, rank, seed = 7) {
   set.seed(seed)
