@@ -108,6 +108,21 @@ as_sbs96_or_null <- function(labels) {
   tryCatch(sbs96_labels(labels), error = function(e) NULL)
 }
 
+# Rows of `mat` matched to `target` (a matrix with the rows to follow): by
+# name when both carry row names (align_rows), else the counts must agree.
+conform_rows <- function(mat, target, arg, target_arg) {
+  if (!is.null(rownames(mat)) && !is.null(rownames(target))) {
+    out <- align_rows(mat, rownames(target), arg)
+    rownames(out) <- rownames(target) # the target's own label style
+    return(out)
+  }
+  if (nrow(mat) != nrow(target)) {
+    stop(sprintf("'%s' must have the %d rows of '%s', not %d", arg, nrow(target), target_arg, nrow(mat)),
+         call. = FALSE)
+  }
+  mat
+}
+
 # Put the rows of `mat` in the order of `channels`, matching names (after
 # converting SBS labels to canonical form when both sides are SBS-96 labels).
 # Errors name `arg` and list missing or duplicated channels.

@@ -114,13 +114,7 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   if (is.null(colnames(x))) colnames(x) <- paste0("sample", seq_len(ncol(x)))
   w <- if (inherits(signatures, "nmf_fit")) signatures$w else signatures
   w <- check_profile_matrix(w, "signatures")
-  if (!is.null(rownames(w)) && !is.null(rownames(x))) {
-    w <- align_rows(w, rownames(x), "signatures")
-    rownames(w) <- rownames(x)
-  } else if (nrow(w) != nrow(x)) {
-    stop(sprintf("'signatures' must have the %d rows (channels) of 'catalog', not %d", nrow(x), nrow(w)),
-         call. = FALSE)
-  }
+  w <- conform_rows(w, x, "signatures", "catalog")
   if (is.null(rownames(w))) rownames(w) <- rownames(x)
   if (is.null(colnames(w))) colnames(w) <- paste0("Sig", seq_len(ncol(w)))
   w <- sweep(w, 2, colSums(w), "/")

@@ -94,13 +94,7 @@ match_signatures <- function(fit_or_w, reference) {
   w <- if (inherits(fit_or_w, "nmf_fit")) fit_or_w$w else fit_or_w
   w <- check_profile_matrix(w, "fit_or_w")
   reference <- check_profile_matrix(reference, "reference")
-  if (!is.null(rownames(w)) && !is.null(rownames(reference))) {
-    reference <- align_rows(reference, rownames(w), "reference")
-    rownames(reference) <- rownames(w)
-  } else if (nrow(w) != nrow(reference)) {
-    stop(sprintf("'reference' must have the %d rows of 'fit_or_w', not %d", nrow(w), nrow(reference)),
-         call. = FALSE)
-  }
+  reference <- conform_rows(reference, w, "reference", "fit_or_w")
   if (is.null(colnames(w))) colnames(w) <- paste0("NMF", seq_len(ncol(w)))
   if (is.null(colnames(reference))) colnames(reference) <- paste0("ref", seq_len(ncol(reference)))
   sim <- cosine_similarity(w, reference)
