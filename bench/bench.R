@@ -28,23 +28,14 @@
 #
 # BENCH_QUICK=1 shrinks everything for a smoke test (minutes -> seconds).
 
-suppressPackageStartupMessages({
-  library(Matrix)
-  library(betanmf)
-})
-for (p in c("RcppML", "NMF")) {
-  if (!requireNamespace(p, quietly = TRUE)) stop("bench needs package ", p, " (bash bench/run.sh installs it)")
-}
-quick <- nzchar(Sys.getenv("BENCH_QUICK"))
+# packages, peers, BENCH_QUICK, repeats and one thread for every peer; then
+# the data generators, loss() and timed(), shared with the other script
+source("bench/common.R")
 options(width = 200)
-repeats <- if (quick) 1L else 3L
-RcppML::setRcppMLthreads(1L)
 Sys.setenv(OMP_NUM_THREADS = "1")
 
 ## ---------------------------------------------------------------- data ----
 
-# make_dense(), make_sparse(), loss() and timed() are shared with issue6.R
-source("bench/common.R")
 
 ## ------------------------------------------------------------- methods ----
 # Each takes (x, rank, maxit) and returns list(w, h) with x ~ w %*% h after

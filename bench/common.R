@@ -1,5 +1,17 @@
-# Shared by bench.R and issue6.R: the benchmark data sets, the loss every
-# method is scored by (computed here from the returned factors), and timing.
+# Shared by bench.R and issue6.R: packages and settings, the benchmark data
+# sets, the loss every method is scored by (computed here from the returned
+# factors), and timing.
+
+suppressPackageStartupMessages({
+  library(Matrix)
+  library(betanmf)
+})
+for (p in c("RcppML", "NMF")) {
+  if (!requireNamespace(p, quietly = TRUE)) stop("bench needs package ", p, " (bash bench/run.sh installs it)")
+}
+quick <- nzchar(Sys.getenv("BENCH_QUICK"))
+repeats <- if (quick) 1L else 3L
+RcppML::setRcppMLthreads(1L)
 
 make_dense <- function(m, n, rank, seed) {
   set.seed(seed)

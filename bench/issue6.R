@@ -31,17 +31,10 @@
 # BENCH_QUICK=1: small data, one repeat (smoke test). BENCH_PYTHON: the python
 # with scikit-learn (default /usr/bin/python3). BENCH_PERF=0 skips perf.
 
-suppressPackageStartupMessages({
-  library(Matrix)
-  library(betanmf)
-})
-for (p in c("RcppML", "NMF")) {
-  if (!requireNamespace(p, quietly = TRUE)) stop("bench needs package ", p, " (bash bench/run.sh installs it)")
-}
-quick <- nzchar(Sys.getenv("BENCH_QUICK"))
+# packages, peers, BENCH_QUICK, repeats and one thread for every peer; then
+# the data generators, loss() and timed(), shared with the other script
+source("bench/common.R")
 options(width = 220, warn = 1)
-repeats <- if (quick) 1L else 3L
-RcppML::setRcppMLthreads(1L)
 Sys.setenv(OMP_NUM_THREADS = "1", OPENBLAS_NUM_THREADS = "1", MKL_NUM_THREADS = "1")
 tmp <- tempfile("issue6-")
 dir.create(tmp)
@@ -66,8 +59,6 @@ make_catalog <- function(m, n, rank, seed) {
   x[, colSums(x) == 0] <- 1
   x
 }
-# make_dense(), make_sparse(), loss() and timed() are shared with bench.R
-source("bench/common.R")
 
 sets <- if (quick) {
   list(expr = list(x = make_expr(500, 38, 3, 11), rank = 3),
