@@ -98,6 +98,7 @@ void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int 
 void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int threads);
 void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double *F, double *NUM,
                          int threads);
+void kernel_gram(const double *F, int r, size_t k, double *S);
 void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y);
 
 /* mu_dense.c: the multiplicative half update for dense data through the

@@ -22,85 +22,95 @@
 #include "betanmf.h"
 #include <string.h>
 
-#define MAXV 8 /* up to r = 32 */
+#include "simd.h"
 
-/* the loops over the accumulators must be unrolled for them to stay in
- * registers; nv is a compile-time constant in every instantiation */
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 8")
-#else
-#define UNROLL
-#endif
+/* columns per pass: enough independent accumulator chains to hide the
+ * fused multiply-add latency when r is small, few enough to stay in the
+ * sixteen vector registers when it is large (nv is a compile-time constant
+ * in every instantiation, so this is too) */
+#define NCOLS(nv) ((nv) == 1 ? 8 : ((nv) == 2 ? 4 : 2))
 
-typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
-
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#define HAVE_X86_DISPATCH 1
-#define TARGET_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define TARGET_AVX2
-#endif
-
-/* unaligned vector access (the type's alignment is that of a double, and it
- * may alias doubles); macros rather than functions so no vector crosses a
- * function boundary, whose ABI would differ between the baseline and the
- * AVX2 versions */
-#define VLOAD(dst, p) ((dst) = *(const v4 *) (p))
-#define VSTORE(p, src) (*(v4 *) (p) = (src))
-#define VSET1(x) ((v4){(x), (x), (x), (x)})
+/* nc columns of A = Gp X from column j: each a sum over the rows in order */
+static inline __attribute__((always_inline))
+void gx_cols(const double *Gp, int nv, int nc, const double *X, size_t nrow, int j, double *Ap)
+{
+    size_t rp = (size_t) nv * 4;
+    v4 a[8][MAXV];
+    const double *x0 = X + (size_t) j * nrow;
+    UNROLL
+    for (int c = 0; c < nc; c++)
+        UNROLL
+        for (int v = 0; v < nv; v++) a[c][v] = VSET1(0.0);
+    for (size_t i = 0; i < nrow; i++) {
+        const double *g = Gp + i * rp;
+        double b[8]; /* scalar operands: GCC then broadcasts straight from memory */
+        UNROLL
+        for (int c = 0; c < nc; c++) b[c] = x0[i + (size_t) c * nrow];
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            v4 gv;
+            VLOAD(gv, g + 4 * v);
+            UNROLL
+            for (int c = 0; c < nc; c++) a[c][v] += b[c] * gv;
+        }
+    }
+    UNROLL
+    for (int c = 0; c < nc; c++)
+        UNROLL
+        for (int v = 0; v < nv; v++) VSTORE(Ap + (size_t) (j + c) * rp + 4 * v, a[c][v]);
+}
 
 /* A (rp x ncol, padded) = Gp (rp x nrow) X (nrow x ncol), columns [j0, j1) */
 static inline __attribute__((always_inline))
 void gx_body(const double *Gp, int nv, const double *X, size_t nrow,
              int j0, int j1, double *Ap)
 {
-    size_t rp = (size_t) nv * 4;
+    const int nc = NCOLS(nv);
     int j = j0;
-    for (; j + 1 < j1; j += 2) {
-        v4 a0[MAXV], a1[MAXV];
+    for (; j + nc <= j1; j += nc) gx_cols(Gp, nv, nc, X, nrow, j, Ap);
+    /* the remainder in passes of 4, 2, 1 (never one latency-bound chain
+     * for each left-over column) */
+    if (nc > 4 && j + 4 <= j1) { gx_cols(Gp, nv, 4, X, nrow, j, Ap); j += 4; }
+    if (nc > 2 && j + 2 <= j1) { gx_cols(Gp, nv, 2, X, nrow, j, Ap); j += 2; }
+    if (j < j1) gx_cols(Gp, nv, 1, X, nrow, j, Ap);
+}
+
+/* Ap[, i] += sum over nc stored columns from j of x_ij * Hp[:, j], rows
+ * [i0, i1); the nc terms are summed pairwise before they meet A */
+static inline __attribute__((always_inline))
+void gxt_cols(const double *Hp, int nv, int nc, const double *D, size_t nout, int j,
+              size_t i0, size_t i1, double *Ap)
+{
+    size_t rp = (size_t) nv * 4;
+    v4 h[8][MAXV];
+    UNROLL
+    for (int c = 0; c < nc; c++)
         UNROLL
-        for (int v = 0; v < nv; v++) { a0[v] = VSET1(0.0); a1[v] = VSET1(0.0); }
-        const double *x0 = X + (size_t) j * nrow, *x1 = x0 + nrow;
-        for (size_t i = 0; i < nrow; i++) {
-            v4 b0 = VSET1(x0[i]), b1 = VSET1(x1[i]);
-            const double *g = Gp + i * rp;
-            UNROLL
-            for (int v = 0; v < nv; v++) {
-                v4 gv;
-                VLOAD(gv, g + 4 * v);
-                a0[v] += b0 * gv;
-                a1[v] += b1 * gv;
-            }
-        }
+        for (int v = 0; v < nv; v++) VLOAD(h[c][v], Hp + (size_t) (j + c) * rp + 4 * v);
+    const double *d0 = D + (size_t) j * nout;
+    for (size_t i = i0; i < i1; i++) {
+        double b[8];
+        UNROLL
+        for (int c = 0; c < nc; c++) b[c] = d0[i + (size_t) c * nout];
+        double *a = Ap + i * rp;
         UNROLL
         for (int v = 0; v < nv; v++) {
-            VSTORE(Ap + (size_t) j * rp + 4 * v, a0[v]);
-            VSTORE(Ap + (size_t) (j + 1) * rp + 4 * v, a1[v]);
-        }
-    }
-    for (; j < j1; j++) {
-        v4 a0[MAXV];
-        UNROLL
-        for (int v = 0; v < nv; v++) a0[v] = VSET1(0.0);
-        const double *x0 = X + (size_t) j * nrow;
-        for (size_t i = 0; i < nrow; i++) {
-            v4 b0 = VSET1(x0[i]);
-            const double *g = Gp + i * rp;
+            v4 t[8];
             UNROLL
-            for (int v = 0; v < nv; v++) {
-                v4 gv;
-                VLOAD(gv, g + 4 * v);
-                a0[v] += b0 * gv;
-            }
+            for (int c = 0; c < nc; c++) t[c] = b[c] * h[c][v];
+            UNROLL
+            for (int w = 1; w < nc; w *= 2)
+                UNROLL
+                for (int c = 0; c + w < nc; c += 2 * w) t[c] += t[c + w];
+            v4 av;
+            VLOAD(av, a + 4 * v);
+            av += t[0];
+            VSTORE(a + 4 * v, av);
         }
-        UNROLL
-        for (int v = 0; v < nv; v++) VSTORE(Ap + (size_t) j * rp + 4 * v, a0[v]);
     }
 }
 
-/* Ap (rp x nout, padded) += sum over stored columns j of x_ij * Hp[:, j],
+/* Ap (rp x nout, padded) = sum over stored columns j of x_ij * Hp[:, j],
  * for output columns (= stored rows) i in [i0, i1).  D is nout x nin. */
 static inline __attribute__((always_inline))
 void gxt_body(const double *Hp, int nv, const double *D, size_t nout, int nin,
@@ -113,44 +123,12 @@ void gxt_body(const double *Hp, int nv, const double *D, size_t nout, int nin,
             v4 z = VSET1(0.0);
             VSTORE(Ap + i * rp + 4 * v, z);
         }
+    const int nc = NCOLS(nv);
     int j = 0;
-    for (; j + 1 < nin; j += 2) {
-        v4 h0[MAXV], h1[MAXV];
-        UNROLL
-        for (int v = 0; v < nv; v++) {
-            VLOAD(h0[v], Hp + (size_t) j * rp + 4 * v);
-            VLOAD(h1[v], Hp + (size_t) (j + 1) * rp + 4 * v);
-        }
-        const double *d0 = D + (size_t) j * nout, *d1 = d0 + nout;
-        for (size_t i = i0; i < i1; i++) {
-            v4 b0 = VSET1(d0[i]), b1 = VSET1(d1[i]);
-            double *a = Ap + i * rp;
-            UNROLL
-            for (int v = 0; v < nv; v++) {
-                v4 av;
-                VLOAD(av, a + 4 * v);
-                av += b0 * h0[v] + b1 * h1[v];
-                VSTORE(a + 4 * v, av);
-            }
-        }
-    }
-    for (; j < nin; j++) {
-        v4 h0[MAXV];
-        UNROLL
-        for (int v = 0; v < nv; v++) VLOAD(h0[v], Hp + (size_t) j * rp + 4 * v);
-        const double *d0 = D + (size_t) j * nout;
-        for (size_t i = i0; i < i1; i++) {
-            v4 b0 = VSET1(d0[i]);
-            double *a = Ap + i * rp;
-            UNROLL
-            for (int v = 0; v < nv; v++) {
-                v4 av;
-                VLOAD(av, a + 4 * v);
-                av += b0 * h0[v];
-                VSTORE(a + 4 * v, av);
-            }
-        }
-    }
+    for (; j + nc <= nin; j += nc) gxt_cols(Hp, nv, nc, D, nout, j, i0, i1, Ap);
+    if (nc > 4 && j + 4 <= nin) { gxt_cols(Hp, nv, 4, D, nout, j, i0, i1, Ap); j += 4; }
+    if (nc > 2 && j + 2 <= nin) { gxt_cols(Hp, nv, 2, D, nout, j, i0, i1, Ap); j += 2; }
+    if (j < nin) gxt_cols(Hp, nv, 1, D, nout, j, i0, i1, Ap);
 }
 
 /* sparse data (CSC): Ap[, j] = sum over the non-zeros x_ij of x_ij Gp[, i] */
@@ -164,7 +142,7 @@ void sgx_body(const double *Gp, int nv, const int *p, const int *idx, const doub
         UNROLL
         for (int v = 0; v < nv; v++) a[v] = VSET1(0.0);
         for (int t = p[j]; t < p[j + 1]; t++) {
-            v4 b = VSET1(xv[t]);
+            double b = xv[t];
             const double *g = Gp + (size_t) idx[t] * rp;
             UNROLL
             for (int v = 0; v < nv; v++) {
@@ -203,7 +181,7 @@ void skl_body(const double *Gp, int nv, const int *p, const int *idx, const doub
             }
             double y = (s[0] + s[1]) + (s[2] + s[3]);
             if (y < EPS_Y) y = EPS_Y;
-            v4 c = VSET1(xv[t] / y);
+            double c = xv[t] / y;
             UNROLL
             for (int v = 0; v < nv; v++) a[v] += c * gv[v];
         }
@@ -273,7 +251,7 @@ TARGET_AVX2 static void gxt_avx2(const double *Hp, int nv, const double *D, size
 {
     GX_CASES(CALL_GXT, Hp, D, nout, nin, i0, i1, Ap)
 }
-static int use_avx2(void)
+int kernels_use_avx2(void)
 {
     static int cached = -1;
     if (cached < 0) {
@@ -290,7 +268,7 @@ int kernels_available(int r) { return r >= 1 && r <= 4 * MAXV; }
 void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap)
 {
 #ifdef HAVE_X86_DISPATCH
-    if (use_avx2()) {
+    if (kernels_use_avx2()) {
         gx_avx2(Gp, nv, X, nrow, j0, j1, Ap);
         return;
     }
@@ -310,7 +288,8 @@ void gf_body(const double *Gc, size_t nrow, int r, const double *F, int nb, doub
         for (; i + 8 <= nrow; i += 8) {
             v4 a0 = VSET1(0.0), a1 = VSET1(0.0);
             for (int k = 0; k < r; k++) {
-                v4 b = VSET1(f[k]), g0, g1;
+                double b = f[k];
+                v4 g0, g1;
                 VLOAD(g0, Gc + i + (size_t) k * nrow);
                 VLOAD(g1, Gc + i + 4 + (size_t) k * nrow);
                 a0 += b * g0;
@@ -318,6 +297,16 @@ void gf_body(const double *Gc, size_t nrow, int r, const double *F, int nb, doub
             }
             VSTORE(y + i, a0);
             VSTORE(y + i + 4, a1);
+        }
+        if (i + 4 <= nrow) {
+            v4 a0 = VSET1(0.0);
+            for (int k = 0; k < r; k++) {
+                v4 g0;
+                VLOAD(g0, Gc + i + (size_t) k * nrow);
+                a0 += f[k] * g0;
+            }
+            VSTORE(y + i, a0);
+            i += 4;
         }
         for (; i < nrow; i++) {
             double a = 0.0;
@@ -341,12 +330,67 @@ TARGET_AVX2 static void gf_avx2(const double *Gc, size_t nrow, int r, const doub
 void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
 {
 #ifdef HAVE_X86_DISPATCH
-    if (use_avx2()) {
+    if (kernels_use_avx2()) {
         gf_avx2(Gc, nrow, r, F, nb, Y);
         return;
     }
 #endif
     gf_base(Gc, nrow, r, F, nb, Y);
+}
+
+/* S (rp x rp, padded, both triangles) = sum over the k columns g of F (r x k)
+ * of g g': one rank-one update per column, accumulated in a fixed order, so
+ * S is exactly symmetric (entry (a, b) and (b, a) add the same products) */
+static inline __attribute__((always_inline))
+void gram_body(const double *F, int r, int nv, size_t k, double *Sp)
+{
+    size_t rp = (size_t) nv * 4;
+    double gp[4 * MAXV];
+    for (size_t t = 0; t < rp * rp; t++) Sp[t] = 0.0;
+    for (size_t t = (size_t) r; t < rp; t++) gp[t] = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        const double *g = F + i * (size_t) r;
+        for (int a = 0; a < r; a++) gp[a] = g[a];
+        v4 gv[MAXV];
+        UNROLL
+        for (int v = 0; v < nv; v++) VLOAD(gv[v], gp + 4 * v);
+        for (int a = 0; a < r; a++) {
+            double ga = gp[a];
+            double *s = Sp + (size_t) a * rp;
+            UNROLL
+            for (int v = 0; v < nv; v++) {
+                v4 sv;
+                VLOAD(sv, s + 4 * v);
+                sv += ga * gv[v];
+                VSTORE(s + 4 * v, sv);
+            }
+        }
+    }
+}
+#define CALL_GRAM(F, r, k, Sp, NV) gram_body(F, r, NV, k, Sp)
+static void gram_base(const double *F, int r, int nv, size_t k, double *Sp)
+{
+    GX_CASES(CALL_GRAM, F, r, k, Sp)
+}
+#ifdef HAVE_X86_DISPATCH
+TARGET_AVX2 static void gram_avx2(const double *F, int r, int nv, size_t k, double *Sp)
+{
+    GX_CASES(CALL_GRAM, F, r, k, Sp)
+}
+#endif
+
+/* S (r x r, full) = F F' for an r x k factor, r <= 32 */
+void kernel_gram(const double *F, int r, size_t k, double *S)
+{
+    int nv = (r + 3) / 4, rp = 4 * nv;
+    double Sp[16 * MAXV * MAXV];
+#ifdef HAVE_X86_DISPATCH
+    if (kernels_use_avx2()) gram_avx2(F, r, nv, k, Sp);
+    else
+#endif
+        gram_base(F, r, nv, k, Sp);
+    for (int b = 0; b < r; b++)
+        for (int a = 0; a < r; a++) S[a + b * r] = Sp[a + (size_t) b * rp];
 }
 
 /* copy an r x k factor into a zero-padded rp x k array */
@@ -373,7 +417,7 @@ void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, doub
     double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
-    int avx = use_avx2();
+    int avx = kernels_use_avx2();
 #endif
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)
@@ -398,7 +442,7 @@ void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, dou
     double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
-    int avx = use_avx2();
+    int avx = kernels_use_avx2();
 #endif
     /* rows of D in blocks small enough that the block of A stays in cache
      * while all stored columns stream past it */
@@ -429,7 +473,7 @@ void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int 
     double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
-    int avx = use_avx2();
+    int avx = kernels_use_avx2();
 #endif
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)
@@ -455,7 +499,7 @@ void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double
     double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
-    int avx = use_avx2();
+    int avx = kernels_use_avx2();
 #endif
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)

@@ -58,6 +58,10 @@ void gram(const double *F, int r, int k, double *S)
         for (int t = 0; t < r * r; t++) S[t] = 0.0;
         return;
     }
+    if (kernels_available(r) && !getenv("BETANMF_BLAS")) {
+        kernel_gram(F, r, (size_t) k, S);
+        return;
+    }
     F77_CALL(dsyrk)("U", "N", &r, &k, &one, F, &r, &zero, S, &r FCONE FCONE);
     for (int a = 0; a < r; a++)
         for (int b = a + 1; b < r; b++) S[b + a * r] = S[a + b * r];
