@@ -195,15 +195,20 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
     sparse_core <- sparse
   }
   if (sparse_core) {
-    xc@x <- xc@x / scale
+    # no scaled copy of a sparse matrix (memory): the C core reads the
+    # values times 1 / scale, an exact power of two, so every product and
+    # ratio is bit for bit what the scaled copy would give; `xs` stays in
+    # the user's units and `xscale` says so
     c_dense <- NULL
-    c_sparse <- list(i = xc@i, p = xc@p, x = xc@x)
+    c_sparse <- list(i = xc@i, p = xc@p, x = xc@x, xs = 1 / scale)
+    xscale <- scale
   } else {
     c_dense <- xc / scale
     c_sparse <- NULL
+    xscale <- 1
   }
   list(x = x, dims = dims, dimnames = dimnames(x), sparse = sparse, scale = scale,
-       dense = c_dense, sp = c_sparse, xs = if (sparse_core) xc else c_dense,
+       dense = c_dense, sp = c_sparse, xs = if (sparse_core) xc else c_dense, xscale = xscale,
        hold = if (n_held > 0) hold[c("p", "i")] else NULL, hold_ij = hold,
        n_obs = n_obs, n_held = n_held)
 }

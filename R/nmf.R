@@ -127,11 +127,11 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu"), init = NULL
   ctl <- solver_control(control, solver, d$dims, rank, maxit, tol)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, nrun)
-  mean_x <- sum(if (is.null(d$sp)) d$dense else d$sp$x) / d$n_obs
+  mean_x <- (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
 
   run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
   one_run <- function(k) {
-    start <- if (is.null(user_init)) init_factors(d$xs, rank, init_name, mean_x) else user_init
+    start <- if (is.null(user_init)) init_factors(d$xs, rank, init_name, mean_x, d$xscale) else user_init
     res <- run_solver(d, start$w, start$h, beta, solver, ctl, TRUE, run_threads, verbose)
     finish_factors(res, d, beta)
   }

@@ -38,8 +38,19 @@ typedef struct {
     int dense_trans;
     const int *p, *i;    /* CSC column pointers and row indices, or NULL */
     const double *x;     /* CSC values */
+    double xs;           /* sparse values are x[t] * xs (an exact power of two) */
+    /* sparse_trans: p, i, x are the CSC arrays of the *transpose* of this
+     * orientation (the user's matrix, ncol x nrow): the W half of a sparse
+     * fit reads the data by scattering along its columns instead of keeping
+     * a transposed copy.  bstart[b * nrow + j] is the first entry of stored
+     * column j whose row is >= b * bsize (nblk blocks of bsize rows). */
+    int sparse_trans, bsize, nblk;
+    const int *bstart;
     const int *hp, *hi;  /* held-out CSC pattern, or NULL */
 } nmf_data;
+
+/* the t-th stored value of sparse data, in the solver's units */
+#define XVAL(X, t) ((X)->x[t] * (X)->xs)
 
 /* solver codes shared with R/nmf.R */
 #define SOLVER_HALS 1
@@ -80,12 +91,21 @@ static inline double pow_beta(double y, double e)
     return pow(y, e);
 }
 
+/* scratch.c: per-fit scratch memory (R_alloc outside a fit) */
+void scratch_begin(SEXP list);
+void scratch_end(void);
+void scratch_reset(void);
+char *scratch_alloc(size_t n, int size);
+
 /* data.c */
-void data_transpose(const nmf_data *in, nmf_data *out, int need_dense);
+void data_init(nmf_data *d, int nrow, int ncol);
+void data_transpose(const nmf_data *in, nmf_data *out, int need_dense, int r);
 int data_is_sparse(const nmf_data *d);
 
 /* product.c: A (r x ncol) = G (r x nrow) %*% X (nrow x ncol) */
 void product_gx(const nmf_data *X, const double *G, int r, double *A, int threads);
+void scatter_sparse(const double *H, int r, const nmf_data *Xt, const double *F, double *A,
+                    int mode, double beta, int threads);
 /* Gram matrix S = F F' of an r x k factor (full symmetric r x r) */
 void gram(const double *F, int r, int k, double *S);
 
@@ -98,6 +118,8 @@ void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int 
 void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int threads);
 void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double *F, double *NUM,
                          int threads);
+void kernel_sparse_scatter(const double *H, int r, const nmf_data *Xt, const double *F, double *A,
+                           int kl, int threads);
 void kernel_gram(const double *F, int r, size_t k, double *S);
 void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y);
 

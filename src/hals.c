@@ -144,9 +144,9 @@ void hals_half(const nmf_data *X, double *F, const double *G, int r,
     for (int k = 0; k < r; k++) S[k + k * r] += l2;
     const int *hp = X->hp, *hi = X->hi;
     int nthr = threads > 0 ? threads : 1;
-    double *Sw = hp ? (double *) R_alloc((size_t) nthr * r * r, sizeof(double)) : NULL;
+    double *Sw = hp ? (double *) scratch_alloc((size_t) nthr * r * r, sizeof(double)) : NULL;
     size_t lw = (size_t) r * LANES;
-    double *LW = (double *) R_alloc((size_t) nthr * 2 * lw, sizeof(double));
+    double *LW = (double *) scratch_alloc((size_t) nthr * 2 * lw, sizeof(double));
     int nblk = (ncol + LANES - 1) / LANES;
 #ifdef HAVE_X86_DISPATCH
     int avx = kernels_use_avx2();

@@ -134,7 +134,7 @@ void gxt_body(const double *Hp, int nv, const double *D, size_t nout, int nin,
 /* sparse data (CSC): Ap[, j] = sum over the non-zeros x_ij of x_ij Gp[, i] */
 static inline __attribute__((always_inline))
 void sgx_body(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-              int j0, int j1, double *Ap)
+              double xs, int j0, int j1, double *Ap)
 {
     size_t rp = (size_t) nv * 4;
     for (int j = j0; j < j1; j++) {
@@ -142,7 +142,7 @@ void sgx_body(const double *Gp, int nv, const int *p, const int *idx, const doub
         UNROLL
         for (int v = 0; v < nv; v++) a[v] = VSET1(0.0);
         for (int t = p[j]; t < p[j + 1]; t++) {
-            double b = xv[t];
+            double b = xv[t] * xs;
             const double *g = Gp + (size_t) idx[t] * rp;
             UNROLL
             for (int v = 0; v < nv; v++) {
@@ -160,7 +160,7 @@ void sgx_body(const double *Gp, int nv, const int *p, const int *idx, const doub
  * with y_ij = Gp[, i] . Fp[, j] floored at EPS_Y (Fevotte & Idier, beta = 1) */
 static inline __attribute__((always_inline))
 void skl_body(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-              const double *Fp, int j0, int j1, double *Ap)
+              double xs, const double *Fp, int j0, int j1, double *Ap)
 {
     size_t rp = (size_t) nv * 4;
     for (int j = j0; j < j1; j++) {
@@ -181,12 +181,72 @@ void skl_body(const double *Gp, int nv, const int *p, const int *idx, const doub
             }
             double y = (s[0] + s[1]) + (s[2] + s[3]);
             if (y < EPS_Y) y = EPS_Y;
-            double c = xv[t] / y;
+            double c = xv[t] * xs / y;
             UNROLL
             for (int v = 0; v < nv; v++) a[v] += c * gv[v];
         }
         UNROLL
         for (int v = 0; v < nv; v++) VSTORE(Ap + (size_t) j * rp + 4 * v, a[v]);
+    }
+}
+
+/* The W half of a sparse fit without a transposed copy of the data: the
+ * output column i (row i of the user's CSC matrix) is
+ *   Ap[, i] = sum over stored columns j, in order, of c_ij Hp[, j]
+ * with c = x_ij (the product, kl = 0) or x_ij / y_ij, y_ij = Fp[, i] . Hp[, j]
+ * floored at EPS_Y (the beta = 1 numerator, kl = 1).  Each call owns the
+ * output rows [i0, i1) (one cache-sized block) and walks every stored
+ * column's entries in that range (start[j]: the first of them), so each
+ * output column adds the same terms in the same order as the gather kernels
+ * sgx_body / skl_body would on a transposed copy: bit for bit the same. */
+static inline __attribute__((always_inline))
+void ssc_body(const double *Hp, int nv, const int *p, const int *idx, const double *xv, double xs,
+              const int *start, int n, int i0, int i1, const double *Fp, int kl, double *Ap)
+{
+    size_t rp = (size_t) nv * 4;
+    for (size_t i = (size_t) i0; i < (size_t) i1; i++)
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            v4 z = VSET1(0.0);
+            VSTORE(Ap + i * rp + 4 * v, z);
+        }
+    for (int j = 0; j < n; j++) {
+        /* each stored column's slice of this block starts at an address
+         * the hardware cannot guess: fetch a few columns ahead */
+        if (j + PF_AHEAD < n) {
+            PREFETCH(idx + start[j + PF_AHEAD]);
+            PREFETCH(xv + start[j + PF_AHEAD]);
+        }
+        int t = start[j], end = p[j + 1];
+        if (t >= end || idx[t] >= i1) continue;
+        v4 h[MAXV];
+        UNROLL
+        for (int v = 0; v < nv; v++) VLOAD(h[v], Hp + (size_t) j * rp + 4 * v);
+        for (; t < end && idx[t] < i1; t++) {
+            double c = xv[t];
+            size_t i = (size_t) idx[t];
+            if (kl) {
+                if (c == 0.0) continue;
+                v4 s = VSET1(0.0);
+                UNROLL
+                for (int v = 0; v < nv; v++) {
+                    v4 f;
+                    VLOAD(f, Fp + i * rp + 4 * v);
+                    s += h[v] * f;
+                }
+                double y = (s[0] + s[1]) + (s[2] + s[3]);
+                if (y < EPS_Y) y = EPS_Y;
+                c = c * xs / y;
+            } else c *= xs;
+            double *a = Ap + i * rp;
+            UNROLL
+            for (int v = 0; v < nv; v++) {
+                v4 av;
+                VLOAD(av, a + 4 * v);
+                av += c * h[v];
+                VSTORE(a + 4 * v, av);
+            }
+        }
     }
 }
 
@@ -215,28 +275,43 @@ static void gxt_base(const double *Hp, int nv, const double *D, size_t nout, int
     GX_CASES(CALL_GXT, Hp, D, nout, nin, i0, i1, Ap)
 }
 
-#define CALL_SGX(Gp, p, idx, xv, j0, j1, Ap, NV) sgx_body(Gp, NV, p, idx, xv, j0, j1, Ap)
-#define CALL_SKL(Gp, p, idx, xv, Fp, j0, j1, Ap, NV) skl_body(Gp, NV, p, idx, xv, Fp, j0, j1, Ap)
+#define CALL_SGX(Gp, p, idx, xv, xs, j0, j1, Ap, NV) sgx_body(Gp, NV, p, idx, xv, xs, j0, j1, Ap)
+#define CALL_SKL(Gp, p, idx, xv, xs, Fp, j0, j1, Ap, NV) skl_body(Gp, NV, p, idx, xv, xs, Fp, j0, j1, Ap)
 static void sgx_base(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-                     int j0, int j1, double *Ap)
+                     double xs, int j0, int j1, double *Ap)
 {
-    GX_CASES(CALL_SGX, Gp, p, idx, xv, j0, j1, Ap)
+    GX_CASES(CALL_SGX, Gp, p, idx, xv, xs, j0, j1, Ap)
 }
 static void skl_base(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-                     const double *Fp, int j0, int j1, double *Ap)
+                     double xs, const double *Fp, int j0, int j1, double *Ap)
 {
-    GX_CASES(CALL_SKL, Gp, p, idx, xv, Fp, j0, j1, Ap)
+    GX_CASES(CALL_SKL, Gp, p, idx, xv, xs, Fp, j0, j1, Ap)
+}
+#define CALL_SSC(Hp, p, idx, xv, xs, st, n, i0, i1, Fp, kl, Ap, NV) \
+    ssc_body(Hp, NV, p, idx, xv, xs, st, n, i0, i1, Fp, kl, Ap)
+static void ssc_base(const double *Hp, int nv, const int *p, const int *idx, const double *xv, double xs,
+                     const int *st, int n, int i0, int i1, const double *Fp, int kl, double *Ap)
+{
+    GX_CASES(CALL_SSC, Hp, p, idx, xv, xs, st, n, i0, i1, Fp, kl, Ap)
 }
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void sgx_avx2(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-                                 int j0, int j1, double *Ap)
+TARGET_AVX2 static void ssc_avx2(const double *Hp, int nv, const int *p, const int *idx, const double *xv,
+                                 double xs, const int *st, int n, int i0, int i1, const double *Fp, int kl,
+                                 double *Ap)
 {
-    GX_CASES(CALL_SGX, Gp, p, idx, xv, j0, j1, Ap)
+    GX_CASES(CALL_SSC, Hp, p, idx, xv, xs, st, n, i0, i1, Fp, kl, Ap)
+}
+#endif
+#ifdef HAVE_X86_DISPATCH
+TARGET_AVX2 static void sgx_avx2(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
+                                 double xs, int j0, int j1, double *Ap)
+{
+    GX_CASES(CALL_SGX, Gp, p, idx, xv, xs, j0, j1, Ap)
 }
 TARGET_AVX2 static void skl_avx2(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-                                 const double *Fp, int j0, int j1, double *Ap)
+                                 double xs, const double *Fp, int j0, int j1, double *Ap)
 {
-    GX_CASES(CALL_SKL, Gp, p, idx, xv, Fp, j0, j1, Ap)
+    GX_CASES(CALL_SKL, Gp, p, idx, xv, xs, Fp, j0, j1, Ap)
 }
 #endif
 
@@ -396,7 +471,7 @@ void kernel_gram(const double *F, int r, size_t k, double *S)
 /* copy an r x k factor into a zero-padded rp x k array */
 double *kernel_pad(const double *F, int r, int rp, size_t k)
 {
-    double *P = (double *) R_alloc((size_t) rp * k, sizeof(double));
+    double *P = (double *) scratch_alloc((size_t) rp * k, sizeof(double));
     for (size_t c = 0; c < k; c++) {
         memcpy(P + c * rp, F + c * r, (size_t) r * sizeof(double));
         for (int t = r; t < rp; t++) P[c * rp + t] = 0.0;
@@ -414,7 +489,7 @@ void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, doub
 {
     int nv = (r + 3) / 4, rp = 4 * nv;
     double *Gp = kernel_pad(G, r, rp, (size_t) nrow);
-    double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
+    double *Ap = (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
     int avx = kernels_use_avx2();
@@ -439,7 +514,7 @@ void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, dou
 {
     int nv = (r + 3) / 4, rp = 4 * nv;
     double *Hp = kernel_pad(H, r, rp, (size_t) nrow);
-    double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
+    double *Ap = (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
     int avx = kernels_use_avx2();
@@ -470,7 +545,7 @@ void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int 
 {
     int nv = (r + 3) / 4, rp = 4 * nv, ncol = X->ncol;
     double *Gp = kernel_pad(G, r, rp, (size_t) X->nrow);
-    double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
+    double *Ap = (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
     int avx = kernels_use_avx2();
@@ -481,10 +556,10 @@ void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int 
     for (int t = 0; t < nthr; t++) {
         int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
 #ifdef HAVE_X86_DISPATCH
-        if (avx) sgx_avx2(Gp, nv, X->p, X->i, X->x, j0, j1, Ap);
+        if (avx) sgx_avx2(Gp, nv, X->p, X->i, X->x, X->xs, j0, j1, Ap);
         else
 #endif
-            sgx_base(Gp, nv, X->p, X->i, X->x, j0, j1, Ap);
+            sgx_base(Gp, nv, X->p, X->i, X->x, X->xs, j0, j1, Ap);
     }
     unpad(Ap, rp, A, r, (size_t) ncol);
 }
@@ -496,7 +571,7 @@ void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double
     int nv = (r + 3) / 4, rp = 4 * nv, ncol = X->ncol;
     double *Gp = kernel_pad(G, r, rp, (size_t) X->nrow);
     double *Fp = kernel_pad(F, r, rp, (size_t) ncol);
-    double *Ap = (double *) R_alloc((size_t) rp * ncol + 1, sizeof(double));
+    double *Ap = (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
     int avx = kernels_use_avx2();
@@ -507,12 +582,43 @@ void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double
     for (int t = 0; t < nthr; t++) {
         int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
 #ifdef HAVE_X86_DISPATCH
-        if (avx) skl_avx2(Gp, nv, X->p, X->i, X->x, Fp, j0, j1, Ap);
+        if (avx) skl_avx2(Gp, nv, X->p, X->i, X->x, X->xs, Fp, j0, j1, Ap);
         else
 #endif
-            skl_base(Gp, nv, X->p, X->i, X->x, Fp, j0, j1, Ap);
+            skl_base(Gp, nv, X->p, X->i, X->x, X->xs, Fp, j0, j1, Ap);
     }
     unpad(Ap, rp, NUM, r, (size_t) ncol);
+}
+
+/* A (r x m) for the W half of a sparse fit (Xt flagged sparse_trans: its
+ * arrays are the user's m x n CSC matrix): the product H t(X) (kl = 0) or
+ * the beta = 1 numerator with the current F = t(W) (kl = 1), one block of
+ * output rows per task; blocks never share an output column, so the thread
+ * count changes nothing */
+void kernel_sparse_scatter(const double *H, int r, const nmf_data *Xt, const double *F, double *A,
+                           int kl, int threads)
+{
+    int nv = (r + 3) / 4, rp = 4 * nv, n = Xt->nrow, m = Xt->ncol, nb = Xt->nblk, bs = Xt->bsize;
+    double *Hp = kernel_pad(H, r, rp, (size_t) n);
+    double *Fp = kl ? kernel_pad(F, r, rp, (size_t) m) : NULL;
+    double *Ap = (double *) scratch_alloc((size_t) rp * m + 1, sizeof(double));
+    int nthr = threads > 0 ? threads : 1;
+#ifdef HAVE_X86_DISPATCH
+    int avx = kernels_use_avx2();
+#endif
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
+#endif
+    for (int b = 0; b < nb; b++) {
+        int i0 = b * bs, i1 = i0 + bs < m ? i0 + bs : m;
+        const int *st = Xt->bstart + (size_t) b * n;
+#ifdef HAVE_X86_DISPATCH
+        if (avx) ssc_avx2(Hp, nv, Xt->p, Xt->i, Xt->x, Xt->xs, st, n, i0, i1, Fp, kl, Ap);
+        else
+#endif
+            ssc_base(Hp, nv, Xt->p, Xt->i, Xt->x, Xt->xs, st, n, i0, i1, Fp, kl, Ap);
+    }
+    unpad(Ap, rp, A, r, (size_t) m);
 }
 
 /* .Call entry for the randomized SVD of R/init.R: t(x) %*% q (trans = TRUE)
@@ -521,12 +627,13 @@ void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double
  * (k x n or k x m), which is the layout the kernels produce. */
 SEXP C_thin_product(SEXP x, SEXP q, SEXP trans)
 {
+    scratch_end();
     int m = nrows(x), n = ncols(x), k = ncols(q), tr = asLogical(trans);
     if (!isReal(x) || !isReal(q) || !kernels_available(k) || nrows(q) != (tr ? m : n))
         error("internal error: thin_product arguments");
     /* the kernels want the thin factor as k x (rows of q) */
     size_t qr = (size_t) nrows(q);
-    double *qt = (double *) R_alloc((size_t) k * qr + 1, sizeof(double));
+    double *qt = (double *) scratch_alloc((size_t) k * qr + 1, sizeof(double));
     const double *qp = REAL(q);
     for (size_t i = 0; i < qr; i++)
         for (int c = 0; c < k; c++) qt[c + i * k] = qp[i + (size_t) c * qr];

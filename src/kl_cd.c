@@ -70,14 +70,14 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int thread
 {
     int nrow = X->nrow, ncol = X->ncol, nthr = threads > 0 ? threads : 1;
     const int *hp = X->hp, *hi = X->hi;
-    double *gs = (double *) R_alloc((size_t) r, sizeof(double));
+    double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
     for (int k = 0; k < r; k++) gs[k] = 0.0;
     for (int i = 0; i < nrow; i++)
         for (int k = 0; k < r; k++) gs[k] += G[k + (size_t) i * r];
-    int *idx = (int *) R_alloc((size_t) nthr * nrow + 1, sizeof(int));
-    double *xv = (double *) R_alloc((size_t) nthr * nrow + 1, sizeof(double));
-    double *y = (double *) R_alloc((size_t) nthr * nrow + 1, sizeof(double));
-    double *s = (double *) R_alloc((size_t) nthr * r, sizeof(double));
+    int *idx = (int *) scratch_alloc((size_t) nthr * nrow + 1, sizeof(int));
+    double *xv = (double *) scratch_alloc((size_t) nthr * nrow + 1, sizeof(double));
+    double *y = (double *) scratch_alloc((size_t) nthr * nrow + 1, sizeof(double));
+    double *s = (double *) scratch_alloc((size_t) nthr * r, sizeof(double));
 
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)
@@ -89,7 +89,7 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int thread
         /* the observed positive entries of column j (held-out ones are zero) */
         if (X->p) {
             for (int t = X->p[j]; t < X->p[j + 1]; t++)
-                if (X->x[t] > 0.0) { ix[nz] = X->i[t]; xx[nz++] = X->x[t]; }
+                if (X->x[t] > 0.0) { ix[nz] = X->i[t]; xx[nz++] = XVAL(X, t); }
         } else {
             const double *xc = X->dense + (size_t) j * nrow;
             for (int i = 0; i < nrow; i++)

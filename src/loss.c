@@ -46,14 +46,14 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
 {
     int m = X->nrow, n = X->ncol, nthr = threads > 0 ? threads : 1;
     const int *hp = X->hp, *hi = X->hi;
-    double *part = (double *) R_alloc((size_t) n + 1, sizeof(double));
+    double *part = (double *) scratch_alloc((size_t) n + 1, sizeof(double));
     char *flag = NULL;
     if (hp) {
-        flag = R_alloc((size_t) nthr * m + 1, 1);
+        flag = scratch_alloc((size_t) nthr * m + 1, 1);
         memset(flag, 0, (size_t) nthr * m + 1);
     }
-    double *gs = (double *) R_alloc((size_t) r, sizeof(double));
-    double *S = (double *) R_alloc((size_t) r * r, sizeof(double));
+    double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
+    double *S = (double *) scratch_alloc((size_t) r * r, sizeof(double));
     for (int k = 0; k < r; k++) gs[k] = 0.0;
     for (int i = 0; i < m; i++)
         for (int k = 0; k < r; k++) gs[k] += Wt[k + (size_t) i * r];
@@ -62,10 +62,10 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
      * kernel (W in column layout), not from one r-length dot per entry */
     double *Gc = NULL, *ybuf = NULL;
     if (!X->p && kernels_available(r)) {
-        Gc = (double *) R_alloc((size_t) m * r + 1, sizeof(double));
+        Gc = (double *) scratch_alloc((size_t) m * r + 1, sizeof(double));
         for (int i = 0; i < m; i++)
             for (int k = 0; k < r; k++) Gc[i + (size_t) k * m] = Wt[k + (size_t) i * r];
-        ybuf = (double *) R_alloc((size_t) nthr * m + 1, sizeof(double));
+        ybuf = (double *) scratch_alloc((size_t) nthr * m + 1, sizeof(double));
     }
 
 #ifdef _OPENMP
@@ -103,7 +103,7 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
             }
             s = base;
             for (int t = X->p[j]; t < X->p[j + 1]; t++) {
-                double x = X->x[t];
+                double x = XVAL(X, t);
                 if (x == 0.0) continue;
                 double y = model(Wt + (size_t) X->i[t] * r, h, r);
                 s += beta_div_scalar(x, y, beta) - beta_div_scalar(0.0, y, beta);
@@ -117,7 +117,7 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
                 s += beta_div_scalar(0.0, model(Wt + (size_t) i * r, h, r), beta);
             }
             for (int t = X->p[j]; t < X->p[j + 1]; t++) {
-                double x = X->x[t];
+                double x = XVAL(X, t);
                 if (x == 0.0) continue;
                 double y = model(Wt + (size_t) X->i[t] * r, h, r);
                 s += beta_div_scalar(x, y, beta) - beta_div_scalar(0.0, y, beta);

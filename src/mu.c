@@ -63,24 +63,31 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
     const int *hp = X->hp, *hi = X->hi;
     int sparse = X->p != NULL;
 
-    double *gs = (double *) R_alloc((size_t) r, sizeof(double));
+    double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
     for (int k = 0; k < r; k++) gs[k] = 0.0;
     for (int i = 0; i < nrow; i++)
         for (int k = 0; k < r; k++) gs[k] += G[k + (size_t) i * r];
 
-    double *nd = (double *) R_alloc((size_t) nthr * 2 * r, sizeof(double));
+    double *nd = (double *) scratch_alloc((size_t) nthr * 2 * r, sizeof(double));
     char *flag = NULL;
     if (hp && !kl) {
-        flag = R_alloc((size_t) nthr * nrow, 1);
+        flag = scratch_alloc((size_t) nthr * nrow, 1);
         memset(flag, 0, (size_t) nthr * nrow);
     }
-    double *ybuf = (sparse && !kl) ? (double *) R_alloc((size_t) nthr * nrow, sizeof(double)) : NULL;
+    double *ybuf = (sparse && !kl) ? (double *) scratch_alloc((size_t) nthr * nrow, sizeof(double)) : NULL;
     /* beta = 1 on sparse data: every numerator at once through the
      * register-blocked kernel, O(nnz r) */
-    double *klnum = NULL;
-    if (sparse && kl && kernels_available(r)) {
-        klnum = (double *) R_alloc((size_t) r * ncol + 1, sizeof(double));
+    double *klnum = NULL, *scnum = NULL;
+    if (sparse && kl && X->sparse_trans) {
+        /* the W half reads the user's matrix by scattering (no transposed copy) */
+        klnum = (double *) scratch_alloc((size_t) r * ncol + 1, sizeof(double));
+        scatter_sparse(G, r, X, F, klnum, 1, 1.0, threads);
+    } else if (sparse && kl && kernels_available(r)) {
+        klnum = (double *) scratch_alloc((size_t) r * ncol + 1, sizeof(double));
         kernel_sparse_klnum(G, r, X, F, klnum, threads);
+    } else if (sparse && X->sparse_trans) {
+        scnum = (double *) scratch_alloc((size_t) r * ncol + 1, sizeof(double));
+        scatter_sparse(G, r, X, F, scnum, 2, beta, threads);
     }
 
 #ifdef _OPENMP
@@ -111,7 +118,7 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
             for (int k = 0; k < r; k++) num[k] = klnum[k + (size_t) j * r];
         } else if (kl) {
             for (int t = X->p[j]; t < X->p[j + 1]; t++) {
-                double x = X->x[t];
+                double x = XVAL(X, t);
                 if (x == 0.0) continue;
                 const double *g = G + (size_t) X->i[t] * r;
                 double y = dot(g, f, r);
@@ -130,8 +137,9 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
                 mu_coef(0.0, y, beta, &cx, &cd);
                 for (int k = 0; k < r; k++) den[k] += cd * g[k];
             }
-            for (int t = X->p[j]; t < X->p[j + 1]; t++) {
-                double x = X->x[t];
+            if (scnum) for (int k = 0; k < r; k++) num[k] = scnum[k + (size_t) j * r];
+            else for (int t = X->p[j]; t < X->p[j + 1]; t++) {
+                double x = XVAL(X, t);
                 if (x == 0.0) continue;
                 double cx, cd;
                 mu_coef(x, yb[X->i[t]], beta, &cx, &cd);

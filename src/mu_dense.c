@@ -95,8 +95,8 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
     double gam = mu_gamma(beta);
     const int *hp = X->hp, *hi = X->hi;
     double *Gp = kernel_pad(G, r, rp, (size_t) nrow);
-    double *Gc = (double *) R_alloc((size_t) nrow * r + 1, sizeof(double));
-    double *gs = (double *) R_alloc((size_t) r, sizeof(double));
+    double *Gc = (double *) scratch_alloc((size_t) nrow * r + 1, sizeof(double));
+    double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
     for (int k = 0; k < r; k++) gs[k] = 0.0;
     for (int i = 0; i < nrow; i++)
         for (int k = 0; k < r; k++) {
@@ -105,9 +105,9 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
             gs[k] += g;
         }
     size_t per = (size_t) nrow * NB;
-    double *Qx = (double *) R_alloc((size_t) nthr * per, sizeof(double));
-    double *Qd = (double *) R_alloc((size_t) nthr * per, sizeof(double));
-    double *ND = (double *) R_alloc((size_t) nthr * 2 * rp * NB, sizeof(double));
+    double *Qx = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
+    double *Qd = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
+    double *ND = (double *) scratch_alloc((size_t) nthr * 2 * rp * NB, sizeof(double));
     int nblk = (ncol + NB - 1) / NB;
 
 #ifdef _OPENMP

@@ -63,12 +63,14 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     if (threads < 1) threads = 1;
 
     nmf_data X, Xt;
-    X.nrow = m; X.ncol = n; X.dense = NULL; X.dense_trans = 0;
-    X.p = X.i = NULL; X.x = NULL; X.hp = X.hi = NULL;
+    data_init(&X, m, n);
     if (!isNull(sp)) {
         X.i = INTEGER(VECTOR_ELT(sp, 0));
         X.p = INTEGER(VECTOR_ELT(sp, 1));
         X.x = REAL(VECTOR_ELT(sp, 2));
+        /* the values in the solver's units are x * xs: R passes the user's
+         * values with the power-of-two scale rather than a scaled copy */
+        if (XLENGTH(sp) > 3) X.xs = asReal(VECTOR_ELT(sp, 3));
         if (XLENGTH(VECTOR_ELT(sp, 1)) != (R_xlen_t) n + 1)
             error("internal error: column pointers do not match the data");
     } else {
@@ -81,7 +83,11 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     }
     if (solver == SOLVER_CD && (update_w || beta != 1.0))
         error("internal error: coordinate descent is for beta = 1 with W fixed");
-    if (update_w) data_transpose(&X, &Xt, solver == SOLVER_MU);
+    if (update_w) data_transpose(&X, &Xt, solver == SOLVER_MU, r);
+
+    /* the kernels' scratch, reused across iterations (scratch.c) */
+    SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
+    scratch_begin(ws);
 
     SEXP Wt = PROTECT(duplicate(wt0)); nprotect++;
     SEXP H = PROTECT(duplicate(h0)); nprotect++;
@@ -93,7 +99,7 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     double *HH = (double *) R_alloc((size_t) r * r, sizeof(double));
     double xx = 0.0;
     if (solver == SOLVER_HALS) {
-        if (X.p) for (int t = 0; t < X.p[n]; t++) xx += X.x[t] * X.x[t];
+        if (X.p) for (int t = 0; t < X.p[n]; t++) xx += XVAL(&X, t) * XVAL(&X, t);
         else for (size_t t = 0; t < (size_t) m * n; t++) xx += X.dense[t] * X.dense[t];
     }
 
@@ -111,10 +117,11 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     if (!R_FINITE(prev)) error("the loss at the initial factors is not finite");
 
     for (it = 1; it <= maxit; it++) {
-        /* the kernels take their scratch from R_alloc, which otherwise lives
-         * until .Call returns: release it after the updates and after the
-         * loss, or memory grows with maxit (only the trace outlives them) */
+        /* the kernels' scratch starts over each iteration (scratch.c); any
+         * R_alloc made in the iteration is released after the updates and
+         * after the loss (only the trace outlives them) */
         const void *vmax = vmaxget();
+        scratch_reset();
         if (solver == SOLVER_HALS) {
             if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, threads);
             hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, threads);
@@ -153,7 +160,9 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     }
     if (it > maxit) it = maxit;
 
+    scratch_reset();
     double final = loss_factored(&X, wt, h, r, beta, threads);
+    scratch_end();
     SEXP out = PROTECT(allocVector(VECSXP, 6)); nprotect++;
     SEXP names = PROTECT(allocVector(STRSXP, 6)); nprotect++;
     SEXP tr = PROTECT(allocVector(REALSXP, ntrace)); nprotect++;

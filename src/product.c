@@ -8,9 +8,55 @@
 #include "betanmf.h"
 #include <stdlib.h>
 
+/* The W half of a sparse fit, any rank (see kernel_sparse_scatter, which
+ * does the same for r <= 32 in vector registers): A[, i] = sum over the
+ * non-zeros x_ij of row i of the user's matrix, in column order, of
+ *   c H[, j],  c = x_ij (mode 0), x_ij / y_ij (mode 1, the beta = 1
+ *   numerator), x_ij y_ij^(beta - 2) (mode 2), y_ij = F[, i] . H[, j]
+ * floored at EPS_Y.  Blocks of output columns per task. */
+void scatter_sparse(const double *H, int r, const nmf_data *Xt, const double *F, double *A,
+                    int mode, double beta, int threads)
+{
+    int n = Xt->nrow, m = Xt->ncol, nb = Xt->nblk, bs = Xt->bsize;
+    if (mode <= 1 && kernels_available(r)) {
+        kernel_sparse_scatter(H, r, Xt, F, A, mode, threads);
+        return;
+    }
+    const int *p = Xt->p, *idx = Xt->i;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads > 0 ? threads : 1) schedule(dynamic, 1)
+#endif
+    for (int b = 0; b < nb; b++) {
+        int i0 = b * bs, i1 = i0 + bs < m ? i0 + bs : m;
+        const int *st = Xt->bstart + (size_t) b * n;
+        for (size_t t = (size_t) i0 * r; t < (size_t) i1 * r; t++) A[t] = 0.0;
+        for (int j = 0; j < n; j++) {
+            const double *h = H + (size_t) j * r;
+            for (int t = st[j]; t < p[j + 1] && idx[t] < i1; t++) {
+                double c = XVAL(Xt, t);
+                size_t i = (size_t) idx[t];
+                if (mode > 0) {
+                    if (c == 0.0) continue;
+                    const double *f = F + i * r;
+                    double y = 0.0;
+                    for (int k = 0; k < r; k++) y += h[k] * f[k];
+                    if (y < EPS_Y) y = EPS_Y;
+                    c = (mode == 1) ? c / y : c * pow_beta(y, beta - 2.0);
+                }
+                double *a = A + i * r;
+                for (int k = 0; k < r; k++) a[k] += c * h[k];
+            }
+        }
+    }
+}
+
 void product_gx(const nmf_data *X, const double *G, int r, double *A, int threads)
 {
     int ncol = X->ncol, nrow = X->nrow;
+    if (X->sparse_trans) {
+        scatter_sparse(G, r, X, NULL, A, 0, 0.0, threads);
+        return;
+    }
     if (!X->p) {
         const double one = 1.0, zero = 0.0;
         if (nrow == 0 || ncol == 0) {
@@ -44,7 +90,7 @@ void product_gx(const nmf_data *X, const double *G, int r, double *A, int thread
         for (int k = 0; k < r; k++) a[k] = 0.0;
         for (int t = p[j]; t < p[j + 1]; t++) {
             const double *g = G + (size_t) ix[t] * r;
-            double v = xv[t];
+            double v = xv[t] * X->xs;
             for (int k = 0; k < r; k++) a[k] += v * g[k];
         }
     }
@@ -65,4 +111,41 @@ void gram(const double *F, int r, int k, double *S)
     F77_CALL(dsyrk)("U", "N", &r, &k, &one, F, &r, &zero, S, &r FCONE FCONE);
     for (int a = 0; a < r; a++)
         for (int b = a + 1; b < r; b++) S[b + a * r] = S[a + b * r];
+}
+
+/* .Call entry for the randomized SVD of R/init.R on sparse x (CSC: i, p,
+ * x, m rows): t(x) %*% q (trans = TRUE) or x %*% q for a thin q, in
+ * O(nnz ncol(q)) without forming anything m x n (Matrix's crossprod would
+ * transpose x first, a second copy of the data).  Returns the product
+ * transposed (k x n or k x m), like C_thin_product. */
+SEXP C_thin_product_sparse(SEXP si, SEXP sp, SEXP sx, SEXP sm, SEXP q, SEXP trans)
+{
+    scratch_end();
+    int m = asInteger(sm), n = (int) XLENGTH(sp) - 1, k = ncols(q), tr = asLogical(trans);
+    if (!isReal(q) || !isReal(sx) || n < 0 || nrows(q) != (tr ? m : n))
+        error("internal error: thin_product_sparse arguments");
+    const int *p = INTEGER(sp), *idx = INTEGER(si);
+    const double *xv = REAL(sx), *qp = REAL(q);
+    size_t qr = (size_t) nrows(q);
+    double *qt = (double *) scratch_alloc((size_t) k * qr + 1, sizeof(double));
+    for (size_t i = 0; i < qr; i++)
+        for (int c = 0; c < k; c++) qt[c + i * k] = qp[i + (size_t) c * qr];
+    SEXP out = PROTECT(allocMatrix(REALSXP, k, tr ? n : m));
+    double *o = REAL(out);
+    for (size_t t = 0; t < (size_t) k * (tr ? n : m); t++) o[t] = 0.0;
+    for (int j = 0; j < n; j++)
+        for (int t = p[j]; t < p[j + 1]; t++) {
+            double v = xv[t];
+            if (tr) { /* column j of t(q) x: sum over the column's rows */
+                const double *g = qt + (size_t) idx[t] * k;
+                double *a = o + (size_t) j * k;
+                for (int c = 0; c < k; c++) a[c] += v * g[c];
+            } else {  /* column i of t(x q): scatter x_ij q[j, ] to row i */
+                const double *g = qt + (size_t) j * k;
+                double *a = o + (size_t) idx[t] * k;
+                for (int c = 0; c < k; c++) a[c] += v * g[c];
+            }
+        }
+    UNPROTECT(1);
+    return out;
 }

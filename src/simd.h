@@ -37,6 +37,14 @@ typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
 #define VLOAD(dst, p) ((dst) = *(const v4 *) (p))
 #define VSTORE(p, src) (*(v4 *) (p) = (src))
 #define VSET1(x) ((v4){(x), (x), (x), (x)})
+/* a hint to start loading an address that will be needed soon */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void) 0)
+#endif
+#define PF_AHEAD 4
+
 /* lane masks: a comparison of two v4 yields all-ones / all-zeros lanes */
 typedef long long v4i __attribute__((vector_size(32), aligned(8), may_alias));
 #define VBLEND(mask, a, b) ((v4) (((v4i) (a) & (mask)) | ((v4i) (b) & ~(mask))))

@@ -160,6 +160,40 @@ test_that("the thin products of the randomized SVD equal R's", {
     expect_equal(betanmf:::thin_mult(x, q), x %*% q, tolerance = 1e-13)
     expect_equal(betanmf:::thin_crossprod(x, q2), crossprod(x, q2), tolerance = 1e-13)
   }
+  # a dgCMatrix (with an empty row and column) through the sparse C path,
+  # against R's dense products; xscale divides exactly
+  xs <- x * (matrix(runif(50 * 40), 50, 40) < 0.2)
+  xs[7, ] <- 0
+  xs[, 11] <- 0
+  sp <- Matrix::Matrix(xs, sparse = TRUE)
+  expect_s4_class(sp, "dgCMatrix")
+  for (k in c(1, 7, 40)) {
+    q <- matrix(rnorm(40 * k), 40, k)
+    q2 <- matrix(rnorm(50 * k), 50, k)
+    expect_equal(betanmf:::thin_mult(sp, q), xs %*% q, tolerance = 1e-13)
+    expect_equal(betanmf:::thin_crossprod(sp, q2), crossprod(xs, q2), tolerance = 1e-13)
+    expect_identical(betanmf:::thin_mult(sp, q, 8), betanmf:::thin_mult(sp / 8, q))
+  }
+})
+
+test_that("the randomized SVD of the NNDSVD starts is exact when the sketch is full, dense and sparse", {
+  set.seed(4)
+  x <- matrix(rexp(30 * 18), 30, 18) * (matrix(runif(30 * 18), 30, 18) < 0.5)
+  x[5, ] <- 0
+  ref <- svd(x / 4)
+  for (xs in list(x, Matrix::Matrix(x, sparse = TRUE))) {
+    # rank 8: k = min(8 + 10, 30, 18) = 18 = ncol, the whole range
+    s <- betanmf:::truncated_svd(xs, 8, xscale = 4)
+    expect_equal(s$d, ref$d[1:8], tolerance = 1e-10)
+    expect_equal(abs(s$u), abs(ref$u[, 1:8]), tolerance = 1e-8)
+    expect_equal(abs(s$v), abs(ref$v[, 1:8]), tolerance = 1e-8)
+    expect_equal(crossprod(s$u), diag(8), tolerance = 1e-12)
+  }
+  # rank deficient (exact rank 2 with a sketch of 12): still orthonormal,
+  # the two leading values right and the rest zero
+  lo <- tcrossprod(matrix(runif(30 * 2), 30), matrix(runif(18 * 2), 18))
+  s <- betanmf:::truncated_svd(Matrix::Matrix(lo, sparse = TRUE), 2)
+  expect_equal(s$d, svd(lo)$d[1:2], tolerance = 1e-10)
 })
 
 test_that("every initialisation runs and user inits are checked", {
