@@ -14,14 +14,24 @@ test_that("one HALS iteration equals the plain-R update, dense and sparse", {
 
 test_that("the dense product kernels agree with the reference for every padded rank", {
   set.seed(13)
-  x <- matrix(rexp(37 * 41), 37, 41)
-  for (r in c(1, 4, 5, 9, 17, 32, 35)) { # 35 > 32 takes the BLAS path
-    w <- matrix(runif(37 * r), 37, r)
-    h <- matrix(runif(r * 41), r, 41)
-    ref <- ref_hals(x, w, h)
-    fit <- one_step(x, w, h, 2, "hals")
-    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-11, ignore_attr = TRUE,
-                 label = sprintf("HALS step at rank %d", r))
+  # 41 x 41 and 43 x 46 leave every remainder of the kernels' 8-, 6- and
+  # 4-column passes (1, 2, 3, 4, 5 columns) somewhere, in both halves
+  for (n in c(41, 43)) {
+    nc <- if (n == 41) 41 else 46
+    x <- matrix(rexp(n * nc), n, nc)
+    ranks <- if (n == 41) c(1, 4, 5, 9, 17, 32, 35) else c(2, 7, 12, 24, 29) # 35 > 32: BLAS path
+    for (r in ranks) {
+      w <- matrix(runif(n * r), n, r)
+      h <- matrix(runif(r * nc), r, nc)
+      ref <- ref_hals(x, w, h)
+      fit <- one_step(x, w, h, 2, "hals")
+      expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-11, ignore_attr = TRUE,
+                   label = sprintf("HALS step at rank %d, %d x %d", r, n, nc))
+      ref <- ref_mu(x, w, h, 1)
+      fit <- one_step(x, w, h, 1, "mu")
+      expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-11, ignore_attr = TRUE,
+                   label = sprintf("MU step at rank %d, %d x %d", r, n, nc))
+    }
   }
 })
 
