@@ -22,21 +22,19 @@ init_factors <- function(xs, rank, init, mean_x, xscale = 1) {
   nndsvd(xs, rank, fill = sub("^nndsvd", "", init), mean_x = mean_x, xscale = xscale)
 }
 
-# x %*% q and crossprod(x, q) for a thin q: dense x through the package's
-# register-blocked kernels (R's reference BLAS is slow on these shapes),
-# a dgCMatrix in C in O(nnz ncol(q)) (never densified, never transposed:
-# Matrix's crossprod would make a transposed copy of the data).  xs / xscale
-# is the data in internal units (a sparse xs is kept in the user's units,
-# see prepare_data); dividing the thin product by the power of two xscale
-# is exact, so this equals the product with a scaled copy bit for bit.
+# x %*% q and crossprod(x, q) for a thin q, through the solvers' products
+# (src/range.c): dense x through the register-tiled kernels (R's reference
+# BLAS is slow on these shapes), a dgCMatrix never densified nor transposed.
+# xs / xscale is the data in internal units (a sparse xs is kept in the
+# user's units, see prepare_data); dividing the thin product by the power of
+# two xscale is exact, so this equals the product with a scaled copy bit for
+# bit.
 thin_mult <- function(xs, q, xscale = 1) thin_product(xs, q, FALSE) / xscale
 thin_crossprod <- function(xs, q, xscale = 1) thin_product(xs, q, TRUE) / xscale
 thin_product <- function(xs, q, trans) {
-  if (inherits(xs, "dgCMatrix")) {
-    return(t(.Call(C_thin_product_sparse, xs@i, xs@p, xs@x, nrow(xs), q, trans)))
-  }
-  if (!inherits(xs, "sparseMatrix") && ncol(q) <= 32L) return(t(.Call(C_thin_product, xs, q, trans)))
-  as.matrix(if (trans) Matrix::crossprod(xs, q) else xs %*% q)
+  sparse <- inherits(xs, "dgCMatrix")
+  sp <- if (sparse) list(xs@i, xs@p, xs@x) else NULL
+  t(.Call(C_thin_product, if (sparse) NULL else xs, sp, dim(xs), q, trans))
 }
 
 truncated_svd <- function(xs, rank, xscale = 1) {
@@ -46,22 +44,13 @@ truncated_svd <- function(xs, rank, xscale = 1) {
   # start from the same point; with k = min(m, n) it is an exact SVD
   k <- min(rank + 10L, m, n)
   omega <- matrix(stats::rnorm(n * k), n, k)
+  # in C on buffers allocated once (src/range.c): the m x k intermediates
+  # would otherwise be the memory peak of a large sparse fit
   sparse <- inherits(xs, "dgCMatrix")
-  if (sparse || k <= 32L) {
-    # in C on buffers allocated once (src/range.c): the m x k intermediates
-    # would otherwise be the memory peak of a large sparse fit
-    sp <- if (sparse) list(xs@i, xs@p, xs@x) else NULL
-    qb <- .Call(C_range_finder, if (sparse) NULL else xs, sp, dim(xs), omega, as.double(xscale), 2L)
-    q <- qb[[1]]
-    b <- qb[[2]] # k x n
-  } else {
-    q <- qr.Q(qr(thin_mult(xs, omega, xscale)))
-    for (it in 1:2) {
-      z <- qr.Q(qr(thin_crossprod(xs, q, xscale)))
-      q <- qr.Q(qr(thin_mult(xs, z, xscale)))
-    }
-    b <- t(thin_crossprod(xs, q, xscale)) # k x n
-  }
+  sp <- if (sparse) list(xs@i, xs@p, xs@x) else NULL
+  qb <- .Call(C_range_finder, if (sparse) NULL else xs, sp, dim(xs), omega, as.double(xscale), 2L)
+  q <- qb[[1]]
+  b <- qb[[2]] # k x n
   s <- La.svd(b, nu = rank, nv = rank)
   list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
 }

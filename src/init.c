@@ -7,8 +7,7 @@ SEXP C_nmf_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
 SEXP C_beta_divergence(SEXP, SEXP, SEXP, SEXP);
 SEXP C_hungarian(SEXP, SEXP);
 SEXP C_scan_values(SEXP);
-SEXP C_thin_product(SEXP, SEXP, SEXP);
-SEXP C_thin_product_sparse(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef call_methods[] = {
@@ -16,8 +15,7 @@ static const R_CallMethodDef call_methods[] = {
     {"beta_divergence", (DL_FUNC) &C_beta_divergence, 4},
     {"hungarian", (DL_FUNC) &C_hungarian, 2},
     {"scan_values", (DL_FUNC) &C_scan_values, 1},
-    {"thin_product", (DL_FUNC) &C_thin_product, 3},
-    {"thin_product_sparse", (DL_FUNC) &C_thin_product_sparse, 6},
+    {"thin_product", (DL_FUNC) &C_thin_product, 5},
     {"range_finder", (DL_FUNC) &C_range_finder, 6},
     {NULL, NULL, 0}
 };

@@ -254,14 +254,7 @@ void ssc_body(const double *Hp, int nv, const int *p, const int *idx, const doub
                 if (y < EPS_Y) y = EPS_Y;
                 c = c * xs / y;
             } else c *= xs;
-            double *a = Ap + i * rp;
-            UNROLL
-            for (int v = 0; v < nv; v++) {
-                v4 av;
-                VLOAD(av, a + 4 * v);
-                av += c * h[v];
-                VSTORE(a + 4 * v, av);
-            }
+            VAXPY_MEM(Ap + i * rp, c, h, nv);
         }
     }
 }
@@ -445,17 +438,7 @@ void gram_body(const double *F, int r, int nv, size_t k, double *Sp)
         v4 gv[MAXV];
         UNROLL
         for (int v = 0; v < nv; v++) VLOAD(gv[v], gp + 4 * v);
-        for (int a = 0; a < r; a++) {
-            double ga = gp[a];
-            double *s = Sp + (size_t) a * rp;
-            UNROLL
-            for (int v = 0; v < nv; v++) {
-                v4 sv;
-                VLOAD(sv, s + 4 * v);
-                sv += ga * gv[v];
-                VSTORE(s + 4 * v, sv);
-            }
-        }
+        for (int a = 0; a < r; a++) VAXPY_MEM(Sp + (size_t) a * rp, gp[a], gv, nv);
     }
 }
 #define CALL_GRAM(F, r, k, Sp, NV) gram_body(F, r, NV, k, Sp)
@@ -635,27 +618,4 @@ void kernel_sparse_scatter(const double *H, int r, const nmf_data *Xt, const dou
             ssc_base(Hp, nv, Xt->p, Xt->i, Xt->x, Xt->xs, st, n, i0, i1, Fp, kl, Ap);
     }
     unpad(Ap, rp, A, r, (size_t) m);
-}
-
-/* .Call entry for the randomized SVD of R/init.R: t(x) %*% q (trans = TRUE)
- * or x %*% q for a dense x (m x n) and a thin q (at most 32 columns),
- * through the same kernels as the solvers.  Returns the product transposed
- * (k x n or k x m), which is the layout the kernels produce. */
-SEXP C_thin_product(SEXP x, SEXP q, SEXP trans)
-{
-    scratch_end();
-    int m = nrows(x), n = ncols(x), k = ncols(q), tr = asLogical(trans);
-    if (!isReal(x) || !isReal(q) || !kernels_available(k) || nrows(q) != (tr ? m : n))
-        error("internal error: thin_product arguments");
-    /* the kernels want the thin factor as k x (rows of q) */
-    size_t qr = (size_t) nrows(q);
-    double *qt = (double *) scratch_alloc((size_t) k * qr + 1, sizeof(double));
-    const double *qp = REAL(q);
-    for (size_t i = 0; i < qr; i++)
-        for (int c = 0; c < k; c++) qt[c + i * k] = qp[i + (size_t) c * qr];
-    SEXP out = PROTECT(allocMatrix(REALSXP, k, tr ? n : m));
-    if (tr) kernel_gx(qt, k, REAL(x), m, n, REAL(out), 1);      /* t(q) x = t(t(x) q) */
-    else kernel_gxt(qt, k, REAL(x), n, m, REAL(out), 1);        /* t(q) t(x) = t(x q) */
-    UNPROTECT(1);
-    return out;
 }

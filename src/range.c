@@ -9,46 +9,60 @@
  * as garbage in R's heap (which, for a large sparse matrix, made the
  * initialisation the memory peak of a whole fit).  orth() is Householder QR
  * (LAPACK dgeqrf + dorgqr): Q has orthonormal columns spanning the columns
- * of its argument, whatever that argument's rank.  Products with X use the
- * package's kernels (dense) or one pass over the non-zeros (sparse, never
- * transposed or densified); every product is divided by xscale, the power of
- * two between the user's units and the internal ones (exact).
+ * of its argument, whatever that argument's rank.  Products with X are the
+ * solvers' own (product.c: the kernels, a gather over sparse columns, a
+ * scatter for the transposed side; sparse data are never transposed or
+ * densified); every product is divided by xscale, the power of two between
+ * the user's units and the internal ones (exact).
  */
 #include "betanmf.h"
 #include <R_ext/Lapack.h>
 
-typedef struct {
-    int m, n;
-    const double *dense;          /* m x n, or NULL */
-    const int *p, *i;             /* CSC, when dense is NULL */
-    const double *x;
-} range_data;
-
-/* out (k x n) = t(X' Q) for Q (m x k) given as qt = t(Q) (k x m), or
- * out (k x m) = t(X Z) for Z (n x k) given as zt (k x n) */
-static void thin(const range_data *X, const double *ft, int k, int trans, double *out)
+/* the data in both orientations: dense (the W-side product reads it
+ * transposed in place) or the user's CSC arrays (the W side scatters) */
+static void range_data(SEXP x, SEXP sp, SEXP dims, int k, nmf_data *X, nmf_data *Xt)
 {
-    int m = X->m, n = X->n;
-    if (X->dense) {
-        if (trans) kernel_gx(ft, k, X->dense, m, n, out, 1);   /* t(Q) X */
-        else kernel_gxt(ft, k, X->dense, n, m, out, 1);        /* t(Z) t(X) */
-        return;
+    int m = INTEGER(dims)[0], n = INTEGER(dims)[1];
+    data_init(X, m, n);
+    if (!isNull(sp)) {
+        X->i = INTEGER(VECTOR_ELT(sp, 0));
+        X->p = INTEGER(VECTOR_ELT(sp, 1));
+        X->x = REAL(VECTOR_ELT(sp, 2));
+        if (XLENGTH(VECTOR_ELT(sp, 1)) != (R_xlen_t) n + 1) error("internal error: range data pointers");
+    } else {
+        if (!isReal(x) || XLENGTH(x) != (R_xlen_t) m * n) error("internal error: range data size");
+        X->dense = REAL(x);
     }
-    size_t len = (size_t) k * (trans ? n : m);
-    for (size_t t = 0; t < len; t++) out[t] = 0.0;
-    for (int j = 0; j < n; j++)
-        for (int t = X->p[j]; t < X->p[j + 1]; t++) {
-            double v = X->x[t];
-            if (trans) {
-                const double *g = ft + (size_t) X->i[t] * k;
-                double *a = out + (size_t) j * k;
-                for (int c = 0; c < k; c++) a[c] += v * g[c];
-            } else {
-                const double *g = ft + (size_t) j * k;
-                double *a = out + (size_t) X->i[t] * k;
-                for (int c = 0; c < k; c++) a[c] += v * g[c];
-            }
-        }
+    data_transpose(X, Xt, 0, k);
+}
+
+/* out (k x n) = t(X' Q) for Q (m x k) given as qt = t(Q) (k x m)
+ * (trans), or out (k x m) = t(X Z) for Z (n x k) given as zt (k x n): the
+ * solvers' own products (kernels for k <= 32, else BLAS or plain loops) */
+static void thin(const nmf_data *X, const nmf_data *Xt, const double *ft, int k, int trans, double *out)
+{
+    product_gx(trans ? X : Xt, ft, k, out, 1);
+}
+
+/* .Call entry (R/init.R, thin_product): t(x) %*% q (trans = TRUE) or
+ * x %*% q for a thin q, x dense (x) or sparse (sp = list(i, p, x)), through
+ * thin(); returns the product transposed (k x n or k x m). */
+SEXP C_thin_product(SEXP x, SEXP sp, SEXP dims, SEXP q, SEXP trans)
+{
+    scratch_end();
+    nmf_data X, Xt;
+    int k = ncols(q), tr = asLogical(trans);
+    range_data(x, sp, dims, k, &X, &Xt);
+    if (!isReal(q) || nrows(q) != (tr ? X.nrow : X.ncol)) error("internal error: thin_product arguments");
+    size_t qr = (size_t) nrows(q);
+    const double *qp = REAL(q);
+    double *qt = (double *) R_alloc((size_t) k * qr + 1, sizeof(double));
+    for (size_t i = 0; i < qr; i++)
+        for (int c = 0; c < k; c++) qt[c + i * k] = qp[i + (size_t) c * qr];
+    SEXP out = PROTECT(allocMatrix(REALSXP, k, tr ? X.ncol : X.nrow));
+    thin(&X, &Xt, qt, k, tr, REAL(out));
+    UNPROTECT(1);
+    return out;
 }
 
 /* A (rows x k, column-major) = t(At) / xscale, then A <- orth(A), and
@@ -70,21 +84,11 @@ static void orth(double *At, double *A, int rows, int k, double xscale,
 SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP siters)
 {
     scratch_end();
-    range_data X;
-    X.m = INTEGER(dims)[0]; X.n = INTEGER(dims)[1];
-    X.dense = NULL; X.p = X.i = NULL; X.x = NULL;
-    if (!isNull(sp)) {
-        X.i = INTEGER(VECTOR_ELT(sp, 0));
-        X.p = INTEGER(VECTOR_ELT(sp, 1));
-        X.x = REAL(VECTOR_ELT(sp, 2));
-        if (XLENGTH(VECTOR_ELT(sp, 1)) != (R_xlen_t) X.n + 1) error("internal error: range_finder pointers");
-    } else {
-        if (!isReal(x) || XLENGTH(x) != (R_xlen_t) X.m * X.n) error("internal error: range_finder data");
-        X.dense = REAL(x);
-    }
-    int m = X.m, n = X.n, k = ncols(omega), iters = asInteger(siters);
+    nmf_data X, Xt;
+    range_data(x, sp, dims, ncols(omega), &X, &Xt);
+    int m = X.nrow, n = X.ncol, k = ncols(omega), iters = asInteger(siters);
     double xscale = asReal(sxscale);
-    if (!isReal(omega) || nrows(omega) != n || k < 1 || k > m || k > n || (X.dense && k > 32))
+    if (!isReal(omega) || nrows(omega) != n || k < 1 || k > m || k > n)
         error("internal error: range_finder sketch size");
     int big = m > n ? m : n;
     double *ft = (double *) R_alloc((size_t) k * big, sizeof(double));  /* a thin factor, transposed */
@@ -103,13 +107,13 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     const double *om = REAL(omega);
     for (int c = 0; c < k; c++)
         for (int j = 0; j < n; j++) ft[c + (size_t) j * k] = om[j + (size_t) c * n];
-    thin(&X, ft, k, 0, pt);                        /* t(X Omega), k x m */
+    thin(&X, &Xt, ft, k, 0, pt);                        /* t(X Omega), k x m */
     orth(pt, A, m, k, xscale, tau, work, lwork);   /* pt = t(Q) */
     for (int it = 0; it < iters; it++) {
         R_CheckUserInterrupt();
-        thin(&X, pt, k, 1, ft);                    /* t(X' Q), k x n */
+        thin(&X, &Xt, pt, k, 1, ft);                    /* t(X' Q), k x n */
         orth(ft, A, n, k, xscale, tau, work, lwork);
-        thin(&X, ft, k, 0, pt);                    /* t(X Z), k x m */
+        thin(&X, &Xt, ft, k, 0, pt);                    /* t(X Z), k x m */
         orth(pt, A, m, k, xscale, tau, work, lwork);
     }
     SEXP q = PROTECT(allocMatrix(REALSXP, m, k));
@@ -117,7 +121,7 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     double *qp = REAL(q), *bp = REAL(b);
     for (int c = 0; c < k; c++)
         for (int r = 0; r < m; r++) qp[r + (size_t) c * m] = pt[c + (size_t) r * k];
-    thin(&X, pt, k, 1, bp);                        /* t(X' Q) = Q' X, k x n */
+    thin(&X, &Xt, pt, k, 1, bp);                        /* t(X' Q) = Q' X, k x n */
     for (size_t t = 0; t < (size_t) k * n; t++) bp[t] /= xscale;
     SEXP out = PROTECT(allocVector(VECSXP, 2));
     SET_VECTOR_ELT(out, 0, q);

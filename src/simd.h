@@ -37,6 +37,19 @@ typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
 #define VLOAD(dst, p) ((dst) = *(const v4 *) (p))
 #define VSTORE(p, src) (*(v4 *) (p) = (src))
 #define VSET1(x) ((v4){(x), (x), (x), (x)})
+/* a[0 .. 4 nv) += c * x[0 .. nv) for a vector array x held in registers,
+ * the destination in memory */
+#define VAXPY_MEM(a, c, x, nv)                 \
+    do {                                       \
+        UNROLL                                 \
+        for (int v_ = 0; v_ < (nv); v_++) {    \
+            v4 av_;                            \
+            VLOAD(av_, (a) + 4 * v_);          \
+            av_ += (c) * (x)[v_];              \
+            VSTORE((a) + 4 * v_, av_);         \
+        }                                      \
+    } while (0)
+
 /* a hint to start loading an address that will be needed soon */
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH(p) __builtin_prefetch(p)
