@@ -75,6 +75,24 @@ for (init in c("nndsvd", "nndsvda", "nndsvdar", "random")) {
 fit_one(dense, 2, 1, "mu", "user init", init = list(w = w0, h = h0))
 fit_one(dense, 2, 1, "mu", "threads = 2", threads = 2)
 fit_one(sparse, 2, 2, "hals", "sparse threads = 2, mask", threads = 2, mask = held)
+# a sparse matrix tall enough that the W half scatters over several row
+# blocks (2048 rows each at rank <= 4), with a mask, 2 threads, and the
+# NNDSVD range finder (src/range.c) on sparse and dense data; plus the thin
+# products beyond the kernels' 32 columns
+tall <- rsparsematrix(4500, 6, density = 0.3, rand.x = function(k) rpois(k, 3) + 1)
+tall[, 6] <- 1                                  # every row observed and positive
+tall_held <- matrix(FALSE, 4500, 6)
+tall_held[cbind(c(1, 2049, 4500), c(1, 2, 3))] <- TRUE
+for (beta in c(1, 1.5, 2)) {
+  solver <- if (beta == 2) "hals" else "mu"
+  fit_one(tall, 2, beta, solver, paste("tall sparse, beta", beta), init = "nndsvda", threads = 2,
+          mask = tall_held)
+}
+fit_one(as.matrix(tall), 2, 1, "mu", "tall dense nndsvd", init = "nndsvd")
+q40 <- matrix(rnorm(6 * 40), 6, 40)
+ok(isTRUE(all.equal(betanmf:::thin_mult(tall, q40[, 1:5]), as.matrix(tall %*% q40[, 1:5]))), "sparse thin product")
+qd <- matrix(rnorm(m * 40), m, 40)
+ok(isTRUE(all.equal(betanmf:::thin_crossprod(dense * 1, qd), crossprod(dense, qd))), "dense thin product, 40 columns")
 
 # missing values as a mask
 xna <- dense
