@@ -22,9 +22,10 @@ double beta_div_scalar(double x, double y, double beta)
     if (beta == 2.0) { d = x - y; return 0.5 * d * d; }
     if (beta == 1.0) d = (x == 0.0) ? y : x * log(x / y) - x + y;
     else if (beta == 0.0) { double q = x / y; d = q - log(q) - 1.0; }
-    else if (x == 0.0 && beta > 0.0) return pow(y, beta) / beta;
-    else d = (pow(x, beta) + (beta - 1.0) * pow(y, beta) - beta * x * pow(y, beta - 1.0)) /
-             (beta * (beta - 1.0));
+    else if (x == 0.0 && beta > 0.0) return pow_beta(y, beta) / beta;
+    else /* pow_beta: (half-)integer beta by multiplications and a sqrt */
+        d = (pow_beta(x, beta) + (beta - 1.0) * pow_beta(y, beta) - beta * x * pow_beta(y, beta - 1.0)) /
+            (beta * (beta - 1.0));
     return d > 0.0 ? d : (d == d ? 0.0 : d);
 }
 

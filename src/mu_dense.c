@@ -19,35 +19,53 @@
 
 #define NB 32
 
-/* beta = 1 and 0, four entries at a time: the divisions dominate these
- * passes, and a vector division costs about what a scalar one does */
-static inline __attribute__((always_inline))
-size_t coef_vec_body(const double *x, double *qx, double *qd, size_t n, int kl)
+/* The coefficients four entries at a time: beta = 1 (x / y), beta = 0, and
+ * every beta whose exponent e = beta - 2 is an integer or half-integer in
+ * [-8, 8] (beta = 0.5, 1.5, 3, ...), for which y^e is the multiplication
+ * chain of pow_beta (betanmf.h) -- the same operations, so the same
+ * values, lane by lane.  The divisions (and square roots) dominate these
+ * passes; a vector division costs about what a scalar one does.  mode: 1
+ * for beta = 1, 0 for the power chain with exponent n2 / 2.  Returns how
+ * many entries it did (a multiple of 4). */
+/* the loop, written once for two square roots: four scalar ones (the
+ * baseline) and the AVX instruction (an intrinsic can only appear in a
+ * function compiled for its target, hence a macro, not an inline body) */
+#define COEF_VEC_LOOP(SQRT4)                                                  \
+    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);                            \
+    int neg = n2 < 0, half = (n2 < 0 ? -n2 : n2) & 1;                         \
+    int p = (n2 < 0 ? -n2 : n2) >> (half ? 0 : 1); /* power of b */           \
+    size_t i = 0;                                                             \
+    for (; i + 4 <= n; i += 4) {                                              \
+        v4 y, xv;                                                             \
+        VLOAD(y, qd + i);                                                     \
+        VLOAD(xv, x + i);                                                     \
+        y = VBLEND((v4i) (y < eps), eps, y);                                  \
+        if (kl) {                                                             \
+            VSTORE(qx + i, xv / y);                                           \
+            continue;                                                         \
+        }                                                                     \
+        v4 b = y, acc = one;                                                  \
+        if (half) b = SQRT4(y);                                               \
+        for (int k = p; k; k >>= 1, b *= b)                                   \
+            if (k & 1) acc *= b;                                              \
+        v4 t = acc;                                                           \
+        if (neg) t = one / acc;                                               \
+        VSTORE(qd + i, t * y);                                                \
+        VSTORE(qx + i, xv * t);                                               \
+    }                                                                         \
+    return i
+
+#define SQRT4_LANES(y) ((v4){sqrt((y)[0]), sqrt((y)[1]), sqrt((y)[2]), sqrt((y)[3])})
+static size_t coef_vec_base(const double *x, double *qx, double *qd, size_t n, int kl, int n2)
 {
-    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4 y, xv;
-        VLOAD(y, qd + i);
-        VLOAD(xv, x + i);
-        y = VBLEND((v4i) (y < eps), eps, y);
-        if (kl) VSTORE(qx + i, xv / y);
-        else {
-            v4 iy = one / y;
-            VSTORE(qd + i, iy);
-            VSTORE(qx + i, xv * iy * iy);
-        }
-    }
-    return i;
-}
-static size_t coef_vec_base(const double *x, double *qx, double *qd, size_t n, int kl)
-{
-    return coef_vec_body(x, qx, qd, n, kl);
+    COEF_VEC_LOOP(SQRT4_LANES);
 }
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static size_t coef_vec_avx2(const double *x, double *qx, double *qd, size_t n, int kl)
+#include <immintrin.h>
+#define SQRT4_AVX(y) ((v4) _mm256_sqrt_pd((__m256d) (y)))
+TARGET_AVX2 static size_t coef_vec_avx2(const double *x, double *qx, double *qd, size_t n, int kl, int n2)
 {
-    return coef_vec_body(x, qx, qd, n, kl);
+    COEF_VEC_LOOP(SQRT4_AVX);
 }
 #endif
 
@@ -55,12 +73,14 @@ TARGET_AVX2 static size_t coef_vec_avx2(const double *x, double *qx, double *qd,
 static void coefficients(const double *x, double *qx, double *qd, size_t n, double beta)
 {
     size_t i0 = 0;
-    if (beta == 1.0 || beta == 0.0) {
+    double e2 = 2.0 * (beta - 2.0);
+    if (beta == 1.0 || (beta != 2.0 && e2 == (double) (int) e2 && e2 >= -16.0 && e2 <= 16.0)) {
+        int kl = beta == 1.0, n2 = (int) e2;
 #ifdef HAVE_X86_DISPATCH
-        if (kernels_use_avx2()) i0 = coef_vec_avx2(x, qx, qd, n, beta == 1.0);
+        if (kernels_use_avx2()) i0 = coef_vec_avx2(x, qx, qd, n, kl, n2);
         else
 #endif
-            i0 = coef_vec_base(x, qx, qd, n, beta == 1.0);
+            i0 = coef_vec_base(x, qx, qd, n, kl, n2);
     }
     if (beta == 1.0) {
         for (size_t i = i0; i < n; i++) {
@@ -72,14 +92,8 @@ static void coefficients(const double *x, double *qx, double *qd, size_t n, doub
             qx[i] = x[i];
             if (qd[i] < EPS_Y) qd[i] = EPS_Y;
         }
-    } else if (beta == 0.0) {
-        for (size_t i = i0; i < n; i++) {
-            double y = qd[i] < EPS_Y ? EPS_Y : qd[i], iy = 1.0 / y;
-            qd[i] = iy;
-            qx[i] = x[i] * iy * iy;
-        }
     } else {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = i0; i < n; i++) {
             double y = qd[i] < EPS_Y ? EPS_Y : qd[i], t = pow_beta(y, beta - 2.0);
             qd[i] = t * y;
             qx[i] = x[i] * t;

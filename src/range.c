@@ -41,6 +41,7 @@ static void range_data(SEXP x, SEXP sp, SEXP dims, int k, nmf_data *X, nmf_data 
  * solvers' own products (kernels for k <= 32, else BLAS or plain loops) */
 static void thin(const nmf_data *X, const nmf_data *Xt, const double *ft, int k, int trans, double *out)
 {
+    scratch_reset(); /* the kernels' scratch of the previous product is dead */
     product_gx(trans ? X : Xt, ft, k, out, 1);
 }
 
@@ -86,6 +87,10 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     scratch_end();
     nmf_data X, Xt;
     range_data(x, sp, dims, ncols(omega), &X, &Xt);
+    /* every product's scratch from the same chunks (scratch.c), not a fresh
+     * m x k of garbage each time */
+    SEXP ws = PROTECT(allocVector(VECSXP, 16));
+    scratch_begin(ws);
     int m = X.nrow, n = X.ncol, k = ncols(omega), iters = asInteger(siters);
     double xscale = asReal(sxscale);
     if (!isReal(omega) || nrows(omega) != n || k < 1 || k > m || k > n)
@@ -123,9 +128,10 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
         for (int r = 0; r < m; r++) qp[r + (size_t) c * m] = pt[c + (size_t) r * k];
     thin(&X, &Xt, pt, k, 1, bp);                        /* t(X' Q) = Q' X, k x n */
     for (size_t t = 0; t < (size_t) k * n; t++) bp[t] /= xscale;
+    scratch_end();
     SEXP out = PROTECT(allocVector(VECSXP, 2));
     SET_VECTOR_ELT(out, 0, q);
     SET_VECTOR_ELT(out, 1, b);
-    UNPROTECT(3);
+    UNPROTECT(4);
     return out;
 }
