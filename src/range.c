@@ -7,16 +7,19 @@
  * R/init.R takes the SVD of the small B.  Everything runs in one .Call on
  * buffers allocated once, so the m x k and n x k intermediates do not pile up
  * as garbage in R's heap (which, for a large sparse matrix, made the
- * initialisation the memory peak of a whole fit).  orth() is Householder QR
- * (LAPACK dgeqrf + dorgqr): Q has orthonormal columns spanning the columns
- * of its argument, whatever that argument's rank.  Products with X are the
+ * initialisation the memory peak of a whole fit).  orth() is CholeskyQR2,
+ * or Householder QR (LAPACK dgeqrf + dorgqr) when the sketch is too
+ * ill-conditioned for it: Q has orthonormal columns spanning the columns of
+ * its argument, whatever that argument's rank.  Products with X are the
  * solvers' own (product.c: the kernels, a gather over sparse columns, a
  * scatter for the transposed side; sparse data are never transposed or
- * densified); every product is divided by xscale, the power of two between
- * the user's units and the internal ones (exact).
+ * densified).  Only B depends on the units: it is divided by xscale, the
+ * power of two between the user's units and the internal ones (exact).
  */
 #include "betanmf.h"
 #include <R_ext/Lapack.h>
+#include <math.h>
+#include <string.h>
 
 /* the data in both orientations: dense (the W-side product reads it
  * transposed in place) or the user's CSC arrays (the W side scatters) */
@@ -66,13 +69,52 @@ SEXP C_thin_product(SEXP x, SEXP sp, SEXP dims, SEXP q, SEXP trans)
     return out;
 }
 
-/* A (rows x k, column-major) = t(At) / xscale, then A <- orth(A), and
- * At <- t(A) again (the layout the products take) */
-static void orth(double *At, double *A, int rows, int k, double xscale,
+/* Cholesky QR, twice (Fukaya, Nakatsukasa, Yanagisawa & Yamamoto 2014,
+ * "CholeskyQR2: a simple and communication-avoiding algorithm for computing
+ * a tall-skinny QR factorization"): Y'Y = R'R, Q = Y R^-1, repeated once to
+ * restore orthogonality.  Works on At = t(Y) (k x rows) in place, through
+ * the Gram kernel: much cheaper than Householder QR on R's reference
+ * LAPACK (level-2 BLAS), which dominated the initialisation of small fits.
+ * Returns 0 when Y is too ill-conditioned (Cholesky fails, or Q is not
+ * orthonormal to 1e-10 after both passes); At then still spans the same
+ * columns, and the caller falls back to Householder.  S: k x k for R, G:
+ * k x k for R^-T, B: k x rows for the product. */
+static int orth_cholqr2(double *At, int rows, int k, double *S, double *G, double *B)
+{
+    for (int pass = 0; pass < 3; pass++) {
+        gram(At, k, rows, S);
+        if (pass == 2) { /* check Q'Q = I */
+            for (int a = 0; a < k; a++)
+                for (int c = 0; c < k; c++)
+                    if (fabs(S[a + (size_t) c * k] - (a == c ? 1.0 : 0.0)) > 1e-10) return 0;
+            return 1;
+        }
+        int info = 0;
+        F77_CALL(dpotrf)("U", &k, S, &k, &info FCONE);
+        if (info != 0) return 0;
+        F77_CALL(dtrtri)("U", "N", &k, S, &k, &info FCONE FCONE);
+        if (info != 0) return 0;
+        /* Qt = R^-T Yt: one small product through the kernels */
+        for (int a = 0; a < k; a++)
+            for (int c = 0; c < k; c++) G[a + (size_t) c * k] = (c <= a) ? S[c + (size_t) a * k] : 0.0;
+        if (kernels_available(k)) kernel_gx(G, k, At, k, rows, B, 1);
+        else {
+            const double one = 1.0, zero = 0.0;
+            F77_CALL(dgemm)("N", "N", &k, &rows, &k, &one, G, &k, At, &k, &zero, B, &k FCONE FCONE);
+        }
+        memcpy(At, B, (size_t) k * rows * sizeof(double));
+    }
+    return 1;
+}
+
+/* At (k x rows) <- t(orth(t(At))): CholeskyQR2, or Householder QR (LAPACK
+ * dgeqrf + dorgqr on A = t(At)) when that fails */
+static void orth(double *At, double *A, int rows, int k, double *S,
                  double *tau, double *work, int lwork)
 {
+    if (orth_cholqr2(At, rows, k, S, S + (size_t) k * k, A)) return;
     for (int c = 0; c < k; c++)
-        for (int r = 0; r < rows; r++) A[r + (size_t) c * rows] = At[c + (size_t) r * k] / xscale;
+        for (int r = 0; r < rows; r++) A[r + (size_t) c * rows] = At[c + (size_t) r * k];
     int info = 0;
     F77_CALL(dgeqrf)(&rows, &k, A, &rows, tau, work, &lwork, &info);
     if (info != 0) error("internal error: dgeqrf info %d", info);
@@ -100,6 +142,7 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     double *pt = (double *) R_alloc((size_t) k * big, sizeof(double));  /* its product with X */
     double *A = (double *) R_alloc((size_t) k * big, sizeof(double));
     double *tau = (double *) R_alloc((size_t) k, sizeof(double));
+    double *S = (double *) R_alloc((size_t) 2 * k * k, sizeof(double)); /* R, and R^-T */
     int lwork = -1, info = 0;
     double wq = 0.0;
     F77_CALL(dgeqrf)(&big, &k, A, &big, tau, &wq, &lwork, &info);
@@ -113,13 +156,13 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     for (int c = 0; c < k; c++)
         for (int j = 0; j < n; j++) ft[c + (size_t) j * k] = om[j + (size_t) c * n];
     thin(&X, &Xt, ft, k, 0, pt);                        /* t(X Omega), k x m */
-    orth(pt, A, m, k, xscale, tau, work, lwork);   /* pt = t(Q) */
+    orth(pt, A, m, k, S, tau, work, lwork);   /* pt = t(Q) */
     for (int it = 0; it < iters; it++) {
         R_CheckUserInterrupt();
         thin(&X, &Xt, pt, k, 1, ft);                    /* t(X' Q), k x n */
-        orth(ft, A, n, k, xscale, tau, work, lwork);
+        orth(ft, A, n, k, S, tau, work, lwork);
         thin(&X, &Xt, ft, k, 0, pt);                    /* t(X Z), k x m */
-        orth(pt, A, m, k, xscale, tau, work, lwork);
+        orth(pt, A, m, k, S, tau, work, lwork);
     }
     SEXP q = PROTECT(allocMatrix(REALSXP, m, k));
     SEXP b = PROTECT(allocMatrix(REALSXP, k, n));
