@@ -160,8 +160,14 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     }
     if (it > maxit) it = maxit;
 
-    scratch_reset();
-    double final = loss_factored(&X, wt, h, r, beta, threads);
+    /* the last iteration is always a check, so for MU and CD `prev` is the
+     * loss at the final factors already; HALS's check is the expansion
+     * through the products, which cancels near an exact fit: recompute */
+    double final = prev;
+    if (solver == SOLVER_HALS) {
+        scratch_reset();
+        final = loss_factored(&X, wt, h, r, beta, threads);
+    }
     scratch_end();
     SEXP out = PROTECT(allocVector(VECSXP, 6)); nprotect++;
     SEXP names = PROTECT(allocVector(STRSXP, 6)); nprotect++;
