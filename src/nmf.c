@@ -111,7 +111,18 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     if (cap > 1024) cap = 1024;
     double *trace = (double *) R_alloc(cap, sizeof(double));
     int *trace_it = (int *) R_alloc(cap, sizeof(int));
-    double prev = loss_factored(&X, wt, h, r, beta, threads), loss0 = prev;
+    /* the initial loss: for HALS through one product and a Gram matrix (the
+     * expansion hals_loss uses), a fraction of a pass over the data with an
+     * r-term dot product per entry; directly when the expansion would
+     * cancel (a start already within a millionth of ||X||^2) */
+    double prev;
+    if (solver == SOLVER_HALS) {
+        product_gx(&X, wt, r, A, threads);
+        gram(wt, r, m, S);
+        prev = hals_loss(&X, xx, A, S, 0.0, wt, h, r, HH);
+        if (!(prev > 1e-6 * xx)) prev = loss_factored(&X, wt, h, r, beta, threads);
+    } else prev = loss_factored(&X, wt, h, r, beta, threads);
+    double loss0 = prev;
     trace[ntrace] = prev; trace_it[ntrace++] = 0;
     int prev_it = 0, it = 0, converged = 0;
     if (!R_FINITE(prev)) error("the loss at the initial factors is not finite");
@@ -160,11 +171,11 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     }
     if (it > maxit) it = maxit;
 
-    /* the last iteration is always a check, so for MU and CD `prev` is the
-     * loss at the final factors already; HALS's check is the expansion
-     * through the products, which cancels near an exact fit: recompute */
+    /* the last iteration is always a check, so `prev` is the loss at the
+     * final factors already; HALS's check is the expansion through the
+     * products, which cancels near an exact fit: there, recompute */
     double final = prev;
-    if (solver == SOLVER_HALS) {
+    if (solver == SOLVER_HALS && !(prev > 1e-6 * xx)) {
         scratch_reset();
         final = loss_factored(&X, wt, h, r, beta, threads);
     }
