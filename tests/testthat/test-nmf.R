@@ -35,6 +35,18 @@ test_that("the dense product kernels agree with the reference for every padded r
   }
 })
 
+test_that("large dense HALS reads the data transposed in place, as the plain-R update says", {
+  # above 2^22 entries HALS keeps no transposed copy: the W half runs the
+  # H t(X) kernel on the original array
+  set.seed(14)
+  x <- matrix(runif(2050 * 2050), 2050, 2050)
+  w <- matrix(runif(2050 * 3), 2050, 3)
+  h <- matrix(runif(3 * 2050), 3, 2050)
+  ref <- ref_hals(x, w, h)
+  fit <- one_step(x, w, h, 2, "hals")
+  expect_equal(fit$w %*% fit$h, ref$w %*% ref$h, tolerance = 1e-11, ignore_attr = TRUE)
+})
+
 test_that("one MU iteration equals the plain-R update for every beta, dense and sparse", {
   set.seed(12)
   x <- matrix(rexp(10 * 8) + 0.1, 10, 8)
