@@ -100,7 +100,6 @@ char *scratch_alloc(size_t n, int size);
 /* data.c */
 void data_init(nmf_data *d, int nrow, int ncol);
 void data_transpose(const nmf_data *in, nmf_data *out, int need_dense, int r);
-int data_is_sparse(const nmf_data *d);
 
 /* product.c: A (r x ncol) = G (r x nrow) %*% X (nrow x ncol) */
 void product_gx(const nmf_data *X, const double *G, int r, double *A, int threads);

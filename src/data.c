@@ -14,9 +14,7 @@
  */
 #include "betanmf.h"
 
-int data_is_sparse(const nmf_data *d) { return d->p != NULL; }
-
-/* CSC transpose of an nrow x ncol pattern (with optional values) */
+/* CSC transpose of an nrow x ncol pattern */
 static void csc_transpose(int nrow, int ncol, const int *p, const int *i,
                           int **tp, int **ti)
 {
