@@ -66,7 +66,7 @@ solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else i
   wn <- w
   cs <- colSums(wn)
   wn[, cs > 0] <- sweep(wn[, cs > 0, drop = FALSE], 2, cs[cs > 0], "/")
-  ctl <- solver_control(list(inner = 50L, check = if (solver == "mu") 10L else 1L),
+  ctl <- solver_control(list(inner = if (solver == "cd") 1L else 50L, check = if (solver == "mu") 10L else 1L),
                         solver, d$dims, rank, maxit, tol)
   res <- run_solver(d, wn, h0, beta, solver, ctl, FALSE, threads, FALSE)
   h <- res$h * d$scale

@@ -55,7 +55,7 @@ typedef struct {
 /* solver codes shared with R/nmf.R */
 #define SOLVER_HALS 1
 #define SOLVER_MU   2
-#define SOLVER_CD   3 /* beta = 1 with W fixed (kl_cd.c) */
+#define SOLVER_CD   3 /* beta = 1 by coordinate descent (kl_cd.c) */
 
 /* floors, after the data have been scaled to mean 1 (see R/nmf.R):
  * model values below EPS_Y are treated as EPS_Y inside the MU ratios so that
@@ -99,7 +99,7 @@ char *scratch_alloc(size_t n, int size);
 
 /* data.c */
 void data_init(nmf_data *d, int nrow, int ncol);
-void data_transpose(const nmf_data *in, nmf_data *out, int need_dense, int r);
+void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r);
 
 /* product.c: A (r x ncol) = G (r x nrow) %*% X (nrow x ncol) */
 void product_gx(const nmf_data *X, const double *G, int r, double *A, int threads);
@@ -137,8 +137,9 @@ void hals_half(const nmf_data *X, double *F, const double *G, int r,
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
              double beta, double l1, double l2, int threads);
 
-/* kl_cd.c: one coordinate-descent sweep of H for beta = 1 with W fixed */
-void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int threads);
+/* kl_cd.c: coordinate-descent sweeps of F (r x ncol) given G for beta = 1 */
+void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps,
+                double l1, double l2, int threads);
 
 /* loss.c: beta-divergence of X from Wt' H over the observed entries */
 double loss_factored(const nmf_data *X, const double *Wt, const double *H,

@@ -15,12 +15,13 @@
 #include "betanmf.h"
 
 /* CSC transpose of an nrow x ncol pattern */
-static void csc_transpose(int nrow, int ncol, const int *p, const int *i,
-                          int **tp, int **ti)
+static void csc_transpose(int nrow, int ncol, const int *p, const int *i, const double *x,
+                          int **tp, int **ti, double **tx)
 {
     R_xlen_t nnz = p[ncol];
     int *cp = (int *) R_alloc((size_t) nrow + 1, sizeof(int));
     int *ci = (int *) R_alloc(nnz > 0 ? (size_t) nnz : 1, sizeof(int));
+    double *cx = x ? (double *) R_alloc(nnz > 0 ? (size_t) nnz : 1, sizeof(double)) : NULL;
     int *next = (int *) R_alloc((size_t) nrow + 1, sizeof(int));
     for (int r = 0; r <= nrow; r++) cp[r] = 0;
     for (R_xlen_t k = 0; k < nnz; k++) cp[i[k] + 1]++;
@@ -32,8 +33,10 @@ static void csc_transpose(int nrow, int ncol, const int *p, const int *i,
         for (int k = p[j]; k < p[j + 1]; k++) {
             int dst = next[i[k]]++;
             ci[dst] = j;
+            if (cx) cx[dst] = x[k];
         }
     *tp = cp; *ti = ci;
+    if (tx) *tx = cx;
 }
 
 void data_init(nmf_data *d, int nrow, int ncol)
@@ -45,17 +48,24 @@ void data_init(nmf_data *d, int nrow, int ncol)
     d->hp = d->hi = NULL;
 }
 
-/* Fill `out` with the transpose of `in`.  need_dense: materialise a dense
+/* Fill `out` with the transpose of `in`.  need_cols 1: materialise a dense
  * transpose (the column kernels need contiguous columns); otherwise a dense
  * input is passed through flagged as transposed for the product kernels.
- * Sparse input is never copied: `out` points at the same CSC arrays, flagged
+ * need_cols 2: sparse input too is copied, as a CSC transpose with its
+ * values (coordinate descent walks the columns of both orientations).
+ * Otherwise sparse input is not copied: `out` points at the same CSC arrays, flagged
  * sparse_trans, with a table of where each stored column enters each block
  * of rows, so the W half can scatter one cache-sized block of its output
  * at a time (r: the rank, which sets the block size). */
-void data_transpose(const nmf_data *in, nmf_data *out, int need_dense, int r)
+void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r)
 {
     data_init(out, in->ncol, in->nrow);
-    if (in->p) {
+    if (in->p && need_cols == 2) {
+        int *tp, *ti;
+        double *tx;
+        csc_transpose(in->nrow, in->ncol, in->p, in->i, in->x, &tp, &ti, &tx);
+        out->p = tp; out->i = ti; out->x = tx; out->xs = in->xs;
+    } else if (in->p) {
         out->p = in->p; out->i = in->i; out->x = in->x; out->xs = in->xs;
         out->sparse_trans = 1;
         /* a block of the output (r padded x bsize doubles) of ~64 kB:
@@ -85,7 +95,7 @@ void data_transpose(const nmf_data *in, nmf_data *out, int need_dense, int r)
             }
         }
         out->bsize = bs; out->nblk = nb; out->bstart = bst;
-    } else if (need_dense) {
+    } else if (need_cols) {
         size_t m = (size_t) in->nrow, n = (size_t) in->ncol;
         double *t = (double *) R_alloc(m * n, sizeof(double));
         const size_t B = 64; /* blocked so both sides stay in cache */
@@ -103,7 +113,7 @@ void data_transpose(const nmf_data *in, nmf_data *out, int need_dense, int r)
     }
     if (in->hp) {
         int *tp, *ti;
-        csc_transpose(in->nrow, in->ncol, in->hp, in->hi, &tp, &ti);
+        csc_transpose(in->nrow, in->ncol, in->hp, in->hi, NULL, &tp, &ti, NULL);
         out->hp = tp; out->hi = ti;
     }
 }

@@ -1,104 +1,252 @@
-/* kl_cd.c: beta = 1 (Poisson / KL) coefficients with the basis held fixed,
- * by cyclic coordinate descent with projected Newton steps.
+/* kl_cd.c: beta = 1 (Poisson / KL) by cyclic coordinate descent with
+ * projected Newton steps, for either factor.
  *
  * Hsieh & Dhillon (2011), "Fast coordinate descent methods with variable
  * selection for non-negative matrix factorization", KDD, section 5 (KL
- * divergence).  For one column x with W fixed, h >= 0 minimises
- *   f(h) = sum_i (y_i - x_i log y_i),  y = W h,
- * and along coordinate k, phi(d) = d s_k - sum_i x_i log(1 + w_ik d / y_i)
- * with s_k = sum_i w_ik (observed rows).  The Newton step
- * d = max(-h_k, -phi'(0) / phi''(0)) reaches the bound h_k = 0 exactly,
- * which multiplicative updates only approach.  A step d > 0 always lowers
- * phi (phi'' decreases along it, so Newton undershoots); a step d < 0 that
- * does not lower phi is halved until it does, so the loss never increases.  Only rows with x_i > 0 enter the logarithms, so
- * sparse data cost O(nnz r) per sweep.  Used by predict() and
- * fit_signatures() (update_w = FALSE); columns are independent, so threads
- * never change a result.
+ * divergence).  For one column x with G fixed, f >= 0 minimises
+ *   sum_i (y_i - x_i log y_i),  y = G' f,
+ * and along coordinate k, phi(d) = d s_k - sum_i x_i log(1 + g_ki d / y_i)
+ * with s_k = sum_i g_ki over the observed rows.  Only rows with x_i > 0
+ * enter the logarithms, so sparse data cost O(nnz r) per sweep.  With
+ * q = x / y:  phi'(0) = s_k - sum g q,  phi''(0) = sum g^2 q / y.  The
+ * Newton step d = max(-f_k, -phi'(0) / phi''(0)) reaches the bound f_k = 0
+ * exactly, which multiplicative updates only approach.
+ *
+ * Why the loss never increases.  phi'' is a sum of x g^2 / (y + g t)^2,
+ * each term decreasing in t.  A step d > 0 therefore undershoots (phi'
+ * stays <= 0 on [0, d]).  A step d < 0 overshoots, but on [d, 0] phi'' is
+ * at most M = phi''(d), so by Taylor phi(d) <= phi(0) + phi'(0) d + M d^2/2,
+ * which is <= phi(0) when M |d| <= 2 phi'(0).  M comes out of the same pass
+ * that forms the new y (and the next coordinate's gradient), so the usual
+ * step costs one pass with one division per entry; when the bound cannot
+ * decide (a step to the bound that empties some y), the exact change with
+ * logarithms decides, and a step that does not lower phi is halved.
+ *
+ * Each column is gathered once per sweep into contiguous arrays (its
+ * positive entries and the matching rows of G, one coordinate after
+ * another), so every pass runs in vector lanes (base and AVX2 versions, as
+ * in kernels.c).  Columns are independent: threads never change a result.
+ * Used by nmf(solver = "cd") for both factors, and with W fixed by
+ * predict() and fit_signatures().
  */
 #include "betanmf.h"
+#include "simd.h"
 #include <math.h>
 
-static void cd_column(const double *G, int r, const int *idx, const double *xv, int nz,
-                      const double *s, double *y, double *f)
+/* the per-column buffers of one thread */
+typedef struct {
+    double *gz, *xv, *y, *ry, *y2, *ry2;
+    int *idx;
+} cd_work;
+
+/* horizontal sum in a fixed order (a macro: no vector crosses a call) */
+#define HSUM(a) (((a)[0] + (a)[1]) + ((a)[2] + (a)[3]))
+
+/* sum of g q and of g^2 q / y for coordinate k, q = x / y */
+static inline __attribute__((always_inline))
+void cd_grad(const double *g, const double *xv, const double *ry, int nzp, double *gq, double *hq)
 {
-    for (int t = 0; t < nz; t++) {
-        const double *g = G + (size_t) idx[t] * r;
-        double a = 0.0;
-        for (int k = 0; k < r; k++) a += g[k] * f[k];
-        y[t] = a;
+    v4 a = VSET1(0.0), b = VSET1(0.0);
+    for (int t = 0; t < nzp; t += 4) {
+        v4 gv, xx, rv;
+        VLOAD(gv, g + t); VLOAD(xx, xv + t); VLOAD(rv, ry + t);
+        v4 q = xx * rv, gqv = gv * q;
+        a += gqv;
+        b += gqv * gv * rv;
     }
-    for (int k = 0; k < r; k++) {
-        double grad = s[k], hess = 0.0;
-        for (int t = 0; t < nz; t++) {
-            double gk = G[k + (size_t) idx[t] * r];
-            if (gk == 0.0) continue;
-            double yt = y[t] < EPS_Y ? EPS_Y : y[t], q = xv[t] / yt;
-            grad -= gk * q;
-            hess += gk * gk * q / yt;
+    *gq = HSUM(a); *hq = HSUM(b);
+}
+
+/* y2 = y + d g (and its floored reciprocal); returns M = sum g^2 x / y2^2
+ * and, for the next coordinate gn (when not NULL), its sum g q and
+ * g^2 q / y at the new y */
+static inline __attribute__((always_inline))
+void cd_step(const double *g, const double *gn, const double *xv, const double *y, double d,
+             int nzp, double *y2, double *ry2, double *M, double *gq, double *hq)
+{
+    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0), dv = VSET1(d);
+    v4 m = VSET1(0.0), a = VSET1(0.0), b = VSET1(0.0);
+    for (int t = 0; t < nzp; t += 4) {
+        v4 gv, xx, yv;
+        VLOAD(gv, g + t); VLOAD(xx, xv + t); VLOAD(yv, y + t);
+        v4 yn = yv + dv * gv;
+        v4 yf = VBLEND((v4i) (yn < eps), eps, yn);
+        v4 rn = one / yf, q = xx * rn, qr = q * rn;
+        VSTORE(y2 + t, yn); VSTORE(ry2 + t, rn);
+        m += gv * gv * qr;
+        if (gn) {
+            v4 hv;
+            VLOAD(hv, gn + t);
+            a += hv * q;
+            b += hv * hv * qr;
         }
-        double d;
-        if (hess > 0.0) {
-            d = -grad / hess;
-            if (d < -f[k]) d = -f[k];
-        } else {
-            d = (grad > 0.0) ? -f[k] : 0.0; /* linear in h_k: to the bound, or stay */
+    }
+    *M = HSUM(m);
+    if (gn) { *gq = HSUM(a); *hq = HSUM(b); }
+}
+
+/* `sweeps` cyclic sweeps over the coordinates of f; the nz positive entries
+ * xv are padded to nzp (a multiple of 4) with x = 0, g = 0, so the padding
+ * contributes nothing to any sum */
+static inline __attribute__((always_inline))
+void cd_column_body(const double *gz, int r, int nz, int nzp, const double *xv, const double *s,
+                    double *f, cd_work *w, int sweeps, double l1, double l2)
+{
+    double *y = w->y, *ry = w->ry, *y2 = w->y2, *ry2 = w->ry2;
+    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
+    /* y = G' f, coordinates added in order for each entry */
+    for (int t = 0; t < nzp; t += 4) {
+        v4 yv = VSET1(0.0);
+        for (int k = 0; k < r; k++) {
+            v4 gv;
+            VLOAD(gv, gz + (size_t) k * nzp + t);
+            yv += f[k] * gv;
         }
-        if (d == 0.0) continue;
-        /* d > 0: phi'' decreases along the step, so the Newton step
-         * undershoots and phi' stays <= 0 on [0, d]: a guaranteed decrease.
-         * d < 0 can overshoot: check and halve. */
-        int accepted = d > 0.0;
-        for (int halve = 0; halve < 30 && !accepted; halve++) {
-            double change = d * s[k];
-            for (int t = 0; t < nz && R_FINITE(change); t++) {
-                double gk = G[k + (size_t) idx[t] * r];
-                if (gk == 0.0) continue;
-                double ratio = gk * d / (y[t] < EPS_Y ? EPS_Y : y[t]);
-                change -= (ratio > -1.0) ? xv[t] * log1p(ratio) : R_NegInf;
+        VSTORE(y + t, yv);
+        VSTORE(ry + t, one / VBLEND((v4i) (yv < eps), eps, yv));
+    }
+    for (int sweep = 0; sweep < sweeps; sweep++) {
+        double gq = 0.0, hq = 0.0;
+        int fresh = 0; /* gq, hq hold coordinate k's sums at the current y */
+        for (int k = 0; k < r; k++) {
+            const double *g = gz + (size_t) k * nzp;
+            if (!fresh) cd_grad(g, xv, ry, nzp, &gq, &hq);
+            fresh = 0;
+            /* penalties l1 f_k + l2 f_k^2 / 2 (as in mu.c) */
+            double grad = s[k] + l1 + l2 * f[k] - gq, hess = hq + l2, d;
+            if (hess > 0.0) {
+                d = -grad / hess;
+                if (d < -f[k]) d = -f[k];
+            } else {
+                d = (grad > 0.0) ? -f[k] : 0.0; /* linear in f_k: to the bound, or stay */
             }
-            if (change <= 0.0) accepted = 1;
-            else d *= 0.5;
+            if (!(d != 0.0) || !R_FINITE(d)) continue;
+            const double *gn = (k + 1 < r) ? g + nzp : NULL;
+            double M = 0.0, gq2 = 0.0, hq2 = 0.0;
+            int accepted = 0;
+            for (int halve = 0; halve < 30 && !accepted; halve++) {
+                cd_step(g, gn, xv, y, d, nzp, y2, ry2, &M, &gq2, &hq2);
+                if (d > 0.0 || (M + l2) * -d <= 2.0 * grad) {
+                    accepted = 1;
+                } else {
+                    /* the exact change of phi; ratio <= -1 empties a y_i
+                     * with x_i > 0: infinite loss */
+                    double change = d * (s[k] + l1 + l2 * (f[k] + 0.5 * d));
+                    for (int t = 0; t < nz && R_FINITE(change); t++) {
+                        if (g[t] == 0.0 || xv[t] == 0.0) continue;
+                        double yt = y[t] < EPS_Y ? EPS_Y : y[t], ratio = g[t] * d / yt;
+                        change -= (ratio > -1.0) ? xv[t] * log1p(ratio) : R_NegInf;
+                    }
+                    if (change <= 0.0) accepted = 1;
+                    else d *= 0.5;
+                }
+            }
+            if (!accepted) continue;
+            f[k] += d;
+            if (f[k] < 0.0) f[k] = 0.0;
+            double *tp = y; y = y2; y2 = tp;
+            tp = ry; ry = ry2; ry2 = tp;
+            if (gn) { gq = gq2; hq = hq2; fresh = 1; }
         }
-        if (!accepted) continue;
-        f[k] += d;
-        if (f[k] < 0.0) f[k] = 0.0;
-        for (int t = 0; t < nz; t++) y[t] += G[k + (size_t) idx[t] * r] * d;
     }
 }
 
-void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int threads)
+static void cd_column_base(const double *gz, int r, int nz, int nzp, const double *xv, const double *s,
+                           double *f, cd_work *w, int sweeps, double l1, double l2)
 {
+    cd_column_body(gz, r, nz, nzp, xv, s, f, w, sweeps, l1, l2);
+}
+#ifdef HAVE_X86_DISPATCH
+TARGET_AVX2 static void cd_column_avx2(const double *gz, int r, int nz, int nzp, const double *xv,
+                                       const double *s, double *f, cd_work *w, int sweeps, double l1,
+                                       double l2)
+{
+    cd_column_body(gz, r, nz, nzp, xv, s, f, w, sweeps, l1, l2);
+}
+#endif
+
+void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps,
+                double l1, double l2, int threads)
+{
+    if (X->sparse_trans) error("internal error: coordinate descent needs the data's own columns");
     int nrow = X->nrow, ncol = X->ncol, nthr = threads > 0 ? threads : 1;
+    size_t nrp = 4 * (((size_t) nrow + 3) / 4);
     const int *hp = X->hp, *hi = X->hi;
     double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
     for (int k = 0; k < r; k++) gs[k] = 0.0;
     for (int i = 0; i < nrow; i++)
         for (int k = 0; k < r; k++) gs[k] += G[k + (size_t) i * r];
-    int *idx = (int *) scratch_alloc((size_t) nthr * nrow + 1, sizeof(int));
-    double *xv = (double *) scratch_alloc((size_t) nthr * nrow + 1, sizeof(double));
-    double *y = (double *) scratch_alloc((size_t) nthr * nrow + 1, sizeof(double));
+    /* G by coordinate (Gc[k * nrp + i] = G[k, i], zero padded to nrp
+     * rows): a column's gather then reads and writes contiguously, and a
+     * column whose entries are all positive uses Gc itself */
+    double *Gc = (double *) scratch_alloc((size_t) r * nrp + 1, sizeof(double));
+    for (int i = 0; i < nrow; i++)
+        for (int k = 0; k < r; k++) Gc[(size_t) k * nrp + i] = G[k + (size_t) i * r];
+    for (int k = 0; k < r; k++)
+        for (size_t i = nrow; i < nrp; i++) Gc[(size_t) k * nrp + i] = 0.0;
+    double *buf = (double *) scratch_alloc((size_t) nthr * (r + 5) * nrp + 1, sizeof(double));
+    int *ibuf = (int *) scratch_alloc((size_t) nthr * nrp + 1, sizeof(int));
     double *s = (double *) scratch_alloc((size_t) nthr * r, sizeof(double));
+#ifdef HAVE_X86_DISPATCH
+    int avx = kernels_use_avx2();
+#endif
 
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)
 #endif
     for (int j = 0; j < ncol; j++) {
         int tid = thread_id();
-        int *ix = idx + (size_t) tid * nrow, nz = 0;
-        double *xx = xv + (size_t) tid * nrow, *yy = y + (size_t) tid * nrow, *sk = s + (size_t) tid * r;
+        double *b = buf + (size_t) tid * (r + 5) * nrp, *sk = s + (size_t) tid * r;
+        cd_work w = {b, b + (size_t) r * nrp, b + (size_t) (r + 1) * nrp, b + (size_t) (r + 2) * nrp,
+                     b + (size_t) (r + 3) * nrp, b + (size_t) (r + 4) * nrp, ibuf + (size_t) tid * nrp};
+        int nz = 0, full = 0;
         /* the observed positive entries of column j (held-out ones are zero) */
         if (X->p) {
             for (int t = X->p[j]; t < X->p[j + 1]; t++)
-                if (X->x[t] > 0.0) { ix[nz] = X->i[t]; xx[nz++] = XVAL(X, t); }
+                if (X->x[t] > 0.0) { w.idx[nz] = X->i[t]; w.xv[nz++] = XVAL(X, t); }
         } else {
             const double *xc = X->dense + (size_t) j * nrow;
-            for (int i = 0; i < nrow; i++)
-                if (xc[i] > 0.0) { ix[nz] = i; xx[nz++] = xc[i]; }
+            for (int i = 0; i < nrow; i++) nz += xc[i] > 0.0;
+            /* mostly positive: walk the whole column against Gc (a zero x
+             * adds nothing to any sum) rather than gather r rows of G */
+            full = 2 * nz >= nrow;
+            if (full) {
+                for (int i = 0; i < nrow; i++) w.xv[i] = xc[i];
+                nz = nrow;
+            } else {
+                nz = 0;
+                for (int i = 0; i < nrow; i++)
+                    if (xc[i] > 0.0) { w.idx[nz] = i; w.xv[nz++] = xc[i]; }
+            }
+        }
+        int nzp = 4 * ((nz + 3) / 4);
+        for (int t = nz; t < nzp; t++) w.xv[t] = 0.0;
+        /* the rows of G at those entries, one coordinate after another */
+        const double *gz = Gc;
+        if (!full && nz < nrow) {
+            for (int k = 0; k < r; k++) {
+                const double *gc = Gc + (size_t) k * nrp;
+                double *dst = w.gz + (size_t) k * nzp;
+                for (int t = 0; t < nz; t++) dst[t] = gc[w.idx[t]];
+                for (int t = nz; t < nzp; t++) dst[t] = 0.0;
+            }
+            gz = w.gz;
         }
         for (int k = 0; k < r; k++) sk[k] = gs[k];
         if (hp)
             for (int t = hp[j]; t < hp[j + 1]; t++)
                 for (int k = 0; k < r; k++) sk[k] -= G[k + (size_t) hi[t] * r];
-        cd_column(G, r, ix, xx, nz, sk, yy, F + (size_t) j * r);
+        double *f = F + (size_t) j * r;
+        if (nz == 0) {
+            /* no positive entry: the loss is linear (plus the penalties) in
+             * each f_k, least at f_k = 0 unless its slope is <= 0 */
+            for (int k = 0; k < r; k++) if (sk[k] + l1 > 0.0 || l2 > 0.0) f[k] = 0.0;
+            continue;
+        }
+#ifdef HAVE_X86_DISPATCH
+        if (avx) cd_column_avx2(gz, r, nz, nzp, w.xv, sk, f, &w, sweeps, l1, l2);
+        else
+#endif
+            cd_column_base(gz, r, nz, nzp, w.xv, sk, f, &w, sweeps, l1, l2);
     }
 }

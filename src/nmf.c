@@ -1,7 +1,8 @@
 /* nmf.c: the alternating driver behind nmf(), predict() and refitting.
  *
  * Alternates a half update of t(W) (from t(X)) and of H (from X) with the
- * HALS (beta = 2) or multiplicative (any beta) kernels until the loss,
+ * HALS (beta = 2), multiplicative (any beta) or coordinate-descent
+ * (beta = 1) kernels until the loss,
  * evaluated every `check` iterations, decreases by less than a fraction
  * `tol` per iteration (of the current loss, or of a millionth of the
  * initial loss when the fit is closer to exact than that), or `maxit` is
@@ -84,13 +85,15 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
         X.hp = INTEGER(VECTOR_ELT(hold, 0));
         X.hi = INTEGER(VECTOR_ELT(hold, 1));
     }
-    if (solver == SOLVER_CD && (update_w || beta != 1.0))
-        error("internal error: coordinate descent is for beta = 1 with W fixed");
+    if (solver == SOLVER_CD && beta != 1.0)
+        error("internal error: coordinate descent is for beta = 1");
     /* a dense transposed copy lets the W half use the register-tiled G X
      * kernel instead of H t(X) on the original array (35 against 27
      * GFLOP/s at 2000 x 2000, and more for small m): MU needs it anyway;
      * HALS takes it while it costs at most TRANSPOSE_COPY_MAX entries */
     int copy = solver == SOLVER_MU || (size_t) m * n <= TRANSPOSE_COPY_MAX;
+    /* coordinate descent walks the columns of t(X) too, sparse or dense */
+    if (solver == SOLVER_CD) copy = 2;
     if (update_w) data_transpose(&X, &Xt, copy, r);
 
     /* the kernels' scratch, reused across iterations (scratch.c) */
@@ -145,7 +148,8 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
             if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, threads);
             hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, threads);
         } else if (solver == SOLVER_CD) {
-            kl_cd_half(&X, h, wt, r, threads); /* W fixed: R never asks with update_w */
+            if (update_w) kl_cd_half(&Xt, wt, h, r, inner, l1w, l2w, threads);
+            kl_cd_half(&X, h, wt, r, inner, l1h, l2h, threads);
         } else {
             if (update_w) mu_half(&Xt, wt, h, r, beta, l1w, l2w, threads);
             mu_half(&X, h, wt, r, beta, l1h, l2h, threads);

@@ -54,7 +54,7 @@ held_sparse <- as(Matrix(held, sparse = TRUE), "CsparseMatrix")
 for (beta in c(0, 0.5, 1, 1.5, 2, 3)) {
   xd <- if (beta <= 0) positive else dense
   xs <- if (beta <= 0) sparse_pos else sparse
-  solvers <- if (beta == 2) c("hals", "mu") else "mu"
+  solvers <- if (beta == 2) c("hals", "mu") else if (beta == 1) c("mu", "cd") else "mu"
   for (solver in solvers) {
     for (masked in c(FALSE, TRUE)) {
       mk <- if (masked) held else NULL

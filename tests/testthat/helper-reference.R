@@ -44,3 +44,55 @@ one_step <- function(x, w, h, beta, solver, ...) {
   suppressWarnings(nmf(x, ncol(w), beta = beta, solver = solver, init = list(w = w, h = h),
                        maxit = 1, tol = 0, control = list(inner = 1, check = 1), ...))
 }
+
+# one coordinate-descent sweep for beta = 1 over the columns of f (r x n)
+# given g (r x m) and data x (m x n), Hsieh & Dhillon (2011): projected Newton
+# steps, a step towards zero accepted when the curvature bound
+# (M + l2) |d| <= 2 phi'(0) or the exact change says it lowers the loss,
+# halved otherwise; observed = FALSE entries are left out
+ref_cd_half <- function(x, f, g, observed = NULL, l1 = 0, l2 = 0) {
+  eps <- 1e-50
+  if (is.null(observed)) observed <- matrix(TRUE, nrow(x), ncol(x))
+  for (j in seq_len(ncol(x))) {
+    obs <- observed[, j]
+    pos <- obs & x[, j] > 0
+    xx <- x[pos, j]
+    gp <- g[, pos, drop = FALSE]
+    s <- rowSums(g[, obs, drop = FALSE])
+    ff <- f[, j]
+    y <- drop(crossprod(gp, ff))
+    for (k in seq_along(ff)) {
+      gk <- gp[k, ]
+      yy <- pmax(y, eps)
+      grad <- s[k] + l1 + l2 * ff[k] - sum(gk * xx / yy)
+      hess <- sum(gk^2 * xx / yy^2) + l2
+      d <- if (hess > 0) max(-ff[k], -grad / hess) else if (grad > 0) -ff[k] else 0
+      if (d == 0) next
+      ok <- d > 0
+      for (i in 1:30) {
+        if (ok) break
+        m_curv <- sum(gk^2 * xx / pmax(y + d * gk, eps)^2)
+        if ((m_curv + l2) * -d <= 2 * grad) {
+          ok <- TRUE
+        } else {
+          u <- (gk * d / yy)[gk != 0]
+          change <- d * (s[k] + l1 + l2 * (ff[k] + d / 2)) -
+            if (any(u <= -1)) -Inf else sum(xx[gk != 0] * log1p(u))
+          if (change <= 0) ok <- TRUE else d <- d / 2
+        }
+      }
+      if (!ok) next
+      ff[k] <- max(0, ff[k] + d)
+      y <- y + d * gk
+    }
+    f[, j] <- ff
+  }
+  f
+}
+
+# one coordinate-descent iteration: W (through t(X)) first, then H
+ref_cd <- function(x, w, h, observed = NULL, l1 = c(0, 0), l2 = c(0, 0)) {
+  wt <- ref_cd_half(t(x), t(w), h, if (is.null(observed)) NULL else t(observed), l1[1], l2[1])
+  h <- ref_cd_half(x, h, wt, observed, l1[2], l2[2])
+  list(w = t(wt), h = h)
+}

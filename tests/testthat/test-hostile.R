@@ -244,7 +244,8 @@ test_that("huge maxit does not allocate by maxit and converges normally", {
   # a trace longer than the first buffer (1024 checks) grows correctly
   # (MU on noisy data keeps decreasing: tol = 0 stops only at maxit)
   x <- matrix(stats::rexp(600), 30, 20)
-  fit <- suppressWarnings(nmf(x, 4, beta = 1, maxit = 2500, tol = 0, seed = 1, control = list(check = 1)))
+  fit <- suppressWarnings(nmf(x, 4, beta = 1, solver = "mu", maxit = 2500, tol = 0, seed = 1,
+                              control = list(check = 1)))
   expect_identical(nrow(fit$trace), 2501L)
   expect_identical(fit$trace$iteration, 0:2500)
   expect_true(all(diff(fit$trace$loss) <= 0))

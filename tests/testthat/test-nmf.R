@@ -92,6 +92,88 @@ test_that("the loss never increases, for every beta, dense and sparse", {
   }
 })
 
+test_that("one coordinate-descent iteration equals the plain-R update, dense, sparse and masked", {
+  set.seed(21)
+  for (r in c(1, 3, 6, 9)) {
+    x <- matrix(stats::rpois(13 * 11, 3), 13, 11) * 1
+    x[1:5, 2] <- 0                       # one column gathered (mostly zero)
+    x[2, ] <- 0                          # and an all-zero row
+    x[, 11] <- c(rep(0, 12), 4)          # a column with a single positive entry
+    w <- matrix(stats::runif(13 * r) + 0.05, 13, r)
+    h <- matrix(stats::runif(r * 11) + 0.05, r, 11)
+    ref <- ref_cd(x, w, h)
+    fit <- one_step(x, w, h, 1, "cd")
+    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE,
+                 label = sprintf("dense CD rank %d", r))
+    fs <- one_step(Matrix::Matrix(x, sparse = TRUE), w, h, 1, "cd")
+    expect_equal(fitted(fs), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE,
+                 label = sprintf("sparse CD rank %d", r))
+    held <- matrix(stats::runif(length(x)) < 0.2, nrow(x))
+    refm <- ref_cd(x, w, h, observed = !held)
+    fm <- suppressWarnings(nmf(x, r, beta = 1, solver = "cd", init = list(w = w, h = h), mask = held,
+                               maxit = 1, tol = 0, control = list(check = 1)))
+    expect_equal(fitted(fm), refm$w %*% refm$h, tolerance = 1e-12, ignore_attr = TRUE,
+                 label = sprintf("masked CD rank %d", r))
+  }
+  # penalties, on data whose internal scale is 1 (mean 1, so the penalties
+  # are in the user's units)
+  x <- matrix(stats::rpois(12 * 10, 1), 12, 10) * 1
+  x <- x / mean(x)
+  expect_equal(betanmf:::prepare_data(x, beta = 1)$scale, 1)
+  w <- matrix(stats::runif(12 * 3) + 0.1, 12, 3)
+  h <- matrix(stats::runif(3 * 10) + 0.1, 3, 10)
+  ref <- ref_cd(x, w, h, l1 = c(0.3, 0.1), l2 = c(0.2, 0.5))
+  fit <- suppressWarnings(nmf(x, 3, beta = 1, solver = "cd", init = list(w = w, h = h), maxit = 1, tol = 0,
+                              control = list(check = 1, l1 = c(0.3, 0.1), l2 = c(0.2, 0.5))))
+  expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE)
+})
+
+test_that("coordinate descent never increases the loss and meets the KKT conditions", {
+  p <- planted(40, 50, 3, seed = 31)
+  for (sparse in c(FALSE, TRUE)) {
+    x <- if (sparse) Matrix::Matrix(p$x, sparse = TRUE) else p$x
+    fit <- suppressWarnings(nmf(x, 4, beta = 1, solver = "cd", maxit = 60, tol = 0, seed = 2))
+    tr <- fit$trace$loss
+    expect_true(all(diff(tr) <= 1e-10 * tr[-length(tr)]), label = sprintf("CD monotone sparse = %s", sparse))
+    expect_equal(fit$loss, ref_div(p$x, fitted(fit), 1), tolerance = 1e-10)
+  }
+  fit <- nmf(p$x, 3, beta = 1, solver = "cd", maxit = 5000, tol = 1e-14, seed = 1)
+  w <- basis(fit)
+  h <- coef(fit)
+  q <- ifelse(p$x == 0, 1, 1 - p$x / (w %*% h)) # d KL / d(WH); 1 where x = 0, even at WH = 0
+  gw <- q %*% t(h)
+  gh <- t(w) %*% q
+  expect_gt(min(gw / rowSums(h)[col(gw)]), -1e-6)  # gradients non-negative
+  expect_gt(min(gh / colSums(w)[row(gh)]), -1e-6)
+  expect_lt(max(abs(w * gw)) / max(w * rowSums(h)[col(w)]), 1e-6) # complementary slackness
+  expect_lt(max(abs(h * gh)) / max(h * colSums(w)[row(h)]), 1e-6)
+  # the same optimum as the multiplicative updates reach, from the same start
+  mu <- suppressWarnings(nmf(p$x, 3, beta = 1, solver = "mu", maxit = 20000, tol = 1e-14, seed = 1))
+  expect_lte(fit$loss, mu$loss * (1 + 1e-7))
+})
+
+test_that("coordinate descent is the beta = 1 default on dense data, MU on sparse data", {
+  p <- planted(20, 25, 2, seed = 32)
+  expect_identical(nmf(p$x, 2, beta = 1, seed = 1)$solver, "cd")
+  expect_identical(suppressWarnings(nmf(Matrix::Matrix(p$x, sparse = TRUE), 2, beta = 1, seed = 1))$solver, "mu")
+  expect_identical(nmf(p$x, 2, beta = 2, seed = 1)$solver, "hals")
+  held <- matrix(FALSE, 20, 25)
+  held[3, 4] <- TRUE
+  expect_identical(suppressWarnings(nmf(p$x, 2, beta = 1, seed = 1, mask = held))$solver, "mu")
+  expect_error(nmf(p$x, 2, beta = 1.5, solver = "cd"), "beta = 1 loss only")
+  f1 <- suppressWarnings(nmf(p$x, 2, beta = 1, solver = "cd", seed = 3, maxit = 30, tol = 0, threads = 1))
+  f2 <- suppressWarnings(nmf(p$x, 2, beta = 1, solver = "cd", seed = 3, maxit = 30, tol = 0, threads = 2))
+  expect_identical(f1$w, f2$w)
+  expect_identical(f1$h, f2$h)
+  # an exact planted zero pattern is reached exactly, which MU only approaches
+  set.seed(33)
+  w <- matrix(stats::rexp(60 * 3), 60, 3) * (matrix(stats::runif(60 * 3), 60, 3) > 0.4)
+  h <- matrix(stats::rexp(3 * 40), 3, 40) * 20
+  x <- matrix(stats::rpois(60 * 40, w %*% h), 60, 40)
+  cd <- nmf(x, 3, beta = 1, seed = 1, maxit = 2000)
+  expect_gt(sum(basis(cd) == 0), 0.2 * sum(w == 0))
+})
+
 test_that("KKT conditions hold at HALS convergence", {
   p <- planted(25, 30, 3, seed = 4)
   fit <- nmf(p$x, 3, beta = 2, maxit = 5000, tol = 1e-13, seed = 1)
@@ -111,9 +193,10 @@ test_that("KKT conditions hold at HALS convergence", {
 test_that("sparse and dense input give the same fit", {
   p <- planted(30, 40, 3, seed = 5)
   xs <- Matrix::Matrix(p$x, sparse = TRUE)
-  for (beta in c(1, 2, 1.5)) {
-    fd <- suppressWarnings(nmf(p$x, 3, beta = beta, seed = 9, maxit = 100))
-    fs <- suppressWarnings(nmf(xs, 3, beta = beta, seed = 9, maxit = 100))
+  for (case in list(list(1, "mu"), list(1, "cd"), list(2, "auto"), list(1.5, "auto"))) {
+    beta <- case[[1]]
+    fd <- suppressWarnings(nmf(p$x, 3, beta = beta, solver = case[[2]], seed = 9, maxit = 100))
+    fs <- suppressWarnings(nmf(xs, 3, beta = beta, solver = case[[2]], seed = 9, maxit = 100))
     expect_equal(fs$w, fd$w, tolerance = 1e-6)
     expect_equal(fs$h, fd$h, tolerance = 1e-6)
     expect_true(fs$sparse)
@@ -168,7 +251,7 @@ test_that("the fit object follows the numerics contract", {
   expect_identical(colnames(coef(fit)), colnames(p$x))
   expect_true(all(c("w", "h", "beta", "rank", "loss", "trace", "iterations", "converged",
                     "solver", "call", "seed") %in% names(fit)))
-  expect_equal(fit$solver, "mu")
+  expect_equal(fit$solver, "cd")
   expect_equal(nmf(p$x, 2, seed = 1)$solver, "hals")
   expect_equal(nmf(p$x, 2, solver = "mu", seed = 1)$solver, "mu")
 })
