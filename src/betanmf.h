@@ -47,6 +47,7 @@ typedef struct {
     int sparse_trans, bsize, nblk;
     const int *bstart;
     const int *hp, *hi;  /* held-out CSC pattern, or NULL */
+    const int *npos;     /* dense: the positive entries of each column, or NULL */
 } nmf_data;
 
 /* the t-th stored value of sparse data, in the solver's units */
@@ -100,6 +101,7 @@ char *scratch_alloc(size_t n, int size);
 /* data.c */
 void data_init(nmf_data *d, int nrow, int ncol);
 void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r);
+void data_count_positive(nmf_data *d);
 
 /* product.c: A (r x ncol) = G (r x nrow) %*% X (nrow x ncol) */
 void product_gx(const nmf_data *X, const double *G, int r, double *A, int threads);

@@ -46,6 +46,23 @@ void data_init(nmf_data *d, int nrow, int ncol)
     d->p = d->i = NULL; d->x = NULL; d->xs = 1.0;
     d->sparse_trans = 0; d->bsize = 0; d->nblk = 0; d->bstart = NULL;
     d->hp = d->hi = NULL;
+    d->npos = NULL;
+}
+
+/* the number of positive entries of each column of dense data, counted once
+ * per fit: coordinate descent walks a mostly positive column whole and
+ * gathers the positive entries of the others (kl_cd.c) */
+void data_count_positive(nmf_data *d)
+{
+    if (!d->dense || d->dense_trans) return;
+    int *np = (int *) R_alloc((size_t) d->ncol + 1, sizeof(int));
+    for (int j = 0; j < d->ncol; j++) {
+        const double *xc = d->dense + (size_t) j * d->nrow;
+        int c = 0;
+        for (int i = 0; i < d->nrow; i++) c += xc[i] > 0.0;
+        np[j] = c;
+    }
+    d->npos = np;
 }
 
 /* Fill `out` with the transpose of `in`.  need_cols 1: materialise a dense

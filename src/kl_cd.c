@@ -32,6 +32,7 @@
 #include "betanmf.h"
 #include "simd.h"
 #include <math.h>
+#include <string.h>
 
 /* the per-column buffers of one thread */
 typedef struct {
@@ -94,20 +95,27 @@ void cd_column_body(const double *gz, int r, int nz, int nzp, const double *xv, 
 {
     double *y = w->y, *ry = w->ry, *y2 = w->y2, *ry2 = w->ry2;
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
-    /* y = G' f, coordinates added in order for each entry */
+    /* y = G' f, coordinates added in order for each entry, and the first
+     * coordinate's sums in the same pass */
+    v4 a = VSET1(0.0), b = VSET1(0.0);
     for (int t = 0; t < nzp; t += 4) {
-        v4 yv = VSET1(0.0);
+        v4 yv = VSET1(0.0), g0, xx;
         for (int k = 0; k < r; k++) {
             v4 gv;
             VLOAD(gv, gz + (size_t) k * nzp + t);
             yv += f[k] * gv;
         }
+        v4 rv = one / VBLEND((v4i) (yv < eps), eps, yv);
         VSTORE(y + t, yv);
-        VSTORE(ry + t, one / VBLEND((v4i) (yv < eps), eps, yv));
+        VSTORE(ry + t, rv);
+        VLOAD(g0, gz + t); VLOAD(xx, xv + t);
+        v4 gqv = g0 * (xx * rv);
+        a += gqv;
+        b += gqv * g0 * rv;
     }
+    double gq = HSUM(a), hq = HSUM(b);
+    int fresh = 1; /* gq, hq hold coordinate k's sums at the current y */
     for (int sweep = 0; sweep < sweeps; sweep++) {
-        double gq = 0.0, hq = 0.0;
-        int fresh = 0; /* gq, hq hold coordinate k's sums at the current y */
         for (int k = 0; k < r; k++) {
             const double *g = gz + (size_t) k * nzp;
             if (!fresh) cd_grad(g, xv, ry, nzp, &gq, &hq);
@@ -206,12 +214,13 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
                 if (X->x[t] > 0.0) { w.idx[nz] = X->i[t]; w.xv[nz++] = XVAL(X, t); }
         } else {
             const double *xc = X->dense + (size_t) j * nrow;
-            for (int i = 0; i < nrow; i++) nz += xc[i] > 0.0;
+            if (X->npos) nz = X->npos[j];
+            else for (int i = 0; i < nrow; i++) nz += xc[i] > 0.0;
             /* mostly positive: walk the whole column against Gc (a zero x
              * adds nothing to any sum) rather than gather r rows of G */
             full = 2 * nz >= nrow;
             if (full) {
-                for (int i = 0; i < nrow; i++) w.xv[i] = xc[i];
+                memcpy(w.xv, xc, (size_t) nrow * sizeof(double));
                 nz = nrow;
             } else {
                 nz = 0;

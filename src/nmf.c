@@ -95,6 +95,10 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     /* coordinate descent walks the columns of t(X) too, sparse or dense */
     if (solver == SOLVER_CD) copy = 2;
     if (update_w) data_transpose(&X, &Xt, copy, r);
+    if (solver == SOLVER_CD) {
+        data_count_positive(&X);
+        if (update_w) data_count_positive(&Xt);
+    }
 
     /* the kernels' scratch, reused across iterations (scratch.c) */
     SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
