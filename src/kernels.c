@@ -361,43 +361,64 @@ void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int 
 }
 
 /* y_c = sum_k F[k, c] Gc[, k] for nb columns: Gc is nrow x r (column-major,
- * the layout of W), so the sums run along contiguous memory in vector lanes */
+ * the layout of W), so the sums run along contiguous memory in vector lanes.
+ * Four columns at a time share each load of Gc (a 2 x 4 register tile: eight
+ * independent sums, enough to hide the latency of the fused multiply-adds,
+ * where one column's two sums waited on each other); every entry is still
+ * the sum over k in order, whatever the tiling. */
 static inline __attribute__((always_inline))
-void gf_body(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
+void gf_tile(const double *Gc, size_t nrow, int r, const double *F, int nc, double *Y)
 {
-    for (int c = 0; c < nb; c++) {
+    size_t i = 0;
+    for (; i + 8 <= nrow; i += 8) {
+        v4 a[4][2];
+        UNROLL
+        for (int c = 0; c < nc; c++) a[c][0] = a[c][1] = VSET1(0.0);
+        for (int k = 0; k < r; k++) {
+            v4 g0, g1;
+            VLOAD(g0, Gc + i + (size_t) k * nrow);
+            VLOAD(g1, Gc + i + 4 + (size_t) k * nrow);
+            UNROLL
+            for (int c = 0; c < nc; c++) {
+                double b = F[k + (size_t) c * r];
+                a[c][0] += b * g0;
+                a[c][1] += b * g1;
+            }
+        }
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            VSTORE(Y + (size_t) c * nrow + i, a[c][0]);
+            VSTORE(Y + (size_t) c * nrow + i + 4, a[c][1]);
+        }
+    }
+    for (int c = 0; c < nc; c++) {
         const double *f = F + (size_t) c * r;
         double *y = Y + (size_t) c * nrow;
-        size_t i = 0;
-        for (; i + 8 <= nrow; i += 8) {
-            v4 a0 = VSET1(0.0), a1 = VSET1(0.0);
-            for (int k = 0; k < r; k++) {
-                double b = f[k];
-                v4 g0, g1;
-                VLOAD(g0, Gc + i + (size_t) k * nrow);
-                VLOAD(g1, Gc + i + 4 + (size_t) k * nrow);
-                a0 += b * g0;
-                a1 += b * g1;
-            }
-            VSTORE(y + i, a0);
-            VSTORE(y + i + 4, a1);
-        }
-        if (i + 4 <= nrow) {
+        size_t i1 = i;
+        if (i1 + 4 <= nrow) {
             v4 a0 = VSET1(0.0);
             for (int k = 0; k < r; k++) {
                 v4 g0;
-                VLOAD(g0, Gc + i + (size_t) k * nrow);
+                VLOAD(g0, Gc + i1 + (size_t) k * nrow);
                 a0 += f[k] * g0;
             }
-            VSTORE(y + i, a0);
-            i += 4;
+            VSTORE(y + i1, a0);
+            i1 += 4;
         }
-        for (; i < nrow; i++) {
+        for (; i1 < nrow; i1++) {
             double a = 0.0;
-            for (int k = 0; k < r; k++) a += f[k] * Gc[i + (size_t) k * nrow];
-            y[i] = a;
+            for (int k = 0; k < r; k++) a += f[k] * Gc[i1 + (size_t) k * nrow];
+            y[i1] = a;
         }
     }
+}
+
+static inline __attribute__((always_inline))
+void gf_body(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
+{
+    int c = 0;
+    for (; c + 4 <= nb; c += 4) gf_tile(Gc, nrow, r, F + (size_t) c * r, 4, Y + (size_t) c * nrow);
+    for (; c < nb; c++) gf_tile(Gc, nrow, r, F + (size_t) c * r, 1, Y + (size_t) c * nrow);
 }
 
 static void gf_base(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
