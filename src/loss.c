@@ -37,8 +37,9 @@ double beta_div_scalar(double x, double y, double beta)
  * (u + 1), |s| <= 0.1716, whose odd series to s^21 leaves a relative error
  * below 2^-53 (the next term, s^22 / 23, is < 1.1e-16 of the first), and
  * e log 2 is added in two parts (Cody & Waite) -- a few ulp, where libm's
- * scalar log() cost most of a KL loss evaluation.  Lanes outside the
- * positive normal range (0, subnormal, Inf) go through beta_div_scalar. */
+ * scalar log() cost most of a KL loss evaluation.  Vectors with a ratio
+ * outside the positive normal range (subnormal, Inf; 0 except for KL at
+ * x = 0) go through beta_div_scalar. */
 #define LN2_HI 6.93147180369123816490e-01
 #define LN2_LO 1.90821492927058770002e-10
 static inline __attribute__((always_inline))
@@ -58,14 +59,12 @@ double div_column_body(const double *x, const double *y, size_t m, double beta)
         VLOAD(xv, x + i); VLOAD(yv, y + i);
         yv = VBLEND((v4i) (yv < eps), eps, yv);
         v4 q = xv / yv;
+        /* KL at x = 0: log q is taken as log 1 = 0, so d = x log q - x + y
+         * gives d(0|y) = y in the same lanes */
+        if (kl) q = VBLEND((v4i) (xv == zero), one, q);
         v4i ok = (v4i) (q >= lo) & (v4i) (q <= hi);
         if (!(ok[0] & ok[1] & ok[2] & ok[3])) {
-            /* 0 (KL at x = 0), subnormal or Inf ratios: the scalar path */
-            if (kl && !((v4i) (xv != zero))[0] && !((v4i) (xv != zero))[1] &&
-                !((v4i) (xv != zero))[2] && !((v4i) (xv != zero))[3]) {
-                acc += yv; /* d(0|y) = y */
-                continue;
-            }
+            /* subnormal or Inf ratios (or IS at x = 0): the scalar path */
             for (int l = 0; l < 4; l++) tail += beta_div_scalar(x[i + l], yv[l], beta);
             continue;
         }
