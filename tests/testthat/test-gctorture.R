@@ -22,12 +22,12 @@ prepared_call <- function(x, beta, solver, mask = NULL, update_w = TRUE) {
   ctl_vec <- c(ctl$maxit, ctl$tol, ctl$check, ctl$inner, ctl$inner_tol,
                ctl$l1[1], ctl$l1[2], ctl$l2[1], ctl$l2[2])
   list(d$dense, d$sp, as.integer(d$dims), d$hold, t(start$w), start$h, as.double(beta),
-       if (solver == "hals") 1L else 2L, as.double(ctl_vec), update_w, 1L, FALSE)
+       switch(solver, hals = 1L, mu = 2L, cd = 3L), as.double(ctl_vec), update_w, 1L, FALSE)
 }
 
 call_fit <- function(args) do.call(.Call, c(list(ns$C_nmf_fit), args))
 
-test_that("C_nmf_fit survives gctorture: dense/sparse, HALS/MU, masks, fixed W", {
+test_that("C_nmf_fit survives gctorture: dense/sparse, HALS/MU/CD, masks, fixed W", {
   skip_on_cran()
   set.seed(3)
   x <- matrix(stats::rexp(12) + 0.1, 3, 4)
@@ -42,6 +42,8 @@ test_that("C_nmf_fit survives gctorture: dense/sparse, HALS/MU, masks, fixed W",
     list(x, 2, "hals", mask, TRUE), list(x, 1, "mu", mask, TRUE), list(x, 0.5, "mu", mask, TRUE),
     list(xs, 2, "hals", mask, TRUE), list(xs, 1, "mu", mask, TRUE), list(xs, 3, "mu", mask, TRUE),
     list(x + 1, 0, "mu", NULL, TRUE),
+    list(x, 1, "cd", NULL, TRUE), list(xs, 1, "cd", NULL, TRUE), list(x, 1, "cd", mask, TRUE),
+    list(xs, 1, "cd", mask, TRUE), list(x, 1, "cd", NULL, FALSE),
     # update_w = FALSE: the predict() / refitting path
     list(x, 2, "hals", NULL, FALSE), list(x, 1, "mu", NULL, FALSE), list(xs, 1.5, "mu", NULL, FALSE)
   )

@@ -77,7 +77,7 @@ test_that("hundreds of awkward but legal inputs give finite factors and a monoto
     kind <- hostile_kinds[(case - 1) %% length(hostile_kinds) + 1]
     hc <- hostile_case(kind)
     beta <- sample(if (hc$positive) betas else betas[betas > 0], 1)
-    solver <- if (beta == 2 && stats::runif(1) < 0.6) "hals" else "mu"
+    solver <- if (beta == 2 && stats::runif(1) < 0.6) "hals" else if (beta == 1 && case %% 2 == 0) "cd" else "mu"
     x <- hc$x
     sparse_in <- inherits(x, "sparseMatrix")
     if (!sparse_in && stats::runif(1) < 0.3) x <- methods::as(Matrix::Matrix(x, sparse = TRUE), "CsparseMatrix")
@@ -122,7 +122,7 @@ test_that("every solver and beta survives each awkward kind (exhaustive small gr
     hc <- hostile_case(kind)
     for (beta in c(0, 0.5, 1, 1.5, 2, 3)) {
       if (beta <= 0 && !hc$positive) next
-      for (solver in if (beta == 2) c("hals", "mu") else "mu") {
+      for (solver in if (beta == 2) c("hals", "mu") else if (beta == 1) c("mu", "cd") else "mu") {
         label <- sprintf("%s beta %g %s", kind, beta, solver)
         fit <- tryCatch(suppressWarnings(nmf(hc$x, min(dim(hc$x)), beta = beta, solver = solver,
                                              maxit = 20, tol = 0, seed = 1)),

@@ -69,7 +69,9 @@ test_that("200 interrupted fits leave memory at baseline and the session working
     list(x = dat$dense, beta = 2, solver = "hals", threads = 1),
     list(x = dat$sparse, beta = 1, solver = "mu", threads = 2),
     list(x = dat$sparse, beta = 2, solver = "hals", threads = 1),
-    list(x = dat$dense, beta = 1.5, solver = "mu", threads = 2)
+    list(x = dat$dense, beta = 1.5, solver = "mu", threads = 2),
+    list(x = dat$dense, beta = 1, solver = "cd", threads = 2),
+    list(x = dat$sparse, beta = 1, solver = "cd", threads = 1)
   )
   mask <- matrix(stats::runif(length(dat$dense)) < 0.05, nrow(dat$dense))
   outcomes <- character(200)
