@@ -98,12 +98,86 @@ TARGET_AVX2 static double div_column_avx2(const double *x, const double *y, size
     return div_column_body(x, y, m, beta);
 }
 #endif
+
+/* The same for every other beta whose 2 beta is an integer in [-16, 16]
+ * (0.5, 1.5, 3, ...): x^beta, y^beta and y^(beta - 1) by the
+ * multiplication chains of pow_beta (betanmf.h), four entries at a time,
+ * where one scalar pow_beta per entry was most of a beta = 1.5 loss
+ * evaluation.  A vector with a non-finite term (x = 0 with beta < 0,
+ * overflow) goes through beta_div_scalar.  Written as a macro, once for
+ * each square root: four scalar ones (baseline) and the AVX instruction (an
+ * intrinsic can only appear in a function compiled for its target). */
+#define VPOW_CHAIN(OUT, BASE, N2, SQRT4)                                      \
+    do {                                                                      \
+        int a_ = (N2) < 0 ? -(N2) : (N2), half_ = a_ & 1;                     \
+        int p_ = half_ ? a_ : a_ >> 1;                                        \
+        v4 b_ = (BASE), acc_ = one;                                           \
+        if (half_) b_ = SQRT4(b_);                                            \
+        for (int k_ = p_; k_; k_ >>= 1, b_ *= b_)                             \
+            if (k_ & 1) acc_ *= b_;                                           \
+        if ((N2) < 0) acc_ = one / acc_;                                      \
+        OUT = acc_;                                                           \
+    } while (0)
+#define POW_COLUMN_BODY(SQRT4)                                                \
+    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0), zero = VSET1(0.0);         \
+    const v4 big = VSET1(DBL_MAX);                                            \
+    int n2x = (int) (2.0 * beta), n2y = (int) (2.0 * (beta - 1.0));           \
+    double c1 = beta - 1.0, c2 = 1.0 / (beta * (beta - 1.0));                 \
+    v4 acc = zero;                                                            \
+    double tail = 0.0;                                                        \
+    size_t i = 0;                                                             \
+    for (; i + 4 <= m; i += 4) {                                              \
+        v4 xv, yv, xb, t;                                                     \
+        VLOAD(xv, x + i); VLOAD(yv, y + i);                                   \
+        yv = VBLEND((v4i) (yv < eps), eps, yv);                               \
+        VPOW_CHAIN(xb, xv, n2x, SQRT4);                                       \
+        VPOW_CHAIN(t, yv, n2y, SQRT4);                                        \
+        v4 d = (xb + c1 * (t * yv) - beta * xv * t) * c2;                     \
+        v4i ok = (v4i) (d <= big) & (v4i) (d >= -big);                        \
+        if (!(ok[0] & ok[1] & ok[2] & ok[3])) {                               \
+            for (int l = 0; l < 4; l++) tail += beta_div_scalar(x[i + l], yv[l], beta); \
+            continue;                                                         \
+        }                                                                     \
+        acc += VBLEND((v4i) (d > zero), d, zero);                             \
+    }                                                                         \
+    for (; i < m; i++) tail += beta_div_scalar(x[i], y[i] < EPS_Y ? EPS_Y : y[i], beta); \
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + tail
+
+#define SQRT4_LANES(v) ((v4){sqrt((v)[0]), sqrt((v)[1]), sqrt((v)[2]), sqrt((v)[3])})
+static double pow_column_base(const double *x, const double *y, size_t m, double beta)
+{
+    POW_COLUMN_BODY(SQRT4_LANES);
+}
+#ifdef HAVE_X86_DISPATCH
+#include <immintrin.h>
+#define SQRT4_AVX(v) ((v4) _mm256_sqrt_pd((__m256d) (v)))
+TARGET_AVX2 static double pow_column_avx2(const double *x, const double *y, size_t m, double beta)
+{
+    POW_COLUMN_BODY(SQRT4_AVX);
+}
+#endif
+
+/* 2 beta an integer in [-16, 16], beta not 0, 1 or 2 */
+static int pow_chain_beta(double beta)
+{
+    double b2 = 2.0 * beta;
+    return beta != 0.0 && beta != 1.0 && beta != 2.0 && b2 == (double) (int) b2 && b2 >= -16.0 &&
+        b2 <= 16.0;
+}
+
+/* the loss of one dense column, through the vector paths where they apply */
 static double div_column(const double *x, const double *y, size_t m, double beta)
 {
+    if (beta == 1.0 || beta == 0.0) {
 #ifdef HAVE_X86_DISPATCH
-    if (kernels_use_avx2()) return div_column_avx2(x, y, m, beta);
+        if (kernels_use_avx2()) return div_column_avx2(x, y, m, beta);
 #endif
-    return div_column_base(x, y, m, beta);
+        return div_column_base(x, y, m, beta);
+    }
+#ifdef HAVE_X86_DISPATCH
+    if (kernels_use_avx2()) return pow_column_avx2(x, y, m, beta);
+#endif
+    return pow_column_base(x, y, m, beta);
 }
 
 static inline double dot(const double *a, const double *b, int r)
@@ -159,7 +233,7 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
             const double *xc = X->dense + (size_t) j * m;
             double *y = ybuf + (size_t) tid * m;
             kernel_gf_cols(Gc, (size_t) m, r, h, 1, y);
-            if (!fl && (beta == 1.0 || beta == 0.0)) s = div_column(xc, y, (size_t) m, beta);
+            if (!fl && (beta == 1.0 || beta == 0.0 || pow_chain_beta(beta))) s = div_column(xc, y, (size_t) m, beta);
             else for (int i = 0; i < m; i++) {
                 if (fl && fl[i]) continue;
                 s += beta_div_scalar(xc[i], y[i] < EPS_Y ? EPS_Y : y[i], beta);
