@@ -36,7 +36,7 @@
 
 /* the per-column buffers of one thread */
 typedef struct {
-    double *gz, *xv, *y, *ry, *y2, *ry2;
+    double *gz, *gz2, *xv, *y, *ry, *y2, *ry2;
     int *idx;
 } cd_work;
 
@@ -58,12 +58,16 @@ void cd_grad(const double *g, const double *xv, const double *ry, int nzp, doubl
     *gq = HSUM(a); *hq = HSUM(b);
 }
 
-/* y2 = y + d g (and its floored reciprocal); returns M = sum g^2 x / y2^2
- * and, for the next coordinate gn (when not NULL), its sum g q and
- * g^2 q / y at the new y */
+/* y2 = y + d g (and its floored reciprocal); M = sum g^2 x / y2^2 (only
+ * needed, so only formed, for d < 0) and, for the next coordinate gn (when
+ * there is one), its sums of g q and g^2 q / y at the new y.  g2 and gn2
+ * hold the squares, formed once per half update: the multiplications, not
+ * the division, bound this loop.  want_m and next are constants at every
+ * call, so each combination compiles to its own loop. */
 static inline __attribute__((always_inline))
-void cd_step(const double *g, const double *gn, const double *xv, const double *y, double d,
-             int nzp, double *y2, double *ry2, double *M, double *gq, double *hq)
+void cd_step_v(const double *g, const double *g2, const double *gn, const double *gn2, const double *xv,
+               const double *y, double d, int nzp, double *y2, double *ry2, double *M, double *gq,
+               double *hq, int want_m, int next)
 {
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0), dv = VSET1(d);
     v4 m = VSET1(0.0), a = VSET1(0.0), b = VSET1(0.0);
@@ -74,24 +78,41 @@ void cd_step(const double *g, const double *gn, const double *xv, const double *
         v4 yf = VBLEND((v4i) (yn < eps), eps, yn);
         v4 rn = one / yf, q = xx * rn, qr = q * rn;
         VSTORE(y2 + t, yn); VSTORE(ry2 + t, rn);
-        m += gv * gv * qr;
-        if (gn) {
-            v4 hv;
-            VLOAD(hv, gn + t);
+        if (want_m) {
+            v4 g2v;
+            VLOAD(g2v, g2 + t);
+            m += g2v * qr;
+        }
+        if (next) {
+            v4 hv, h2v;
+            VLOAD(hv, gn + t); VLOAD(h2v, gn2 + t);
             a += hv * q;
-            b += hv * hv * qr;
+            b += h2v * qr;
         }
     }
     *M = HSUM(m);
-    if (gn) { *gq = HSUM(a); *hq = HSUM(b); }
+    if (next) { *gq = HSUM(a); *hq = HSUM(b); }
+}
+
+static inline __attribute__((always_inline))
+void cd_step(const double *g, const double *g2, const double *gn, const double *gn2, const double *xv,
+             const double *y, double d, int nzp, double *y2, double *ry2, double *M, double *gq, double *hq)
+{
+    if (d < 0.0) {
+        if (gn) cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 1, 1);
+        else cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 1, 0);
+    } else {
+        if (gn) cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 0, 1);
+        else cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 0, 0);
+    }
 }
 
 /* `sweeps` cyclic sweeps over the coordinates of f; the nz positive entries
  * xv are padded to nzp (a multiple of 4) with x = 0, g = 0, so the padding
  * contributes nothing to any sum */
 static inline __attribute__((always_inline))
-void cd_column_body(const double *gz, int r, int nz, int nzp, const double *xv, const double *s,
-                    double *f, cd_work *w, int sweeps, double l1, double l2)
+void cd_column_body(const double *gz, const double *gz2, int r, int nz, int nzp, const double *xv,
+                    const double *s, double *f, cd_work *w, int sweeps, double l1, double l2)
 {
     double *y = w->y, *ry = w->ry, *y2 = w->y2, *ry2 = w->ry2;
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
@@ -117,7 +138,7 @@ void cd_column_body(const double *gz, int r, int nz, int nzp, const double *xv, 
     int fresh = 1; /* gq, hq hold coordinate k's sums at the current y */
     for (int sweep = 0; sweep < sweeps; sweep++) {
         for (int k = 0; k < r; k++) {
-            const double *g = gz + (size_t) k * nzp;
+            const double *g = gz + (size_t) k * nzp, *g2 = gz2 + (size_t) k * nzp;
             if (!fresh) cd_grad(g, xv, ry, nzp, &gq, &hq);
             fresh = 0;
             /* penalties l1 f_k + l2 f_k^2 / 2 (as in mu.c) */
@@ -129,11 +150,11 @@ void cd_column_body(const double *gz, int r, int nz, int nzp, const double *xv, 
                 d = (grad > 0.0) ? -f[k] : 0.0; /* linear in f_k: to the bound, or stay */
             }
             if (!(d != 0.0) || !R_FINITE(d)) continue;
-            const double *gn = (k + 1 < r) ? g + nzp : NULL;
+            const double *gn = (k + 1 < r) ? g + nzp : NULL, *gn2 = (k + 1 < r) ? g2 + nzp : NULL;
             double M = 0.0, gq2 = 0.0, hq2 = 0.0;
             int accepted = 0;
             for (int halve = 0; halve < 30 && !accepted; halve++) {
-                cd_step(g, gn, xv, y, d, nzp, y2, ry2, &M, &gq2, &hq2);
+                cd_step(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, &M, &gq2, &hq2);
                 if (d > 0.0 || (M + l2) * -d <= 2.0 * grad) {
                     accepted = 1;
                 } else {
@@ -159,17 +180,17 @@ void cd_column_body(const double *gz, int r, int nz, int nzp, const double *xv, 
     }
 }
 
-static void cd_column_base(const double *gz, int r, int nz, int nzp, const double *xv, const double *s,
-                           double *f, cd_work *w, int sweeps, double l1, double l2)
+static void cd_column_base(const double *gz, const double *gz2, int r, int nz, int nzp, const double *xv,
+                           const double *s, double *f, cd_work *w, int sweeps, double l1, double l2)
 {
-    cd_column_body(gz, r, nz, nzp, xv, s, f, w, sweeps, l1, l2);
+    cd_column_body(gz, gz2, r, nz, nzp, xv, s, f, w, sweeps, l1, l2);
 }
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void cd_column_avx2(const double *gz, int r, int nz, int nzp, const double *xv,
-                                       const double *s, double *f, cd_work *w, int sweeps, double l1,
-                                       double l2)
+TARGET_AVX2 static void cd_column_avx2(const double *gz, const double *gz2, int r, int nz, int nzp,
+                                       const double *xv, const double *s, double *f, cd_work *w, int sweeps,
+                                       double l1, double l2)
 {
-    cd_column_body(gz, r, nz, nzp, xv, s, f, w, sweeps, l1, l2);
+    cd_column_body(gz, gz2, r, nz, nzp, xv, s, f, w, sweeps, l1, l2);
 }
 #endif
 
@@ -192,7 +213,9 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
         for (int k = 0; k < r; k++) Gc[(size_t) k * nrp + i] = G[k + (size_t) i * r];
     for (int k = 0; k < r; k++)
         for (size_t i = nrow; i < nrp; i++) Gc[(size_t) k * nrp + i] = 0.0;
-    double *buf = (double *) scratch_alloc((size_t) nthr * (r + 5) * nrp + 1, sizeof(double));
+    double *Gc2 = (double *) scratch_alloc((size_t) r * nrp + 1, sizeof(double));
+    for (size_t t = 0; t < (size_t) r * nrp; t++) Gc2[t] = Gc[t] * Gc[t];
+    double *buf = (double *) scratch_alloc((size_t) nthr * (2 * r + 5) * nrp + 1, sizeof(double));
     int *ibuf = (int *) scratch_alloc((size_t) nthr * nrp + 1, sizeof(int));
     double *s = (double *) scratch_alloc((size_t) nthr * r, sizeof(double));
 #ifdef HAVE_X86_DISPATCH
@@ -204,9 +227,9 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
 #endif
     for (int j = 0; j < ncol; j++) {
         int tid = thread_id();
-        double *b = buf + (size_t) tid * (r + 5) * nrp, *sk = s + (size_t) tid * r;
-        cd_work w = {b, b + (size_t) r * nrp, b + (size_t) (r + 1) * nrp, b + (size_t) (r + 2) * nrp,
-                     b + (size_t) (r + 3) * nrp, b + (size_t) (r + 4) * nrp, ibuf + (size_t) tid * nrp};
+        double *b = buf + (size_t) tid * (2 * r + 5) * nrp, *sk = s + (size_t) tid * r, *c = b + (size_t) 2 * r * nrp;
+        cd_work w = {b, b + (size_t) r * nrp, c, c + nrp, c + 2 * nrp, c + 3 * nrp, c + 4 * nrp,
+                     ibuf + (size_t) tid * nrp};
         int nz = 0, full = 0;
         /* the observed positive entries of column j (held-out ones are zero) */
         if (X->p) {
@@ -231,15 +254,19 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
         int nzp = 4 * ((nz + 3) / 4);
         for (int t = nz; t < nzp; t++) w.xv[t] = 0.0;
         /* the rows of G at those entries, one coordinate after another */
-        const double *gz = Gc;
+        const double *gz = Gc, *gz2 = Gc2;
         if (!full && nz < nrow) {
             for (int k = 0; k < r; k++) {
                 const double *gc = Gc + (size_t) k * nrp;
-                double *dst = w.gz + (size_t) k * nzp;
-                for (int t = 0; t < nz; t++) dst[t] = gc[w.idx[t]];
-                for (int t = nz; t < nzp; t++) dst[t] = 0.0;
+                double *dst = w.gz + (size_t) k * nzp, *dst2 = w.gz2 + (size_t) k * nzp;
+                for (int t = 0; t < nz; t++) {
+                    double v = gc[w.idx[t]];
+                    dst[t] = v;
+                    dst2[t] = v * v;
+                }
+                for (int t = nz; t < nzp; t++) dst[t] = dst2[t] = 0.0;
             }
-            gz = w.gz;
+            gz = w.gz; gz2 = w.gz2;
         }
         for (int k = 0; k < r; k++) sk[k] = gs[k];
         if (hp)
@@ -253,9 +280,9 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
             continue;
         }
 #ifdef HAVE_X86_DISPATCH
-        if (avx) cd_column_avx2(gz, r, nz, nzp, w.xv, sk, f, &w, sweeps, l1, l2);
+        if (avx) cd_column_avx2(gz, gz2, r, nz, nzp, w.xv, sk, f, &w, sweeps, l1, l2);
         else
 #endif
-            cd_column_base(gz, r, nz, nzp, w.xv, sk, f, &w, sweeps, l1, l2);
+            cd_column_base(gz, gz2, r, nz, nzp, w.xv, sk, f, &w, sweeps, l1, l2);
     }
 }
