@@ -92,6 +92,16 @@ static inline double pow_beta(double y, double e)
     return pow(y, e);
 }
 
+/* the multiplicative factor ratio^gamma: gamma is 1 for 1 <= beta <= 2 and
+ * 1/2 for beta = 0 (Itakura-Saito), where sqrt() costs a fraction of pow()
+ * (one pow per coefficient was a third of an IS iteration on 96 x 1000) */
+static inline double mu_step(double ratio, double gam)
+{
+    if (gam == 1.0) return ratio;
+    if (gam == 0.5) return sqrt(ratio);
+    return pow(ratio, gam);
+}
+
 /* scratch.c: per-fit scratch memory (R_alloc outside a fit) */
 void scratch_begin(SEXP list);
 void scratch_end(void);

@@ -161,7 +161,7 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
             double d = den[k] + l1 + l2 * f[k];
             if (!(d > EPS_DEN)) d = EPS_DEN;
             double ratio = num[k] / d;
-            f[k] *= (gam == 1.0) ? ratio : pow(ratio, gam);
+            f[k] *= mu_step(ratio, gam);
         }
     }
 }

@@ -154,7 +154,7 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
                 double d = dc[k] + l1 + l2 * f[k];
                 if (!(d > EPS_DEN)) d = EPS_DEN;
                 double ratio = nc[k] / d;
-                f[k] *= (gam == 1.0) ? ratio : pow(ratio, gam);
+                f[k] *= mu_step(ratio, gam);
             }
         }
     }
