@@ -77,10 +77,15 @@ static inline int thread_id(void)
 /* y^e for the exponents the updates need (e = beta - 2): integer and
  * half-integer e (beta = 0.5, 1.5, 3, ...) by multiplication and one sqrt,
  * several times faster than pow(); anything else by pow(). */
+static inline int half_integer(double e)
+{
+    double e2 = 2.0 * e;
+    return e2 >= -16.0 && e2 <= 16.0 && e2 == (double) (int) e2;
+}
 static inline double pow_beta(double y, double e)
 {
     double e2 = 2.0 * e;
-    if (e2 == (double) (int) e2 && e2 >= -16.0 && e2 <= 16.0) {
+    if (half_integer(e)) {
         int n = (int) e2, neg = n < 0, half = n & 1;
         if (neg) n = -n;
         double b = half ? sqrt(y) : y, acc = 1.0;

@@ -40,8 +40,6 @@ typedef struct {
     int *idx;
 } cd_work;
 
-/* horizontal sum in a fixed order (a macro: no vector crosses a call) */
-#define HSUM(a) (((a)[0] + (a)[1]) + ((a)[2] + (a)[3]))
 
 /* sum of g q and of g^2 q / y for coordinate k, q = x / y */
 static inline __attribute__((always_inline))

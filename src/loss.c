@@ -86,7 +86,7 @@ double div_column_body(const double *x, const double *y, size_t m, double beta)
         acc += VBLEND((v4i) (d > zero), d, zero); /* cancellation near x = y */
     }
     for (; i < m; i++) tail += beta_div_scalar(x[i], y[i] < EPS_Y ? EPS_Y : y[i], beta);
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + tail;
+    return HSUM(acc) + tail;
 }
 static double div_column_base(const double *x, const double *y, size_t m, double beta)
 {
@@ -104,20 +104,8 @@ TARGET_AVX2 static double div_column_avx2(const double *x, const double *y, size
  * multiplication chains of pow_beta (betanmf.h), four entries at a time,
  * where one scalar pow_beta per entry was most of a beta = 1.5 loss
  * evaluation.  A vector with a non-finite term (x = 0 with beta < 0,
- * overflow) goes through beta_div_scalar.  Written as a macro, once for
- * each square root: four scalar ones (baseline) and the AVX instruction (an
- * intrinsic can only appear in a function compiled for its target). */
-#define VPOW_CHAIN(OUT, BASE, N2, SQRT4)                                      \
-    do {                                                                      \
-        int a_ = (N2) < 0 ? -(N2) : (N2), half_ = a_ & 1;                     \
-        int p_ = half_ ? a_ : a_ >> 1;                                        \
-        v4 b_ = (BASE), acc_ = one;                                           \
-        if (half_) b_ = SQRT4(b_);                                            \
-        for (int k_ = p_; k_; k_ >>= 1, b_ *= b_)                             \
-            if (k_ & 1) acc_ *= b_;                                           \
-        if ((N2) < 0) acc_ = one / acc_;                                      \
-        OUT = acc_;                                                           \
-    } while (0)
+ * overflow) goes through beta_div_scalar.  A macro, instantiated once per
+ * square root (simd.h). */
 #define POW_COLUMN_BODY(SQRT4)                                                \
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0), zero = VSET1(0.0);         \
     const v4 big = VSET1(DBL_MAX);                                            \
@@ -141,16 +129,13 @@ TARGET_AVX2 static double div_column_avx2(const double *x, const double *y, size
         acc += VBLEND((v4i) (d > zero), d, zero);                             \
     }                                                                         \
     for (; i < m; i++) tail += beta_div_scalar(x[i], y[i] < EPS_Y ? EPS_Y : y[i], beta); \
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + tail
+    return HSUM(acc) + tail
 
-#define SQRT4_LANES(v) ((v4){sqrt((v)[0]), sqrt((v)[1]), sqrt((v)[2]), sqrt((v)[3])})
 static double pow_column_base(const double *x, const double *y, size_t m, double beta)
 {
     POW_COLUMN_BODY(SQRT4_LANES);
 }
 #ifdef HAVE_X86_DISPATCH
-#include <immintrin.h>
-#define SQRT4_AVX(v) ((v4) _mm256_sqrt_pd((__m256d) (v)))
 TARGET_AVX2 static double pow_column_avx2(const double *x, const double *y, size_t m, double beta)
 {
     POW_COLUMN_BODY(SQRT4_AVX);
@@ -160,9 +145,7 @@ TARGET_AVX2 static double pow_column_avx2(const double *x, const double *y, size
 /* 2 beta an integer in [-16, 16], beta not 0, 1 or 2 */
 static int pow_chain_beta(double beta)
 {
-    double b2 = 2.0 * beta;
-    return beta != 0.0 && beta != 1.0 && beta != 2.0 && b2 == (double) (int) b2 && b2 >= -16.0 &&
-        b2 <= 16.0;
+    return beta != 0.0 && beta != 1.0 && beta != 2.0 && half_integer(beta);
 }
 
 /* the loss of one dense column, through the vector paths where they apply */

@@ -32,8 +32,6 @@
  * function compiled for its target, hence a macro, not an inline body) */
 #define COEF_VEC_LOOP(SQRT4)                                                  \
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);                            \
-    int neg = n2 < 0, half = (n2 < 0 ? -n2 : n2) & 1;                         \
-    int p = (n2 < 0 ? -n2 : n2) >> (half ? 0 : 1); /* power of b */           \
     size_t i = 0;                                                             \
     for (; i + 4 <= n; i += 4) {                                              \
         v4 y, xv;                                                             \
@@ -44,25 +42,18 @@
             VSTORE(qx + i, xv / y);                                           \
             continue;                                                         \
         }                                                                     \
-        v4 b = y, acc = one;                                                  \
-        if (half) b = SQRT4(y);                                               \
-        for (int k = p; k; k >>= 1, b *= b)                                   \
-            if (k & 1) acc *= b;                                              \
-        v4 t = acc;                                                           \
-        if (neg) t = one / acc;                                               \
+        v4 t;                                                                 \
+        VPOW_CHAIN(t, y, n2, SQRT4);                                          \
         VSTORE(qd + i, t * y);                                                \
         VSTORE(qx + i, xv * t);                                               \
     }                                                                         \
     return i
 
-#define SQRT4_LANES(y) ((v4){sqrt((y)[0]), sqrt((y)[1]), sqrt((y)[2]), sqrt((y)[3])})
 static size_t coef_vec_base(const double *x, double *qx, double *qd, size_t n, int kl, int n2)
 {
     COEF_VEC_LOOP(SQRT4_LANES);
 }
 #ifdef HAVE_X86_DISPATCH
-#include <immintrin.h>
-#define SQRT4_AVX(y) ((v4) _mm256_sqrt_pd((__m256d) (y)))
 TARGET_AVX2 static size_t coef_vec_avx2(const double *x, double *qx, double *qd, size_t n, int kl, int n2)
 {
     COEF_VEC_LOOP(SQRT4_AVX);
@@ -73,9 +64,8 @@ TARGET_AVX2 static size_t coef_vec_avx2(const double *x, double *qx, double *qd,
 static void coefficients(const double *x, double *qx, double *qd, size_t n, double beta)
 {
     size_t i0 = 0;
-    double e2 = 2.0 * (beta - 2.0);
-    if (beta == 1.0 || (beta != 2.0 && e2 == (double) (int) e2 && e2 >= -16.0 && e2 <= 16.0)) {
-        int kl = beta == 1.0, n2 = (int) e2;
+    if (beta == 1.0 || (beta != 2.0 && half_integer(beta - 2.0))) {
+        int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
 #ifdef HAVE_X86_DISPATCH
         if (kernels_use_avx2()) i0 = coef_vec_avx2(x, qx, qd, n, kl, n2);
         else

@@ -62,6 +62,35 @@ typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
 typedef long long v4i __attribute__((vector_size(32), aligned(8), may_alias));
 #define VBLEND(mask, a, b) ((v4) (((v4i) (a) & (mask)) | ((v4i) (b) & ~(mask))))
 
+/* horizontal sum of a vector in a fixed order (lane order never depends
+ * on threads) */
+#define HSUM(a) ((((a)[0] + (a)[1]) + ((a)[2] + (a)[3])))
+
+/* square roots of four lanes: four scalar ones (the baseline) and the AVX
+ * instruction.  An intrinsic can only appear in a function compiled for its
+ * target, so code that needs a vector sqrt is written as a macro taking
+ * one of these and instantiated once per target. */
+#define SQRT4_LANES(v) ((v4){sqrt((v)[0]), sqrt((v)[1]), sqrt((v)[2]), sqrt((v)[3])})
+#ifdef HAVE_X86_DISPATCH
+#include <immintrin.h>
+#define SQRT4_AVX(v) ((v4) _mm256_sqrt_pd((__m256d) (v)))
+#endif
+
+/* OUT = BASE^(N2 / 2) lane by lane, by the multiplication chain of
+ * pow_beta (betanmf.h): the same operations, so the same values.  Needs a
+ * v4 `one` in scope. */
+#define VPOW_CHAIN(OUT, BASE, N2, SQRT4)                                      \
+    do {                                                                      \
+        int a_ = (N2) < 0 ? -(N2) : (N2), half_ = a_ & 1;                     \
+        int p_ = half_ ? a_ : a_ >> 1;                                        \
+        v4 b_ = (BASE), acc_ = one;                                           \
+        if (half_) b_ = SQRT4(b_);                                            \
+        for (int k_ = p_; k_; k_ >>= 1, b_ *= b_)                             \
+            if (k_ & 1) acc_ *= b_;                                           \
+        if ((N2) < 0) acc_ = one / acc_;                                      \
+        OUT = acc_;                                                           \
+    } while (0)
+
 #ifdef HAVE_X86_DISPATCH
 int kernels_use_avx2(void);
 #endif
