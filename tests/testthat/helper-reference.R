@@ -3,13 +3,14 @@
 ref_gamma <- function(beta) if (beta < 1) 1 / (2 - beta) else if (beta > 2) 1 / (beta - 1) else 1
 
 # one multiplicative iteration (W first, then H), Fevotte & Idier (2011)
-ref_mu <- function(x, w, h, beta, keep = NULL) {
+# (penalties l1, l2: c(W, H), added to the denominators as l1 + l2 * factor)
+ref_mu <- function(x, w, h, beta, keep = NULL, l1 = c(0, 0), l2 = c(0, 0)) {
   g <- ref_gamma(beta)
   m <- if (is.null(keep)) 1 else keep * 1
   y <- w %*% h
-  w <- w * (((m * x * y^(beta - 2)) %*% t(h)) / ((m * y^(beta - 1)) %*% t(h)))^g
+  w <- w * (((m * x * y^(beta - 2)) %*% t(h)) / ((m * y^(beta - 1)) %*% t(h) + l1[1] + l2[1] * w))^g
   y <- w %*% h
-  h <- h * ((t(w) %*% (m * x * y^(beta - 2))) / (t(w) %*% (m * y^(beta - 1))))^g
+  h <- h * ((t(w) %*% (m * x * y^(beta - 2))) / (t(w) %*% (m * y^(beta - 1)) + l1[2] + l2[2] * h))^g
   list(w = w, h = h)
 }
 
