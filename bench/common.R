@@ -10,7 +10,7 @@ for (p in c("RcppML", "NMF")) {
   if (!requireNamespace(p, quietly = TRUE)) stop("bench needs package ", p, " (bash bench/run.sh installs it)")
 }
 quick <- nzchar(Sys.getenv("BENCH_QUICK"))
-repeats <- if (quick) 1L else 3L
+repeats <- as.integer(Sys.getenv("BENCH_REPEATS", if (quick) 1L else 5L))
 RcppML::setRcppMLthreads(1L)
 
 make_dense <- function(m, n, rank, seed) {
