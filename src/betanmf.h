@@ -141,11 +141,12 @@ void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int n
 
 /* mu_dense.c: the multiplicative half update for dense data through the
  * blocked kernels (r <= 32) */
-/* beta = 1 at ranks <= 8 on dense data without held-out entries: one fused
- * pass per half, the W half on the user's array (no transposed copy) */
-int mu_kl_fused(const nmf_data *X, double beta, int r);
-void mu_half_kl_rows(const nmf_data *Xt, double *F, const double *G, int r,
-                     double l1, double l2, int threads);
+/* MU at ranks <= 4 on dense data without held-out entries, for beta = 1 and
+ * the betas of the power chain: one fused pass per half, the W half on the
+ * user's array (no transposed copy) */
+int mu_fused(const nmf_data *X, double beta, int r);
+void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
+                        double l1, double l2, int threads);
 void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
                    double beta, double l1, double l2, int threads);
 double mu_gamma(double beta);

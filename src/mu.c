@@ -52,8 +52,8 @@ static inline double dot(const double *a, const double *b, int r)
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
              double beta, double l1, double l2, int threads)
 {
-    if (X->dense_trans && mu_kl_fused(X, beta, r)) {
-        mu_half_kl_rows(X, F, G, r, l1, l2, threads);
+    if (X->dense_trans && mu_fused(X, beta, r)) {
+        mu_half_fused_rows(X, F, G, r, beta, l1, l2, threads);
         return;
     }
     if (!X->p && !X->dense_trans && kernels_available(r)) {

@@ -92,88 +92,230 @@ static void coefficients(const double *x, double *qx, double *qd, size_t n, doub
     }
 }
 
-/* beta = 1 at rank R <= KLF_MAXR without held-out entries: the three
- * passes of the blocked update fused into one pass per column, 8 rows at a
- * time in registers: y = G' f (lanes along rows), q = x / max(y, EPS_Y),
- * num[k] += q G[k, ].  Nothing of length nrow is written, so the column
- * streams through the cache once instead of five times; for small ranks
- * (the 5000 x 38 expression and 96 x 1000 catalog shapes) that, and not the
- * arithmetic, bounds the blocked passes.  Two accumulators per k (even and
- * odd row quartets) are added at the end in a fixed order, so the sum
- * depends on nrow only, never on threads. */
-#define KLF_MAXR 8
-static inline __attribute__((always_inline))
-void klf_col(const double *Gc, size_t nrow, int R, const double *f, const double *x, double *num)
-{
-    v4 a0[KLF_MAXR], a1[KLF_MAXR], fk[KLF_MAXR];
-    const v4 eps = VSET1(EPS_Y);
-    UNROLL for (int k = 0; k < R; k++) { a0[k] = a1[k] = VSET1(0.0); fk[k] = VSET1(f[k]); }
-    size_t i = 0;
-    for (; i + 8 <= nrow; i += 8) {
-        v4 y0 = VSET1(0.0), y1 = VSET1(0.0), x0, x1;
-        UNROLL for (int k = 0; k < R; k++) {
-            v4 g0, g1;
-            VLOAD(g0, Gc + (size_t) k * nrow + i);
-            VLOAD(g1, Gc + (size_t) k * nrow + i + 4);
-            y0 += g0 * fk[k];
-            y1 += g1 * fk[k];
-        }
-        VLOAD(x0, x + i);
-        VLOAD(x1, x + i + 4);
-        y0 = VBLEND((v4i) (y0 < eps), eps, y0);
-        y1 = VBLEND((v4i) (y1 < eps), eps, y1);
-        v4 q0 = x0 / y0, q1 = x1 / y1;
-        UNROLL for (int k = 0; k < R; k++) {
-            v4 g0, g1;
-            VLOAD(g0, Gc + (size_t) k * nrow + i);
-            VLOAD(g1, Gc + (size_t) k * nrow + i + 4);
-            a0[k] += q0 * g0;
-            a1[k] += q1 * g1;
-        }
-    }
-    UNROLL for (int k = 0; k < R; k++) {
-        v4 a = a0[k] + a1[k];
-        num[k] = HSUM(a);
-    }
-    for (; i < nrow; i++) {
-        double y = 0.0;
-        for (int k = 0; k < R; k++) y += Gc[(size_t) k * nrow + i] * f[k];
-        if (y < EPS_Y) y = EPS_Y;
-        double q = x[i] / y;
-        for (int k = 0; k < R; k++) num[k] += q * Gc[(size_t) k * nrow + i];
-    }
-}
+/* The fused update: at rank R <= FUSE_MAXR without held-out entries, for
+ * beta = 1 and every beta whose exponent beta - 2 is a half-integer in
+ * [-8, 8] (beta = 0, 0.5, 1.5, 3, ...), the three passes of the blocked
+ * update become one pass per column with everything in registers:
+ *   y = G' f (lanes along rows), t = max(y, EPS_Y)^(beta - 2),
+ *   num[k] += x t G[k, ],  den[k] += t y G[k, ]   (beta = 1: x / y only).
+ * Nothing of length nrow is written, so the column streams through the cache
+ * once instead of five times: for small ranks (the 5000 x 38 expression
+ * shape) that, not the arithmetic, bounds the blocked passes.  Above rank 4
+ * the accumulators no longer fit in the 16 vector registers and the blocked
+ * passes win (96 x 1000 at rank 8: 0.33 against 0.46 ms an iteration; equal
+ * at rank 6).  beta = 1 takes 8 rows a step with two sets of accumulators
+ * (even and odd quartets, added at the end); the others 4 rows.  Each sum
+ * depends on nrow only, never on threads.
+ *
+ * Written as a macro so each target gets its own square root (see
+ * COEF_VEC_LOOP); FUSE_DEFS(sfx, SQRT4) defines fuse_cols_<sfx> (H half,
+ * lanes along the rows of X) and fuse_rows_<sfx> (W half on the user's
+ * array, lanes along four rows of X, the loop along its columns). */
+#define FUSE_MAXR 4
 
-#define KLF_CASES(BODY) \
-    switch (r) {        \
-    case 1: BODY(1); break; case 2: BODY(2); break; case 3: BODY(3); break; case 4: BODY(4); break; \
-    case 5: BODY(5); break; case 6: BODY(6); break; case 7: BODY(7); break; default: BODY(8); break; \
-    }
-#define KLF_LOOP(R) for (int j = j0; j < j1; j++) \
-    klf_col(Gc, nrow, R, F + (size_t) j * (R), X + (size_t) j * nrow, NUM + (size_t) j * (R))
+#define FUSE_COL_BODY(R, SQRT4)                                                 \
+    do {                                                                        \
+        v4 a0[FUSE_MAXR], a1[FUSE_MAXR], fk[FUSE_MAXR];                         \
+        const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);                          \
+        UNROLL for (int k = 0; k < R; k++) {                                    \
+            a0[k] = a1[k] = VSET1(0.0);                                         \
+            fk[k] = VSET1(f[k]);                                                \
+        }                                                                       \
+        size_t i = 0;                                                           \
+        if (kl) for (; i + 8 <= nrow; i += 8) {                                 \
+            v4 y0 = VSET1(0.0), y1 = VSET1(0.0), x0, x1;                        \
+            UNROLL for (int k = 0; k < R; k++) {                                \
+                v4 g0, g1;                                                      \
+                VLOAD(g0, Gc + (size_t) k * nrow + i);                          \
+                VLOAD(g1, Gc + (size_t) k * nrow + i + 4);                      \
+                y0 += g0 * fk[k];                                               \
+                y1 += g1 * fk[k];                                               \
+            }                                                                   \
+            VLOAD(x0, x + i);                                                   \
+            VLOAD(x1, x + i + 4);                                               \
+            y0 = VBLEND((v4i) (y0 < eps), eps, y0);                             \
+            y1 = VBLEND((v4i) (y1 < eps), eps, y1);                             \
+            v4 q0 = x0 / y0, q1 = x1 / y1;                                      \
+            UNROLL for (int k = 0; k < R; k++) {                                \
+                v4 g0, g1;                                                      \
+                VLOAD(g0, Gc + (size_t) k * nrow + i);                          \
+                VLOAD(g1, Gc + (size_t) k * nrow + i + 4);                      \
+                a0[k] += q0 * g0;                                               \
+                a1[k] += q1 * g1;                                               \
+            }                                                                   \
+        }                                                                       \
+        if (!kl) for (; i + 4 <= nrow; i += 4) {                                \
+            v4 y0 = VSET1(0.0), x0, t;                                          \
+            UNROLL for (int k = 0; k < R; k++) {                                \
+                v4 g0;                                                          \
+                VLOAD(g0, Gc + (size_t) k * nrow + i);                          \
+                y0 += g0 * fk[k];                                               \
+            }                                                                   \
+            VLOAD(x0, x + i);                                                   \
+            y0 = VBLEND((v4i) (y0 < eps), eps, y0);                             \
+            VPOW_CHAIN(t, y0, n2, SQRT4);                                       \
+            v4 qx = x0 * t, qd = t * y0;                                        \
+            UNROLL for (int k = 0; k < R; k++) {                                \
+                v4 g0;                                                          \
+                VLOAD(g0, Gc + (size_t) k * nrow + i);                          \
+                a0[k] += qx * g0;                                               \
+                a1[k] += qd * g0;                                               \
+            }                                                                   \
+        }                                                                       \
+        UNROLL for (int k = 0; k < R; k++) {                                    \
+            if (kl) {                                                           \
+                v4 s_ = a0[k] + a1[k];                                          \
+                num[k] = HSUM(s_);                                              \
+                den[k] = 0.0;                                                   \
+            } else {                                                            \
+                num[k] = HSUM(a0[k]);                                           \
+                den[k] = HSUM(a1[k]);                                           \
+            }                                                                   \
+        }                                                                       \
+        for (; i < nrow; i++) {                                                 \
+            double y = 0.0;                                                     \
+            for (int k = 0; k < R; k++) y += Gc[(size_t) k * nrow + i] * f[k];  \
+            if (y < EPS_Y) y = EPS_Y;                                           \
+            double cx, cd;                                                      \
+            if (kl) { cx = x[i] / y; cd = 0.0; }                                \
+            else { double t = pow_beta(y, beta - 2.0); cx = x[i] * t; cd = t * y; } \
+            for (int k = 0; k < R; k++) {                                       \
+                num[k] += cx * Gc[(size_t) k * nrow + i];                       \
+                den[k] += cd * Gc[(size_t) k * nrow + i];                       \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
 
-static void klf_base(const double *Gc, size_t nrow, int r, const double *F, const double *X,
-                     int j0, int j1, double *NUM)
-{
-    KLF_CASES(KLF_LOOP)
-}
+/* lanes along rows i..i+3 of the m x n array Xd, summed over its columns j in
+ * order; F = t(W) (r x m), G = H (r x n) */
+#define FUSE_ROW_BODY(R, SQRT4)                                                 \
+    do {                                                                        \
+        v4 w[FUSE_MAXR], a[FUSE_MAXR], b[FUSE_MAXR];                            \
+        const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);                          \
+        UNROLL for (int k = 0; k < R; k++) {                                    \
+            w[k] = (v4){F[k + i * R], F[k + (i + 1) * R], F[k + (i + 2) * R],   \
+                        F[k + (i + 3) * R]};                                    \
+            a[k] = b[k] = VSET1(0.0);                                           \
+        }                                                                       \
+        const double *xp = Xd + i;                                              \
+        size_t j = 0;                                                           \
+        if (kl) for (; j + 2 <= n; j += 2, xp += 2 * m) {                       \
+            const double *h = G + j * R, *h1 = h + R;                           \
+            v4 y = w[0] * h[0], y1 = w[0] * h1[0], xv, x1;                      \
+            UNROLL for (int k = 1; k < R; k++) {                                \
+                y += w[k] * h[k];                                               \
+                y1 += w[k] * h1[k];                                             \
+            }                                                                   \
+            VLOAD(xv, xp);                                                      \
+            VLOAD(x1, xp + m);                                                  \
+            y = VBLEND((v4i) (y < eps), eps, y);                                \
+            y1 = VBLEND((v4i) (y1 < eps), eps, y1);                             \
+            v4 q = xv / y, q1 = x1 / y1;                                        \
+            UNROLL for (int k = 0; k < R; k++) {                                \
+                a[k] += q * h[k];                                               \
+                b[k] += q1 * h1[k];                                             \
+            }                                                                   \
+        }                                                                       \
+        for (; j < n; j++, xp += m) {                                           \
+            const double *h = G + j * R;                                        \
+            v4 y = w[0] * h[0], xv;                                             \
+            UNROLL for (int k = 1; k < R; k++) y += w[k] * h[k];                \
+            VLOAD(xv, xp);                                                      \
+            y = VBLEND((v4i) (y < eps), eps, y);                                \
+            if (kl) {                                                           \
+                v4 q = xv / y;                                                  \
+                UNROLL for (int k = 0; k < R; k++) a[k] += q * h[k];            \
+            } else {                                                            \
+                v4 t;                                                           \
+                VPOW_CHAIN(t, y, n2, SQRT4);                                    \
+                v4 qx = xv * t, qd = t * y;                                     \
+                UNROLL for (int k = 0; k < R; k++) {                            \
+                    a[k] += qx * h[k];                                          \
+                    b[k] += qd * h[k];                                          \
+                }                                                               \
+            }                                                                   \
+        }                                                                       \
+        UNROLL for (int k = 0; k < R; k++) {                                    \
+            v4 s_ = a[k];                                                       \
+            if (kl) s_ += b[k];                                                 \
+            for (int l = 0; l < 4; l++) {                                       \
+                NUM[k + (i + l) * R] = s_[l];                                   \
+                if (!kl) DEN[k + (i + l) * R] = b[k][l];                        \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
+
+#define FUSE_CASES(BODY, SQRT4)                                                 \
+    switch (r) {                                                                \
+    case 1: BODY(1, SQRT4); break;                                              \
+    case 2: BODY(2, SQRT4); break;                                              \
+    case 3: BODY(3, SQRT4); break;                                              \
+    default: BODY(4, SQRT4); break;                                             \
+    }
+
+#define FUSE_COL_LOOP(R, SQRT4)                                                 \
+    for (int jj = j0; jj < j1; jj++) {                                          \
+        const double *f = F + (size_t) jj * (R), *x = Xd + (size_t) jj * nrow;  \
+        double *num = NUM + (size_t) jj * (R), *den = DEN + (size_t) jj * (R);  \
+        FUSE_COL_BODY(R, SQRT4);                                                \
+    }
+#define FUSE_ROW_LOOP(R, SQRT4)                                                 \
+    for (size_t i = i0; i < i1; i += 4) FUSE_ROW_BODY(R, SQRT4);
+
+#define FUSE_DEFS(SFX, ATTR, SQRT4)                                             \
+    ATTR static void fuse_cols_##SFX(const double *Gc, size_t nrow, int r, const double *F, \
+                                     const double *Xd, int j0, int j1, double *NUM, double *DEN, \
+                                     int kl, int n2, double beta)               \
+    {                                                                           \
+        FUSE_CASES(FUSE_COL_LOOP, SQRT4)                                        \
+    }                                                                           \
+    ATTR static void fuse_rows_##SFX(const double *Xd, size_t m, size_t n, int r, const double *G, \
+                                     const double *F, size_t i0, size_t i1, double *NUM, double *DEN, \
+                                     int kl, int n2)                            \
+    {                                                                           \
+        FUSE_CASES(FUSE_ROW_LOOP, SQRT4)                                        \
+    }
+
+FUSE_DEFS(base, , SQRT4_LANES)
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void klf_avx2(const double *Gc, size_t nrow, int r, const double *F, const double *X,
-                                 int j0, int j1, double *NUM)
-{
-    KLF_CASES(KLF_LOOP)
-}
+FUSE_DEFS(avx2, TARGET_AVX2, SQRT4_AVX)
 #endif
 
-/* the fused beta = 1 half: numerators by klf_col, denominators the column
- * sums of G; columns shared among threads in contiguous ranges */
-static void mu_half_kl_fused(const nmf_data *X, double *F, const double *G, int r,
-                             double l1, double l2, int threads)
+/* f_k *= (num_k / (den_k + l1 + l2 f_k))^gamma for the columns [j0, j1) */
+static void fuse_update(double *F, int r, int j0, int j1, const double *NUM, const double *DEN,
+                        const double *gs, double l1, double l2, double gam)
+{
+    for (int j = j0; j < j1; j++) {
+        double *f = F + (size_t) j * r;
+        for (int k = 0; k < r; k++) {
+            double d = (gs ? gs[k] : DEN[k + (size_t) j * r]) + l1 + l2 * f[k];
+            if (!(d > EPS_DEN)) d = EPS_DEN;
+            f[k] *= mu_step(NUM[k + (size_t) j * r] / d, gam);
+        }
+    }
+}
+
+static int fuse_beta(double beta)
+{
+    return beta == 1.0 || (beta != 2.0 && half_integer(beta - 2.0));
+}
+
+int mu_fused(const nmf_data *X, double beta, int r)
+{
+    return fuse_beta(beta) && !X->p && !X->hp && r >= 1 && r <= FUSE_MAXR && !getenv("BETANMF_NOFUSE");
+}
+
+/* the H half (X: the data's own columns) */
+static void mu_half_fused(const nmf_data *X, double *F, const double *G, int r, double beta,
+                          double l1, double l2, int threads)
 {
     int nrow = X->nrow, ncol = X->ncol, nthr = threads > 0 ? threads : 1;
+    int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
+    double gam = mu_gamma(beta);
     double *Gc = (double *) scratch_alloc((size_t) nrow * r + 1, sizeof(double));
     double *NUM = (double *) scratch_alloc((size_t) ncol * r + 1, sizeof(double));
-    double gs[KLF_MAXR];
+    double *DEN = (double *) scratch_alloc((size_t) ncol * r + 1, sizeof(double));
+    double gs[FUSE_MAXR];
     for (int k = 0; k < r; k++) gs[k] = 0.0;
     for (int i = 0; i < nrow; i++)
         for (int k = 0; k < r; k++) {
@@ -190,99 +332,30 @@ static void mu_half_kl_fused(const nmf_data *X, double *F, const double *G, int 
     for (int t = 0; t < nthr; t++) {
         int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
 #ifdef HAVE_X86_DISPATCH
-        if (avx) klf_avx2(Gc, (size_t) nrow, r, F, X->dense, j0, j1, NUM);
+        if (avx) fuse_cols_avx2(Gc, (size_t) nrow, r, F, X->dense, j0, j1, NUM, DEN, kl, n2, beta);
         else
 #endif
-            klf_base(Gc, (size_t) nrow, r, F, X->dense, j0, j1, NUM);
-        for (int j = j0; j < j1; j++) {
-            double *f = F + (size_t) j * r;
-            const double *nc = NUM + (size_t) j * r;
-            for (int k = 0; k < r; k++) {
-                double d = gs[k] + l1 + l2 * f[k];
-                if (!(d > EPS_DEN)) d = EPS_DEN;
-                f[k] *= nc[k] / d;
-            }
-        }
+            fuse_cols_base(Gc, (size_t) nrow, r, F, X->dense, j0, j1, NUM, DEN, kl, n2, beta);
+        fuse_update(F, r, j0, j1, NUM, DEN, kl ? gs : NULL, l1, l2, gam);
     }
 }
 
-/* The W half of the same update on the user's array (no transposed copy):
- * lanes along four rows i of X, the loop along its n columns j:
- * y = W[i, ] H[, j] from the block of W held in registers and H's column,
- * q = X[i, j] / max(y, EPS_Y), num[i, k] += q H[k, j].  No horizontal sums:
- * each lane is its own row, summed over j in column order (the same order
- * for any thread count).  Xd: the m x n array; Wt: r x m; H: r x n. */
-static inline __attribute__((always_inline))
-void klw_block(const double *Xd, size_t m, size_t n, int R, const double *H, double *Wt, size_t i,
-               const double *den)
-{
-    v4 w[KLF_MAXR], a[KLF_MAXR], b[KLF_MAXR];
-    const v4 eps = VSET1(EPS_Y);
-    UNROLL for (int k = 0; k < R; k++) {
-        w[k] = (v4){Wt[k + i * R], Wt[k + (i + 1) * R], Wt[k + (i + 2) * R], Wt[k + (i + 3) * R]};
-        a[k] = b[k] = VSET1(0.0);
-    }
-    const double *xp = Xd + i;
-    size_t j = 0;
-    for (; j + 2 <= n; j += 2, xp += 2 * m) {
-        const double *h = H + j * R, *h1 = h + R;
-        v4 y = w[0] * h[0], y1 = w[0] * h1[0], xv, x1;
-        UNROLL for (int k = 1; k < R; k++) { y += w[k] * h[k]; y1 += w[k] * h1[k]; }
-        VLOAD(xv, xp);
-        VLOAD(x1, xp + m);
-        y = VBLEND((v4i) (y < eps), eps, y);
-        y1 = VBLEND((v4i) (y1 < eps), eps, y1);
-        v4 q = xv / y, q1 = x1 / y1;
-        UNROLL for (int k = 0; k < R; k++) { a[k] += q * h[k]; b[k] += q1 * h1[k]; }
-    }
-    if (j < n) {
-        const double *h = H + j * R;
-        v4 y = w[0] * h[0], xv;
-        UNROLL for (int k = 1; k < R; k++) y += w[k] * h[k];
-        VLOAD(xv, xp);
-        y = VBLEND((v4i) (y < eps), eps, y);
-        v4 q = xv / y;
-        UNROLL for (int k = 0; k < R; k++) a[k] += q * h[k];
-    }
-    UNROLL for (int k = 0; k < R; k++) {
-        v4 s = a[k] + b[k];
-        for (int l = 0; l < 4; l++) Wt[k + (i + l) * R] *= s[l] / den[k + (i + l) * R];
-    }
-}
-
-#define KLW_LOOP(R) for (size_t i = i0; i < i1; i += 4) klw_block(Xd, m, n, R, H, Wt, i, den)
-static void klw_base(const double *Xd, size_t m, size_t n, int r, const double *H, double *Wt,
-                     size_t i0, size_t i1, const double *den)
-{
-    KLF_CASES(KLW_LOOP)
-}
-#ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void klw_avx2(const double *Xd, size_t m, size_t n, int r, const double *H, double *Wt,
-                                 size_t i0, size_t i1, const double *den)
-{
-    KLF_CASES(KLW_LOOP)
-}
-#endif
-
-/* Xt: the W half's view of dense data (dense_trans: Xt->dense is the user's
- * m x n array, Xt->ncol = m); F = t(W), r x m; G = H, r x n */
-void mu_half_kl_rows(const nmf_data *Xt, double *F, const double *G, int r,
-                     double l1, double l2, int threads)
+/* the W half on the user's array.  Xt: the W half's view of dense data
+ * (dense_trans: Xt->dense is the user's m x n array, Xt->ncol = m);
+ * F = t(W), r x m; G = H, r x n */
+void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
+                        double l1, double l2, int threads)
 {
     size_t m = (size_t) Xt->ncol, n = (size_t) Xt->nrow;
-    int nthr = threads > 0 ? threads : 1;
+    int nthr = threads > 0 ? threads : 1, kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
+    double gam = mu_gamma(beta);
     const double *Xd = Xt->dense;
-    double gs[KLF_MAXR];
+    double gs[FUSE_MAXR];
     for (int k = 0; k < r; k++) gs[k] = 0.0;
     for (size_t j = 0; j < n; j++)
         for (int k = 0; k < r; k++) gs[k] += G[k + j * r];
-    /* the denominators (penalties use the current W) */
-    double *den = (double *) scratch_alloc(m * r + 1, sizeof(double));
-    for (size_t i = 0; i < m; i++)
-        for (int k = 0; k < r; k++) {
-            double d = gs[k] + l1 + l2 * F[k + i * r];
-            den[k + i * r] = d > EPS_DEN ? d : EPS_DEN;
-        }
+    double *NUM = (double *) scratch_alloc(m * r + 1, sizeof(double));
+    double *DEN = (double *) scratch_alloc(m * r + 1, sizeof(double));
     size_t m4 = m - m % 4, nq = m4 / 4;
 #ifdef HAVE_X86_DISPATCH
     int avx = kernels_use_avx2();
@@ -293,37 +366,36 @@ void mu_half_kl_rows(const nmf_data *Xt, double *F, const double *G, int r,
     for (int t = 0; t < nthr; t++) {
         size_t i0 = 4 * (nq * t / nthr), i1 = 4 * (nq * (t + 1) / nthr);
 #ifdef HAVE_X86_DISPATCH
-        if (avx) klw_avx2(Xd, m, n, r, G, F, i0, i1, den);
+        if (avx) fuse_rows_avx2(Xd, m, n, r, G, F, i0, i1, NUM, DEN, kl, n2);
         else
 #endif
-            klw_base(Xd, m, n, r, G, F, i0, i1, den);
+            fuse_rows_base(Xd, m, n, r, G, F, i0, i1, NUM, DEN, kl, n2);
     }
     /* the last m % 4 rows, one at a time, in the same order */
     for (size_t i = m4; i < m; i++) {
-        double a[KLF_MAXR], *f = F + i * r;
-        for (int k = 0; k < r; k++) a[k] = 0.0;
+        const double *f = F + i * r;
+        double *a = NUM + i * r, *d = DEN + i * r;
+        for (int k = 0; k < r; k++) a[k] = d[k] = 0.0;
         for (size_t j = 0; j < n; j++) {
             const double *h = G + j * r;
             double y = f[0] * h[0];
             for (int k = 1; k < r; k++) y += f[k] * h[k];
             if (y < EPS_Y) y = EPS_Y;
-            double q = Xd[i + j * m] / y;
-            for (int k = 0; k < r; k++) a[k] += q * h[k];
+            double cx, cd;
+            if (kl) { cx = Xd[i + j * m] / y; cd = 0.0; }
+            else { double tt = pow_beta(y, beta - 2.0); cx = Xd[i + j * m] * tt; cd = tt * y; }
+            for (int k = 0; k < r; k++) { a[k] += cx * h[k]; d[k] += cd * h[k]; }
         }
-        for (int k = 0; k < r; k++) f[k] *= a[k] / den[k + i * r];
     }
-}
-
-int mu_kl_fused(const nmf_data *X, double beta, int r)
-{
-    return beta == 1.0 && !X->p && !X->hp && r >= 1 && r <= KLF_MAXR && !getenv("BETANMF_NOFUSE");
+    /* the update needs every row's sums first (F is read by all rows' y) */
+    fuse_update(F, r, 0, (int) m, NUM, DEN, kl ? gs : NULL, l1, l2, gam);
 }
 
 void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
                    double beta, double l1, double l2, int threads)
 {
-    if (mu_kl_fused(X, beta, r)) {
-        mu_half_kl_fused(X, F, G, r, l1, l2, threads);
+    if (mu_fused(X, beta, r)) {
+        mu_half_fused(X, F, G, r, beta, l1, l2, threads);
         return;
     }
     int nrow = X->nrow, ncol = X->ncol, kl = (beta == 1.0);

@@ -93,9 +93,9 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
      * GFLOP/s at 2000 x 2000, and more for small m): MU needs it anyway;
      * HALS takes it while it costs at most TRANSPOSE_COPY_MAX entries */
     int copy = solver == SOLVER_MU || (size_t) m * n <= TRANSPOSE_COPY_MAX;
-    /* ... except the fused beta = 1 update of small ranks, whose W half
-     * reads the user's array along its rows (mu_dense.c) */
-    if (solver == SOLVER_MU && mu_kl_fused(&X, beta, r)) copy = 0;
+    /* ... except the fused update of small ranks, whose W half reads the
+     * user's array along its rows (mu_dense.c) */
+    if (solver == SOLVER_MU && mu_fused(&X, beta, r)) copy = 0;
     /* coordinate descent walks the columns of t(X) too, sparse or dense */
     if (solver == SOLVER_CD) copy = 2;
     if (update_w) data_transpose(&X, &Xt, copy, r);

@@ -69,18 +69,19 @@ test_that("one MU iteration equals the plain-R update for every beta, dense and 
 })
 
 test_that("MU with penalties equals the plain-R update, and threads change nothing", {
-  # beta = 1 at ranks <= 8 on dense data runs the fused kernels (one pass per
-  # half, the W half along the rows of the user's array); rank 9 and other
-  # betas the blocked ones; 37 x 23 leaves row and column remainders
+  # ranks <= 4 on dense data run the fused kernels (one pass per half, the W
+  # half along the rows of the user's array); ranks 8 and 9 the blocked ones;
+  # 37 x 23 leaves row and column remainders
   set.seed(31)
   x <- matrix(stats::rpois(37 * 23, 2), 37, 23) * 1
   x <- x / mean(x)
   for (r in c(1, 3, 8, 9)) {
     w <- matrix(stats::runif(37 * r) + 0.1, 37, r)
     h <- matrix(stats::runif(r * 23) + 0.1, r, 23)
-    for (beta in c(1, 1.5)) {
-      ref <- ref_mu(x, w, h, beta, l1 = c(0.3, 0.1), l2 = c(0.2, 0.5))
-      for (xx in list(x, Matrix::Matrix(x, sparse = TRUE))) {
+    for (beta in c(1, 1.5, 0)) {
+      xb <- if (beta == 0) x + 0.25 else x # Itakura-Saito: positive data
+      ref <- ref_mu(xb, w, h, beta, l1 = c(0.3, 0.1), l2 = c(0.2, 0.5))
+      for (xx in list(xb, Matrix::Matrix(xb, sparse = TRUE))) {
         fit <- suppressWarnings(nmf(xx, r, beta = beta, solver = "mu", init = list(w = w, h = h), maxit = 1,
                                     tol = 0, control = list(check = 1, l1 = c(0.3, 0.1), l2 = c(0.2, 0.5))))
         expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE,
@@ -90,9 +91,9 @@ test_that("MU with penalties equals the plain-R update, and threads change nothi
   }
   # threads: columns and row blocks shared differently, the same numbers
   p <- planted(203, 61, 3, seed = 8)
-  for (r in c(3, 8)) {
-    a <- suppressWarnings(nmf(p$x, r, beta = 1, solver = "mu", seed = 4, maxit = 25, tol = 0))
-    b <- suppressWarnings(nmf(p$x, r, beta = 1, solver = "mu", seed = 4, maxit = 25, tol = 0, threads = 2))
+  for (r in c(3, 8)) for (beta in c(1, 1.5)) {
+    a <- suppressWarnings(nmf(p$x, r, beta = beta, solver = "mu", seed = 4, maxit = 25, tol = 0))
+    b <- suppressWarnings(nmf(p$x, r, beta = beta, solver = "mu", seed = 4, maxit = 25, tol = 0, threads = 2))
     expect_identical(a$w, b$w)
     expect_identical(a$h, b$h)
   }
