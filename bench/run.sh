@@ -2,7 +2,7 @@
 # Benchmark betanmf against RcppML and NMF (see bench/bench.R for what is
 # measured) and
 # bench/issue6.R (the targets of issue 6). bench.R takes about 10-15 minutes on
-# 2 cores with the reference BLAS, issue6.R about 15-20.
+# 2 cores with the reference BLAS, issue6.R about 30-35 (5 interleaved repeats).
 #
 #   bash bench/run.sh                      # everything: bench.R, then issue6.R
 #   BENCH_QUICK=1 bash bench/run.sh        # smoke test on small data
@@ -14,7 +14,7 @@
 # nnz; the machine's FMA peak from bench/peak.c, compiled into a temporary
 # directory with -O2 -mavx2 -mfma; a perf profile when perf is installed;
 # threads = 2; a 30-restart rank survey; peak RSS of a sparse fit). It takes
-# about 15-20 minutes. scikit-learn is used when BENCH_PYTHON (default
+# about 30-35 minutes. scikit-learn is used when BENCH_PYTHON (default
 # /usr/bin/python3) imports sklearn; as root on Debian, python3-sklearn is
 # installed through apt for the benchmark if missing (BENCH_SKLEARN=0: never).
 #
