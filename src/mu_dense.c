@@ -92,6 +92,30 @@ static void coefficients(const double *x, double *qx, double *qd, size_t n, doub
     }
 }
 
+/* G (r x nrow) by coordinate, Gc[i + k nrow] = G[k, i], in scratch, and
+ * its row sums gs (the beta = 1 denominators) */
+static double *coordinate_layout(const double *G, int r, int nrow, double *gs)
+{
+    double *Gc = (double *) scratch_alloc((size_t) nrow * r + 1, sizeof(double));
+    for (int k = 0; k < r; k++) gs[k] = 0.0;
+    for (int i = 0; i < nrow; i++)
+        for (int k = 0; k < r; k++) {
+            double g = G[k + (size_t) i * r];
+            Gc[i + (size_t) k * nrow] = g;
+            gs[k] += g;
+        }
+    return Gc;
+}
+
+/* one entry's numerator and denominator coefficients, y floored already:
+ * the scalar remainders of the fused loops, by pow_beta as the vector
+ * chain (beta = 1: the denominator is the sums of G, cd unused) */
+static inline void fuse_coef(double x, double y, int kl, double beta, double *cx, double *cd)
+{
+    if (kl) { *cx = x / y; *cd = 0.0; }
+    else { double t = pow_beta(y, beta - 2.0); *cx = x * t; *cd = t * y; }
+}
+
 /* The fused update: at rank R <= FUSE_MAXR without held-out entries, for
  * beta = 1 and every beta whose exponent beta - 2 is a half-integer in
  * [-8, 8] (beta = 0, 0.5, 1.5, 3, ...), the three passes of the blocked
@@ -177,8 +201,7 @@ static void coefficients(const double *x, double *qx, double *qd, size_t n, doub
             for (int k = 0; k < R; k++) y += Gc[(size_t) k * nrow + i] * f[k];  \
             if (y < EPS_Y) y = EPS_Y;                                           \
             double cx, cd;                                                      \
-            if (kl) { cx = x[i] / y; cd = 0.0; }                                \
-            else { double t = pow_beta(y, beta - 2.0); cx = x[i] * t; cd = t * y; } \
+            fuse_coef(x[i], y, kl, beta, &cx, &cd);                             \
             for (int k = 0; k < R; k++) {                                       \
                 num[k] += cx * Gc[(size_t) k * nrow + i];                       \
                 den[k] += cd * Gc[(size_t) k * nrow + i];                       \
@@ -312,17 +335,10 @@ static void mu_half_fused(const nmf_data *X, double *F, const double *G, int r, 
     int nrow = X->nrow, ncol = X->ncol, nthr = threads > 0 ? threads : 1;
     int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
     double gam = mu_gamma(beta);
-    double *Gc = (double *) scratch_alloc((size_t) nrow * r + 1, sizeof(double));
+    double gs[FUSE_MAXR];
+    double *Gc = coordinate_layout(G, r, nrow, gs);
     double *NUM = (double *) scratch_alloc((size_t) ncol * r + 1, sizeof(double));
     double *DEN = (double *) scratch_alloc((size_t) ncol * r + 1, sizeof(double));
-    double gs[FUSE_MAXR];
-    for (int k = 0; k < r; k++) gs[k] = 0.0;
-    for (int i = 0; i < nrow; i++)
-        for (int k = 0; k < r; k++) {
-            double g = G[k + (size_t) i * r];
-            Gc[i + (size_t) k * nrow] = g;
-            gs[k] += g;
-        }
 #ifdef HAVE_X86_DISPATCH
     int avx = kernels_use_avx2();
 #endif
@@ -382,8 +398,7 @@ void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, d
             for (int k = 1; k < r; k++) y += f[k] * h[k];
             if (y < EPS_Y) y = EPS_Y;
             double cx, cd;
-            if (kl) { cx = Xd[i + j * m] / y; cd = 0.0; }
-            else { double tt = pow_beta(y, beta - 2.0); cx = Xd[i + j * m] * tt; cd = tt * y; }
+            fuse_coef(Xd[i + j * m], y, kl, beta, &cx, &cd);
             for (int k = 0; k < r; k++) { a[k] += cx * h[k]; d[k] += cd * h[k]; }
         }
     }
@@ -403,15 +418,8 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
     double gam = mu_gamma(beta);
     const int *hp = X->hp, *hi = X->hi;
     double *Gp = kernel_pad(G, r, rp, (size_t) nrow);
-    double *Gc = (double *) scratch_alloc((size_t) nrow * r + 1, sizeof(double));
     double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
-    for (int k = 0; k < r; k++) gs[k] = 0.0;
-    for (int i = 0; i < nrow; i++)
-        for (int k = 0; k < r; k++) {
-            double g = G[k + (size_t) i * r];
-            Gc[i + (size_t) k * nrow] = g;
-            gs[k] += g;
-        }
+    double *Gc = coordinate_layout(G, r, nrow, gs);
     size_t per = (size_t) nrow * NB;
     double *Qx = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
     double *Qd = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
