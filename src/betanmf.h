@@ -131,6 +131,8 @@ void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, doub
 void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, double *A, int threads);
 double *kernel_pad(const double *F, int r, int rp, size_t k);
 void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap);
+void kernel_gxt_acc(const double *Hp, int nv, const double *D, size_t nout, int nin,
+                    size_t i0, size_t i1, double *Bp, const double *pf, int npf);
 void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int threads);
 void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double *F, double *NUM,
                          int threads);
@@ -154,7 +156,11 @@ double mu_gamma(double beta);
 /* hals.c: one HALS half update of F (r x ncol) given G (r x nrow). */
 void hals_half(const nmf_data *X, double *F, const double *G, int r,
                int inner, double inner_tol, double l1, double l2,
-               double *A, double *S, int threads);
+               double *A, double *S, int have_A, int threads);
+int hals_fused_parts(const nmf_data *X, int r);
+void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
+                     int inner, double inner_tol, double l1, double l2,
+                     double *A, double *S, double *B, int threads);
 
 /* mu.c: one multiplicative half update of F (r x ncol) given G (r x nrow). */
 void mu_half(const nmf_data *X, double *F, const double *G, int r,

@@ -20,6 +20,8 @@
  */
 #include "betanmf.h"
 #include "simd.h"
+#include <string.h>
+#include <stdlib.h>
 
 static void sweep_column(double *f, const double *a, const double *S, int r,
                          int inner, double inner_tol, double l1)
@@ -134,60 +136,177 @@ TARGET_AVX2 static void sweep_lanes_avx2(double *fb, const double *ab, const dou
 }
 #endif
 
+/* the sweeps of columns [j0, j1) (at most LANES, a fixed block: which lane a
+ * column lands in never depends on the number of threads), given their
+ * products A and the Gram matrix S; Sl (r x r), fb and ab (r x LANES each)
+ * are the calling thread's scratch */
+static void sweep_block(const nmf_data *X, double *F, const double *A, const double *S,
+                        const double *G, int r, int j0, int j1, int inner, double inner_tol,
+                        double l1, double *Sl, double *fb, double *ab, int avx)
+{
+    const int *hp = X->hp, *hi = X->hi;
+    int cols[LANES], nl = 0;
+    for (int j = j0; j < j1; j++) {
+        if (hp && hp[j + 1] > hp[j]) {
+            /* held-out rows: this column has its own Gram matrix */
+            for (int t = 0; t < r * r; t++) Sl[t] = S[t];
+            for (int t = hp[j]; t < hp[j + 1]; t++) {
+                const double *g = G + (size_t) hi[t] * r;
+                for (int c = 0; c < r; c++)
+                    for (int a2 = 0; a2 < r; a2++) Sl[a2 + c * r] -= g[a2] * g[c];
+            }
+            sweep_column(F + (size_t) j * r, A + (size_t) j * r, Sl, r, inner, inner_tol, l1);
+        } else cols[nl++] = j;
+    }
+    if (nl == 0) return;
+    for (int k = 0; k < r; k++)
+        for (int c = 0; c < LANES; c++) {
+            size_t src = (size_t) k + (size_t) (c < nl ? cols[c] : 0) * r;
+            fb[(size_t) k * LANES + c] = c < nl ? F[src] : 0.0;
+            ab[(size_t) k * LANES + c] = c < nl ? A[src] : 0.0;
+        }
+#ifdef HAVE_X86_DISPATCH
+    if (avx) sweep_lanes_avx2(fb, ab, S, r, nl, inner, inner_tol, l1);
+    else
+#endif
+        sweep_lanes_base(fb, ab, S, r, nl, inner, inner_tol, l1);
+    (void) avx;
+    for (int c = 0; c < nl; c++)
+        for (int k = 0; k < r; k++) F[(size_t) k + (size_t) cols[c] * r] = fb[(size_t) k * LANES + c];
+}
+
+static int use_avx(void)
+{
+#ifdef HAVE_X86_DISPATCH
+    return kernels_use_avx2();
+#else
+    return 0;
+#endif
+}
+
+/* have_A: A holds G X already (the H half of the fused update below made
+ * it for the next W half); otherwise it is computed here */
 void hals_half(const nmf_data *X, double *F, const double *G, int r,
                int inner, double inner_tol, double l1, double l2,
-               double *A, double *S, int threads)
+               double *A, double *S, int have_A, int threads)
 {
     int ncol = X->ncol;
-    product_gx(X, G, r, A, threads);
+    if (!have_A) product_gx(X, G, r, A, threads);
     gram(G, r, X->nrow, S);
     for (int k = 0; k < r; k++) S[k + k * r] += l2;
-    const int *hp = X->hp, *hi = X->hi;
     int nthr = threads > 0 ? threads : 1;
-    double *Sw = hp ? (double *) scratch_alloc((size_t) nthr * r * r, sizeof(double)) : NULL;
     size_t lw = (size_t) r * LANES;
-    double *LW = (double *) scratch_alloc((size_t) nthr * 2 * lw, sizeof(double));
-    int nblk = (ncol + LANES - 1) / LANES;
-#ifdef HAVE_X86_DISPATCH
-    int avx = kernels_use_avx2();
-#endif
-
-    /* fixed blocks of LANES columns: which lane a column lands in never
-     * depends on the number of threads */
+    double *LW = (double *) scratch_alloc((size_t) nthr * (2 * lw + (size_t) r * r), sizeof(double));
+    int nblk = (ncol + LANES - 1) / LANES, avx = use_avx();
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)
 #endif
     for (int b = 0; b < nblk; b++) {
-        int tid = thread_id();
-        double *fb = LW + (size_t) tid * 2 * lw, *ab = fb + lw;
+        double *fb = LW + (size_t) thread_id() * (2 * lw + (size_t) r * r);
         int j0 = b * LANES, j1 = j0 + LANES < ncol ? j0 + LANES : ncol;
-        int cols[LANES], nl = 0;
-        for (int j = j0; j < j1; j++) {
-            if (hp && hp[j + 1] > hp[j]) {
-                /* held-out rows: this column has its own Gram matrix */
-                double *Sl = Sw + (size_t) tid * r * r;
-                for (int t = 0; t < r * r; t++) Sl[t] = S[t];
-                for (int t = hp[j]; t < hp[j + 1]; t++) {
-                    const double *g = G + (size_t) hi[t] * r;
-                    for (int c = 0; c < r; c++)
-                        for (int a2 = 0; a2 < r; a2++) Sl[a2 + c * r] -= g[a2] * g[c];
-                }
-                sweep_column(F + (size_t) j * r, A + (size_t) j * r, Sl, r, inner, inner_tol, l1);
-            } else cols[nl++] = j;
-        }
-        if (nl == 0) continue;
-        for (int k = 0; k < r; k++)
-            for (int c = 0; c < LANES; c++) {
-                size_t src = (size_t) k + (size_t) (c < nl ? cols[c] : 0) * r;
-                fb[(size_t) k * LANES + c] = c < nl ? F[src] : 0.0;
-                ab[(size_t) k * LANES + c] = c < nl ? A[src] : 0.0;
-            }
-#ifdef HAVE_X86_DISPATCH
-        if (avx) sweep_lanes_avx2(fb, ab, S, r, nl, inner, inner_tol, l1);
-        else
-#endif
-            sweep_lanes_base(fb, ab, S, r, nl, inner, inner_tol, l1);
-        for (int c = 0; c < nl; c++)
-            for (int k = 0; k < r; k++) F[(size_t) k + (size_t) cols[c] * r] = fb[(size_t) k * LANES + c];
+        sweep_block(X, F, A, S, G, r, j0, j1, inner, inner_tol, l1, fb + 2 * lw, fb, fb + lw, avx);
     }
+}
+
+/* The H half of a dense fit in one pass over the data, which also makes the
+ * product the next W half needs.  HALS updates each column of H from its own
+ * product a_j = t(W) x_j alone, so the columns can be finished one block at
+ * a time: for each block of LANES columns, its products (the register-tiled
+ * G X kernel), its sweeps, and at once, while the block of X is still in
+ * cache, its share B += H_block t(X_block) of the product H t(X) with the
+ * new H (hxt in kernels.c, the next block fetched into cache meanwhile).
+ * The unfused fit reads X twice per iteration, the W half from a
+ * transposed copy (up to 32 MB, made at set-up) or, above that, through the
+ * slower H t(X) kernel on the original array; this reads it once and needs
+ * no copy.  Per iteration it gains little (the products are compute-bound:
+ * 2000 x 2000 at rank 20, 13.0 against 13.4 ms at best, 3000 x 3000 the
+ * same); it saves the copy's memory and set-up time (about 20 ms there).
+ *
+ * B is summed in `nparts` partial sums over fixed ranges of blocks, added
+ * in order at the end: the number depends on the data's shape only
+ * (hals_fused_parts), and threads take whole ranges, so results never
+ * depend on the number of threads. */
+#define FUSED_PARTS 4
+#define FUSED_MIN ((size_t) 1 << 20)
+#define FUSED_COLS LANES /* columns per block of the pass (2 and 4 x LANES: no faster) */
+#define FUSED_ROWS 512 /* rows of B per accumulation step (its block stays in L2) */
+
+int hals_fused_parts(const nmf_data *X, int r)
+{
+    if (!X->dense || X->dense_trans || X->p || !kernels_available(r) || getenv("BETANMF_BLAS") ||
+        getenv("BETANMF_NOFUSE"))
+        return 0;
+    size_t m = (size_t) X->nrow, n = (size_t) X->ncol, rp = 4 * (size_t) ((r + 3) / 4);
+    /* below FUSED_MIN entries the copy is cheap and the two passes are as
+     * fast (5000 x 38 at rank 3: 0.32 against 0.33 ms per iteration);
+     * BETANMF_FUSE=1 takes the fused pass whatever the size (tests) */
+    if (m * n < FUSED_MIN && !getenv("BETANMF_FUSE")) return 0;
+    size_t nblk = (n + FUSED_COLS - 1) / FUSED_COLS;
+    int P = nblk < FUSED_PARTS ? (int) nblk : FUSED_PARTS;
+    /* one block of columns: nothing to share among threads */
+    if (P < 2) return 0;
+    /* the partial sums must stay small next to the data */
+    if ((size_t) P * rp * m > m * n / 2 && (size_t) P * rp * m > ((size_t) 1 << 22)) return 0;
+    return P;
+}
+
+void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
+                     int inner, double inner_tol, double l1, double l2,
+                     double *A, double *S, double *B, int threads)
+{
+    int nrow = X->nrow, ncol = X->ncol, nv = (r + 3) / 4, rp = 4 * nv;
+    const double *Gp = kernel_pad(G, r, rp, (size_t) nrow);
+    gram(G, r, nrow, S);
+    for (int k = 0; k < r; k++) S[k + k * r] += l2;
+    int nthr = threads > 0 ? threads : 1;
+    const int FC = FUSED_COLS;
+    size_t lw = (size_t) r * LANES, per = 2 * lw + (size_t) r * r + 2 * (size_t) rp * FC;
+    double *LW = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
+    size_t bsz = (size_t) rp * nrow;
+    double *Bp = B ? (double *) scratch_alloc((size_t) nparts * bsz, sizeof(double)) : NULL;
+    int nblk = (ncol + FC - 1) / FC, avx = use_avx();
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (int c = 0; c < nparts; c++) {
+        double *fb = LW + (size_t) thread_id() * per, *ab = fb + lw, *Sl = ab + lw;
+        double *Ab = Sl + (size_t) r * r, *Hb = Ab + (size_t) rp * FC;
+        double *Bc = Bp ? Bp + (size_t) c * bsz : NULL;
+        if (Bc) memset(Bc, 0, bsz * sizeof(double));
+        int b0 = (int) ((long long) nblk * c / nparts), b1 = (int) ((long long) nblk * (c + 1) / nparts);
+        for (int b = b0; b < b1; b++) {
+            int j0 = b * FC, nc = j0 + FC < ncol ? FC : ncol - j0;
+            const double *Xb = X->dense + (size_t) j0 * nrow;
+            kernel_gx_cols(Gp, nv, Xb, (size_t) nrow, 0, nc, Ab);
+            for (int j = 0; j < nc; j++)
+                memcpy(A + (size_t) (j0 + j) * r, Ab + (size_t) j * rp, (size_t) r * sizeof(double));
+            for (int l = j0; l < j0 + nc; l += LANES)
+                sweep_block(X, F, A, S, G, r, l, l + LANES < j0 + nc ? l + LANES : j0 + nc, inner,
+                            inner_tol, l1, Sl, fb, ab, avx);
+            if (!Bc) continue;
+            for (int j = 0; j < nc; j++) {
+                memcpy(Hb + (size_t) j * rp, F + (size_t) (j0 + j) * r, (size_t) r * sizeof(double));
+                for (int k = r; k < rp; k++) Hb[(size_t) j * rp + k] = 0.0;
+            }
+            /* the next block's columns are fetched meanwhile */
+            const double *pf = b + 1 < b1 ? Xb + (size_t) FC * nrow : NULL;
+            int npf = pf ? (j0 + 2 * FC <= ncol ? FC : ncol - j0 - FC) : 0;
+            for (size_t i0 = 0; i0 < (size_t) nrow; i0 += FUSED_ROWS) {
+                size_t i1 = i0 + FUSED_ROWS < (size_t) nrow ? i0 + FUSED_ROWS : (size_t) nrow;
+                kernel_gxt_acc(Hb, nv, Xb, (size_t) nrow, nc, i0, i1, Bc, pf, npf);
+            }
+        }
+    }
+    if (!B) return;
+    /* B (r x nrow) = the partial sums, added in order */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (int i = 0; i < nrow; i++)
+        for (int k = 0; k < r; k++) {
+            size_t at = (size_t) i * rp + k;
+            double s = Bp[at];
+            for (int c = 1; c < nparts; c++) s += Bp[(size_t) c * bsz + at];
+            B[(size_t) i * r + k] = s;
+        }
 }

@@ -147,6 +147,74 @@ void gxt_body(const double *Hp, int nv, const double *D, size_t nout, int nin,
     if (j < nin) gxt_cols(Hp, nv, 1, D, nout, j, i0, i1, Ap);
 }
 
+/* Bp[, i0 + c] += sum over the nin columns j of D of D[i0 + c, j] Hp[, j]
+ * (D nout x nin, Hp rp x nin), for nc rows from i0 and the vt vectors of
+ * padded rows from v0: the tile of gx_tile with the roles of the sum and
+ * the output swapped.  The sums over j stay in registers and meet B once;
+ * each j costs vt loads of H and nc broadcasts of D (contiguous: a column
+ * of D) for vt * nc fused multiply-adds. */
+static inline __attribute__((always_inline))
+void hxt_tile(const double *Hp, size_t rp, int v0, int vt, int nc, const double *D, size_t nout,
+              int nin, size_t i0, double *Bp)
+{
+    v4 a[4][3];
+    UNROLL
+    for (int c = 0; c < nc; c++)
+        UNROLL
+        for (int v = 0; v < vt; v++) a[c][v] = VSET1(0.0);
+    for (int j = 0; j < nin; j++) {
+        const double *h = Hp + (size_t) j * rp + 4 * v0, *d = D + (size_t) j * nout + i0;
+        v4 hv[3];
+        UNROLL
+        for (int v = 0; v < vt; v++) VLOAD(hv[v], h + 4 * v);
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            double b = d[c]; /* scalar: broadcast from memory */
+            UNROLL
+            for (int v = 0; v < vt; v++) a[c][v] += b * hv[v];
+        }
+    }
+    UNROLL
+    for (int c = 0; c < nc; c++)
+        UNROLL
+        for (int v = 0; v < vt; v++) {
+            double *bp = Bp + (i0 + c) * rp + 4 * (v0 + v);
+            v4 bv;
+            VLOAD(bv, bp);
+            bv += a[c][v];
+            VSTORE(bp, bv);
+        }
+}
+
+static inline __attribute__((always_inline))
+void hxt_rows(const double *Hp, int nv, int nc, const double *D, size_t nout, int nin, size_t i,
+              double *Bp)
+{
+    size_t rp = (size_t) nv * 4;
+    int v0 = 0;
+    for (; v0 + 3 <= nv; v0 += 3) hxt_tile(Hp, rp, v0, 3, nc, D, nout, nin, i, Bp);
+    if (nv - v0 == 2) hxt_tile(Hp, rp, v0, 2, nc, D, nout, nin, i, Bp);
+    else if (nv - v0 == 1) hxt_tile(Hp, rp, v0, 1, nc, D, nout, nin, i, Bp);
+}
+
+/* Bp[, i] += sum over the nin columns j of D (nout x nin) of D[i, j] Hp[, j],
+ * rows i in [i0, i1), four at a time */
+static inline __attribute__((always_inline))
+void hxt_body(const double *Hp, int nv, const double *D, size_t nout, int nin, size_t i0,
+              size_t i1, double *Bp, const double *pf, int npf)
+{
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4) {
+        /* the next block of the data, a cache line per column every 8 rows:
+         * its product then reads it from cache instead of waiting on memory */
+        if (pf && !(i & 7))
+            for (int j = 0; j < npf; j++) PREFETCH(pf + (size_t) j * nout + i);
+        hxt_rows(Hp, nv, 4, D, nout, nin, i, Bp);
+    }
+    if (i + 2 <= i1) { hxt_rows(Hp, nv, 2, D, nout, nin, i, Bp); i += 2; }
+    if (i < i1) hxt_rows(Hp, nv, 1, D, nout, nin, i, Bp);
+}
+
 /* sparse data (CSC): Ap[, j] = sum over the non-zeros x_ij of x_ij Gp[, i] */
 static inline __attribute__((always_inline))
 void sgx_body(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
@@ -273,6 +341,7 @@ void ssc_body(const double *Hp, int nv, const int *p, const int *idx, const doub
     }
 #define CALL_GX(Gp, X, nrow, j0, j1, Ap, NV) gx_body(Gp, NV, X, nrow, j0, j1, Ap)
 #define CALL_GXT(Hp, D, nout, nin, i0, i1, Ap, NV) gxt_body(Hp, NV, D, nout, nin, i0, i1, Ap)
+#define CALL_HXT(Hp, D, nout, nin, i0, i1, Bp, pf, npf, NV) hxt_body(Hp, NV, D, nout, nin, i0, i1, Bp, pf, npf)
 
 static void gx_base(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap)
 {
@@ -282,6 +351,11 @@ static void gxt_base(const double *Hp, int nv, const double *D, size_t nout, int
                      size_t i0, size_t i1, double *Ap)
 {
     GX_CASES(CALL_GXT, Hp, D, nout, nin, i0, i1, Ap)
+}
+static void hxt_base(const double *Hp, int nv, const double *D, size_t nout, int nin,
+                     size_t i0, size_t i1, double *Bp, const double *pf, int npf)
+{
+    GX_CASES(CALL_HXT, Hp, D, nout, nin, i0, i1, Bp, pf, npf)
 }
 
 #define CALL_SGX(Gp, p, idx, xv, xs, j0, j1, Ap, NV) sgx_body(Gp, NV, p, idx, xv, xs, j0, j1, Ap)
@@ -335,6 +409,11 @@ TARGET_AVX2 static void gxt_avx2(const double *Hp, int nv, const double *D, size
 {
     GX_CASES(CALL_GXT, Hp, D, nout, nin, i0, i1, Ap)
 }
+TARGET_AVX2 static void hxt_avx2(const double *Hp, int nv, const double *D, size_t nout, int nin,
+                                 size_t i0, size_t i1, double *Bp, const double *pf, int npf)
+{
+    GX_CASES(CALL_HXT, Hp, D, nout, nin, i0, i1, Bp, pf, npf)
+}
 int kernels_use_avx2(void)
 {
     static int cached = -1;
@@ -358,6 +437,21 @@ void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int 
     }
 #endif
     gx_base(Gp, nv, X, nrow, j0, j1, Ap);
+}
+
+/* Bp[, i] += sum over the nin columns j of D (nout x nin) of D[i, j] Hp[, j],
+ * rows i in [i0, i1), on the calling thread; Hp is rp x nin (padded).
+ * pf: the npf columns (nout long) to fetch into cache meanwhile, or NULL. */
+void kernel_gxt_acc(const double *Hp, int nv, const double *D, size_t nout, int nin,
+                    size_t i0, size_t i1, double *Bp, const double *pf, int npf)
+{
+#ifdef HAVE_X86_DISPATCH
+    if (kernels_use_avx2()) {
+        hxt_avx2(Hp, nv, D, nout, nin, i0, i1, Bp, pf, npf);
+        return;
+    }
+#endif
+    hxt_base(Hp, nv, D, nout, nin, i0, i1, Bp, pf, npf);
 }
 
 /* y_c = sum_k F[k, c] Gc[, k] for nb columns: Gc is nrow x r (column-major,

@@ -18,7 +18,8 @@
 #include <string.h>
 #include <stdlib.h>
 
-/* largest dense m x n for which HALS keeps a transposed copy (32 MB) */
+/* largest dense m x n for which unfused HALS keeps a transposed copy (32 MB;
+ * from 2^20 entries the one-pass update of hals.c needs none) */
 #define TRANSPOSE_COPY_MAX ((size_t) 1 << 22)
 
 /* HALS loss from quantities the H half update already paid for:
@@ -93,6 +94,10 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
      * GFLOP/s at 2000 x 2000, and more for small m): MU needs it anyway;
      * HALS takes it while it costs at most TRANSPOSE_COPY_MAX entries */
     int copy = solver == SOLVER_MU || (size_t) m * n <= TRANSPOSE_COPY_MAX;
+    /* HALS on dense data: the H half makes the W half's product in the
+     * same pass over X (hals.c), so there is no copy to walk */
+    int hparts = solver == SOLVER_HALS ? hals_fused_parts(&X, r) : 0;
+    if (hparts) copy = 0;
     /* ... except the fused update of small ranks, whose W half reads the
      * user's array along its rows (mu_dense.c) */
     if (solver == SOLVER_MU && mu_fused(&X, beta, r)) copy = 0;
@@ -116,6 +121,8 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     double *A = (double *) R_alloc((size_t) r * big + 1, sizeof(double));
     double *S = (double *) R_alloc((size_t) r * r, sizeof(double));
     double *HH = (double *) R_alloc((size_t) r * r, sizeof(double));
+    /* the fused HALS fit's H t(X), made by each H half for the next W half */
+    double *B = hparts && update_w ? (double *) R_alloc((size_t) r * m + 1, sizeof(double)) : NULL;
     double xx = 0.0;
     if (solver == SOLVER_HALS) {
         if (X.p) for (int t = 0; t < X.p[n]; t++) xx += XVAL(&X, t) * XVAL(&X, t);
@@ -140,6 +147,7 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
         gram(wt, r, m, S);
         prev = hals_loss(&X, xx, A, S, 0.0, wt, h, r, HH);
         if (!(prev > 1e-6 * xx)) prev = loss_factored(&X, wt, h, r, beta, threads);
+        if (B) product_gx(&Xt, h, r, B, threads); /* the first W half's product */
     } else prev = loss_factored(&X, wt, h, r, beta, threads);
     double loss0 = prev;
     trace[ntrace] = prev; trace_it[ntrace++] = 0;
@@ -153,8 +161,13 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
         const void *vmax = vmaxget();
         scratch_reset();
         if (solver == SOLVER_HALS) {
-            if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, threads);
-            hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, threads);
+            if (hparts) {
+                if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, B, S, 1, threads);
+                hals_half_fused(&X, h, wt, r, hparts, inner, inner_tol, l1h, l2h, A, S, B, threads);
+            } else {
+                if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, 0, threads);
+                hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, 0, threads);
+            }
         } else if (solver == SOLVER_CD) {
             if (update_w) kl_cd_half(&Xt, wt, h, r, inner, l1w, l2w, threads);
             kl_cd_half(&X, h, wt, r, inner, l1h, l2h, threads);

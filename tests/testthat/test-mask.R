@@ -87,6 +87,22 @@ test_that("one masked HALS iteration equals the plain-R masked update, dense and
   expect_equal(fitted(fit_sm), fitted(fit_s), tolerance = 1e-12)
 })
 
+test_that("masked one-pass HALS iterations equal the plain-R masked updates", {
+  # the one-pass update of dense data (hals.c; BETANMF_FUSE=1 at any size):
+  # held-out rows correct each column's Gram matrix in the H half, and the
+  # W half's product, made by the H half, has zeros there
+  old <- Sys.getenv("BETANMF_FUSE", NA)
+  Sys.setenv(BETANMF_FUSE = "1")
+  on.exit(if (is.na(old)) Sys.unsetenv("BETANMF_FUSE") else Sys.setenv(BETANMF_FUSE = old))
+  p <- mask_case(43, m = 13, n = 50, r = 4)
+  ref <- list(w = p$w, h = p$h)
+  for (i in 1:2) ref <- mask_ref_hals(p$x, ref$w, ref$h, p$held)
+  fit <- suppressWarnings(nmf(p$x, 4, beta = 2, solver = "hals", mask = p$held, init = list(w = p$w, h = p$h),
+                              maxit = 2, tol = 0, control = list(inner = 1, check = 1)))
+  expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE)
+  expect_equal(fit$loss, mask_div(p$x, fitted(fit), 2, !p$held), tolerance = 1e-10)
+})
+
 test_that("one masked MU iteration equals the plain-R masked update for every beta", {
   p <- mask_case(42)
   for (beta in c(0, 0.5, 1, 1.5, 2, 3)) {

@@ -36,8 +36,8 @@ test_that("the dense product kernels agree with the reference for every padded r
 })
 
 test_that("large dense HALS reads the data transposed in place, as the plain-R update says", {
-  # above 2^22 entries HALS keeps no transposed copy: the W half runs the
-  # H t(X) kernel on the original array
+  # HALS keeps no transposed copy here: the first W half runs the H t(X)
+  # kernel on the original array, the H half the one-pass update (hals.c)
   set.seed(14)
   x <- matrix(runif(2050 * 2050), 2050, 2050)
   w <- matrix(runif(2050 * 3), 2050, 3)
@@ -45,6 +45,40 @@ test_that("large dense HALS reads the data transposed in place, as the plain-R u
   ref <- ref_hals(x, w, h)
   fit <- one_step(x, w, h, 2, "hals")
   expect_equal(fit$w %*% fit$h, ref$w %*% ref$h, tolerance = 1e-11, ignore_attr = TRUE)
+})
+
+test_that("the one-pass HALS update equals the plain-R updates, and threads change nothing", {
+  # dense data from 2^20 entries: each H half also makes the next W half's
+  # product; BETANMF_FUSE=1 takes that path at any size.  37 x 70 gives five
+  # blocks of 16 columns (the last of 6) in four partial sums; three
+  # iterations, so two W halves use a product the H half made
+  old <- Sys.getenv("BETANMF_FUSE", NA)
+  Sys.setenv(BETANMF_FUSE = "1")
+  on.exit(if (is.na(old)) Sys.unsetenv("BETANMF_FUSE") else Sys.setenv(BETANMF_FUSE = old))
+  set.seed(41)
+  x <- matrix(rexp(37 * 70), 37, 70)
+  for (r in c(1, 3, 5, 9, 13)) {
+    w <- matrix(runif(37 * r), 37, r)
+    h <- matrix(runif(r * 70), r, 70)
+    ref <- list(w = w, h = h)
+    for (i in 1:3) ref <- ref_hals(x, ref$w, ref$h)
+    run <- function(threads) {
+      suppressWarnings(nmf(x, r, beta = 2, solver = "hals", init = list(w = w, h = h), maxit = 3, tol = 0,
+                           control = list(inner = 1, check = 1), threads = threads))
+    }
+    fit <- run(1)
+    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE,
+                 label = sprintf("one-pass HALS at rank %d", r))
+    fit2 <- run(2)
+    expect_identical(fit2$w, fit$w)
+    expect_identical(fit2$h, fit$h)
+  }
+  # W held fixed (predict): the H half alone, no product for a W half
+  pr <- predict(fit, x)
+  Sys.setenv(BETANMF_FUSE = "", BETANMF_NOFUSE = "1")
+  on.exit(Sys.unsetenv("BETANMF_NOFUSE"), add = TRUE)
+  Sys.unsetenv("BETANMF_FUSE")
+  expect_equal(predict(fit, x), pr, tolerance = 1e-10)
 })
 
 test_that("one MU iteration equals the plain-R update for every beta, dense and sparse", {
