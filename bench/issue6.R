@@ -221,6 +221,7 @@ hit_time <- function(grid, best) {
 }
 fmt_t <- function(v, b) ifelse(is.na(v), "-", paste0(ifelse(b == 1, "> ", ""), formatC(v, format = "g", digits = 4)))
 
+t3_b1 <- list()       # beta = 1 MU s/iter measured interleaved with beta = 0 and 1.5 (target 3)
 for (sname in names(sets)) {
   x <- sets[[sname]]$x; rank <- sets[[sname]]$rank
   sparse <- inherits(x, "sparseMatrix")
@@ -255,10 +256,13 @@ for (sname in names(sets)) {
     stamp(sprintf("   %-12s %.3g s/iter; grid loss %s", "sklearn MU", pi[["elapsed"]],
                   paste(sprintf("%d:%.7g", g$maxit, g$loss), collapse = " ")))
   }
-  # beta = 0 and 1.5: betanmf MU per iteration, same start
+  # beta = 0 and 1.5: betanmf MU per iteration, same start, interleaved with
+  # beta = 1 again (target 3 is their ratio: measured apart, the machine's
+  # drift alone moved it by 30 %)
   # (beta = 0 is infinite at zero entries: on dense data with zeros it runs on
   # x + 1e-6 mean(x) -- the same cost per iteration -- and on the sparse set it
   # is not defined)
+  specs3 <- list(b1 = list(fun = function(kk) bn_fit(x, rank, 1, kk, start), k0 = 1, k = k))
   for (b in c(0, 1.5)) {
     xb <- x
     if (b == 0 && any(x == 0)) {
@@ -266,9 +270,16 @@ for (sname in names(sets)) {
       xb <- x + 1e-6 * mean(x)
     }
     kb <- if (sparse && b != 1) min(k, 5) else k  # sparse beta != 1 needs all m x n entries: slow
-    pi <- per_iteration(function(kk) { f <- bn_fit(xb, rank, b, kk, start); list(w = f$w, h = f$h) }, 1, kb)
-    res[[paste0("b", b)]] <- list(beta = b, label = "betanmf MU", pi = pi, grid = NULL)
+    specs3[[paste0("b", b)]] <- local({ xx <- xb; bb <- b
+      list(fun = function(kk) bn_fit(xx, rank, bb, kk, start), k0 = 1, k = kb) })
   }
+  pis3 <- per_iteration_rr(specs3)
+  names(pis3) <- names(specs3)
+  t3_b1[[sname]] <- pis3$b1[["elapsed"]]
+  stamp(sprintf("   betanmf MU s/iter, interleaved: %s", paste(sprintf("beta %s %.3g", sub("^b", "", names(pis3)),
+                                                                  vapply(pis3, `[[`, 0, "elapsed")), collapse = ", ")))
+  for (nm in setdiff(names(specs3), "b1"))
+    res[[nm]] <- list(beta = as.numeric(sub("^b", "", nm)), label = "betanmf MU", pi = pis3[[nm]], grid = NULL)
   # floor: R's %*% for the two products with X
   w0 <- start$w; h0 <- start$h
   fl <- median(replicate(max(3L, repeats), timed(x %*% t(h0))$elapsed)) +
@@ -328,8 +339,8 @@ for (s in names(sets)) for (bn in c("betanmf MU", "betanmf CD")) {
 }
 for (s in names(sets)) for (b in c(0, 1.5)) {
   if (is.na(get(s, b, "betanmf MU", "s_iter"))) next
-  add_check("3", sprintf("%s b=%g / b=1 betanmf s/iter%s", s, b, if (b == 0 && s != "expr") " (x + 1e-6 mean)" else ""),
-            get(s, b, "betanmf MU", "s_iter") / get(s, 1, "betanmf MU", "s_iter"), 2)
+  add_check("3", sprintf("%s b=%g / b=1 betanmf s/iter (interleaved)%s", s, b, if (b == 0 && s != "expr") " (x + 1e-6 mean)" else ""),
+            get(s, b, "betanmf MU", "s_iter") / t3_b1[[s]], 2)
 }
 
 ## ------------------------------------------- target 2b: KL cost vs nnz ----
@@ -382,7 +393,22 @@ hals_t <- get("dense", 2, "betanmf HALS", "s_iter")
 cat(sprintf("   dense beta = 2 iteration: %.3g flops (products %.3g + Gram %.3g + <= %d inner sweeps %.3g); at peak %.4f s; measured %.4f s; ratio %.2f; R %%*%% floor %.4f s\n",
             flops, 4 * m * n * r, 2 * r^2 * (m + n), inner, inner * 2 * r^2 * (m + n), flops / peak, hals_t,
             hals_t / (flops / peak), get("dense", 2, "betanmf HALS", "floor")))
-add_check("4", "dense b=2 betanmf HALS s/iter / (flops / measured peak)", hals_t / (flops / peak), 1.5)
+# the peak and the sweep measured apart drift apart with the machine's speed
+# (see per_iteration_rr): the ratio that counts is taken per repeat, the peak
+# (best of 3 runs of peak.c) right before each timed sweep, and its median shown
+if (!is.na(peak)) {
+  st4 <- random_start(dx, r); k4 <- per_k[["dense"]]
+  pr4 <- vapply(seq_len(repeats), function(i) {
+    pk_i <- max(vapply(1:3, function(j) as.numeric(strsplit(system2(peak_bin, stdout = TRUE), " ")[[1]][2]), 0)) * 1e9
+    a <- timed(bn_fit(dx, r, 2, 1, st4)); b <- timed(bn_fit(dx, r, 2, k4, st4))
+    c(peak = pk_i, s_iter = (b$elapsed - a$elapsed) / (k4 - 1))
+  }, c(peak = 0, s_iter = 0))
+  ratio4 <- pr4["s_iter", ] / (flops / pr4["peak", ])
+  cat(sprintf("   interleaved (peak, then the sweep, %d times): peak %s GFLOP/s; s/iter %s; ratios %s; median %.2f\n", repeats,
+              paste(sprintf("%.1f", pr4["peak", ] / 1e9), collapse = " "), paste(sprintf("%.4f", pr4["s_iter", ]), collapse = " "),
+              paste(sprintf("%.2f", ratio4), collapse = " "), median(ratio4)))
+  add_check("4", "dense b=2 betanmf HALS s/iter / (flops / measured peak), interleaved", median(ratio4), 1.5)
+} else add_check("4", "dense b=2 betanmf HALS s/iter / (flops / measured peak)", NA, 1.5)
 
 profile_summary <- NULL
 if (!identical(Sys.getenv("BENCH_PERF"), "0") && nzchar(Sys.which("perf"))) {
