@@ -4,7 +4,7 @@
 # error (non-zero exit) on any wrong result, so a silent miscomputation that
 # the memory checkers cannot see still fails the target.
 #
-# Covered: dense and sparse data; beta = 0, 1, 2, 1.5 (plus 0.5 and 3); HALS and
+# Covered: dense and sparse data; beta = 0, 1, 2, 1.5 (plus 0.5 and 3); HALS (also the one-pass update) and
 # MU; masks (dense logical and sparse pattern, including NA -> missing =
 # "mask"); restarts (nrun = 2); user init; predict(); beta_divergence() with
 # and without a mask; tiny and degenerate sizes (1 x 1, 1 x n, m x 1,
@@ -184,6 +184,20 @@ optional("nmf_rank", get("nmf_rank", envir = ns)(dense, ranks = 1:2, beta = 1, f
                                                   maxit = 5))
 optional("fit_signatures", get("fit_signatures", envir = ns)(dense[, 1:3], fit1$w, beta = 1, bootstrap = 2,
                                                               seed = 1, maxit = 5))
+
+# the one-pass dense HALS update (src/hals.c; taken from 2^20 entries,
+# BETANMF_FUSE=1 forces it): 9 x 40 is three blocks of 16 columns in three
+# partial sums; ranks 3 and 5 (padding), threads = 2, a mask, predict()
+Sys.setenv(BETANMF_FUSE = "1")
+wide <- matrix(rpois(9 * 40, 3), 9, 40)
+held_wide <- matrix(FALSE, 9, 40)
+held_wide[cbind(c(2, 5, 7, 9), c(1, 17, 33, 40))] <- TRUE
+fit_one(wide, 3, 2, "hals", "one-pass HALS")
+fit_one(wide, 5, 2, "hals", "one-pass HALS, rank 5, threads = 2", threads = 2)
+fit_one(wide, 3, 2, "hals", "one-pass HALS, mask", mask = held_wide)
+fw <- quiet(nmf(wide, 3, beta = 2, solver = "hals", maxit = 4, tol = 0, seed = 1))
+ok(all(is.finite(predict(fw, wide))), "one-pass HALS predict")
+Sys.unsetenv("BETANMF_FUSE")
 
 cat(sprintf("valgrind-script: %d fits and all checks passed%s\n", n_fits,
             if (length(extra)) paste0("; also ran ", paste(extra, collapse = ", ")) else ""))
