@@ -259,23 +259,22 @@ void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
     gram(G, r, nrow, S);
     for (int k = 0; k < r; k++) S[k + k * r] += l2;
     int nthr = threads > 0 ? threads : 1;
-    const int FC = FUSED_COLS;
-    size_t lw = (size_t) r * LANES, per = 2 * lw + (size_t) r * r + 2 * (size_t) rp * FC;
+    size_t lw = (size_t) r * LANES, per = 2 * lw + (size_t) r * r + 2 * (size_t) rp * FUSED_COLS;
     double *LW = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
     size_t bsz = (size_t) rp * nrow;
     double *Bp = B ? (double *) scratch_alloc((size_t) nparts * bsz, sizeof(double)) : NULL;
-    int nblk = (ncol + FC - 1) / FC, avx = use_avx();
+    int nblk = (ncol + FUSED_COLS - 1) / FUSED_COLS, avx = use_avx();
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)
 #endif
     for (int c = 0; c < nparts; c++) {
         double *fb = LW + (size_t) thread_id() * per, *ab = fb + lw, *Sl = ab + lw;
-        double *Ab = Sl + (size_t) r * r, *Hb = Ab + (size_t) rp * FC;
+        double *Ab = Sl + (size_t) r * r, *Hb = Ab + (size_t) rp * FUSED_COLS;
         double *Bc = Bp ? Bp + (size_t) c * bsz : NULL;
         if (Bc) memset(Bc, 0, bsz * sizeof(double));
         int b0 = (int) ((long long) nblk * c / nparts), b1 = (int) ((long long) nblk * (c + 1) / nparts);
         for (int b = b0; b < b1; b++) {
-            int j0 = b * FC, nc = j0 + FC < ncol ? FC : ncol - j0;
+            int j0 = b * FUSED_COLS, nc = j0 + FUSED_COLS < ncol ? FUSED_COLS : ncol - j0;
             const double *Xb = X->dense + (size_t) j0 * nrow;
             kernel_gx_cols(Gp, nv, Xb, (size_t) nrow, 0, nc, Ab);
             for (int j = 0; j < nc; j++)
@@ -289,8 +288,8 @@ void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
                 for (int k = r; k < rp; k++) Hb[(size_t) j * rp + k] = 0.0;
             }
             /* the next block's columns are fetched meanwhile */
-            const double *pf = b + 1 < b1 ? Xb + (size_t) FC * nrow : NULL;
-            int npf = pf ? (j0 + 2 * FC <= ncol ? FC : ncol - j0 - FC) : 0;
+            const double *pf = b + 1 < b1 ? Xb + (size_t) FUSED_COLS * nrow : NULL;
+            int npf = pf ? (j0 + 2 * FUSED_COLS <= ncol ? FUSED_COLS : ncol - j0 - FUSED_COLS) : 0;
             for (size_t i0 = 0; i0 < (size_t) nrow; i0 += FUSED_ROWS) {
                 size_t i1 = i0 + FUSED_ROWS < (size_t) nrow ? i0 + FUSED_ROWS : (size_t) nrow;
                 kernel_gxt_acc(Hb, nv, Xb, (size_t) nrow, nc, i0, i1, Bc, pf, npf);
