@@ -127,9 +127,11 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
  * shape) that, not the arithmetic, bounds the blocked passes.  Above rank 4
  * the accumulators no longer fit in the 16 vector registers and the blocked
  * passes win (96 x 1000 at rank 8: 0.33 against 0.46 ms an iteration; equal
- * at rank 6).  beta = 1 takes 8 rows a step with two sets of accumulators
- * (even and odd quartets, added at the end); the others 4 rows.  Each sum
- * depends on nrow only, never on threads.
+ * at rank 6).  In the H half beta = 1 takes 8 rows a step with two sets of
+ * accumulators (even and odd quartets, added at the end), the others 4 rows;
+ * the W half takes one column a step (two, with a second set of
+ * accumulators, spilled them to the stack at rank 3: 0.35 against 0.32 ms an
+ * iteration on 5000 x 38).  Each sum depends on nrow only, never on threads.
  *
  * Written as a macro so each target gets its own square root (see
  * COEF_VEC_LOOP); FUSE_DEFS(sfx, SQRT4) defines fuse_cols_<sfx> (H half,
@@ -221,25 +223,7 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
             a[k] = b[k] = VSET1(0.0);                                           \
         }                                                                       \
         const double *xp = Xd + i;                                              \
-        size_t j = 0;                                                           \
-        if (kl) for (; j + 2 <= n; j += 2, xp += 2 * m) {                       \
-            const double *h = G + j * R, *h1 = h + R;                           \
-            v4 y = w[0] * h[0], y1 = w[0] * h1[0], xv, x1;                      \
-            UNROLL for (int k = 1; k < R; k++) {                                \
-                y += w[k] * h[k];                                               \
-                y1 += w[k] * h1[k];                                             \
-            }                                                                   \
-            VLOAD(xv, xp);                                                      \
-            VLOAD(x1, xp + m);                                                  \
-            y = VBLEND((v4i) (y < eps), eps, y);                                \
-            y1 = VBLEND((v4i) (y1 < eps), eps, y1);                             \
-            v4 q = xv / y, q1 = x1 / y1;                                        \
-            UNROLL for (int k = 0; k < R; k++) {                                \
-                a[k] += q * h[k];                                               \
-                b[k] += q1 * h1[k];                                             \
-            }                                                                   \
-        }                                                                       \
-        for (; j < n; j++, xp += m) {                                           \
+        for (size_t j = 0; j < n; j++, xp += m) {                               \
             const double *h = G + j * R;                                        \
             v4 y = w[0] * h[0], xv;                                             \
             UNROLL for (int k = 1; k < R; k++) y += w[k] * h[k];                \
@@ -259,10 +243,8 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
             }                                                                   \
         }                                                                       \
         UNROLL for (int k = 0; k < R; k++) {                                    \
-            v4 s_ = a[k];                                                       \
-            if (kl) s_ += b[k];                                                 \
             for (int l = 0; l < 4; l++) {                                       \
-                NUM[k + (i + l) * R] = s_[l];                                   \
+                NUM[k + (i + l) * R] = a[k][l];                                 \
                 if (!kl) DEN[k + (i + l) * R] = b[k][l];                        \
             }                                                                   \
         }                                                                       \
