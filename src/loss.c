@@ -32,58 +32,27 @@ double beta_div_scalar(double x, double y, double beta)
 }
 
 /* Sums of d(x|y) over one dense column for beta = 1 and beta = 0, four
- * entries at a time.  The logarithm is computed in vector lanes: with
- * v = 2^e u, u in [sqrt(1/2), sqrt(2)), log u = 2 atanh(s), s = (u - 1) /
- * (u + 1), |s| <= 0.1716, whose odd series to s^21 leaves a relative error
- * below 2^-53 (the next term, s^22 / 23, is < 1.1e-16 of the first), and
- * e log 2 is added in two parts (Cody & Waite) -- a few ulp, where libm's
- * scalar log() cost most of a KL loss evaluation.  Vectors with a ratio
- * outside the positive normal range (subnormal, Inf; 0 except for KL at
- * x = 0) go through beta_div_scalar. */
-#define LN2_HI 6.93147180369123816490e-01
-#define LN2_LO 1.90821492927058770002e-10
+ * entries at a time through the vector logarithm of VDIV_LOG4 (simd.h);
+ * vectors it does not handle go through beta_div_scalar. */
 static inline __attribute__((always_inline))
 double div_column_body(const double *x, const double *y, size_t m, double beta)
 {
-    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0), zero = VSET1(0.0);
-    const v4 lo = VSET1(DBL_MIN), hi = VSET1(DBL_MAX), sqrt2 = VSET1(M_SQRT2);
-    const v4i emask = (v4i) VSET1(0.0) + 0x7ff, mmask = (v4i) VSET1(0.0) + 0x000fffffffffffffLL,
-        onebits = (v4i) VSET1(0.0) + 0x3ff0000000000000LL, magic = (v4i) VSET1(0.0) + 0x4330000000000000LL;
-    const v4 ebias = VSET1(4503599627370496.0 + 1023.0); /* 2^52 + 1023 */
+    const v4 eps = VSET1(EPS_Y);
     int kl = beta == 1.0;
-    v4 acc = zero;
+    v4 acc = VSET1(0.0);
     double tail = 0.0;
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
-        v4 xv, yv;
+        v4 xv, yv, d;
+        int ok;
         VLOAD(xv, x + i); VLOAD(yv, y + i);
         yv = VBLEND((v4i) (yv < eps), eps, yv);
-        v4 q = xv / yv;
-        /* KL at x = 0: log q is taken as log 1 = 0, so d = x log q - x + y
-         * gives d(0|y) = y in the same lanes */
-        if (kl) q = VBLEND((v4i) (xv == zero), one, q);
-        v4i ok = (v4i) (q >= lo) & (v4i) (q <= hi);
-        if (!(ok[0] & ok[1] & ok[2] & ok[3])) {
-            /* subnormal or Inf ratios (or IS at x = 0): the scalar path */
+        VDIV_LOG4(d, ok, xv, yv, xv / yv, kl);
+        if (!ok) {
             for (int l = 0; l < 4; l++) tail += beta_div_scalar(x[i + l], yv[l], beta);
             continue;
         }
-        v4i bits = (v4i) q;
-        v4i eb = (bits >> 52) & emask;
-        v4 u = (v4) ((bits & mmask) | onebits);
-        v4i big = (v4i) (u > sqrt2);
-        u = VBLEND(big, u * 0.5, u);
-        eb = eb - big; /* big lanes are -1: one more power of two */
-        v4 e = (v4) (eb | magic) - ebias;
-        v4 sv = (u - one) / (u + one), z = sv * sv;
-        v4 p = VSET1(1.0 / 21);
-        p = p * z + 1.0 / 19; p = p * z + 1.0 / 17; p = p * z + 1.0 / 15;
-        p = p * z + 1.0 / 13; p = p * z + 1.0 / 11; p = p * z + 1.0 / 9;
-        p = p * z + 1.0 / 7; p = p * z + 1.0 / 5; p = p * z + 1.0 / 3;
-        p = p * z + 1.0;
-        v4 lq = e * LN2_HI + (e * LN2_LO + 2.0 * sv * p);
-        v4 d = kl ? xv * lq - xv + yv : q - lq - one;
-        acc += VBLEND((v4i) (d > zero), d, zero); /* cancellation near x = y */
+        acc += d;
     }
     for (; i < m; i++) tail += beta_div_scalar(x[i], y[i] < EPS_Y ? EPS_Y : y[i], beta);
     return HSUM(acc) + tail;
@@ -100,33 +69,27 @@ TARGET_AVX2 static double div_column_avx2(const double *x, const double *y, size
 #endif
 
 /* The same for every other beta whose 2 beta is an integer in [-16, 16]
- * (0.5, 1.5, 3, ...): x^beta, y^beta and y^(beta - 1) by the
- * multiplication chains of pow_beta (betanmf.h), four entries at a time,
- * where one scalar pow_beta per entry was most of a beta = 1.5 loss
- * evaluation.  A vector with a non-finite term (x = 0 with beta < 0,
- * overflow) goes through beta_div_scalar.  A macro, instantiated once per
- * square root (simd.h). */
+ * (0.5, 1.5, 3, ...) through the multiplication chains of VDIV_POW4, where
+ * one scalar pow_beta per entry was most of a beta = 1.5 loss evaluation.
+ * A macro, instantiated once per square root (simd.h). */
 #define POW_COLUMN_BODY(SQRT4)                                                \
-    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0), zero = VSET1(0.0);         \
-    const v4 big = VSET1(DBL_MAX);                                            \
+    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);                            \
     int n2x = (int) (2.0 * beta), n2y = (int) (2.0 * (beta - 1.0));           \
     double c1 = beta - 1.0, c2 = 1.0 / (beta * (beta - 1.0));                 \
-    v4 acc = zero;                                                            \
+    v4 acc = VSET1(0.0);                                                      \
     double tail = 0.0;                                                        \
     size_t i = 0;                                                             \
     for (; i + 4 <= m; i += 4) {                                              \
-        v4 xv, yv, xb, t;                                                     \
+        v4 xv, yv, d;                                                         \
+        int ok;                                                               \
         VLOAD(xv, x + i); VLOAD(yv, y + i);                                   \
         yv = VBLEND((v4i) (yv < eps), eps, yv);                               \
-        VPOW_CHAIN(xb, xv, n2x, SQRT4);                                       \
-        VPOW_CHAIN(t, yv, n2y, SQRT4);                                        \
-        v4 d = (xb + c1 * (t * yv) - beta * xv * t) * c2;                     \
-        v4i ok = (v4i) (d <= big) & (v4i) (d >= -big);                        \
-        if (!(ok[0] & ok[1] & ok[2] & ok[3])) {                               \
+        VDIV_POW4(d, ok, xv, yv, n2x, n2y, c1, c2, beta, SQRT4);              \
+        if (!ok) {                                                            \
             for (int l = 0; l < 4; l++) tail += beta_div_scalar(x[i + l], yv[l], beta); \
             continue;                                                         \
         }                                                                     \
-        acc += VBLEND((v4i) (d > zero), d, zero);                             \
+        acc += d;                                                             \
     }                                                                         \
     for (; i < m; i++) tail += beta_div_scalar(x[i], y[i] < EPS_Y ? EPS_Y : y[i], beta); \
     return HSUM(acc) + tail
