@@ -31,78 +31,62 @@ double beta_div_scalar(double x, double y, double beta)
     return d > 0.0 ? d : (d == d ? 0.0 : d);
 }
 
-/* Sums of d(x|y) over one dense column for beta = 1 and beta = 0, four
- * entries at a time through the vector logarithm of VDIV_LOG4 (simd.h);
- * vectors it does not handle go through beta_div_scalar. */
-static inline __attribute__((always_inline))
-double div_column_body(const double *x, const double *y, size_t m, double beta)
-{
-    const v4 eps = VSET1(EPS_Y);
-    int kl = beta == 1.0;
-    v4 acc = VSET1(0.0);
-    double tail = 0.0;
-    size_t i = 0;
-    for (; i + 4 <= m; i += 4) {
-        v4 xv, yv, d;
-        int ok;
-        VLOAD(xv, x + i); VLOAD(yv, y + i);
-        yv = VBLEND((v4i) (yv < eps), eps, yv);
-        VDIV_LOG4(d, ok, xv, yv, xv / yv, kl);
-        if (!ok) {
-            for (int l = 0; l < 4; l++) tail += beta_div_scalar(x[i + l], yv[l], beta);
-            continue;
-        }
-        acc += d;
-    }
-    for (; i < m; i++) tail += beta_div_scalar(x[i], y[i] < EPS_Y ? EPS_Y : y[i], beta);
-    return HSUM(acc) + tail;
-}
-static double div_column_base(const double *x, const double *y, size_t m, double beta)
-{
-    return div_column_body(x, y, m, beta);
-}
-#ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static double div_column_avx2(const double *x, const double *y, size_t m, double beta)
-{
-    return div_column_body(x, y, m, beta);
-}
-#endif
-
-/* The same for every other beta whose 2 beta is an integer in [-16, 16]
- * (0.5, 1.5, 3, ...) through the multiplication chains of VDIV_POW4, where
- * one scalar pow_beta per entry was most of a beta = 1.5 loss evaluation.
- * A macro, instantiated once per square root (simd.h). */
-#define POW_COLUMN_BODY(SQRT4)                                                \
+/* Sums of d(x|y) over one dense column, four entries at a time through
+ * VDIV_LOG4 (beta = 1 and 0) or VDIV_POW4 (every other beta with 2 beta an
+ * integer in [-16, 16], where one scalar pow_beta per entry was most of a
+ * beta = 1.5 loss; simd.h): first with no test per vector, then, only if a
+ * lane failed, again with one, the failing vectors through beta_div_scalar
+ * (the same sum when none fails).  A macro, instantiated per beta family
+ * and per target (the square root of the power chains). */
+#define COLUMN_BODY(DIV4)                                                     \
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);                            \
-    int n2x = (int) (2.0 * beta), n2y = (int) (2.0 * (beta - 1.0));           \
-    double c1 = beta - 1.0, c2 = 1.0 / (beta * (beta - 1.0));                 \
-    v4 acc = VSET1(0.0);                                                      \
+    (void) one;                                                               \
+    v4 acc = VSET1(0.0), xv, yv, d;                                           \
+    v4i okall = (v4i) (eps == eps), ok;                                       \
     double tail = 0.0;                                                        \
     size_t i = 0;                                                             \
     for (; i + 4 <= m; i += 4) {                                              \
-        v4 xv, yv, d;                                                         \
-        int ok;                                                               \
         VLOAD(xv, x + i); VLOAD(yv, y + i);                                   \
         yv = VBLEND((v4i) (yv < eps), eps, yv);                               \
-        VDIV_POW4(d, ok, xv, yv, n2x, n2y, c1, c2, beta, SQRT4);              \
-        if (!ok) {                                                            \
-            for (int l = 0; l < 4; l++) tail += beta_div_scalar(x[i + l], yv[l], beta); \
-            continue;                                                         \
-        }                                                                     \
+        DIV4;                                                                 \
+        okall &= ok;                                                          \
         acc += d;                                                             \
+    }                                                                         \
+    if (!ALL4(okall)) {                                                       \
+        acc = VSET1(0.0);                                                     \
+        for (i = 0; i + 4 <= m; i += 4) {                                     \
+            VLOAD(xv, x + i); VLOAD(yv, y + i);                               \
+            yv = VBLEND((v4i) (yv < eps), eps, yv);                           \
+            DIV4;                                                             \
+            if (ALL4(ok)) acc += d;                                           \
+            else for (int l = 0; l < 4; l++) tail += beta_div_scalar(x[i + l], yv[l], beta); \
+        }                                                                     \
     }                                                                         \
     for (; i < m; i++) tail += beta_div_scalar(x[i], y[i] < EPS_Y ? EPS_Y : y[i], beta); \
     return HSUM(acc) + tail
 
-static double pow_column_base(const double *x, const double *y, size_t m, double beta)
-{
-    POW_COLUMN_BODY(SQRT4_LANES);
-}
+#define POW_CONSTANTS                                                         \
+    int n2x = (int) (2.0 * beta), n2y = (int) (2.0 * (beta - 1.0));           \
+    double c1 = beta - 1.0, c2 = 1.0 / (beta * (beta - 1.0))
+
+#define COLUMN_DEFS(SFX, ATTR, SQRT4)                                         \
+    ATTR static double kl_column_##SFX(const double *x, const double *y, size_t m, double beta) \
+    {                                                                         \
+        COLUMN_BODY(VDIV_LOG4(d, ok, xv, yv, xv / yv, 1));                    \
+    }                                                                         \
+    ATTR static double is_column_##SFX(const double *x, const double *y, size_t m, double beta) \
+    {                                                                         \
+        COLUMN_BODY(VDIV_LOG4(d, ok, xv, yv, xv / yv, 0));                    \
+    }                                                                         \
+    ATTR static double pow_column_##SFX(const double *x, const double *y, size_t m, double beta) \
+    {                                                                         \
+        POW_CONSTANTS;                                                        \
+        COLUMN_BODY(VDIV_POW4(d, ok, xv, yv, n2x, n2y, c1, c2, beta, SQRT4)); \
+    }
+
+COLUMN_DEFS(base, , SQRT4_LANES)
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static double pow_column_avx2(const double *x, const double *y, size_t m, double beta)
-{
-    POW_COLUMN_BODY(SQRT4_AVX);
-}
+COLUMN_DEFS(avx2, TARGET_AVX2, SQRT4_AVX)
 #endif
 
 /* 2 beta an integer in [-16, 16], beta not 0, 1 or 2 */
@@ -114,15 +98,15 @@ static int pow_chain_beta(double beta)
 /* the loss of one dense column, through the vector paths where they apply */
 static double div_column(const double *x, const double *y, size_t m, double beta)
 {
-    if (beta == 1.0 || beta == 0.0) {
 #ifdef HAVE_X86_DISPATCH
-        if (kernels_use_avx2()) return div_column_avx2(x, y, m, beta);
-#endif
-        return div_column_base(x, y, m, beta);
+    if (kernels_use_avx2()) {
+        if (beta == 1.0) return kl_column_avx2(x, y, m, beta);
+        if (beta == 0.0) return is_column_avx2(x, y, m, beta);
+        return pow_column_avx2(x, y, m, beta);
     }
-#ifdef HAVE_X86_DISPATCH
-    if (kernels_use_avx2()) return pow_column_avx2(x, y, m, beta);
 #endif
+    if (beta == 1.0) return kl_column_base(x, y, m, beta);
+    if (beta == 0.0) return is_column_base(x, y, m, beta);
     return pow_column_base(x, y, m, beta);
 }
 

@@ -96,45 +96,47 @@ typedef long long v4i __attribute__((vector_size(32), aligned(8), may_alias));
 
 /* The beta-divergence d(x|y) (loss.c) of four lanes, y floored at EPS_Y
  * already, floored at zero (the closed forms cancel to about -1e-16 near
- * x = y).  OK is set to 0 when a lane is outside what the vector formulas
- * handle; the caller then takes beta_div_scalar for those four entries.
+ * x = y).  OK gets a lane mask, all ones where the vector formula holds;
+ * callers AND it over a column and, if a lane failed, evaluate that column
+ * again with beta_div_scalar where it fails (a test per vector, extracting
+ * lanes, was a tenth of the loop).
  *
- * VDIV_LOG4, beta = 1 (KL) and beta = 0 (Itakura-Saito), from Q = x / y:
- * the logarithm in vector lanes, with q = 2^e u, u in [sqrt(1/2), sqrt(2)),
- * log u = 2 atanh(s), s = (u - 1) / (u + 1), |s| <= 0.1716, whose odd
- * series to s^21 leaves a relative error below 2^-53 (the next term,
- * s^22 / 23, is < 1.1e-16 of the first), and e log 2 added in two parts
- * (Cody & Waite): a few ulp, where libm's scalar log() cost most of a KL
- * loss.  Lanes with a ratio outside the positive normal range (subnormal,
- * Inf; 0 except for KL at x = 0, where log q is taken as 0 so that
- * d(0|y) = y) are not OK. */
+ * VDIV_LOG4, beta = 1 (KL, KL = 1) and beta = 0 (Itakura-Saito), from
+ * Q = x / y: the logarithm in vector lanes, with q = 2^e u, u in
+ * [sqrt(1/2), sqrt(2)), log u = 2 atanh(s), s = (u - 1) / (u + 1),
+ * |s| <= 0.1716, whose odd series to s^21 leaves a relative error below
+ * 2^-53 (the next term, s^23 / 23, is < 1e-18 of the first), and e log 2
+ * added in two parts (Cody & Waite): a few ulp, where libm's scalar log()
+ * cost most of a KL loss.  The series by Estrin's scheme (four levels of
+ * independent multiply-adds, not a chain of ten: the chain's latency
+ * bounded the loop).  Lanes with a ratio outside the positive normal range
+ * (subnormal, Inf; 0 except for KL at x = 0, where log q is taken as 0 so
+ * that d(0|y) = y) fail.  KL should be a constant. */
+typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_alias));
+#define ALL4(mask) (((mask)[0] & (mask)[1] & (mask)[2] & (mask)[3]) != 0)
 #define VLOG_LN2_HI 6.93147180369123816490e-01
 #define VLOG_LN2_LO 1.90821492927058770002e-10
 #define VDIV_LOG4(D, OK, XV, YV, Q, KL)                                       \
     do {                                                                      \
         const v4 one_ = VSET1(1.0), zero_ = VSET1(0.0);                       \
-        const v4i emask_ = {0x7ff, 0x7ff, 0x7ff, 0x7ff},                      \
-                  mmask_ = (v4i) VSET1(0.0) + 0x000fffffffffffffLL,           \
-                  onebits_ = (v4i) VSET1(0.0) + 0x3ff0000000000000LL,         \
-                  magic_ = (v4i) VSET1(0.0) + 0x4330000000000000LL;           \
         v4 q_ = (Q);                                                          \
         if (KL) q_ = VBLEND((v4i) ((XV) == zero_), one_, q_);                 \
-        v4i ok_ = (v4i) (q_ >= VSET1(DBL_MIN)) & (v4i) (q_ <= VSET1(DBL_MAX)); \
-        (OK) = (ok_[0] & ok_[1] & ok_[2] & ok_[3]) != 0;                      \
-        v4i bits_ = (v4i) q_;                                                 \
-        v4i eb_ = (bits_ >> 52) & emask_;                                     \
-        v4 u_ = (v4) ((bits_ & mmask_) | onebits_);                           \
+        (OK) = (v4i) (q_ >= VSET1(DBL_MIN)) & (v4i) (q_ <= VSET1(DBL_MAX));   \
+        v4u bits_ = (v4u) q_; /* q > 0: a logical shift is enough */          \
+        v4i eb_ = (v4i) (bits_ >> 52);                                        \
+        v4 u_ = (v4) ((bits_ & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL); \
         v4i big_ = (v4i) (u_ > VSET1(M_SQRT2));                               \
         u_ = VBLEND(big_, u_ * 0.5, u_);                                      \
         eb_ = eb_ - big_; /* big lanes are -1: one more power of two */       \
-        v4 e_ = (v4) (eb_ | magic_) - VSET1(4503599627370496.0 + 1023.0);     \
+        v4 e_ = (v4) (eb_ | 0x4330000000000000LL) - VSET1(4503599627370496.0 + 1023.0); \
         v4 s_ = (u_ - one_) / (u_ + one_), z_ = s_ * s_;                      \
-        v4 p_ = VSET1(1.0 / 21);                                              \
-        p_ = p_ * z_ + 1.0 / 19; p_ = p_ * z_ + 1.0 / 17;                     \
-        p_ = p_ * z_ + 1.0 / 15; p_ = p_ * z_ + 1.0 / 13;                     \
-        p_ = p_ * z_ + 1.0 / 11; p_ = p_ * z_ + 1.0 / 9;                      \
-        p_ = p_ * z_ + 1.0 / 7; p_ = p_ * z_ + 1.0 / 5;                       \
-        p_ = p_ * z_ + 1.0 / 3; p_ = p_ * z_ + 1.0;                           \
+        v4 z2_ = z_ * z_, z4_ = z2_ * z2_, z8_ = z4_ * z4_;                   \
+        v4 a0_ = 1.0 + z_ * (1.0 / 3), a1_ = 1.0 / 5 + z_ * (1.0 / 7);        \
+        v4 a2_ = 1.0 / 9 + z_ * (1.0 / 11), a3_ = 1.0 / 13 + z_ * (1.0 / 15); \
+        v4 a4_ = 1.0 / 17 + z_ * (1.0 / 19);                                  \
+        v4 b0_ = a0_ + z2_ * a1_, b1_ = a2_ + z2_ * a3_;                      \
+        v4 b2_ = a4_ + z2_ * (1.0 / 21);                                      \
+        v4 p_ = (b0_ + z4_ * b1_) + z8_ * b2_;                                \
         v4 lq_ = e_ * VLOG_LN2_HI + (e_ * VLOG_LN2_LO + 2.0 * s_ * p_);       \
         v4 d_ = (KL) ? (XV) * lq_ - (XV) + (YV) : q_ - lq_ - one_;            \
         (D) = VBLEND((v4i) (d_ > zero_), d_, zero_);                          \
@@ -143,16 +145,15 @@ typedef long long v4i __attribute__((vector_size(32), aligned(8), may_alias));
 /* VDIV_POW4, every other beta with 2 beta an integer in [-16, 16]:
  * (x^b + (b-1) y^b - b x y^(b-1)) / (b (b-1)) with x^b and y^(b-1) by the
  * chains of VPOW_CHAIN (N2X = 2 b, N2Y = 2 (b - 1), C1 = b - 1,
- * C2 = 1 / (b (b - 1))); not OK when a term is not finite (x = 0 with
- * b < 0, overflow).  Needs a v4 `one` in scope. */
+ * C2 = 1 / (b (b - 1))); lanes with a term not finite (x = 0 with b < 0,
+ * overflow) fail.  Needs a v4 `one` in scope. */
 #define VDIV_POW4(D, OK, XV, YV, N2X, N2Y, C1, C2, BETA, SQRT4)               \
     do {                                                                      \
         v4 xb_, t_;                                                           \
         VPOW_CHAIN(xb_, XV, N2X, SQRT4);                                      \
         VPOW_CHAIN(t_, YV, N2Y, SQRT4);                                       \
         v4 d_ = (xb_ + (C1) * (t_ * (YV)) - (BETA) * (XV) * t_) * (C2);       \
-        v4i ok_ = (v4i) (d_ <= VSET1(DBL_MAX)) & (v4i) (d_ >= VSET1(-DBL_MAX)); \
-        (OK) = (ok_[0] & ok_[1] & ok_[2] & ok_[3]) != 0;                      \
+        (OK) = (v4i) (d_ <= VSET1(DBL_MAX)) & (v4i) (d_ >= VSET1(-DBL_MAX));  \
         (D) = VBLEND((v4i) (d_ > VSET1(0.0)), d_, VSET1(0.0));                \
     } while (0)
 
