@@ -385,6 +385,18 @@ test_that("the randomized SVD of the NNDSVD starts is exact when the sketch is f
   lo <- tcrossprod(matrix(runif(30 * 2), 30), matrix(runif(18 * 2), 18))
   s <- betanmf:::truncated_svd(Matrix::Matrix(lo, sparse = TRUE), 2)
   expect_equal(s$d, svd(lo)$d[1:2], tolerance = 1e-10)
+  # sketches from well to badly conditioned (singular values down to 1e-6,
+  # 1e-7, 1e-8 of the first, along random directions): Cholesky QR twice, or
+  # the Householder fallback where its Cholesky fails or its first pass is
+  # too far from orthonormal -- the basis is orthonormal every time
+  u <- qr.Q(qr(matrix(rnorm(60 * 12), 60)))
+  v <- qr.Q(qr(matrix(rnorm(40 * 12), 40)))
+  for (e in c(6, 7, 8)) {
+    xe <- u %*% (10^seq(0, -e, length.out = 12) * t(v))
+    s <- betanmf:::truncated_svd(xe, 11)
+    expect_equal(crossprod(s$u), diag(11), tolerance = 1e-12, label = sprintf("orthonormal basis, 1e-%d", e))
+    expect_equal(s$d[1:3], svd(xe)$d[1:3], tolerance = 1e-10)
+  }
 })
 
 test_that("every initialisation runs and user inits are checked", {
