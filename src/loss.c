@@ -98,16 +98,9 @@ static int pow_chain_beta(double beta)
 /* the loss of one dense column, through the vector paths where they apply */
 static double div_column(const double *x, const double *y, size_t m, double beta)
 {
-#ifdef HAVE_X86_DISPATCH
-    if (kernels_use_avx2()) {
-        if (beta == 1.0) return kl_column_avx2(x, y, m, beta);
-        if (beta == 0.0) return is_column_avx2(x, y, m, beta);
-        return pow_column_avx2(x, y, m, beta);
-    }
-#endif
-    if (beta == 1.0) return kl_column_base(x, y, m, beta);
-    if (beta == 0.0) return is_column_base(x, y, m, beta);
-    return pow_column_base(x, y, m, beta);
+    if (beta == 1.0) return DISPATCH(kl_column, x, y, m, beta);
+    if (beta == 0.0) return DISPATCH(is_column, x, y, m, beta);
+    return DISPATCH(pow_column, x, y, m, beta);
 }
 
 static inline double dot(const double *a, const double *b, int r)

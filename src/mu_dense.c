@@ -342,13 +342,7 @@ TARGET_AVX2 static void fuse_update_avx2(double *F, int r, int j0, int j1, const
 static void fuse_update(double *F, int r, int j0, int j1, const double *NUM, const double *DEN,
                         const double *gs, double l1, double l2, double gam)
 {
-#ifdef HAVE_X86_DISPATCH
-    if (kernels_use_avx2()) {
-        fuse_update_avx2(F, r, j0, j1, NUM, DEN, gs, l1, l2, gam);
-        return;
-    }
-#endif
-    fuse_update_base(F, r, j0, j1, NUM, DEN, gs, l1, l2, gam);
+    DISPATCH(fuse_update, F, r, j0, j1, NUM, DEN, gs, l1, l2, gam);
 }
 
 static int fuse_beta(double beta)

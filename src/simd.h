@@ -159,6 +159,10 @@ typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_a
 
 #ifdef HAVE_X86_DISPATCH
 int kernels_use_avx2(void);
+/* a call to NAME_avx2 or NAME_base, whichever the CPU runs */
+#define DISPATCH(NAME, ...) (kernels_use_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__))
+#else
+#define DISPATCH(NAME, ...) NAME##_base(__VA_ARGS__)
 #endif
 
 #endif
