@@ -296,7 +296,8 @@ FUSE_DEFS(avx2, TARGET_AVX2, SQRT4_AVX)
 
 /* f_k *= (num_k / (den_k + l1 + l2 f_k))^gamma for the columns [j0, j1),
  * four entries at a time along the flat r x ncol array (the den_k of
- * beta = 1, the sums gs of G, repeat every r entries, so every 12): the
+ * beta = 1, the sums gs of G, repeat every r entries, so every 12 for the
+ * fused ranks r <= FUSE_MAXR = 4): the
  * same operations as mu_step's, lane by lane.  After the W half's pass this
  * was 8 % of a 5000 x 38 iteration at rank 3 as a scalar loop (one
  * division an entry, latency-bound). */
