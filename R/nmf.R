@@ -191,6 +191,13 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   fit
 }
 
+# Tests only: on = TRUE runs every C kernel in its baseline build (what a
+# CPU without AVX2, or another architecture, runs) even on an AVX2 machine.
+# Returns the previous setting, invisibly.
+simd_baseline <- function(on) {
+  invisible(.Call(C_simd_baseline, isTRUE(on)))
+}
+
 # One call of the C driver on prepared data; factors in internal units.
 run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose) {
   ctl_vec <- c(ctl$maxit, ctl$tol, ctl$check, ctl$inner, ctl$inner_tol,

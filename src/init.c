@@ -9,6 +9,7 @@ SEXP C_hungarian(SEXP, SEXP);
 SEXP C_scan_values(SEXP);
 SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_simd_baseline(SEXP);
 
 static const R_CallMethodDef call_methods[] = {
     {"nmf_fit", (DL_FUNC) &C_nmf_fit, 12},
@@ -17,6 +18,7 @@ static const R_CallMethodDef call_methods[] = {
     {"scan_values", (DL_FUNC) &C_scan_values, 1},
     {"thin_product", (DL_FUNC) &C_thin_product, 5},
     {"range_finder", (DL_FUNC) &C_range_finder, 6},
+    {"simd_baseline", (DL_FUNC) &C_simd_baseline, 1},
     {NULL, NULL, 0}
 };
 

@@ -414,6 +414,8 @@ TARGET_AVX2 static void hxt_avx2(const double *Hp, int nv, const double *D, size
 {
     GX_CASES(CALL_HXT, Hp, D, nout, nin, i0, i1, Bp, pf, npf)
 }
+/* set by C_simd_baseline (tests): the baseline kernels even on an AVX2 CPU */
+static int force_baseline = 0;
 int kernels_use_avx2(void)
 {
     static int cached = -1;
@@ -421,9 +423,25 @@ int kernels_use_avx2(void)
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }
-    return cached;
+    return cached && !force_baseline;
 }
 #endif
+
+/* .Call entry (R/nmf.R, simd_baseline): on = TRUE makes every kernel take
+ * its baseline instantiation (the code non-AVX2 x86 CPUs and other
+ * architectures run), so the tests check it on any machine; returns the
+ * previous setting.  Never while a fit runs (it is read inside them). */
+SEXP C_simd_baseline(SEXP on)
+{
+#ifdef HAVE_X86_DISPATCH
+    int old = force_baseline;
+    force_baseline = asLogical(on) == TRUE;
+    return ScalarLogical(old);
+#else
+    (void) on;
+    return ScalarLogical(TRUE);
+#endif
+}
 
 int kernels_available(int r) { return r >= 1 && r <= 4 * MAXV; }
 

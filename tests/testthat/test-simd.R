@@ -1,0 +1,67 @@
+# Every C kernel is built twice on x86-64, for AVX2 + FMA and for the
+# baseline instruction set (what older CPUs and other architectures run);
+# the machine picks one.  simd_baseline(TRUE) forces the baseline build, so
+# both are checked here whatever the machine: the same fits must agree to
+# rounding (FMA contraction changes the last bits, nothing more).
+
+fit_both <- function(...) {
+  a <- suppressWarnings(nmf(...))
+  old <- betanmf:::simd_baseline(TRUE)
+  on.exit(betanmf:::simd_baseline(old))
+  b <- suppressWarnings(nmf(...))
+  list(a = a, b = b)
+}
+
+expect_same_fit <- function(f, label) {
+  expect_equal(f$b$w, f$a$w, tolerance = 1e-9, label = paste(label, "W"))
+  expect_equal(f$b$h, f$a$h, tolerance = 1e-9, label = paste(label, "H"))
+  expect_equal(f$b$trace$loss, f$a$trace$loss, tolerance = 1e-11, label = paste(label, "loss trace"))
+}
+
+test_that("the baseline kernels give the AVX2 kernels' fits, dense and sparse", {
+  p <- planted(61, 43, 3, seed = 17)
+  xpos <- p$x + 0.5
+  xs <- Matrix::Matrix(p$x, sparse = TRUE)
+  # HALS: two passes at small size, the one-pass update when forced
+  for (r in c(3, 9)) {
+    expect_same_fit(fit_both(p$x, r, beta = 2, maxit = 15, tol = 0, seed = 1), sprintf("HALS rank %d", r))
+  }
+  Sys.setenv(BETANMF_FUSE = "1")
+  on.exit(Sys.unsetenv("BETANMF_FUSE"), add = TRUE)
+  expect_same_fit(fit_both(p$x, 5, beta = 2, maxit = 15, tol = 0, seed = 1), "one-pass HALS")
+  Sys.unsetenv("BETANMF_FUSE")
+  # MU: the fused update (ranks <= 4) and the blocked one, beta = 1, 1.5, 0
+  for (r in c(3, 8)) {
+    expect_same_fit(fit_both(p$x, r, beta = 1, solver = "mu", maxit = 25, tol = 0, seed = 2,
+                             control = list(check = 5)), sprintf("MU KL rank %d", r))
+    expect_same_fit(fit_both(p$x, r, beta = 1.5, solver = "mu", maxit = 25, tol = 0, seed = 2,
+                             control = list(check = 5)), sprintf("MU beta 1.5 rank %d", r))
+    expect_same_fit(fit_both(xpos, r, beta = 0, solver = "mu", maxit = 25, tol = 0, seed = 2,
+                             control = list(check = 5)), sprintf("MU IS rank %d", r))
+  }
+  # coordinate descent, and the sparse products
+  expect_same_fit(fit_both(p$x, 3, beta = 1, solver = "cd", maxit = 10, tol = 0, seed = 3), "CD")
+  expect_same_fit(fit_both(xs, 3, beta = 1, solver = "mu", maxit = 25, tol = 0, seed = 4), "sparse MU")
+  expect_same_fit(fit_both(xs, 3, beta = 2, maxit = 15, tol = 0, seed = 4), "sparse HALS")
+  # the NNDSVD start (range finder: Gram, products, Cholesky QR)
+  expect_same_fit(fit_both(p$x, 3, beta = 2, init = "nndsvda", maxit = 5, tol = 0, seed = 5), "NNDSVD start")
+})
+
+test_that("the baseline kernels' loss falls back where the vector formulas fail", {
+  # the same subnormal ratio and zero as the AVX2 test in test-nmf.R
+  set.seed(21)
+  x <- matrix(stats::rexp(37 * 6) + 0.5, 37, 6)
+  x[5, 2] <- 1e-310
+  x[30, 4] <- 0
+  w <- matrix(stats::runif(37 * 2) + 0.5, 37, 2)
+  h <- matrix(stats::runif(2 * 6) + 0.5, 2, 6)
+  old <- betanmf:::simd_baseline(TRUE)
+  on.exit(betanmf:::simd_baseline(old))
+  for (beta in c(1, 0, 1.5)) {
+    xb <- if (beta == 0) pmax(x, 1e-310) else x
+    fit <- suppressWarnings(nmf(xb, 2, beta = beta, solver = "mu", init = list(w = w, h = h), maxit = 1,
+                                tol = 0, control = list(check = 1)))
+    expect_equal(fit$trace$loss[1], ref_div(xb, w %*% h, beta), tolerance = 1e-13,
+                 label = sprintf("baseline initial loss beta = %g", beta))
+  }
+})
