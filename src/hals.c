@@ -62,7 +62,7 @@ static void sweep_column(double *f, const double *a, const double *S, int r,
 
 static inline __attribute__((always_inline))
 void sweep_lanes_body(double *fb, const double *ab, const double *S, int r, int nlanes,
-                      int inner, double inner_tol, double l1)
+                      int inner, double inner_tol, double l1, int wide)
 {
     v4i act[LANEQ];
     v4 first[LANEQ];
@@ -70,7 +70,7 @@ void sweep_lanes_body(double *fb, const double *ab, const double *S, int r, int 
     UNROLL
     for (int q = 0; q < LANEQ; q++) {
         v4 lane = {4.0 * q, 4.0 * q + 1.0, 4.0 * q + 2.0, 4.0 * q + 3.0};
-        act[q] = (v4i) (lane < VSET1((double) nlanes));
+        act[q] = VCMP(wide, lane, <, VSET1((double) nlanes));
         first[q] = zero;
     }
     for (int it = 0; it < inner; it++) {
@@ -104,7 +104,7 @@ void sweep_lanes_body(double *fb, const double *ab, const double *S, int r, int 
                 v4 fo, nv;
                 VLOAD(fo, fk + 4 * q);
                 nv = fo + num[q] / sv;
-                nv = (v4) ((v4i) nv & (v4i) (nv > zero));
+                nv = (v4) ((v4i) nv & VCMP(wide, nv, >, zero));
                 v4 d = (v4) ((v4i) (nv - fo) & act[q]);
                 ch[q] += d * d;
                 VSTORE(fk + 4 * q, VBLEND(act[q], nv, fo));
@@ -113,9 +113,9 @@ void sweep_lanes_body(double *fb, const double *ab, const double *S, int r, int 
         long long any = 0;
         UNROLL
         for (int q = 0; q < LANEQ; q++) {
-            v4i stop = (v4i) (ch[q] == zero);
+            v4i stop = VCMP(wide, ch[q], ==, zero);
             if (it == 0) first[q] = ch[q];
-            else stop |= (v4i) (ch[q] <= tolv * first[q]);
+            else stop |= VCMP(wide, ch[q], <=, tolv * first[q]);
             act[q] &= ~stop;
             any |= act[q][0] | act[q][1] | act[q][2] | act[q][3];
         }
@@ -126,13 +126,13 @@ void sweep_lanes_body(double *fb, const double *ab, const double *S, int r, int 
 static void sweep_lanes_base(double *fb, const double *ab, const double *S, int r, int nlanes,
                              int inner, double inner_tol, double l1)
 {
-    sweep_lanes_body(fb, ab, S, r, nlanes, inner, inner_tol, l1);
+    sweep_lanes_body(fb, ab, S, r, nlanes, inner, inner_tol, l1, 0);
 }
 #ifdef HAVE_X86_DISPATCH
 TARGET_AVX2 static void sweep_lanes_avx2(double *fb, const double *ab, const double *S, int r,
                                          int nlanes, int inner, double inner_tol, double l1)
 {
-    sweep_lanes_body(fb, ab, S, r, nlanes, inner, inner_tol, l1);
+    sweep_lanes_body(fb, ab, S, r, nlanes, inner, inner_tol, l1, 1);
 }
 #endif
 

@@ -65,7 +65,7 @@ void cd_grad(const double *g, const double *xv, const double *ry, int nzp, doubl
 static inline __attribute__((always_inline))
 void cd_step_v(const double *g, const double *g2, const double *gn, const double *gn2, const double *xv,
                const double *y, double d, int nzp, double *y2, double *ry2, double *M, double *gq,
-               double *hq, int want_m, int next)
+               double *hq, int want_m, int next, int wide)
 {
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0), dv = VSET1(d);
     v4 m = VSET1(0.0), a = VSET1(0.0), b = VSET1(0.0);
@@ -73,7 +73,7 @@ void cd_step_v(const double *g, const double *g2, const double *gn, const double
         v4 gv, xx, yv;
         VLOAD(gv, g + t); VLOAD(xx, xv + t); VLOAD(yv, y + t);
         v4 yn = yv + dv * gv;
-        v4 yf = VBLEND((v4i) (yn < eps), eps, yn);
+        v4 yf = VFLOOR(wide, yn, eps);
         v4 rn = one / yf, q = xx * rn, qr = q * rn;
         VSTORE(y2 + t, yn); VSTORE(ry2 + t, rn);
         if (want_m) {
@@ -94,14 +94,15 @@ void cd_step_v(const double *g, const double *g2, const double *gn, const double
 
 static inline __attribute__((always_inline))
 void cd_step(const double *g, const double *g2, const double *gn, const double *gn2, const double *xv,
-             const double *y, double d, int nzp, double *y2, double *ry2, double *M, double *gq, double *hq)
+             const double *y, double d, int nzp, double *y2, double *ry2, double *M, double *gq, double *hq,
+             int wide)
 {
     if (d < 0.0) {
-        if (gn) cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 1, 1);
-        else cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 1, 0);
+        if (gn) cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 1, 1, wide);
+        else cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 1, 0, wide);
     } else {
-        if (gn) cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 0, 1);
-        else cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 0, 0);
+        if (gn) cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 0, 1, wide);
+        else cd_step_v(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, M, gq, hq, 0, 0, wide);
     }
 }
 
@@ -110,7 +111,7 @@ void cd_step(const double *g, const double *g2, const double *gn, const double *
  * contributes nothing to any sum */
 static inline __attribute__((always_inline))
 void cd_column_body(const double *gz, const double *gz2, int r, int nz, int nzp, const double *xv,
-                    const double *s, double *f, cd_work *w, int sweeps, double l1, double l2)
+                    const double *s, double *f, cd_work *w, int sweeps, double l1, double l2, int wide)
 {
     double *y = w->y, *ry = w->ry, *y2 = w->y2, *ry2 = w->ry2;
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
@@ -124,7 +125,7 @@ void cd_column_body(const double *gz, const double *gz2, int r, int nz, int nzp,
             VLOAD(gv, gz + (size_t) k * nzp + t);
             yv += f[k] * gv;
         }
-        v4 rv = one / VBLEND((v4i) (yv < eps), eps, yv);
+        v4 rv = one / VFLOOR(wide, yv, eps);
         VSTORE(y + t, yv);
         VSTORE(ry + t, rv);
         VLOAD(g0, gz + t); VLOAD(xx, xv + t);
@@ -152,7 +153,7 @@ void cd_column_body(const double *gz, const double *gz2, int r, int nz, int nzp,
             double M = 0.0, gq2 = 0.0, hq2 = 0.0;
             int accepted = 0;
             for (int halve = 0; halve < 30 && !accepted; halve++) {
-                cd_step(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, &M, &gq2, &hq2);
+                cd_step(g, g2, gn, gn2, xv, y, d, nzp, y2, ry2, &M, &gq2, &hq2, wide);
                 if (d > 0.0 || (M + l2) * -d <= 2.0 * grad) {
                     accepted = 1;
                 } else {
@@ -181,14 +182,14 @@ void cd_column_body(const double *gz, const double *gz2, int r, int nz, int nzp,
 static void cd_column_base(const double *gz, const double *gz2, int r, int nz, int nzp, const double *xv,
                            const double *s, double *f, cd_work *w, int sweeps, double l1, double l2)
 {
-    cd_column_body(gz, gz2, r, nz, nzp, xv, s, f, w, sweeps, l1, l2);
+    cd_column_body(gz, gz2, r, nz, nzp, xv, s, f, w, sweeps, l1, l2, 0);
 }
 #ifdef HAVE_X86_DISPATCH
 TARGET_AVX2 static void cd_column_avx2(const double *gz, const double *gz2, int r, int nz, int nzp,
                                        const double *xv, const double *s, double *f, cd_work *w, int sweeps,
                                        double l1, double l2)
 {
-    cd_column_body(gz, gz2, r, nz, nzp, xv, s, f, w, sweeps, l1, l2);
+    cd_column_body(gz, gz2, r, nz, nzp, xv, s, f, w, sweeps, l1, l2, 1);
 }
 #endif
 

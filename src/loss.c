@@ -38,16 +38,16 @@ double beta_div_scalar(double x, double y, double beta)
  * lane failed, again with one, the failing vectors through beta_div_scalar
  * (the same sum when none fails).  A macro, instantiated per beta family
  * and per target (the square root of the power chains). */
-#define COLUMN_BODY(DIV4)                                                     \
+#define COLUMN_BODY(DIV4, W)                                                  \
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);                            \
     (void) one;                                                               \
     v4 acc = VSET1(0.0), xv, yv, d;                                           \
-    v4i okall = (v4i) (eps == eps), ok;                                       \
+    v4i okall = {-1, -1, -1, -1}, ok;                                         \
     double tail = 0.0;                                                        \
     size_t i = 0;                                                             \
     for (; i + 4 <= m; i += 4) {                                              \
         VLOAD(xv, x + i); VLOAD(yv, y + i);                                   \
-        yv = VBLEND((v4i) (yv < eps), eps, yv);                               \
+        yv = VFLOOR(W, yv, eps);                                              \
         DIV4;                                                                 \
         okall &= ok;                                                          \
         acc += d;                                                             \
@@ -56,7 +56,7 @@ double beta_div_scalar(double x, double y, double beta)
         acc = VSET1(0.0);                                                     \
         for (i = 0; i + 4 <= m; i += 4) {                                     \
             VLOAD(xv, x + i); VLOAD(yv, y + i);                               \
-            yv = VBLEND((v4i) (yv < eps), eps, yv);                           \
+            yv = VFLOOR(W, yv, eps);                                          \
             DIV4;                                                             \
             if (ALL4(ok)) acc += d;                                           \
             else for (int l = 0; l < 4; l++) tail += beta_div_scalar(x[i + l], yv[l], beta); \
@@ -72,16 +72,16 @@ double beta_div_scalar(double x, double y, double beta)
 #define COLUMN_DEFS(SFX, ATTR, SQRT4)                                         \
     ATTR static double kl_column_##SFX(const double *x, const double *y, size_t m, double beta) \
     {                                                                         \
-        COLUMN_BODY(VDIV_LOG4(d, ok, xv, yv, xv / yv, 1));                    \
+        COLUMN_BODY(VDIV_LOG4(d, ok, xv, yv, xv / yv, 1, VWIDE(SQRT4)), VWIDE(SQRT4)); \
     }                                                                         \
     ATTR static double is_column_##SFX(const double *x, const double *y, size_t m, double beta) \
     {                                                                         \
-        COLUMN_BODY(VDIV_LOG4(d, ok, xv, yv, xv / yv, 0));                    \
+        COLUMN_BODY(VDIV_LOG4(d, ok, xv, yv, xv / yv, 0, VWIDE(SQRT4)), VWIDE(SQRT4)); \
     }                                                                         \
     ATTR static double pow_column_##SFX(const double *x, const double *y, size_t m, double beta) \
     {                                                                         \
         POW_CONSTANTS;                                                        \
-        COLUMN_BODY(VDIV_POW4(d, ok, xv, yv, n2x, n2y, c1, c2, beta, SQRT4)); \
+        COLUMN_BODY(VDIV_POW4(d, ok, xv, yv, n2x, n2y, c1, c2, beta, SQRT4), VWIDE(SQRT4)); \
     }
 
 COLUMN_DEFS(base, , SQRT4_LANES)

@@ -38,7 +38,7 @@
         v4 y, xv;                                                             \
         VLOAD(y, qd + i);                                                     \
         VLOAD(xv, x + i);                                                     \
-        y = VBLEND((v4i) (y < eps), eps, y);                                  \
+        y = VFLOOR(VWIDE(SQRT4), y, eps);                                     \
         if (kl) {                                                             \
             VSTORE(qx + i, xv / y);                                           \
             continue;                                                         \
@@ -167,8 +167,8 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
             }                                                                   \
             VLOAD(x0, x + i);                                                   \
             VLOAD(x1, x + i + 4);                                               \
-            y0 = VBLEND((v4i) (y0 < eps), eps, y0);                             \
-            y1 = VBLEND((v4i) (y1 < eps), eps, y1);                             \
+            y0 = VFLOOR(VWIDE(SQRT4), y0, eps);                                 \
+            y1 = VFLOOR(VWIDE(SQRT4), y1, eps);                                 \
             v4 q0 = x0 / y0, q1 = x1 / y1;                                      \
             UNROLL for (int k = 0; k < R; k++) {                                \
                 v4 g0, g1;                                                      \
@@ -186,7 +186,7 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
                 y0 += g0 * fk[k];                                               \
             }                                                                   \
             VLOAD(x0, x + i);                                                   \
-            y0 = VBLEND((v4i) (y0 < eps), eps, y0);                             \
+            y0 = VFLOOR(VWIDE(SQRT4), y0, eps);                                 \
             VPOW_CHAIN(t, y0, n2, SQRT4);                                       \
             v4 qx = x0 * t, qd = t * y0;                                        \
             UNROLL for (int k = 0; k < R; k++) {                                \
@@ -236,7 +236,7 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
             v4 y = w[0] * h[0], xv;                                             \
             UNROLL for (int k = 1; k < R; k++) y += w[k] * h[k];                \
             VLOAD(xv, xp);                                                      \
-            y = VBLEND((v4i) (y < eps), eps, y);                                \
+            y = VFLOOR(VWIDE(SQRT4), y, eps);                                   \
             if (kl) {                                                           \
                 v4 q = xv / y;                                                  \
                 UNROLL for (int k = 0; k < R; k++) a[k] += q * h[k];            \
@@ -313,7 +313,7 @@ FUSE_DEFS(avx2, TARGET_AVX2, SQRT4_AVX)
         if (gs) VLOAD(dv, pat + u);                                             \
         else VLOAD(dv, DEN + t);                                                \
         dv = dv + vl1 + vl2 * f;                                                \
-        dv = VBLEND((v4i) (dv > epsd), dv, epsd);                               \
+        dv = VBLEND(VCMP(VWIDE(SQRT4), dv, >, epsd), dv, epsd);                 \
         v4 q = nv / dv;                                                         \
         if (gam == 0.5) q = SQRT4(q);                                           \
         else if (gam != 1.0)                                                    \

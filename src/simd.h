@@ -65,6 +65,31 @@ typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
 typedef long long v4i __attribute__((vector_size(32), aligned(8), may_alias));
 #define VBLEND(mask, a, b) ((v4) (((v4i) (a) & (mask)) | ((v4i) (b) & ~(mask))))
 
+/* Lane masks of a comparison, A OP B.  WIDE = 1 in the AVX2 build: one
+ * 256-bit compare.  WIDE = 0 in the baseline build: two 128-bit compares --
+ * gcc compiles a 256-bit compare, on a target without 256-bit vectors (SSE2,
+ * NEON), into four scalar compares with a branch each, which made the
+ * baseline kernels 4-22 times slower than the AVX2 ones; the halves are
+ * vector compares everywhere.  WIDE is a constant in every instantiation,
+ * so only one of the two is compiled.  VWIDE(T): WIDE for the square root
+ * T of a target (SQRT4_AVX or SQRT4_LANES, below). */
+typedef double v2 __attribute__((vector_size(16), aligned(8), may_alias));
+typedef long long v2i __attribute__((vector_size(16), aligned(8), may_alias));
+#define VCMP_HALVES(A, OP, B)                                                 \
+    __extension__({                                                           \
+        union { v4 v; v2 h[2]; } ca_ = {(A)}, cb_ = {(B)};                    \
+        union { v4i v; v2i h[2]; } cr_;                                       \
+        cr_.h[0] = (v2i) (ca_.h[0] OP cb_.h[0]);                              \
+        cr_.h[1] = (v2i) (ca_.h[1] OP cb_.h[1]);                              \
+        cr_.v;                                                                \
+    })
+#define VCMP(WIDE, A, OP, B) ((WIDE) ? (v4i) ((A) OP (B)) : VCMP_HALVES(A, OP, B))
+#define VWIDE(T) WIDE_##T
+#define WIDE_SQRT4_LANES 0
+#define WIDE_SQRT4_AVX 1
+/* lanes y < floor set to floor */
+#define VFLOOR(WIDE, Y, FLOOR) VBLEND(VCMP(WIDE, Y, <, FLOOR), FLOOR, Y)
+
 /* horizontal sum of a vector in a fixed order (lane order never depends
  * on threads) */
 #define HSUM(a) ((((a)[0] + (a)[1]) + ((a)[2] + (a)[3])))
@@ -111,21 +136,21 @@ typedef long long v4i __attribute__((vector_size(32), aligned(8), may_alias));
  * independent multiply-adds, not a chain of ten: the chain's latency
  * bounded the loop).  Lanes with a ratio outside the positive normal range
  * (subnormal, Inf; 0 except for KL at x = 0, where log q is taken as 0 so
- * that d(0|y) = y) fail.  KL should be a constant. */
+ * that d(0|y) = y) fail.  KL should be a constant, W the target's VWIDE. */
 typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_alias));
 #define ALL4(mask) (((mask)[0] & (mask)[1] & (mask)[2] & (mask)[3]) != 0)
 #define VLOG_LN2_HI 6.93147180369123816490e-01
 #define VLOG_LN2_LO 1.90821492927058770002e-10
-#define VDIV_LOG4(D, OK, XV, YV, Q, KL)                                       \
+#define VDIV_LOG4(D, OK, XV, YV, Q, KL, W)                                    \
     do {                                                                      \
         const v4 one_ = VSET1(1.0), zero_ = VSET1(0.0);                       \
         v4 q_ = (Q);                                                          \
-        if (KL) q_ = VBLEND((v4i) ((XV) == zero_), one_, q_);                 \
-        (OK) = (v4i) (q_ >= VSET1(DBL_MIN)) & (v4i) (q_ <= VSET1(DBL_MAX));   \
+        if (KL) q_ = VBLEND(VCMP(W, XV, ==, zero_), one_, q_);                \
+        (OK) = VCMP(W, q_, >=, VSET1(DBL_MIN)) & VCMP(W, q_, <=, VSET1(DBL_MAX)); \
         v4u bits_ = (v4u) q_; /* q > 0: a logical shift is enough */          \
         v4i eb_ = (v4i) (bits_ >> 52);                                        \
         v4 u_ = (v4) ((bits_ & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL); \
-        v4i big_ = (v4i) (u_ > VSET1(M_SQRT2));                               \
+        v4i big_ = VCMP(W, u_, >, VSET1(M_SQRT2));                            \
         u_ = VBLEND(big_, u_ * 0.5, u_);                                      \
         eb_ = eb_ - big_; /* big lanes are -1: one more power of two */       \
         v4 e_ = (v4) (eb_ | 0x4330000000000000LL) - VSET1(4503599627370496.0 + 1023.0); \
@@ -139,7 +164,7 @@ typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_a
         v4 p_ = (b0_ + z4_ * b1_) + z8_ * b2_;                                \
         v4 lq_ = e_ * VLOG_LN2_HI + (e_ * VLOG_LN2_LO + 2.0 * s_ * p_);       \
         v4 d_ = (KL) ? (XV) * lq_ - (XV) + (YV) : q_ - lq_ - one_;            \
-        (D) = VBLEND((v4i) (d_ > zero_), d_, zero_);                          \
+        (D) = VBLEND(VCMP(W, d_, >, zero_), d_, zero_);                       \
     } while (0)
 
 /* VDIV_POW4, every other beta with 2 beta an integer in [-16, 16]:
@@ -153,8 +178,9 @@ typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_a
         VPOW_CHAIN(xb_, XV, N2X, SQRT4);                                      \
         VPOW_CHAIN(t_, YV, N2Y, SQRT4);                                       \
         v4 d_ = (xb_ + (C1) * (t_ * (YV)) - (BETA) * (XV) * t_) * (C2);       \
-        (OK) = (v4i) (d_ <= VSET1(DBL_MAX)) & (v4i) (d_ >= VSET1(-DBL_MAX));  \
-        (D) = VBLEND((v4i) (d_ > VSET1(0.0)), d_, VSET1(0.0));                \
+        (OK) = VCMP(VWIDE(SQRT4), d_, <=, VSET1(DBL_MAX)) &                   \
+               VCMP(VWIDE(SQRT4), d_, >=, VSET1(-DBL_MAX));                   \
+        (D) = VBLEND(VCMP(VWIDE(SQRT4), d_, >, VSET1(0.0)), d_, VSET1(0.0));  \
     } while (0)
 
 #ifdef HAVE_X86_DISPATCH
