@@ -199,5 +199,24 @@ fw <- quiet(nmf(wide, 3, beta = 2, solver = "hals", maxit = 4, tol = 0, seed = 1
 ok(all(is.finite(predict(fw, wide))), "one-pass HALS predict")
 Sys.unsetenv("BETANMF_FUSE")
 
+# the baseline build of every kernel (what CPUs without AVX2 and other
+# architectures run; betanmf:::simd_baseline): dense and sparse, HALS, MU
+# (fused and blocked), CD, the one-pass HALS, the NNDSVD start
+old_simd <- get("simd_baseline", envir = ns)(TRUE)
+tall <- matrix(rpois(37 * 6, 3), 37, 6)
+for (beta in c(0, 1, 1.5)) fit_one(if (beta == 0) positive else dense, 2, beta, "mu", sprintf("baseline MU beta %g", beta))
+fit_one(tall, 3, 1, "mu", "baseline fused MU, 37 rows")
+fit_one(tall, 5, 1, "mu", "baseline blocked MU, rank 5")
+fit_one(dense, 2, 1, "cd", "baseline CD")
+fit_one(dense, 2, 2, "hals", "baseline HALS")
+fit_one(sparse, 2, 1, "mu", "baseline sparse MU")
+fit_one(sparse, 2, 2, "hals", "baseline sparse HALS")
+Sys.setenv(BETANMF_FUSE = "1")
+fit_one(wide, 3, 2, "hals", "baseline one-pass HALS")
+Sys.unsetenv("BETANMF_FUSE")
+fb <- quiet(nmf(tall, 2, beta = 1, init = "nndsvda", maxit = 3, tol = 0, seed = 2))
+ok(all(is.finite(fb$w)), "baseline NNDSVD start")
+get("simd_baseline", envir = ns)(old_simd)
+
 cat(sprintf("valgrind-script: %d fits and all checks passed%s\n", n_fits,
             if (length(extra)) paste0("; also ran ", paste(extra, collapse = ", ")) else ""))
