@@ -68,9 +68,10 @@ typedef long long v4i __attribute__((vector_size(32), aligned(8), may_alias));
 /* Lane masks of a comparison, A OP B.  WIDE = 1 in the AVX2 build: one
  * 256-bit compare.  WIDE = 0 in the baseline build: two 128-bit compares --
  * gcc compiles a 256-bit compare, on a target without 256-bit vectors (SSE2,
- * NEON), into four scalar compares with a branch each, which made the
- * baseline kernels 4-22 times slower than the AVX2 ones; the halves are
- * vector compares everywhere.  WIDE is a constant in every instantiation,
+ * NEON), into four scalar compares with a branch each (part of why the
+ * baseline kernels ran 4-22 times slower than the AVX2 ones, the rest
+ * being tiles sized for 16 ymm registers); the halves are vector compares
+ * everywhere.  WIDE is a constant in every instantiation,
  * so only one of the two is compiled.  VWIDE(T): WIDE for the square root
  * T of a target (SQRT4_AVX or SQRT4_LANES, below). */
 typedef double v2 __attribute__((vector_size(16), aligned(8), may_alias));
