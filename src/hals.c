@@ -255,7 +255,7 @@ void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
                      double *A, double *S, double *B, int threads)
 {
     int nrow = X->nrow, ncol = X->ncol, nv = (r + 3) / 4, rp = 4 * nv;
-    const double *Gp = kernel_pad(G, r, rp, (size_t) nrow);
+    const double *Gp = kernel_pack_gx(G, r, (size_t) nrow);
     gram(G, r, nrow, S);
     for (int k = 0; k < r; k++) S[k + k * r] += l2;
     int nthr = threads > 0 ? threads : 1;

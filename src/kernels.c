@@ -28,19 +28,21 @@
  * padded rows from v0: a register tile of vt x nc accumulators with the vt
  * vectors of G kept in registers and each x broadcast once, so every load
  * feeds several fused multiply-adds (vt * nc of them for vt + nc loads).
- * Each output is a sum over the rows in order, whatever the tiling. */
+ * Each output is a sum over the rows in order, whatever the tiling.
+ * Gp is in the tile-packed layout of kernel_pack_gx: the tile's vectors of
+ * all nrow rows are contiguous (from Gp + 4 v0 nrow, 4 vt doubles a row). */
 static inline __attribute__((always_inline))
 void gx_tile(const double *Gp, size_t rp, int v0, int vt, int nc, const double *X, size_t nrow,
              int j, double *Ap)
 {
     v4 a[8][3];
-    const double *x0 = X + (size_t) j * nrow, *g0 = Gp + 4 * v0;
+    const double *x0 = X + (size_t) j * nrow, *g0 = Gp + 4 * (size_t) v0 * nrow;
     UNROLL
     for (int c = 0; c < nc; c++)
         UNROLL
         for (int v = 0; v < vt; v++) a[c][v] = VSET1(0.0);
     for (size_t i = 0; i < nrow; i++) {
-        const double *g = g0 + i * rp;
+        const double *g = g0 + i * 4 * (size_t) vt;
         v4 gv[3];
         UNROLL
         for (int v = 0; v < vt; v++) VLOAD(gv[v], g + 4 * v);
@@ -445,7 +447,8 @@ SEXP C_simd_baseline(SEXP on)
 
 int kernels_available(int r) { return r >= 1 && r <= 4 * MAXV; }
 
-/* Ap (padded) = Gp X for columns [j0, j1), on the calling thread */
+/* Ap (padded) = Gp X for columns [j0, j1), on the calling thread; Gp from
+ * kernel_pack_gx */
 void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap)
 {
 #ifdef HAVE_X86_DISPATCH
@@ -600,6 +603,29 @@ void kernel_gram(const double *F, int r, size_t k, double *S)
         for (int a = 0; a < r; a++) S[a + b * r] = Sp[a + (size_t) b * rp];
 }
 
+/* G (r x k) in the layout gx_tile reads: zero-padded to rp = 4 nv rows and
+ * cut into the tiles of gx_cols (3 vectors each, the last 1 or 2), each
+ * tile's k rows contiguous -- for r <= 12 (one tile) the padded rp x k
+ * array.  A tile read from the padded array took 12 of every 20 doubles of
+ * a row at r = 20, so its rows straddled cache lines it only partly used:
+ * the 2000 x 2000 product at rank 20 ran at 21 GFLOP/s, 25 packed; in cache
+ * (16 to 256 columns of X) 27-34 against 31-44. */
+double *kernel_pack_gx(const double *G, int r, size_t k)
+{
+    int nv = (r + 3) / 4;
+    double *P = (double *) scratch_alloc((size_t) 4 * nv * k, sizeof(double));
+    for (int v0 = 0; v0 < nv; v0 += 3) {
+        int vt = nv - v0 < 3 ? nv - v0 : 3, w = 4 * vt;
+        double *T = P + (size_t) 4 * v0 * k;
+        for (size_t c = 0; c < k; c++)
+            for (int t = 0; t < w; t++) {
+                int row = 4 * v0 + t;
+                T[c * w + t] = row < r ? G[c * r + row] : 0.0;
+            }
+    }
+    return P;
+}
+
 /* copy an r x k factor into a zero-padded rp x k array */
 double *kernel_pad(const double *F, int r, int rp, size_t k)
 {
@@ -620,7 +646,7 @@ static void unpad(const double *P, int rp, double *A, int r, size_t k)
 void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, double *A, int threads)
 {
     int nv = (r + 3) / 4, rp = 4 * nv;
-    double *Gp = kernel_pad(G, r, rp, (size_t) nrow);
+    double *Gp = kernel_pack_gx(G, r, (size_t) nrow);
     double *Ap = (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
 #ifdef HAVE_X86_DISPATCH
