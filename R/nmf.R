@@ -72,7 +72,10 @@
 #'   `rank`, `loss` (the beta-divergence), `trace` (a data frame of iteration
 #'   and loss), `iterations`, `converged`, `solver`, `init`, `seed`, `call`,
 #'   and, when `nrun > 1`, `runs` (each run's `w`, `h`, `loss`, `iterations`,
-#'   `converged`) and `best` (the index of the returned run).
+#'   `converged`) and `best` (the index of the returned run).  HALS fits also
+#'   have `sweeps`: the inner sweeps run (see `control$inner`), summed over
+#'   the rows of `w`, the columns of `h` and the iterations; each costs about
+#'   `2 * rank^2` flops.
 #' @references
 #' Fevotte, C. and Idier, J. (2011). Algorithms for nonnegative matrix
 #' factorization with the beta-divergence. Neural Computation 23(9), 2421-2456.
@@ -170,6 +173,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
                     if (nrun == 1L) "the fit" else sprintf("%d of %d runs", n_unconverged, nrun),
                     maxit, tol), call. = FALSE)
   }
+  if (solver != "hals") fit$sweeps <- NULL
   fit$beta <- beta
   fit$rank <- rank
   fit$solver <- solver
@@ -225,7 +229,7 @@ finish_factors <- function(res, d, beta) {
   unit <- d$scale^beta
   list(w = w, h = h, loss = res$loss * unit,
        trace = data.frame(iteration = res$trace_iter, loss = res$trace * unit),
-       iterations = res$iterations, converged = isTRUE(attr(res, "converged")))
+       iterations = res$iterations, converged = isTRUE(attr(res, "converged")), sweeps = res$sweeps)
 }
 
 solver_control <- function(control, solver, dims, rank, maxit, tol) {

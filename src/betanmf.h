@@ -155,11 +155,11 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
 double mu_gamma(double beta);
 
 /* hals.c: one HALS half update of F (r x ncol) given G (r x nrow). */
-void hals_half(const nmf_data *X, double *F, const double *G, int r,
+long hals_half(const nmf_data *X, double *F, const double *G, int r,
                int inner, double inner_tol, double l1, double l2,
                double *A, double *S, int have_A, int threads);
 int hals_fused_parts(const nmf_data *X, int r);
-void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
+long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
                      int inner, double inner_tol, double l1, double l2,
                      double *A, double *S, double *B, int threads);
 

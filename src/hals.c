@@ -23,11 +23,13 @@
 #include <string.h>
 #include <stdlib.h>
 
-static void sweep_column(double *f, const double *a, const double *S, int r,
-                         int inner, double inner_tol, double l1)
+/* returns the number of sweeps it ran */
+static int sweep_column(double *f, const double *a, const double *S, int r,
+                        int inner, double inner_tol, double l1)
 {
     double first = 0.0;
-    for (int it = 0; it < inner; it++) {
+    int it = 0;
+    for (; it < inner; it++) {
         double change = 0.0;
         for (int k = 0; k < r; k++) {
             double skk = S[k + k * r];
@@ -46,6 +48,7 @@ static void sweep_column(double *f, const double *a, const double *S, int r,
         else if (change <= inner_tol * first) break;
         if (change == 0.0) break;
     }
+    return it < inner ? it + 1 : inner;
 }
 
 /* The same sweeps for LANES columns at once, one column per vector lane.
@@ -56,14 +59,17 @@ static void sweep_column(double *f, const double *a, const double *S, int r,
  * interleaved (fb[k * LANES + c] is f_k of lane c).  Each lane stops its
  * inner sweeps by the rule of sweep_column (a stopped lane is frozen by a
  * mask while the others go on), so a lane computes what sweep_column
- * computes for its column, in the same order of operations. */
+ * computes for its column, in the same order of operations.  Returns the
+ * sweeps of the columns, summed: what sweep_column would return for each
+ * (the frozen lanes' work is not counted). */
 #define LANEQ 4             /* vectors per block */
 #define LANES (4 * LANEQ)   /* columns per block */
 
 static inline __attribute__((always_inline))
-void sweep_lanes_body(double *fb, const double *ab, const double *S, int r, int nlanes,
+long sweep_lanes_body(double *fb, const double *ab, const double *S, int r, int nlanes,
                       int inner, double inner_tol, double l1, int wide)
 {
+    long sweeps = 0;
     v4i act[LANEQ];
     v4 first[LANEQ];
     const v4 zero = VSET1(0.0), l1v = VSET1(l1), tolv = VSET1(inner_tol);
@@ -76,7 +82,10 @@ void sweep_lanes_body(double *fb, const double *ab, const double *S, int r, int 
     for (int it = 0; it < inner; it++) {
         v4 ch[LANEQ];
         UNROLL
-        for (int q = 0; q < LANEQ; q++) ch[q] = zero;
+        for (int q = 0; q < LANEQ; q++) {
+            ch[q] = zero;
+            sweeps -= act[q][0] + act[q][1] + act[q][2] + act[q][3]; /* active lanes are -1 */
+        }
         for (int k = 0; k < r; k++) {
             double skk = S[k + k * r];
             if (!(skk > 0.0)) continue;
@@ -121,31 +130,34 @@ void sweep_lanes_body(double *fb, const double *ab, const double *S, int r, int 
         }
         if (!any) break;
     }
+    return sweeps;
 }
 
-static void sweep_lanes_base(double *fb, const double *ab, const double *S, int r, int nlanes,
+static long sweep_lanes_base(double *fb, const double *ab, const double *S, int r, int nlanes,
                              int inner, double inner_tol, double l1)
 {
-    sweep_lanes_body(fb, ab, S, r, nlanes, inner, inner_tol, l1, 0);
+    return sweep_lanes_body(fb, ab, S, r, nlanes, inner, inner_tol, l1, 0);
 }
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void sweep_lanes_avx2(double *fb, const double *ab, const double *S, int r,
+TARGET_AVX2 static long sweep_lanes_avx2(double *fb, const double *ab, const double *S, int r,
                                          int nlanes, int inner, double inner_tol, double l1)
 {
-    sweep_lanes_body(fb, ab, S, r, nlanes, inner, inner_tol, l1, 1);
+    return sweep_lanes_body(fb, ab, S, r, nlanes, inner, inner_tol, l1, 1);
 }
 #endif
 
 /* the sweeps of columns [j0, j1) (at most LANES, a fixed block: which lane a
  * column lands in never depends on the number of threads), given their
  * products A and the Gram matrix S; Sl (r x r), fb and ab (r x LANES each)
- * are the calling thread's scratch */
-static void sweep_block(const nmf_data *X, double *F, const double *A, const double *S,
+ * are the calling thread's scratch.  Returns the sweeps of the columns,
+ * summed. */
+static long sweep_block(const nmf_data *X, double *F, const double *A, const double *S,
                         const double *G, int r, int j0, int j1, int inner, double inner_tol,
                         double l1, double *Sl, double *fb, double *ab, int avx)
 {
     const int *hp = X->hp, *hi = X->hi;
     int cols[LANES], nl = 0;
+    long sweeps = 0;
     for (int j = j0; j < j1; j++) {
         if (hp && hp[j + 1] > hp[j]) {
             /* held-out rows: this column has its own Gram matrix */
@@ -155,10 +167,10 @@ static void sweep_block(const nmf_data *X, double *F, const double *A, const dou
                 for (int c = 0; c < r; c++)
                     for (int a2 = 0; a2 < r; a2++) Sl[a2 + c * r] -= g[a2] * g[c];
             }
-            sweep_column(F + (size_t) j * r, A + (size_t) j * r, Sl, r, inner, inner_tol, l1);
+            sweeps += sweep_column(F + (size_t) j * r, A + (size_t) j * r, Sl, r, inner, inner_tol, l1);
         } else cols[nl++] = j;
     }
-    if (nl == 0) return;
+    if (nl == 0) return sweeps;
     for (int k = 0; k < r; k++)
         for (int c = 0; c < LANES; c++) {
             size_t src = (size_t) k + (size_t) (c < nl ? cols[c] : 0) * r;
@@ -166,13 +178,14 @@ static void sweep_block(const nmf_data *X, double *F, const double *A, const dou
             ab[(size_t) k * LANES + c] = c < nl ? A[src] : 0.0;
         }
 #ifdef HAVE_X86_DISPATCH
-    if (avx) sweep_lanes_avx2(fb, ab, S, r, nl, inner, inner_tol, l1);
+    if (avx) sweeps += sweep_lanes_avx2(fb, ab, S, r, nl, inner, inner_tol, l1);
     else
 #endif
-        sweep_lanes_base(fb, ab, S, r, nl, inner, inner_tol, l1);
+        sweeps += sweep_lanes_base(fb, ab, S, r, nl, inner, inner_tol, l1);
     (void) avx;
     for (int c = 0; c < nl; c++)
         for (int k = 0; k < r; k++) F[(size_t) k + (size_t) cols[c] * r] = fb[(size_t) k * LANES + c];
+    return sweeps;
 }
 
 static int use_avx(void)
@@ -185,8 +198,10 @@ static int use_avx(void)
 }
 
 /* have_A: A holds G X already (the H half of the fused update below made
- * it for the next W half); otherwise it is computed here */
-void hals_half(const nmf_data *X, double *F, const double *G, int r,
+ * it for the next W half); otherwise it is computed here.  Returns the
+ * inner sweeps of the columns of F, summed (an integer sum: the same for
+ * any number of threads). */
+long hals_half(const nmf_data *X, double *F, const double *G, int r,
                int inner, double inner_tol, double l1, double l2,
                double *A, double *S, int have_A, int threads)
 {
@@ -198,14 +213,16 @@ void hals_half(const nmf_data *X, double *F, const double *G, int r,
     size_t lw = (size_t) r * LANES;
     double *LW = (double *) scratch_alloc((size_t) nthr * (2 * lw + (size_t) r * r), sizeof(double));
     int nblk = (ncol + LANES - 1) / LANES, avx = use_avx();
+    long sweeps = 0;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nthr) schedule(static)
+#pragma omp parallel for num_threads(nthr) schedule(static) reduction(+ : sweeps)
 #endif
     for (int b = 0; b < nblk; b++) {
         double *fb = LW + (size_t) thread_id() * (2 * lw + (size_t) r * r);
         int j0 = b * LANES, j1 = j0 + LANES < ncol ? j0 + LANES : ncol;
-        sweep_block(X, F, A, S, G, r, j0, j1, inner, inner_tol, l1, fb + 2 * lw, fb, fb + lw, avx);
+        sweeps += sweep_block(X, F, A, S, G, r, j0, j1, inner, inner_tol, l1, fb + 2 * lw, fb, fb + lw, avx);
     }
+    return sweeps;
 }
 
 /* The H half of a dense fit in one pass over the data, which also makes the
@@ -250,7 +267,7 @@ int hals_fused_parts(const nmf_data *X, int r)
     return P;
 }
 
-void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
+long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
                      int inner, double inner_tol, double l1, double l2,
                      double *A, double *S, double *B, int threads)
 {
@@ -264,8 +281,9 @@ void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
     size_t bsz = (size_t) rp * nrow;
     double *Bp = B ? (double *) scratch_alloc((size_t) nparts * bsz, sizeof(double)) : NULL;
     int nblk = (ncol + FUSED_COLS - 1) / FUSED_COLS, avx = use_avx();
+    long sweeps = 0;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nthr) schedule(static)
+#pragma omp parallel for num_threads(nthr) schedule(static) reduction(+ : sweeps)
 #endif
     for (int c = 0; c < nparts; c++) {
         double *fb = LW + (size_t) thread_id() * per, *ab = fb + lw, *Sl = ab + lw;
@@ -280,7 +298,7 @@ void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
             for (int j = 0; j < nc; j++)
                 memcpy(A + (size_t) (j0 + j) * r, Ab + (size_t) j * rp, (size_t) r * sizeof(double));
             for (int l = j0; l < j0 + nc; l += LANES)
-                sweep_block(X, F, A, S, G, r, l, l + LANES < j0 + nc ? l + LANES : j0 + nc, inner,
+                sweeps += sweep_block(X, F, A, S, G, r, l, l + LANES < j0 + nc ? l + LANES : j0 + nc, inner,
                             inner_tol, l1, Sl, fb, ab, avx);
             if (!Bc) continue;
             for (int j = 0; j < nc; j++) {
@@ -296,7 +314,7 @@ void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
             }
         }
     }
-    if (!B) return;
+    if (!B) return sweeps;
     /* B (r x nrow) = the partial sums, added in order */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)
@@ -308,4 +326,5 @@ void hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
             for (int c = 1; c < nparts; c++) s += Bp[(size_t) c * bsz + at];
             B[(size_t) i * r + k] = s;
         }
+    return sweeps;
 }

@@ -152,6 +152,9 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     double loss0 = prev;
     trace[ntrace] = prev; trace_it[ntrace++] = 0;
     int prev_it = 0, it = 0, converged = 0;
+    /* HALS: inner sweeps run, summed over the rows of W, the columns of H
+     * and the iterations (what the sweeps cost: 2 r^2 flops each) */
+    double sweeps = 0.0;
     if (!R_FINITE(prev)) error("the loss at the initial factors is not finite");
 
     for (it = 1; it <= maxit; it++) {
@@ -162,11 +165,11 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
         scratch_reset();
         if (solver == SOLVER_HALS) {
             if (hparts) {
-                if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, B, S, 1, threads);
-                hals_half_fused(&X, h, wt, r, hparts, inner, inner_tol, l1h, l2h, A, S, B, threads);
+                if (update_w) sweeps += hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, B, S, 1, threads);
+                sweeps += hals_half_fused(&X, h, wt, r, hparts, inner, inner_tol, l1h, l2h, A, S, B, threads);
             } else {
-                if (update_w) hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, 0, threads);
-                hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, 0, threads);
+                if (update_w) sweeps += hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, 0, threads);
+                sweeps += hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, 0, threads);
             }
         } else if (solver == SOLVER_CD) {
             if (update_w) kl_cd_half(&Xt, wt, h, r, inner, l1w, l2w, threads);
@@ -213,8 +216,8 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
         final = loss_factored(&X, wt, h, r, beta, threads);
     }
     scratch_end();
-    SEXP out = PROTECT(allocVector(VECSXP, 6)); nprotect++;
-    SEXP names = PROTECT(allocVector(STRSXP, 6)); nprotect++;
+    SEXP out = PROTECT(allocVector(VECSXP, 7)); nprotect++;
+    SEXP names = PROTECT(allocVector(STRSXP, 7)); nprotect++;
     SEXP tr = PROTECT(allocVector(REALSXP, ntrace)); nprotect++;
     SEXP tri = PROTECT(allocVector(INTSXP, ntrace)); nprotect++;
     for (int t = 0; t < ntrace; t++) { REAL(tr)[t] = trace[t]; INTEGER(tri)[t] = trace_it[t]; }
@@ -224,6 +227,8 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     SET_VECTOR_ELT(out, 3, tri); SET_STRING_ELT(names, 3, mkChar("trace_iter"));
     SET_VECTOR_ELT(out, 4, ScalarInteger(it)); SET_STRING_ELT(names, 4, mkChar("iterations"));
     SET_VECTOR_ELT(out, 5, ScalarReal(final)); SET_STRING_ELT(names, 5, mkChar("loss"));
+    SET_VECTOR_ELT(out, 6, ScalarReal(solver == SOLVER_HALS ? sweeps : NA_REAL));
+    SET_STRING_ELT(names, 6, mkChar("sweeps"));
     setAttrib(out, R_NamesSymbol, names);
     setAttrib(out, install("converged"), ScalarLogical(converged));
     UNPROTECT(nprotect);

@@ -27,6 +27,37 @@ ref_hals <- function(x, w, h) {
   list(w = w, h = h)
 }
 
+# one HALS iteration with up to `inner` sweeps per row of W and column of H,
+# each stopped by the rule of Gillis & Glineur (2012): once a sweep changes
+# the vector by at most inner_tol times the first sweep's change (squared
+# norms), or not at all; also returns the sweeps run, summed
+ref_hals_inner <- function(x, w, h, inner, inner_tol) {
+  sweeps <- 0
+  solve_vec <- function(f, a, s) {
+    first <- 0
+    for (it in seq_len(inner)) {
+      sweeps <<- sweeps + 1
+      change <- 0
+      for (k in seq_along(f)) {
+        if (!(s[k, k] > 0)) next
+        nv <- max(0, f[k] + (a[k] - sum(s[k, ] * f)) / s[k, k])
+        change <- change + (nv - f[k])^2
+        f[k] <- nv
+      }
+      if (it == 1) first <- change else if (change <= inner_tol * first) break
+      if (change == 0) break
+    }
+    f
+  }
+  a <- x %*% t(h)
+  b <- h %*% t(h)
+  for (i in seq_len(nrow(w))) w[i, ] <- solve_vec(w[i, ], a[i, ], b)
+  cc <- t(w) %*% x
+  d <- t(w) %*% w
+  for (j in seq_len(ncol(h))) h[, j] <- solve_vec(h[, j], cc[, j], d)
+  list(w = w, h = h, sweeps = sweeps)
+}
+
 ref_div <- function(x, y, beta) {
   if (beta == 2) return(sum((x - y)^2) / 2)
   if (beta == 1) return(sum(ifelse(x > 0, x * log(x / y), 0) - x + y))

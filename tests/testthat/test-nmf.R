@@ -81,6 +81,49 @@ test_that("the one-pass HALS update equals the plain-R updates, and threads chan
   expect_equal(predict(fit, x), pr, tolerance = 1e-10)
 })
 
+test_that("HALS's repeated inner sweeps and their count match the plain-R rule", {
+  # fit$sweeps counts the sweeps each row of W and column of H ran before
+  # the stopping rule; dense (two passes, and the one-pass update through
+  # BETANMF_FUSE), sparse, and threads = 2 (an integer sum: identical)
+  set.seed(17)
+  x <- matrix(rexp(45 * 38), 45, 38)
+  w <- matrix(runif(45 * 4), 45, 4)
+  h <- matrix(runif(4 * 38), 4, 38)
+  xs <- Matrix::Matrix(x * (x > 0.8), sparse = TRUE)
+  run <- function(x, maxit, inner, threads = 1) {
+    suppressWarnings(nmf(x, 4, beta = 2, solver = "hals", init = list(w = w, h = h), maxit = maxit, tol = 0,
+                         threads = threads, control = list(inner = inner, inner_tol = 0.01, check = 1)))
+  }
+  old <- Sys.getenv("BETANMF_FUSE", NA)
+  on.exit(if (is.na(old)) Sys.unsetenv("BETANMF_FUSE") else Sys.setenv(BETANMF_FUSE = old))
+  for (fuse in c("", "1")) for (dense in c(TRUE, FALSE)) {
+    if (nzchar(fuse)) Sys.setenv(BETANMF_FUSE = fuse) else Sys.unsetenv("BETANMF_FUSE")
+    xx <- if (dense) x else xs
+    ref <- list(w = w, h = h, sweeps = 0)
+    total <- 0
+    for (i in 1:3) {
+      ref <- ref_hals_inner(as.matrix(xx), ref$w, ref$h, inner = 6, inner_tol = 0.01)
+      total <- total + ref$sweeps
+    }
+    fit <- run(xx, 3, 6)
+    what <- sprintf("%s, BETANMF_FUSE = '%s'", if (dense) "dense" else "sparse", fuse)
+    expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE, label = what)
+    expect_identical(fit$sweeps, total, label = what)
+    # more than one sweep ran somewhere, and not always all six
+    expect_true(total > 3 * (45 + 38) && total < 3 * 6 * (45 + 38), label = what)
+    expect_identical(run(xx, 3, 6, threads = 2)$sweeps, total, label = what)
+    # one sweep each: rows plus columns, per iteration
+    expect_identical(run(xx, 3, 1)$sweeps, 3 * (45 + 38), label = what)
+  }
+  # held-out entries: those columns and rows are swept one at a time
+  mask <- matrix(FALSE, 45, 38)
+  mask[cbind(c(1, 5, 9, 30), c(2, 2, 17, 30))] <- TRUE
+  one <- suppressWarnings(nmf(x, 4, beta = 2, solver = "hals", init = list(w = w, h = h), maxit = 3, tol = 0,
+                              mask = mask, control = list(inner = 1, check = 1)))
+  expect_identical(one$sweeps, 3 * (45 + 38))
+  expect_null(suppressWarnings(nmf(x, 4, beta = 1, solver = "mu", maxit = 3, tol = 0))$sweeps)
+})
+
 test_that("one MU iteration equals the plain-R update for every beta, dense and sparse", {
   set.seed(12)
   x <- matrix(rexp(10 * 8) + 0.1, 10, 8)
