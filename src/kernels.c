@@ -31,11 +31,12 @@
  * Each output is a sum over the rows in order, whatever the tiling.
  * Gp is in the tile-packed layout of kernel_pack_gx: the tile's vectors of
  * all nrow rows are contiguous (from Gp + 4 v0 nrow, 4 vt doubles a row). */
+#define GX_TV 3 /* vectors of G per register tile (gx_cols, kernel_pack_gx) */
 static inline __attribute__((always_inline))
 void gx_tile(const double *Gp, size_t rp, int v0, int vt, int nc, const double *X, size_t nrow,
              int j, double *Ap)
 {
-    v4 a[8][3];
+    v4 a[8][GX_TV];
     const double *x0 = X + (size_t) j * nrow, *g0 = Gp + 4 * (size_t) v0 * nrow;
     UNROLL
     for (int c = 0; c < nc; c++)
@@ -43,7 +44,7 @@ void gx_tile(const double *Gp, size_t rp, int v0, int vt, int nc, const double *
         for (int v = 0; v < vt; v++) a[c][v] = VSET1(0.0);
     for (size_t i = 0; i < nrow; i++) {
         const double *g = g0 + i * 4 * (size_t) vt;
-        v4 gv[3];
+        v4 gv[GX_TV];
         UNROLL
         for (int v = 0; v < vt; v++) VLOAD(gv[v], g + 4 * v);
         UNROLL
@@ -66,7 +67,7 @@ void gx_cols(const double *Gp, int nv, int nc, const double *X, size_t nrow, int
 {
     size_t rp = (size_t) nv * 4;
     int v0 = 0;
-    for (; v0 + 3 <= nv; v0 += 3) gx_tile(Gp, rp, v0, 3, nc, X, nrow, j, Ap);
+    for (; v0 + GX_TV <= nv; v0 += GX_TV) gx_tile(Gp, rp, v0, GX_TV, nc, X, nrow, j, Ap);
     if (nv - v0 == 2) gx_tile(Gp, rp, v0, 2, nc, X, nrow, j, Ap);
     else if (nv - v0 == 1) gx_tile(Gp, rp, v0, 1, nc, X, nrow, j, Ap);
 }
@@ -614,8 +615,8 @@ double *kernel_pack_gx(const double *G, int r, size_t k)
 {
     int nv = (r + 3) / 4;
     double *P = (double *) scratch_alloc((size_t) 4 * nv * k, sizeof(double));
-    for (int v0 = 0; v0 < nv; v0 += 3) {
-        int vt = nv - v0 < 3 ? nv - v0 : 3, w = 4 * vt;
+    for (int v0 = 0; v0 < nv; v0 += GX_TV) {
+        int vt = nv - v0 < GX_TV ? nv - v0 : GX_TV, w = 4 * vt;
         double *T = P + (size_t) 4 * v0 * k;
         for (size_t c = 0; c < k; c++)
             for (int t = 0; t < w; t++) {
