@@ -452,13 +452,7 @@ int kernels_available(int r) { return r >= 1 && r <= 4 * MAXV; }
  * kernel_pack_gx */
 void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap)
 {
-#ifdef HAVE_X86_DISPATCH
-    if (kernels_use_avx2()) {
-        gx_avx2(Gp, nv, X, nrow, j0, j1, Ap);
-        return;
-    }
-#endif
-    gx_base(Gp, nv, X, nrow, j0, j1, Ap);
+    DISPATCH(gx, Gp, nv, X, nrow, j0, j1, Ap);
 }
 
 /* Bp[, i] += sum over the nin columns j of D (nout x nin) of D[i, j] Hp[, j],
@@ -467,13 +461,7 @@ void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int 
 void kernel_gxt_acc(const double *Hp, int nv, const double *D, size_t nout, int nin,
                     size_t i0, size_t i1, double *Bp, const double *pf, int npf)
 {
-#ifdef HAVE_X86_DISPATCH
-    if (kernels_use_avx2()) {
-        hxt_avx2(Hp, nv, D, nout, nin, i0, i1, Bp, pf, npf);
-        return;
-    }
-#endif
-    hxt_base(Hp, nv, D, nout, nin, i0, i1, Bp, pf, npf);
+    DISPATCH(hxt, Hp, nv, D, nout, nin, i0, i1, Bp, pf, npf);
 }
 
 /* y_c = sum_k F[k, c] Gc[, k] for nb columns: Gc is nrow x r (column-major,
@@ -550,13 +538,7 @@ TARGET_AVX2 static void gf_avx2(const double *Gc, size_t nrow, int r, const doub
 
 void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
 {
-#ifdef HAVE_X86_DISPATCH
-    if (kernels_use_avx2()) {
-        gf_avx2(Gc, nrow, r, F, nb, Y);
-        return;
-    }
-#endif
-    gf_base(Gc, nrow, r, F, nb, Y);
+    DISPATCH(gf, Gc, nrow, r, F, nb, Y);
 }
 
 /* S (rp x rp, padded, both triangles) = sum over the k columns g of F (r x k)
@@ -595,11 +577,7 @@ void kernel_gram(const double *F, int r, size_t k, double *S)
 {
     int nv = (r + 3) / 4, rp = 4 * nv;
     double Sp[16 * MAXV * MAXV];
-#ifdef HAVE_X86_DISPATCH
-    if (kernels_use_avx2()) gram_avx2(F, r, nv, k, Sp);
-    else
-#endif
-        gram_base(F, r, nv, k, Sp);
+    DISPATCH(gram, F, r, nv, k, Sp);
     for (int b = 0; b < r; b++)
         for (int a = 0; a < r; a++) S[a + b * r] = Sp[a + (size_t) b * rp];
 }

@@ -67,11 +67,7 @@ static void coefficients(const double *x, double *qx, double *qd, size_t n, doub
     size_t i0 = 0;
     if (beta == 1.0 || (beta != 2.0 && half_integer(beta - 2.0))) {
         int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
-#ifdef HAVE_X86_DISPATCH
-        if (kernels_use_avx2()) i0 = coef_vec_avx2(x, qx, qd, n, kl, n2);
-        else
-#endif
-            i0 = coef_vec_base(x, qx, qd, n, kl, n2);
+        i0 = DISPATCH(coef_vec, x, qx, qd, n, kl, n2);
     }
     if (beta == 1.0) {
         for (size_t i = i0; i < n; i++) {
