@@ -20,44 +20,79 @@
 
 #define NB 32
 
+/* STMT compiled with n2 a constant for beta = 1.5 (n2 = -1) and beta = 0
+ * (-4), the common exponents, so that their power chains are straight-line
+ * code (a loop on a variable n2 around each square root and division kept
+ * consecutive entries from overlapping; with constants the fused H half,
+ * ranks 1-4 at beta = 1.5 on 5000 x 38, takes 0.73-0.99 of its time
+ * without, median 0.88), and with n2 = N2ARG for the others */
+#define BY_N2(N2ARG, STMT)                                                    \
+    do {                                                                      \
+        if ((N2ARG) == -1) { const int n2 = -1; STMT; }                       \
+        else if ((N2ARG) == -4) { const int n2 = -4; STMT; }                  \
+        else { const int n2 = (N2ARG); STMT; }                                \
+    } while (0)
+
 /* The coefficients four entries at a time: beta = 1 (x / y), beta = 0, and
  * every beta whose exponent e = beta - 2 is an integer or half-integer in
  * [-8, 8] (beta = 0.5, 1.5, 3, ...), for which y^e is the multiplication
  * chain of pow_beta (betanmf.h) -- the same operations, so the same
- * values, lane by lane.  The divisions (and square roots) dominate these
- * passes; a vector division costs about what a scalar one does.  mode: 1
- * for beta = 1, 0 for the power chain with exponent n2 / 2.  Returns how
- * many entries it did (a multiple of 4). */
+ * values, lane by lane, except that for e < 0 two vectors share one
+ * division (VPOW_CHAIN2, within 2 ulp).  The divisions (and square roots)
+ * dominate these passes; a vector division costs about what a scalar one
+ * does.  kl: 1 for beta = 1, 0 for the power chain with exponent n2 / 2.
+ * Returns how many entries it did (a multiple of 4). */
 /* the loop, written once for two square roots: four scalar ones (the
  * baseline) and the AVX instruction (an intrinsic can only appear in a
  * function compiled for its target, hence a macro, not an inline body) */
 #define COEF_VEC_LOOP(SQRT4)                                                  \
     const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);                            \
     size_t i = 0;                                                             \
+    if (kl) {                                                                 \
+        for (; i + 4 <= n; i += 4) {                                          \
+            v4 y, xv;                                                         \
+            VLOAD(y, qd + i);                                                 \
+            VLOAD(xv, x + i);                                                 \
+            y = VFLOOR(VWIDE(SQRT4), y, eps);                                 \
+            VSTORE(qx + i, xv / y);                                           \
+        }                                                                     \
+        return i;                                                             \
+    }                                                                         \
+    /* two vectors a step, one division for both (VPOW_CHAIN2): 10-12 %      \
+     * off the H half of a 96 x 1000 rank-8 fit at beta = 1.5 and 0 */       \
+    for (; i + 8 <= n; i += 8) {                                              \
+        v4 y0, y1, x0, x1, t0, t1;                                            \
+        VLOAD(y0, qd + i);                                                    \
+        VLOAD(y1, qd + i + 4);                                                \
+        VLOAD(x0, x + i);                                                     \
+        VLOAD(x1, x + i + 4);                                                 \
+        y0 = VFLOOR(VWIDE(SQRT4), y0, eps);                                   \
+        y1 = VFLOOR(VWIDE(SQRT4), y1, eps);                                   \
+        VPOW_CHAIN2(t0, t1, y0, y1, n2, SQRT4);                               \
+        VSTORE(qd + i, t0 * y0);                                              \
+        VSTORE(qx + i, x0 * t0);                                              \
+        VSTORE(qd + i + 4, t1 * y1);                                          \
+        VSTORE(qx + i + 4, x1 * t1);                                          \
+    }                                                                         \
     for (; i + 4 <= n; i += 4) {                                              \
-        v4 y, xv;                                                             \
+        v4 y, xv, t;                                                          \
         VLOAD(y, qd + i);                                                     \
         VLOAD(xv, x + i);                                                     \
         y = VFLOOR(VWIDE(SQRT4), y, eps);                                     \
-        if (kl) {                                                             \
-            VSTORE(qx + i, xv / y);                                           \
-            continue;                                                         \
-        }                                                                     \
-        v4 t;                                                                 \
         VPOW_CHAIN(t, y, n2, SQRT4);                                          \
         VSTORE(qd + i, t * y);                                                \
         VSTORE(qx + i, xv * t);                                               \
     }                                                                         \
     return i
 
-static size_t coef_vec_base(const double *x, double *qx, double *qd, size_t n, int kl, int n2)
+static size_t coef_vec_base(const double *x, double *qx, double *qd, size_t n, int kl, int n2_arg)
 {
-    COEF_VEC_LOOP(SQRT4_LANES);
+    BY_N2(n2_arg, COEF_VEC_LOOP(SQRT4_LANES));
 }
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static size_t coef_vec_avx2(const double *x, double *qx, double *qd, size_t n, int kl, int n2)
+TARGET_AVX2 static size_t coef_vec_avx2(const double *x, double *qx, double *qd, size_t n, int kl, int n2_arg)
 {
-    COEF_VEC_LOOP(SQRT4_AVX);
+    BY_N2(n2_arg, COEF_VEC_LOOP(SQRT4_AVX));
 }
 #endif
 
@@ -135,7 +170,9 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
  * accumulators (even and odd quartets, added at the end), the others 4 rows;
  * the W half takes one column a step (two, with a second set of
  * accumulators, spilled them to the stack at rank 3: 0.35 against 0.32 ms an
- * iteration on 5000 x 38).  Each sum depends on nrow only, never on threads.
+ * iteration on 5000 x 38), or two into the same accumulators for beta != 1
+ * at ranks <= 3 (one division for both).  Each sum depends on nrow only,
+ * never on threads.
  *
  * Written as a macro so each target gets its own square root (see
  * COEF_VEC_LOOP); FUSE_DEFS(sfx, SQRT4) defines fuse_cols_<sfx> (H half,
@@ -227,7 +264,33 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
             a[k] = b[k] = VSET1(0.0);                                           \
         }                                                                       \
         const double *xp = Xd + i;                                              \
-        for (size_t j = 0; j < n; j++, xp += m) {                               \
+        size_t j = 0;                                                           \
+        /* beta != 1 at R <= 3: two columns a step, one division for both      \
+         * (VPOW_CHAIN2), summed in column order as one at a time would:       \
+         * 10-15 % off this half on 5000 x 38 at rank 3; at rank 4 the         \
+         * second column's registers spill (20 % slower), and in the H half     \
+         * two quartets a step gained nothing */                                \
+        if (!kl && R <= 3) for (; j + 2 <= n; j += 2, xp += 2 * m) {            \
+            const double *h0 = G + j * R, *h1 = h0 + R;                         \
+            v4 y0 = w[0] * h0[0], y1 = w[0] * h1[0], x0, x1, t0, t1;            \
+            UNROLL for (int k = 1; k < R; k++) {                                \
+                y0 += w[k] * h0[k];                                             \
+                y1 += w[k] * h1[k];                                             \
+            }                                                                   \
+            VLOAD(x0, xp);                                                      \
+            VLOAD(x1, xp + m);                                                  \
+            y0 = VFLOOR(VWIDE(SQRT4), y0, eps);                                 \
+            y1 = VFLOOR(VWIDE(SQRT4), y1, eps);                                 \
+            VPOW_CHAIN2(t0, t1, y0, y1, n2, SQRT4);                             \
+            v4 qx0 = x0 * t0, qd0 = t0 * y0, qx1 = x1 * t1, qd1 = t1 * y1;      \
+            UNROLL for (int k = 0; k < R; k++) {                                \
+                a[k] += qx0 * h0[k];                                            \
+                b[k] += qd0 * h0[k];                                            \
+                a[k] += qx1 * h1[k];                                            \
+                b[k] += qd1 * h1[k];                                            \
+            }                                                                   \
+        }                                                                       \
+        for (; j < n; j++, xp += m) {                                           \
             const double *h = G + j * R;                                        \
             v4 y = w[0] * h[0], xv;                                             \
             UNROLL for (int k = 1; k < R; k++) y += w[k] * h[k];                \
@@ -274,15 +337,15 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
 #define FUSE_DEFS(SFX, ATTR, SQRT4)                                             \
     ATTR static void fuse_cols_##SFX(const double *Gc, size_t nrow, int r, const double *F, \
                                      const double *Xd, int j0, int j1, double *NUM, double *DEN, \
-                                     int kl, int n2, double beta)               \
+                                     int kl, int n2_arg, double beta)           \
     {                                                                           \
-        FUSE_CASES(FUSE_COL_LOOP, SQRT4)                                        \
+        BY_N2(n2_arg, FUSE_CASES(FUSE_COL_LOOP, SQRT4));                        \
     }                                                                           \
     ATTR static void fuse_rows_##SFX(const double *Xd, size_t m, size_t n, int r, const double *G, \
                                      const double *F, size_t i0, size_t i1, double *NUM, double *DEN, \
-                                     int kl, int n2)                            \
+                                     int kl, int n2_arg)                        \
     {                                                                           \
-        FUSE_CASES(FUSE_ROW_LOOP, SQRT4)                                        \
+        BY_N2(n2_arg, FUSE_CASES(FUSE_ROW_LOOP, SQRT4));                        \
     }
 
 FUSE_DEFS(base, , SQRT4_LANES)
