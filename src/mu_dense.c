@@ -355,17 +355,19 @@ FUSE_DEFS(avx2, TARGET_AVX2, SQRT4_AVX)
 
 /* f_k *= (num_k / (den_k + l1 + l2 f_k))^gamma for the columns [j0, j1),
  * four entries at a time along the flat r x ncol array (the den_k of
- * beta = 1, the sums gs of G, repeat every r entries, so every 12 for the
- * fused ranks r <= FUSE_MAXR = 4): the
- * same operations as mu_step's, lane by lane.  After the W half's pass this
- * was 8 % of a 5000 x 38 iteration at rank 3 as a scalar loop (one
- * division an entry, latency-bound). */
+ * beta = 1, the sums gs of G, repeat every r entries, so every lcm(r, 4)
+ * along the vectors; r <= 32): the same operations as mu_step's, lane by
+ * lane.  After the W half's pass this was 8 % of a 5000 x 38 iteration at
+ * rank 3 as a scalar loop (one division an entry, latency-bound); the
+ * blocked update uses it too where r is a multiple of 4 (its NUM and DEN
+ * are then unpadded). */
 #define FUSE_UPDATE_BODY(SQRT4)                                                 \
     size_t t = (size_t) j0 * r, t1 = (size_t) j1 * r;                           \
-    double pat[12];                                                             \
-    for (int u = 0; u < 12; u++) pat[u] = gs ? gs[u % r] : 0.0;                 \
+    int per = r % 4 == 0 ? r : r % 2 == 0 ? 2 * r : 4 * r;                      \
+    double pat[4 * MAXV * 4];                                                   \
+    for (int u = 0; u < per; u++) pat[u] = gs ? gs[u % r] : 0.0;                \
     const v4 epsd = VSET1(EPS_DEN), vl1 = VSET1(l1), vl2 = VSET1(l2);          \
-    for (int u = 0; t + 4 <= t1; t += 4, u = u == 8 ? 0 : u + 4) {            \
+    for (int u = 0; t + 4 <= t1; t += 4, u = u + 4 == per ? 0 : u + 4) {       \
         v4 f, nv, dv;                                                           \
         VLOAD(f, F + t);                                                        \
         VLOAD(nv, NUM + t);                                                     \
@@ -530,6 +532,12 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
         }
         kernel_gx_cols(Gp, nv, qx, (size_t) nrow, 0, nb, num);
         if (!kl) kernel_gx_cols(Gp, nv, qd, (size_t) nrow, 0, nb, den);
+        if (rp == r && !hp) {
+            /* unpadded: the vector update of the fused passes (8 scalar
+             * divisions a column were 5 % of a 96 x 1000 rank-8 KL fit) */
+            fuse_update(F + (size_t) j0 * r, r, 0, nb, num, den, kl ? gs : NULL, l1, l2, gam);
+            continue;
+        }
         for (int c = 0; c < nb; c++) {
             int j = j0 + c;
             double *f = F + (size_t) j * r, *nc = num + (size_t) c * rp, *dc = den + (size_t) c * rp;

@@ -186,8 +186,8 @@ test_that("MU with penalties equals the plain-R update, and threads change nothi
   for (r in c(1, 3, 8, 9)) {
     w <- matrix(stats::runif(37 * r) + 0.1, 37, r)
     h <- matrix(stats::runif(r * 23) + 0.1, r, 23)
-    for (beta in c(1, 1.5, 0)) {
-      xb <- if (beta == 0) x + 0.25 else x # Itakura-Saito: positive data
+    for (beta in c(1, 1.5, 0, 3, -1)) { # gamma = 1, 1, 1/2, 1/2, 1/3
+      xb <- if (beta <= 0) x + 0.25 else x # beta <= 0: positive data
       ref <- ref_mu(xb, w, h, beta, l1 = c(0.3, 0.1), l2 = c(0.2, 0.5))
       for (xx in list(xb, Matrix::Matrix(xb, sparse = TRUE))) {
         fit <- suppressWarnings(nmf(xx, r, beta = beta, solver = "mu", init = list(w = w, h = h), maxit = 1,
