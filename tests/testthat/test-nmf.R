@@ -148,10 +148,12 @@ test_that("one MU iteration equals the plain-R update for every beta, dense and 
 test_that("MU's paired reciprocals fall back to one division each where their product leaves the range", {
   # beta < 2: the kernels take two reciprocals y^(beta - 2) from one division,
   # 1 / (a0 a1) times a1 and a0 (VPOW_CHAIN2 in simd.h), unless a0 a1 is not a
-  # normal number.  W's first 8 rows at 1e-40 make y about 1e-40, so at
-  # beta = -2 a0 a1 = y0^4 y1^4 is about 1e-320 and the product underflows;
-  # rank 2 runs the fused kernels, rank 6 the blocked ones; in the AVX2 and
-  # the baseline build.  Without the fallback the loss is infinite (an error)
+  # normal number, nor its reciprocal.  W's first 8 rows at 1e-40 make y
+  # about 1e-40, so at beta = -2 a0 a1 = y0^4 y1^4 is about 1e-320 and
+  # underflows; at 1e80 and beta = 0, y0^2 y1^2 is about 1e320 and
+  # overflows.  Rank 2 runs the fused kernels, rank 6 the blocked ones; in
+  # the AVX2 and the baseline build.  Without the fallback the loss is
+  # infinite (an error)
   set.seed(14)
   x <- matrix(stats::rexp(24 * 10) + 0.5, 24, 10)
   x <- x / mean(x)
@@ -159,19 +161,21 @@ test_that("MU's paired reciprocals fall back to one division each where their pr
   on.exit(betanmf:::simd_baseline(old))
   for (baseline in c(FALSE, TRUE)) for (r in c(2, 6)) {
     betanmf:::simd_baseline(baseline)
-    w <- matrix(stats::runif(24 * r) + 0.5, 24, r)
-    w[1:8, ] <- 1e-40 * w[1:8, ]
+    w0 <- matrix(stats::runif(24 * r) + 0.5, 24, r)
     h <- matrix(stats::runif(r * 10) + 0.5, r, 10)
-    for (beta in c(-2, 1.5)) {
+    for (case in list(c(-2, 1e-40), c(1.5, 1e-40), c(0, 1e80))) {
+      beta <- case[1]
+      w <- w0
+      w[1:8, ] <- case[2] * w[1:8, ]
       ref <- ref_mu(x, w, h, beta)
       fit <- suppressWarnings(nmf(x, r, beta = beta, solver = "mu", init = list(w = w, h = h), maxit = 1,
                                   tol = 0, control = list(check = 1)))
-      # the tiny rows and the others apart (all.equal is relative to the mean)
+      # the scaled rows and the others apart (all.equal is relative to the mean)
       y <- ref$w %*% ref$h
       for (rows in list(1:8, 9:24))
         expect_equal(fitted(fit)[rows, ], y[rows, ], tolerance = 1e-12, ignore_attr = TRUE,
-                     label = sprintf("rows %d-%d, beta %g rank %d%s", min(rows), max(rows), beta, r,
-                                     if (baseline) ", baseline build" else ""))
+                     label = sprintf("rows %d-%d at %g, beta %g rank %d%s", min(rows), max(rows), case[2],
+                                     beta, r, if (baseline) ", baseline build" else ""))
     }
   }
 })
