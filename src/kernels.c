@@ -505,21 +505,11 @@ void gf_tile(const double *Gc, size_t nrow, int r, const double *F, int nc, doub
     size_t i = 0;
     for (; i + 12 <= nrow; i += 12) gf_rows(Gc, nrow, r, F, nc, Y, i, 3);
     if (i + 8 <= nrow) { gf_rows(Gc, nrow, r, F, nc, Y, i, 2); i += 8; }
+    if (i + 4 <= nrow) { gf_rows(Gc, nrow, r, F, nc, Y, i, 1); i += 4; }
     for (int c = 0; c < nc; c++) {
         const double *f = F + (size_t) c * r;
         double *y = Y + (size_t) c * nrow;
-        size_t i1 = i;
-        if (i1 + 4 <= nrow) {
-            v4 a0 = VSET1(0.0);
-            for (int k = 0; k < r; k++) {
-                v4 g0;
-                VLOAD(g0, Gc + i1 + (size_t) k * nrow);
-                a0 += f[k] * g0;
-            }
-            VSTORE(y + i1, a0);
-            i1 += 4;
-        }
-        for (; i1 < nrow; i1++) {
+        for (size_t i1 = i; i1 < nrow; i1++) {
             double a = 0.0;
             for (int k = 0; k < r; k++) a += f[k] * Gc[i1 + (size_t) k * nrow];
             y[i1] = a;
