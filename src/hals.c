@@ -34,10 +34,18 @@ static int sweep_column(double *f, const double *a, const double *S, int r,
         for (int k = 0; k < r; k++) {
             double skk = S[k + k * r];
             if (!(skk > 0.0)) continue; /* component k absent from G: f_k is free, leave it */
-            double num = a[k] - l1;
+            /* two partial sums (even and odd l): the order of the lanes
+             * below, which split the chain for latency */
+            double num = a[k] - l1, odd = 0.0;
             const double *sk = S + (size_t) k * r;
-            for (int l = 0; l < r; l++) num -= sk[l] * f[l];
-            double nv = f[k] + num / skk;
+            int l = 0;
+            for (; l + 1 < r; l += 2) {
+                num -= sk[l] * f[l];
+                odd -= sk[l + 1] * f[l + 1];
+            }
+            if (l < r) num -= sk[l] * f[l];
+            num += odd;
+            double nv = f[k] + num * (1.0 / skk);
             if (nv < 0.0) nv = 0.0;
             double d = nv - f[k];
             change += d * d;
@@ -53,9 +61,11 @@ static int sweep_column(double *f, const double *a, const double *S, int r,
 
 /* The same sweeps for the columns [j0, j1) of F, LANES at a time, one
  * column per vector lane.  Within a column every coordinate update waits for
- * the previous one (a division, then the next r-term dot product), so one
- * column at a time runs at the latency of that chain; independent columns
- * side by side in vector lanes fill the pipelines instead.  fb and ab hold
+ * the previous one (the r-term dot product, then a product with 1 / S_kk),
+ * so one column at a time runs at the latency of that chain; independent
+ * columns side by side in vector lanes fill the pipelines instead, and each
+ * dot product is summed in two halves (even and odd l), eight chains of r / 2
+ * multiply-adds in flight, not four of r.  fb and ab hold
  * the lanes' f and a interleaved (fb[k * LANES + c] is f_k of lane c).  Each
  * lane stops its column's inner sweeps by the rule of sweep_column, writes
  * the column back and takes the next one of the range, so a lane computes
@@ -117,30 +127,43 @@ long sweep_lanes_body(double *F, const double *A, const int *hp, int j0, int j1,
         for (int k = 0; k < r; k++) {
             double skk = S[k + k * r];
             if (!(skk > 0.0)) continue;
-            v4 num[LANEQ];
+            v4 num[LANEQ], odd[LANEQ];
             UNROLL
             for (int q = 0; q < LANEQ; q++) {
                 VLOAD(num[q], ab + (size_t) k * LANES + 4 * q);
                 num[q] -= l1v;
+                odd[q] = zero;
             }
             const double *sk = S + (size_t) k * r;
-            for (int l = 0; l < r; l++) {
-                double s = sk[l]; /* scalar: broadcast from memory */
-                const double *fl = fb + (size_t) l * LANES;
+            int l = 0;
+            for (; l + 1 < r; l += 2) {
+                double s0 = sk[l], s1 = sk[l + 1]; /* scalars: broadcast from memory */
+                const double *f0 = fb + (size_t) l * LANES, *f1 = f0 + LANES;
                 UNROLL
                 for (int q = 0; q < LANEQ; q++) {
-                    v4 fv;
-                    VLOAD(fv, fl + 4 * q);
-                    num[q] -= s * fv;
+                    v4 fv0, fv1;
+                    VLOAD(fv0, f0 + 4 * q);
+                    VLOAD(fv1, f1 + 4 * q);
+                    num[q] -= s0 * fv0;
+                    odd[q] -= s1 * fv1;
                 }
             }
-            double sv = skk;
+            UNROLL
+            for (int q = 0; q < LANEQ; q++) {
+                if (l < r) {
+                    v4 fv;
+                    VLOAD(fv, fb + (size_t) l * LANES + 4 * q);
+                    num[q] -= sk[l] * fv;
+                }
+                num[q] += odd[q];
+            }
+            const v4 iv = VSET1(1.0 / skk); /* off the chain: a product, not a division */
             double *fk = fb + (size_t) k * LANES;
             UNROLL
             for (int q = 0; q < LANEQ; q++) {
                 v4 fo, nv;
                 VLOAD(fo, fk + 4 * q);
-                nv = fo + num[q] / sv;
+                nv = fo + num[q] * iv;
                 nv = (v4) ((v4i) nv & VCMP(wide, nv, >, zero));
                 v4 d = (v4) ((v4i) (nv - fo) & act[q]);
                 ch[q] += d * d;
