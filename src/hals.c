@@ -59,7 +59,7 @@ static int sweep_column(double *f, const double *a, const double *S, int r,
     return it < inner ? it + 1 : inner;
 }
 
-/* The same sweeps for the columns [j0, j1) of F, LANES at a time, one
+/* The same sweeps for a range of columns of F, LANES at a time, one
  * column per vector lane.  Within a column every coordinate update waits for
  * the previous one (the r-term dot product, then a product with 1 / S_kk),
  * so one column at a time runs at the latency of that chain; independent
@@ -73,10 +73,10 @@ static int sweep_column(double *f, const double *a, const double *S, int r,
  * operations, whichever lane and whatever neighbours it has.  Before, a
  * block of LANES columns swept until its slowest column stopped, the others
  * frozen by a mask: on 2000 x 2000 at rank 20, 43 % of the lanes' sweeps
- * were frozen ones.  (The one-pass H half, hals_half_fused, hands it blocks
- * of LANES columns, so there its lanes still wait for the slowest.)  Columns
- * with held-out rows (hp) are skipped: they have their own Gram matrix
- * (sweep_range).  Returns the sweeps of the columns, summed: what
+ * were frozen ones.  The lanes keep their state between calls (lane_state),
+ * so the one-pass H half can hand them its columns a block at a time.
+ * Columns with held-out rows (hp) are skipped: they have their own Gram
+ * matrix (sweep_held).  Returns the sweeps of the columns, summed: what
  * sweep_column would return for each. */
 #define LANEQ 4             /* vectors of lanes */
 #define LANES (4 * LANEQ)   /* columns in flight */
@@ -97,25 +97,67 @@ static inline void lane_fill(double *fb, double *ab, const double *F, const doub
     }
 }
 
+/* The lanes between calls: the column in each lane (-1: none), its sweeps
+ * so far and its first sweep's change, its f and a (fb, ab: r x LANES,
+ * the caller's scratch), and the next column to take. */
+typedef struct {
+    int col[LANES], next;
+    double its[LANES], first[LANES];
+    double *fb, *ab;
+} lane_state;
+
+static void lanes_start(lane_state *L, double *fb, double *ab, int j0)
+{
+    for (int c = 0; c < LANES; c++) {
+        L->col[c] = -1;
+        L->its[c] = L->first[c] = 0.0;
+    }
+    L->next = j0;
+    L->fb = fb;
+    L->ab = ab;
+}
+
+/* no lane holds a column before `need` and none is left to take before it */
+static inline int lanes_done(const lane_state *L, int need)
+{
+    if (L->next < need) return 0;
+    for (int c = 0; c < LANES; c++)
+        if (L->col[c] >= 0 && L->col[c] < need) return 0;
+    return 1;
+}
+
+/* Sweeps the lanes, taking columns from L->next up to `avail` as lanes
+ * free up, until every column before `need` (<= avail) has stopped and is
+ * back in F; lanes holding later columns keep their state for the next
+ * call.  The one-pass H half hands it each block of columns as soon as
+ * their products are made and asks only for the block before to be done,
+ * so a block's slow columns sweep side by side with the next block's
+ * instead of beside idle lanes. */
 static inline __attribute__((always_inline))
-long sweep_lanes_body(double *F, const double *A, const int *hp, int j0, int j1, const double *S,
-                      int r, int inner, double inner_tol, double l1, double *fb, double *ab, int wide)
+long sweep_lanes_body(lane_state *L, double *F, const double *A, const int *hp, int avail, int need,
+                      const double *S, int r, int inner, double inner_tol, double l1, int wide)
 {
     long sweeps = 0;
-    int col[LANES], next = next_plain(hp, j0, j1);
+    double *fb = L->fb, *ab = L->ab;
+    int *col = L->col, next = next_plain(hp, L->next, avail);
     v4i act[LANEQ];
     v4 first[LANEQ], its[LANEQ];
     const v4 zero = VSET1(0.0), l1v = VSET1(l1), tolv = VSET1(inner_tol), last = VSET1(inner - 1.0);
     for (int c = 0; c < LANES; c++) {
-        col[c] = next < j1 ? next : -1;
-        if (next < j1) next = next_plain(hp, next + 1, j1);
+        if (col[c] >= 0 || next >= avail) continue;
+        col[c] = next;
+        next = next_plain(hp, next + 1, avail);
         lane_fill(fb, ab, F, A, r, c, col[c]);
+        L->its[c] = L->first[c] = 0.0;
     }
+    L->next = next;
+    if (lanes_done(L, need)) return 0;
     UNROLL
     for (int q = 0; q < LANEQ; q++) {
         v4 on = {col[4 * q] >= 0, col[4 * q + 1] >= 0, col[4 * q + 2] >= 0, col[4 * q + 3] >= 0};
         act[q] = VCMP(wide, on, >, zero);
-        first[q] = its[q] = zero;
+        VLOAD(first[q], L->first + 4 * q);
+        VLOAD(its[q], L->its + 4 * q);
     }
     for (;;) {
         v4 ch[LANEQ];
@@ -191,9 +233,9 @@ long sweep_lanes_body(double *F, const double *A, const int *hp, int j0, int j1,
             for (int c = 0; c < LANES; c++) {
                 if (!stop[c / 4][c % 4]) continue;
                 for (int k = 0; k < r; k++) F[(size_t) k + (size_t) col[c] * r] = fb[(size_t) k * LANES + c];
-                col[c] = next < j1 ? next : -1;
-                if (next >= j1) continue;
-                next = next_plain(hp, next + 1, j1);
+                col[c] = next < avail ? next : -1;
+                if (next >= avail) continue;
+                next = next_plain(hp, next + 1, avail);
                 lane_fill(fb, ab, F, A, r, c, col[c]);
                 act[c / 4][c % 4] = -1;
                 first[c / 4][c % 4] = its[c / 4][c % 4] = 0.0;
@@ -201,33 +243,48 @@ long sweep_lanes_body(double *F, const double *A, const int *hp, int j0, int j1,
         }
         UNROLL
         for (int q = 0; q < LANEQ; q++) any |= act[q][0] | act[q][1] | act[q][2] | act[q][3];
-        if (!any) break;
+        L->next = next;
+        if (!any || (stopped && lanes_done(L, need))) break;
+    }
+    UNROLL
+    for (int q = 0; q < LANEQ; q++) {
+        VSTORE(L->first + 4 * q, first[q]);
+        VSTORE(L->its + 4 * q, its[q]);
     }
     return sweeps;
 }
 
-static long sweep_lanes_base(double *F, const double *A, const int *hp, int j0, int j1, const double *S,
-                             int r, int inner, double inner_tol, double l1, double *fb, double *ab)
+static long sweep_lanes_base(lane_state *L, double *F, const double *A, const int *hp, int avail, int need,
+                             const double *S, int r, int inner, double inner_tol, double l1)
 {
-    return sweep_lanes_body(F, A, hp, j0, j1, S, r, inner, inner_tol, l1, fb, ab, 0);
+    return sweep_lanes_body(L, F, A, hp, avail, need, S, r, inner, inner_tol, l1, 0);
 }
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static long sweep_lanes_avx2(double *F, const double *A, const int *hp, int j0, int j1,
-                                         const double *S, int r, int inner, double inner_tol, double l1,
-                                         double *fb, double *ab)
+TARGET_AVX2 static long sweep_lanes_avx2(lane_state *L, double *F, const double *A, const int *hp, int avail,
+                                         int need, const double *S, int r, int inner, double inner_tol,
+                                         double l1)
 {
-    return sweep_lanes_body(F, A, hp, j0, j1, S, r, inner, inner_tol, l1, fb, ab, 1);
+    return sweep_lanes_body(L, F, A, hp, avail, need, S, r, inner, inner_tol, l1, 1);
 }
 #endif
 
-/* the sweeps of columns [j0, j1) given their products A and the Gram matrix
- * S: those with held-out rows one at a time with their own Gram matrix,
- * the others through the lanes; Sl (r x r), fb and ab (r x LANES each) are
- * the calling thread's scratch.  Returns the sweeps of the columns,
- * summed. */
-static long sweep_range(const nmf_data *X, double *F, const double *A, const double *S,
-                        const double *G, int r, int j0, int j1, int inner, double inner_tol,
-                        double l1, double *Sl, double *fb, double *ab, int avx)
+static long sweep_lanes(lane_state *L, double *F, const double *A, const int *hp, int avail, int need,
+                        const double *S, int r, int inner, double inner_tol, double l1, int avx)
+{
+#ifdef HAVE_X86_DISPATCH
+    if (avx) return sweep_lanes_avx2(L, F, A, hp, avail, need, S, r, inner, inner_tol, l1);
+#endif
+    (void) avx;
+    return sweep_lanes_base(L, F, A, hp, avail, need, S, r, inner, inner_tol, l1);
+}
+
+/* the sweeps of the columns of [j0, j1) with held-out rows, one at a time,
+ * each with its own Gram matrix (S less the held-out rows' outer products,
+ * in Sl: r x r, the calling thread's scratch); the lanes skip them.
+ * Returns their sweeps, summed. */
+static long sweep_held(const nmf_data *X, double *F, const double *A, const double *S,
+                       const double *G, int r, int j0, int j1, int inner, double inner_tol,
+                       double l1, double *Sl)
 {
     const int *hp = X->hp, *hi = X->hi;
     long sweeps = 0;
@@ -241,12 +298,7 @@ static long sweep_range(const nmf_data *X, double *F, const double *A, const dou
         }
         sweeps += sweep_column(F + (size_t) j * r, A + (size_t) j * r, Sl, r, inner, inner_tol, l1);
     }
-    if (next_plain(hp, j0, j1) == j1) return sweeps;
-#ifdef HAVE_X86_DISPATCH
-    if (avx) return sweeps + sweep_lanes_avx2(F, A, hp, j0, j1, S, r, inner, inner_tol, l1, fb, ab);
-#endif
-    (void) avx;
-    return sweeps + sweep_lanes_base(F, A, hp, j0, j1, S, r, inner, inner_tol, l1, fb, ab);
+    return sweeps;
 }
 
 static int use_avx(void)
@@ -282,7 +334,10 @@ long hals_half(const nmf_data *X, double *F, const double *G, int r,
     for (int t = 0; t < nthr; t++) {
         double *fb = LW + (size_t) t * (2 * lw + (size_t) r * r);
         int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
-        sweeps += sweep_range(X, F, A, S, G, r, j0, j1, inner, inner_tol, l1, fb + 2 * lw, fb, fb + lw, avx);
+        lane_state L;
+        lanes_start(&L, fb, fb + lw, j0);
+        sweeps += sweep_held(X, F, A, S, G, r, j0, j1, inner, inner_tol, l1, fb + 2 * lw);
+        sweeps += sweep_lanes(&L, F, A, X->hp, j1, j1, S, r, inner, inner_tol, l1, avx);
     }
     return sweeps;
 }
@@ -290,10 +345,16 @@ long hals_half(const nmf_data *X, double *F, const double *G, int r,
 /* The H half of a dense fit in one pass over the data, which also makes the
  * product the next W half needs.  HALS updates each column of H from its own
  * product a_j = t(W) x_j alone, so the columns can be finished one block at
- * a time: for each block of LANES columns, its products (the register-tiled
- * G X kernel), its sweeps, and at once, while the block of X is still in
- * cache, its share B += H_block t(X_block) of the product H t(X) with the
+ * a time: for each block of FUSED_COLS columns, its products (the
+ * register-tiled G X kernel), its sweeps, and, while the block of X is still
+ * in cache, its share B += H_block t(X_block) of the product H t(X) with the
  * new H (hxt in kernels.c, the next block fetched into cache meanwhile).
+ * The share is one block late: block b's columns join the lanes as soon as
+ * their products are made, the lanes sweep until block b - 1's columns have
+ * all stopped, and then block b - 1's share is added.  Taking a block's
+ * share at once made its 16 lanes wait, more and more of them idle, for its
+ * slowest column: on 2000 x 2000 at rank 20 this half's sweeps cost twice
+ * the W half's for the same number of sweeps.
  * The unfused fit reads X twice per iteration, the W half from a
  * transposed copy (up to 32 MB, made at set-up) or, above that, through the
  * slower H t(X) kernel on the original array; this reads it once and needs
@@ -353,21 +414,34 @@ long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
         double *Bc = Bp ? Bp + (size_t) c * bsz : NULL;
         if (Bc) memset(Bc, 0, bsz * sizeof(double));
         int b0 = (int) ((long long) nblk * c / nparts), b1 = (int) ((long long) nblk * (c + 1) / nparts);
-        for (int b = b0; b < b1; b++) {
-            int j0 = b * FUSED_COLS, nc = j0 + FUSED_COLS < ncol ? FUSED_COLS : ncol - j0;
+        lane_state L;
+        lanes_start(&L, fb, ab, b0 * FUSED_COLS);
+        /* block b's products, then its columns into the lanes, which are
+         * swept until block b - 1's are all done, then block b - 1's share
+         * of B (its X fetched by gx a step before, still in L2) */
+        for (int b = b0; b <= b1; b++) {
+            if (b < b1) {
+                int j0 = b * FUSED_COLS, nc = j0 + FUSED_COLS < ncol ? FUSED_COLS : ncol - j0;
+                kernel_gx_cols(Gp, nv, X->dense + (size_t) j0 * nrow, (size_t) nrow, 0, nc, Ab);
+                for (int j = 0; j < nc; j++)
+                    memcpy(A + (size_t) (j0 + j) * r, Ab + (size_t) j * rp, (size_t) r * sizeof(double));
+                sweeps += sweep_held(X, F, A, S, G, r, j0, j0 + nc, inner, inner_tol, l1, Sl);
+                sweeps += sweep_lanes(&L, F, A, X->hp, j0 + nc, j0, S, r, inner, inner_tol, l1, avx);
+            } else {
+                int end = b1 * FUSED_COLS < ncol ? b1 * FUSED_COLS : ncol;
+                sweeps += sweep_lanes(&L, F, A, X->hp, end, end, S, r, inner, inner_tol, l1, avx);
+            }
+            if (!Bc || b == b0) continue;
+            int j0 = (b - 1) * FUSED_COLS, nc = j0 + FUSED_COLS < ncol ? FUSED_COLS : ncol - j0;
             const double *Xb = X->dense + (size_t) j0 * nrow;
-            kernel_gx_cols(Gp, nv, Xb, (size_t) nrow, 0, nc, Ab);
-            for (int j = 0; j < nc; j++)
-                memcpy(A + (size_t) (j0 + j) * r, Ab + (size_t) j * rp, (size_t) r * sizeof(double));
-            sweeps += sweep_range(X, F, A, S, G, r, j0, j0 + nc, inner, inner_tol, l1, Sl, fb, ab, avx);
-            if (!Bc) continue;
             for (int j = 0; j < nc; j++) {
                 memcpy(Hb + (size_t) j * rp, F + (size_t) (j0 + j) * r, (size_t) r * sizeof(double));
                 for (int k = r; k < rp; k++) Hb[(size_t) j * rp + k] = 0.0;
             }
-            /* the next block's columns are fetched meanwhile */
-            const double *pf = b + 1 < b1 ? Xb + (size_t) FUSED_COLS * nrow : NULL;
-            int npf = pf ? (j0 + 2 * FUSED_COLS <= ncol ? FUSED_COLS : ncol - j0 - FUSED_COLS) : 0;
+            /* the block gx reads next is fetched meanwhile */
+            int jn = (b + 1) * FUSED_COLS;
+            const double *pf = b + 1 < b1 ? X->dense + (size_t) jn * nrow : NULL;
+            int npf = pf ? (jn + FUSED_COLS <= ncol ? FUSED_COLS : ncol - jn) : 0;
             for (size_t i0 = 0; i0 < (size_t) nrow; i0 += FUSED_ROWS) {
                 size_t i1 = i0 + FUSED_ROWS < (size_t) nrow ? i0 + FUSED_ROWS : (size_t) nrow;
                 kernel_gxt_acc(Hb, nv, Xb, (size_t) nrow, nc, i0, i1, Bc, pf, npf);
