@@ -15,11 +15,13 @@ test_that("one HALS iteration equals the plain-R update, dense and sparse", {
 test_that("the dense product kernels agree with the reference for every padded rank", {
   set.seed(13)
   # 41 x 41 and 43 x 46 leave every remainder of the kernels' 8-, 6- and
-  # 4-column passes (1, 2, 3, 4, 5 columns) somewhere, in both halves
-  for (n in c(41, 43)) {
-    nc <- if (n == 41) 41 else 46
+  # 4-column passes (1, 2, 3, 4, 5 columns) somewhere, in both halves;
+  # 67 x 70: factors long enough (>= 64) for the Gram matrix through hxt
+  for (n in c(41, 43, 67)) {
+    nc <- c("41" = 41, "43" = 46, "67" = 70)[[as.character(n)]]
     x <- matrix(rexp(n * nc), n, nc)
-    ranks <- if (n == 41) c(1, 4, 5, 9, 17, 32, 35) else c(2, 7, 12, 24, 29) # 35 > 32: BLAS path
+    ranks <- switch(as.character(n), "41" = c(1, 4, 5, 9, 17, 32, 35), # 35 > 32: BLAS path
+                    "43" = c(2, 7, 12, 24, 29), "67" = c(3, 6, 13, 20, 31))
     for (r in ranks) {
       w <- matrix(runif(n * r), n, r)
       h <- matrix(runif(r * nc), r, nc)
