@@ -171,8 +171,7 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
  * the W half takes one column a step (two, with a second set of
  * accumulators, spilled them to the stack at rank 3: 0.35 against 0.32 ms an
  * iteration on 5000 x 38), or two into the same accumulators for beta != 1
- * at ranks <= 3 (one division for both).  Each sum depends on nrow only,
- * never on threads.
+ * at ranks <= 3.  Each sum depends on nrow only, never on threads.
  *
  * Written as a macro so each target gets its own square root (see
  * COEF_VEC_LOOP); FUSE_DEFS(sfx, SQRT4) defines fuse_cols_<sfx> (H half,
@@ -265,11 +264,16 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
         }                                                                       \
         const double *xp = Xd + i;                                              \
         size_t j = 0;                                                           \
-        /* beta != 1 at R <= 3: two columns a step, one division for both      \
-         * (VPOW_CHAIN2), summed in column order as one at a time would:       \
-         * 10-15 % off this half on 5000 x 38 at rank 3; at rank 4 the         \
-         * second column's registers spill (20 % slower), and in the H half     \
-         * two quartets a step gained nothing */                                \
+        /* beta != 1 at R <= 3: two columns a step, summed in column order    \
+         * as one at a time would; at rank 4 the second column's registers     \
+         * spill (20 % slower), and in the H half two quartets a step gained   \
+         * nothing.  Each column has its own division: sharing one between     \
+         * the two (VPOW_CHAIN2, as the blocked passes do) took 10-15 % off    \
+         * this half on a Zen 3 core but cost 7 % of the whole 5000 x 38       \
+         * rank-3 beta = 1.5 iteration on a Zen 4 one (0.49 against 0.46 ms,    \
+         * and 0.37 against 0.34 at beta = 0), whose divider keeps up; the     \
+         * blocked passes still gain from it there (96 x 1000 at rank 8,       \
+         * beta = 1.5: 0.366 against 0.396 ms) */                               \
         if (!kl && R <= 3) for (; j + 2 <= n; j += 2, xp += 2 * m) {            \
             const double *h0 = G + j * R, *h1 = h0 + R;                         \
             v4 y0 = w[0] * h0[0], y1 = w[0] * h1[0], x0, x1, t0, t1;            \
@@ -281,7 +285,8 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
             VLOAD(x1, xp + m);                                                  \
             y0 = VFLOOR(VWIDE(SQRT4), y0, eps);                                 \
             y1 = VFLOOR(VWIDE(SQRT4), y1, eps);                                 \
-            VPOW_CHAIN2(t0, t1, y0, y1, n2, SQRT4);                             \
+            VPOW_CHAIN(t0, y0, n2, SQRT4);                                      \
+            VPOW_CHAIN(t1, y1, n2, SQRT4);                                      \
             v4 qx0 = x0 * t0, qd0 = t0 * y0, qx1 = x1 * t1, qd1 = t1 * y1;      \
             UNROLL for (int k = 0; k < R; k++) {                                \
                 a[k] += qx0 * h0[k];                                            \

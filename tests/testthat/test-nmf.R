@@ -153,7 +153,8 @@ test_that("MU's paired reciprocals fall back to one division each where their pr
   # normal number, nor its reciprocal.  W's first 8 rows at 1e-40 make y
   # about 1e-40, so at beta = -2 a0 a1 = y0^4 y1^4 is about 1e-320 and
   # underflows; at 1e80 and beta = 0, y0^2 y1^2 is about 1e320 and
-  # overflows.  Rank 2 runs the fused kernels, rank 6 the blocked ones; in
+  # overflows.  Rank 6 runs the blocked kernels, which pair; rank 2 the
+  # fused ones, which take a division per vector, at the same extremes; in
   # the AVX2 and the baseline build.  Without the fallback the loss is
   # infinite (an error)
   set.seed(14)
