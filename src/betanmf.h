@@ -141,6 +141,8 @@ void kernel_sparse_scatter(const double *H, int r, const nmf_data *Xt, const dou
                            int kl, int threads);
 void kernel_gram(const double *F, int r, size_t k, double *S);
 void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y);
+void kernel_gf_kl_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, const double *X,
+                       double *Q);
 
 /* mu_dense.c: the multiplicative half update for dense data through the
  * blocked kernels (r <= 32) */

@@ -474,9 +474,15 @@ void kernel_gxt_acc(const double *Hp, int nv, const double *D, size_t nout, int 
  * 8 on 6: on the 96 x 1000 rank-8 KL fit this kernel's share of the time
  * against gx's fell from 1.54 to 1.30-1.35 in perf); every entry is still
  * the sum over k in order, whatever the tiling. */
-/* rows [i, i + 4 NV) of the nc columns: NV x nc sums in registers */
+/* rows [i, i + 4 NV) of the nc columns: NV x nc sums in registers.  With
+ * the data's columns X (nrow apart), Y gets x / max(y, EPS_Y) instead of y:
+ * the KL coefficients of the blocked MU (mu_dense.c), the same operations
+ * as its separate pass, made while the sums are in registers.  That pass
+ * ran one division per four entries after the products, so the divider
+ * and the multiply-adds took turns; here they overlap. */
 static inline __attribute__((always_inline))
-void gf_rows(const double *Gc, size_t nrow, int r, const double *F, int nc, double *Y, size_t i, int NV)
+void gf_rows(const double *Gc, size_t nrow, int r, const double *F, int nc, double *Y, size_t i, int NV,
+             const double *X, int wide)
 {
     v4 a[4][3];
     UNROLL
@@ -494,52 +500,78 @@ void gf_rows(const double *Gc, size_t nrow, int r, const double *F, int nc, doub
             for (int v = 0; v < NV; v++) a[c][v] += b * g[v];
         }
     }
+    const v4 eps = VSET1(EPS_Y);
+    (void) wide;
     UNROLL
     for (int c = 0; c < nc; c++)
         UNROLL
-        for (int v = 0; v < NV; v++) VSTORE(Y + (size_t) c * nrow + i + 4 * v, a[c][v]);
+        for (int v = 0; v < NV; v++) {
+            size_t at = (size_t) c * nrow + i + 4 * v;
+            if (X) {
+                v4 xv;
+                VLOAD(xv, X + at);
+                VSTORE(Y + at, xv / VFLOOR(wide, a[c][v], eps));
+            } else
+                VSTORE(Y + at, a[c][v]);
+        }
 }
 
 static inline __attribute__((always_inline))
-void gf_tile(const double *Gc, size_t nrow, int r, const double *F, int nc, double *Y)
+void gf_tile(const double *Gc, size_t nrow, int r, const double *F, int nc, double *Y, const double *X,
+             int wide)
 {
     size_t i = 0;
-    for (; i + 12 <= nrow; i += 12) gf_rows(Gc, nrow, r, F, nc, Y, i, 3);
-    if (i + 8 <= nrow) { gf_rows(Gc, nrow, r, F, nc, Y, i, 2); i += 8; }
-    if (i + 4 <= nrow) { gf_rows(Gc, nrow, r, F, nc, Y, i, 1); i += 4; }
+    for (; i + 12 <= nrow; i += 12) gf_rows(Gc, nrow, r, F, nc, Y, i, 3, X, wide);
+    if (i + 8 <= nrow) { gf_rows(Gc, nrow, r, F, nc, Y, i, 2, X, wide); i += 8; }
+    if (i + 4 <= nrow) { gf_rows(Gc, nrow, r, F, nc, Y, i, 1, X, wide); i += 4; }
     for (int c = 0; c < nc; c++) {
         const double *f = F + (size_t) c * r;
         double *y = Y + (size_t) c * nrow;
         for (size_t i1 = i; i1 < nrow; i1++) {
             double a = 0.0;
             for (int k = 0; k < r; k++) a += f[k] * Gc[i1 + (size_t) k * nrow];
-            y[i1] = a;
+            if (X) y[i1] = X[(size_t) c * nrow + i1] / (a < EPS_Y ? EPS_Y : a);
+            else y[i1] = a;
         }
     }
 }
 
 static inline __attribute__((always_inline))
-void gf_body(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
+void gf_body(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y, const double *X,
+             int wide)
 {
     int c = 0;
-    for (; c + 4 <= nb; c += 4) gf_tile(Gc, nrow, r, F + (size_t) c * r, 4, Y + (size_t) c * nrow);
-    for (; c < nb; c++) gf_tile(Gc, nrow, r, F + (size_t) c * r, 1, Y + (size_t) c * nrow);
+    for (; c + 4 <= nb; c += 4)
+        gf_tile(Gc, nrow, r, F + (size_t) c * r, 4, Y + (size_t) c * nrow, X ? X + (size_t) c * nrow : NULL, wide);
+    for (; c < nb; c++)
+        gf_tile(Gc, nrow, r, F + (size_t) c * r, 1, Y + (size_t) c * nrow, X ? X + (size_t) c * nrow : NULL, wide);
 }
 
-static void gf_base(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
+static void gf_base(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y, const double *X)
 {
-    gf_body(Gc, nrow, r, F, nb, Y);
+    if (X) gf_body(Gc, nrow, r, F, nb, Y, X, 0);
+    else gf_body(Gc, nrow, r, F, nb, Y, NULL, 0);
 }
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void gf_avx2(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
+TARGET_AVX2 static void gf_avx2(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y,
+                                const double *X)
 {
-    gf_body(Gc, nrow, r, F, nb, Y);
+    if (X) gf_body(Gc, nrow, r, F, nb, Y, X, 1);
+    else gf_body(Gc, nrow, r, F, nb, Y, NULL, 1);
 }
 #endif
 
+/* Y (nrow x nb) = t(Gc) F for nb columns of F (r x nb); Gc is nrow x r */
 void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
 {
-    DISPATCH(gf, Gc, nrow, r, F, nb, Y);
+    DISPATCH(gf, Gc, nrow, r, F, nb, Y, NULL);
+}
+
+/* Q (nrow x nb) = X / max(t(Gc) F, EPS_Y), X the nb data columns (nrow x nb) */
+void kernel_gf_kl_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, const double *X,
+                       double *Q)
+{
+    DISPATCH(gf, Gc, nrow, r, F, nb, Q, X);
 }
 
 /* S (rp x rp, padded, both triangles) = sum over the k columns g of F (r x k)

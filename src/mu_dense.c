@@ -528,10 +528,12 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
         int j0 = b * NB, nb = (j0 + NB <= ncol) ? NB : ncol - j0;
         double *qx = Qx + (size_t) tid * per, *qd = Qd + (size_t) tid * per;
         double *num = ND + (size_t) tid * 2 * rp * NB, *den = num + (size_t) rp * NB;
-        kernel_gf_cols(Gc, (size_t) nrow, r, F + (size_t) j0 * r, nb, qd);
+        /* beta = 1: the product and x / y in one pass (kernels.c) */
+        if (kl) kernel_gf_kl_cols(Gc, (size_t) nrow, r, F + (size_t) j0 * r, nb, X->dense + (size_t) j0 * nrow, qx);
+        else kernel_gf_cols(Gc, (size_t) nrow, r, F + (size_t) j0 * r, nb, qd);
         for (int c = 0; c < nb; c++) {
             size_t off = (size_t) c * nrow;
-            coefficients(X->dense + (size_t) (j0 + c) * nrow, qx + off, qd + off, (size_t) nrow, beta);
+            if (!kl) coefficients(X->dense + (size_t) (j0 + c) * nrow, qx + off, qd + off, (size_t) nrow, beta);
             if (hp)
                 for (int t = hp[j0 + c]; t < hp[j0 + c + 1]; t++) qx[off + hi[t]] = qd[off + hi[t]] = 0.0;
         }
