@@ -130,7 +130,7 @@ int kernels_available(int r);
 void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, double *A, int threads);
 void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, double *A, int threads);
 double *kernel_pad(const double *F, int r, int rp, size_t k);
-double *kernel_pack_gx(const double *G, int r, size_t k);
+const double *kernel_pack_gx(const double *G, int r, size_t k);
 void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap);
 void kernel_gxt_acc(const double *Hp, int nv, const double *D, size_t nout, int nin,
                     size_t i0, size_t i1, double *Bp, const double *pf, int npf);

@@ -511,7 +511,7 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
     int nv = (r + 3) / 4, rp = 4 * nv, nthr = threads > 0 ? threads : 1;
     double gam = mu_gamma(beta);
     const int *hp = X->hp, *hi = X->hi;
-    double *Gp = kernel_pack_gx(G, r, (size_t) nrow);
+    const double *Gp = kernel_pack_gx(G, r, (size_t) nrow);
     double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
     double *Gc = coordinate_layout(G, r, nrow, gs);
     size_t per = (size_t) nrow * NB;
