@@ -479,7 +479,9 @@ void kernel_gxt_acc(const double *Hp, int nv, const double *D, size_t nout, int 
  * the KL coefficients of the blocked MU (mu_dense.c), the same operations
  * as its separate pass, made while the sums are in registers.  That pass
  * ran one division per four entries after the products, so the divider
- * and the multiply-adds took turns; here they overlap. */
+ * and the multiply-adds took turns; here a tile's divisions overlap the
+ * next tile's multiply-adds, in part (the pair's share of a 96 x 1000
+ * rank-8 KL fit fell by 8 %, where full overlap would take a third). */
 static inline __attribute__((always_inline))
 void gf_rows(const double *Gc, size_t nrow, int r, const double *F, int nc, double *Y, size_t i, int NV,
              const double *X, int wide)
@@ -610,8 +612,8 @@ TARGET_AVX2 static void gram_avx2(const double *F, int r, int nv, size_t k, doub
  * the k columns j of F[b, j] F[, j], with F as both its data, r x k, and
  * its padded factor), whose 4 x 12 tile keeps the sums in registers; the
  * rank-one updates of gram_body load and store a row of S per entry of F
- * (about 12 GFLOP/s: 2-3 % of a 2000 x 2000 rank-20 HALS iteration, and on
- * the main thread alone, so the second thread waited).  Each entry is the
+ * (2-3 % of a 2000 x 2000 rank-20 HALS iteration for 1 % of its flops, and
+ * on the main thread alone, so the second thread waited; now 0.7 %).  Each entry is the
  * same sum over j in order either way, so both give the same bits, and
  * S[a, b] and S[b, a] add the same products: S is exactly symmetric. */
 #define GRAM_HXT_MIN 64
