@@ -549,6 +549,8 @@ void gf_body(const double *Gc, size_t nrow, int r, const double *F, int nb, doub
         gf_tile(Gc, nrow, r, F + (size_t) c * r, 1, Y + (size_t) c * nrow, X ? X + (size_t) c * nrow : NULL, wide);
 }
 
+/* two inlined copies of the body, X known NULL in one: the plain product
+ * keeps no test or load of X in its tile */
 static void gf_base(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y, const double *X)
 {
     if (X) gf_body(Gc, nrow, r, F, nb, Y, X, 0);

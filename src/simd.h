@@ -134,7 +134,9 @@ typedef long long v2i __attribute__((vector_size(16), aligned(8), may_alias));
  * positive normal number (else two divisions).  The square root and the division share one unit
  * and that unit bounds the beta = 1.5 and beta = 0 coefficients: one
  * division in two saved 17 % of x / sqrt(y) (1.18 against 0.98 ns an
- * entry here).  Each reciprocal is within about 2 ulp, not 0.5.  Needs a
+ * entry on a Zen 3 core; on a Zen 4 core it still pays in the blocked
+ * passes but not in the fused W half, which no longer uses it: see
+ * mu_dense.c).  Each reciprocal is within about 2 ulp, not 0.5.  Needs a
  * v4 `one` in scope. */
 #define VPOW_CHAIN2(OUT0, OUT1, BASE0, BASE1, N2, SQRT4)                      \
     do {                                                                      \
