@@ -182,20 +182,24 @@ typedef long long v2i __attribute__((vector_size(16), aligned(8), may_alias));
 typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_alias));
 #define VLOG_LN2_HI 6.93147180369123816490e-01
 #define VLOG_LN2_LO 1.90821492927058770002e-10
-#define VDIV_LOG4(D, OK, XV, YV, Q, KL, W)                                    \
+/* The logarithm in two stages, so that a loop can run them apart
+ * (loss.c): VLOG_REDUCE, from the ratio Q (the lanes blended and checked
+ * already), gives S = (u - 1) / (u + 1) and E = e as a double; VLOG_SERIES
+ * gives log q from them.  VDIV_LOG4 is the two in one. */
+#define VLOG_REDUCE(S, E, Q, W)                                               \
     do {                                                                      \
-        const v4 one_ = VSET1(1.0), zero_ = VSET1(0.0);                       \
-        v4 q_ = (Q);                                                          \
-        if (KL) q_ = VBLEND(VCMP(W, XV, ==, zero_), one_, q_);                \
-        (OK) = VCMP(W, q_, >=, VSET1(DBL_MIN)) & VCMP(W, q_, <=, VSET1(DBL_MAX)); \
-        v4u bits_ = (v4u) q_; /* q > 0: a logical shift is enough */          \
+        v4u bits_ = (v4u) (Q); /* q > 0: a logical shift is enough */         \
         v4i eb_ = (v4i) (bits_ >> 52);                                        \
         v4 u_ = (v4) ((bits_ & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL); \
         v4i big_ = VCMP(W, u_, >, VSET1(M_SQRT2));                            \
         u_ = VBLEND(big_, u_ * 0.5, u_);                                      \
         eb_ = eb_ - big_; /* big lanes are -1: one more power of two */       \
-        v4 e_ = (v4) (eb_ | 0x4330000000000000LL) - VSET1(4503599627370496.0 + 1023.0); \
-        v4 s_ = (u_ - one_) / (u_ + one_), z_ = s_ * s_;                      \
+        (E) = (v4) (eb_ | 0x4330000000000000LL) - VSET1(4503599627370496.0 + 1023.0); \
+        (S) = (u_ - VSET1(1.0)) / (u_ + VSET1(1.0));                          \
+    } while (0)
+#define VLOG_SERIES(LQ, S, E)                                                 \
+    do {                                                                      \
+        v4 s_ = (S), e_ = (E), z_ = s_ * s_;                                  \
         v4 z2_ = z_ * z_, z4_ = z2_ * z2_, z8_ = z4_ * z4_;                   \
         v4 a0_ = 1.0 + z_ * (1.0 / 3), a1_ = 1.0 / 5 + z_ * (1.0 / 7);        \
         v4 a2_ = 1.0 / 9 + z_ * (1.0 / 11), a3_ = 1.0 / 13 + z_ * (1.0 / 15); \
@@ -203,9 +207,29 @@ typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_a
         v4 b0_ = a0_ + z2_ * a1_, b1_ = a2_ + z2_ * a3_;                      \
         v4 b2_ = a4_ + z2_ * (1.0 / 21);                                      \
         v4 p_ = (b0_ + z4_ * b1_) + z8_ * b2_;                                \
-        v4 lq_ = e_ * VLOG_LN2_HI + (e_ * VLOG_LN2_LO + 2.0 * s_ * p_);       \
-        v4 d_ = (KL) ? (XV) * lq_ - (XV) + (YV) : q_ - lq_ - one_;            \
-        (D) = VBLEND(VCMP(W, d_, >, zero_), d_, zero_);                       \
+        (LQ) = e_ * VLOG_LN2_HI + (e_ * VLOG_LN2_LO + 2.0 * s_ * p_);         \
+    } while (0)
+/* the ratio of VDIV_LOG4: Q, with KL's x = 0 lanes set to 1, and OK */
+#define VLOG_RATIO(QOUT, OK, XV, Q, KL, W)                                    \
+    do {                                                                      \
+        v4 q_ = (Q);                                                          \
+        if (KL) q_ = VBLEND(VCMP(W, XV, ==, VSET1(0.0)), VSET1(1.0), q_);     \
+        (OK) = VCMP(W, q_, >=, VSET1(DBL_MIN)) & VCMP(W, q_, <=, VSET1(DBL_MAX)); \
+        (QOUT) = q_;                                                          \
+    } while (0)
+/* d from log q: KL's x log q - x + y or IS's q - log q - 1, floored at 0 */
+#define VLOG_DIV(D, LQ, XV, YV, Q, KL, W)                                     \
+    do {                                                                      \
+        v4 d_ = (KL) ? (XV) * (LQ) - (XV) + (YV) : (Q) - (LQ) - VSET1(1.0);   \
+        (D) = VBLEND(VCMP(W, d_, >, VSET1(0.0)), d_, VSET1(0.0));             \
+    } while (0)
+#define VDIV_LOG4(D, OK, XV, YV, Q, KL, W)                                    \
+    do {                                                                      \
+        v4 q4_, s4_, e4_, lq4_;                                               \
+        VLOG_RATIO(q4_, OK, XV, Q, KL, W);                                    \
+        VLOG_REDUCE(s4_, e4_, q4_, W);                                        \
+        VLOG_SERIES(lq4_, s4_, e4_);                                          \
+        VLOG_DIV(D, lq4_, XV, YV, q4_, KL, W);                                \
     } while (0)
 
 /* VDIV_POW4, every other beta with 2 beta an integer in [-16, 16]:
