@@ -242,22 +242,25 @@ test_that("the vector loss falls back entry by entry where its formulas fail", {
   # a subnormal ratio x / y fails the vector logarithm (KL, IS) in one lane
   # of one column; that column is summed again, its other entries by the
   # vector formulas and the failing ones by the scalar one; in the AVX2 and
-  # the baseline build of the kernels (test-simd.R)
-  set.seed(21)
-  x <- matrix(stats::rexp(37 * 6) + 0.5, 37, 6)
-  x[5, 2] <- 1e-310
-  x[30, 4] <- 0
-  w <- matrix(stats::runif(37 * 2) + 0.5, 37, 2)
-  h <- matrix(stats::runif(2 * 6) + 0.5, 2, 6)
+  # the baseline build of the kernels (test-simd.R).  KL and IS sum a
+  # column in chunks of 64 entries (loss.c): 150 rows are two whole chunks,
+  # a part one and a remainder, the failing lane and the zero in the second
+  # and third
   old <- betanmf:::simd_baseline(FALSE)
   on.exit(betanmf:::simd_baseline(old))
-  for (baseline in c(FALSE, TRUE)) {
+  for (m in c(37, 150)) for (baseline in c(FALSE, TRUE)) {
     betanmf:::simd_baseline(baseline)
+    set.seed(21)
+    x <- matrix(stats::rexp(m * 6) + 0.5, m, 6)
+    x[if (m > 100) 70 else 5, 2] <- 1e-310
+    x[if (m > 100) 130 else 30, 4] <- 0
+    w <- matrix(stats::runif(m * 2) + 0.5, m, 2)
+    h <- matrix(stats::runif(2 * 6) + 0.5, 2, 6)
     for (beta in c(1, 0, 1.5)) {
       xb <- if (beta == 0) pmax(x, 1e-310) else x
       fit <- suppressWarnings(nmf(xb, 2, beta = beta, solver = "mu", init = list(w = w, h = h), maxit = 1,
                                   tol = 0, control = list(check = 1)))
-      what <- sprintf("beta = %g%s", beta, if (baseline) ", baseline build" else "")
+      what <- sprintf("%d rows, beta = %g%s", m, beta, if (baseline) ", baseline build" else "")
       expect_equal(fit$trace$loss[1], ref_div(xb, w %*% h, beta), tolerance = 1e-13,
                    label = paste("initial loss", what))
       expect_equal(fit$loss, ref_div(xb, fitted(fit), beta), tolerance = 1e-13,
