@@ -80,7 +80,8 @@ double beta_div_scalar(double x, double y, double beta)
  * vectors at a time; the shorter chains of the two loops let it overlap
  * more of them.  Thread-safe: the buffers are on the stack. */
 #define LOG_CHUNK 64
-#define LOG_COLUMN_BODY(KL, W)                                                \
+#define LOG_COLUMN_BODY(KL, T)                                                \
+    const int W = VWIDE(T);                                                   \
     const v4 eps = VSET1(EPS_Y);                                              \
     v4 acc = VSET1(0.0), xv, yv, d;                                           \
     v4i okall = {-1, -1, -1, -1}, ok;                                         \
@@ -92,7 +93,7 @@ double beta_div_scalar(double x, double y, double beta)
         for (i = c0; i < c1; i += 4) {                                        \
             v4 q, s, e;                                                       \
             VLOAD(xv, x + i); VLOAD(yv, y + i);                               \
-            yv = VFLOOR(W, yv, eps);                                          \
+            yv = VFLOOR_T(T, yv, eps);                                        \
             VLOG_RATIO(q, ok, xv, xv / yv, KL, W);                            \
             okall &= ok;                                                      \
             VLOG_REDUCE(s, e, q, W);                                          \
@@ -119,11 +120,11 @@ double beta_div_scalar(double x, double y, double beta)
 #define COLUMN_DEFS(SFX, ATTR, SQRT4)                                         \
     ATTR static double kl_column_##SFX(const double *x, const double *y, size_t m, double beta) \
     {                                                                         \
-        LOG_COLUMN_BODY(1, VWIDE(SQRT4));                                     \
+        LOG_COLUMN_BODY(1, SQRT4);                                            \
     }                                                                         \
     ATTR static double is_column_##SFX(const double *x, const double *y, size_t m, double beta) \
     {                                                                         \
-        LOG_COLUMN_BODY(0, VWIDE(SQRT4));                                     \
+        LOG_COLUMN_BODY(0, SQRT4);                                            \
     }                                                                         \
     ATTR static double pow_column_##SFX(const double *x, const double *y, size_t m, double beta) \
     {                                                                         \

@@ -53,7 +53,7 @@
             v4 y, xv;                                                         \
             VLOAD(y, qd + i);                                                 \
             VLOAD(xv, x + i);                                                 \
-            y = VFLOOR(VWIDE(SQRT4), y, eps);                                 \
+            y = VFLOOR_T(SQRT4, y, eps);                                      \
             VSTORE(qx + i, xv / y);                                           \
         }                                                                     \
         return i;                                                             \
@@ -66,8 +66,8 @@
         VLOAD(y1, qd + i + 4);                                                \
         VLOAD(x0, x + i);                                                     \
         VLOAD(x1, x + i + 4);                                                 \
-        y0 = VFLOOR(VWIDE(SQRT4), y0, eps);                                   \
-        y1 = VFLOOR(VWIDE(SQRT4), y1, eps);                                   \
+        y0 = VFLOOR_T(SQRT4, y0, eps);                                        \
+        y1 = VFLOOR_T(SQRT4, y1, eps);                                        \
         VPOW_CHAIN2(t0, t1, y0, y1, n2, SQRT4);                               \
         VSTORE(qd + i, t0 * y0);                                              \
         VSTORE(qx + i, x0 * t0);                                              \
@@ -78,7 +78,7 @@
         v4 y, xv, t;                                                          \
         VLOAD(y, qd + i);                                                     \
         VLOAD(xv, x + i);                                                     \
-        y = VFLOOR(VWIDE(SQRT4), y, eps);                                     \
+        y = VFLOOR_T(SQRT4, y, eps);                                          \
         VPOW_CHAIN(t, y, n2, SQRT4);                                          \
         VSTORE(qd + i, t * y);                                                \
         VSTORE(qx + i, xv * t);                                               \
@@ -199,8 +199,8 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
             }                                                                   \
             VLOAD(x0, x + i);                                                   \
             VLOAD(x1, x + i + 4);                                               \
-            y0 = VFLOOR(VWIDE(SQRT4), y0, eps);                                 \
-            y1 = VFLOOR(VWIDE(SQRT4), y1, eps);                                 \
+            y0 = VFLOOR_T(SQRT4, y0, eps);                                      \
+            y1 = VFLOOR_T(SQRT4, y1, eps);                                      \
             v4 q0 = x0 / y0, q1 = x1 / y1;                                      \
             UNROLL for (int k = 0; k < R; k++) {                                \
                 v4 g0, g1;                                                      \
@@ -218,7 +218,7 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
                 y0 += g0 * fk[k];                                               \
             }                                                                   \
             VLOAD(x0, x + i);                                                   \
-            y0 = VFLOOR(VWIDE(SQRT4), y0, eps);                                 \
+            y0 = VFLOOR_T(SQRT4, y0, eps);                                      \
             VPOW_CHAIN(t, y0, n2, SQRT4);                                       \
             v4 qx = x0 * t, qd = t * y0;                                        \
             UNROLL for (int k = 0; k < R; k++) {                                \
@@ -293,8 +293,8 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
             }                                                                   \
             VLOAD(x0, xp);                                                      \
             VLOAD(x1, xp + m);                                                  \
-            y0 = VFLOOR(VWIDE(SQRT4), y0, eps);                                 \
-            y1 = VFLOOR(VWIDE(SQRT4), y1, eps);                                 \
+            y0 = VFLOOR_T(SQRT4, y0, eps);                                      \
+            y1 = VFLOOR_T(SQRT4, y1, eps);                                      \
             VPOW_CHAIN(t0, y0, n2, SQRT4);                                      \
             VPOW_CHAIN(t1, y1, n2, SQRT4);                                      \
             v4 qx0 = x0 * t0, qd0 = t0 * y0, qx1 = x1 * t1, qd1 = t1 * y1;      \
@@ -311,7 +311,7 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
             v4 y = w[0] * h[0], xv;                                             \
             UNROLL for (int k = 1; k < R; k++) y += w[k] * h[k];                \
             VLOAD(xv, xp);                                                      \
-            y = VFLOOR(VWIDE(SQRT4), y, eps);                                   \
+            y = VFLOOR_T(SQRT4, y, eps);                                        \
             if (kl) {                                                           \
                 v4 q = xv / y;                                                  \
                 UNROLL for (int k = 0; k < R; k++) a[k] += q * h[k];            \
