@@ -151,6 +151,8 @@ static double div_column(const double *x, const double *y, size_t m, double beta
     return DISPATCH(pow_column, x, y, m, beta);
 }
 
+#define LOSS_COLS 4
+
 static inline double dot(const double *a, const double *b, int r)
 {
     double s = 0.0;
@@ -188,67 +190,74 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
         Gc = (double *) scratch_alloc((size_t) m * r + 1, sizeof(double));
         for (int i = 0; i < m; i++)
             for (int k = 0; k < r; k++) Gc[i + (size_t) k * m] = Wt[k + (size_t) i * r];
-        ybuf = (double *) scratch_alloc((size_t) nthr * m + 1, sizeof(double));
+        ybuf = (double *) scratch_alloc((size_t) nthr * LOSS_COLS * m + 1, sizeof(double));
     }
 
+    /* columns in groups of LOSS_COLS, whose model columns come from one
+     * call of the kernel (its 4-column register tile: one column a call
+     * ran a tile of 3 loads to 3 multiply-adds); every sum is per column */
+    int ngrp = (n + LOSS_COLS - 1) / LOSS_COLS;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
 #endif
-    for (int j = 0; j < n; j++) {
+    for (int g = 0; g < ngrp; g++) {
+        int jg = g * LOSS_COLS, nb = n - jg < LOSS_COLS ? n - jg : LOSS_COLS;
         int tid = thread_id();
-        const double *h = H + (size_t) j * r;
-        char *fl = flag ? flag + (size_t) tid * m : NULL;
-        double s = 0.0;
-        if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 1;
-        if (!X->p && Gc) {
-            const double *xc = X->dense + (size_t) j * m;
-            double *y = ybuf + (size_t) tid * m;
-            kernel_gf_cols(Gc, (size_t) m, r, h, 1, y);
-            if (!fl && (beta == 1.0 || beta == 0.0 || pow_chain_beta(beta))) s = div_column(xc, y, (size_t) m, beta);
-            else for (int i = 0; i < m; i++) {
-                if (fl && fl[i]) continue;
-                s += beta_div_scalar(xc[i], y[i] < EPS_Y ? EPS_Y : y[i], beta);
+        if (!X->p && Gc) kernel_gf_cols(Gc, (size_t) m, r, H + (size_t) jg * r, nb, ybuf + (size_t) tid * LOSS_COLS * m);
+        for (int j = jg; j < jg + nb; j++) {
+            const double *h = H + (size_t) j * r;
+            char *fl = flag ? flag + (size_t) tid * m : NULL;
+            double s = 0.0;
+            if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 1;
+            if (!X->p && Gc) {
+                const double *xc = X->dense + (size_t) j * m;
+                double *y = ybuf + ((size_t) tid * LOSS_COLS + (size_t) (j - jg)) * m;
+                if (!fl && (beta == 1.0 || beta == 0.0 || pow_chain_beta(beta))) s = div_column(xc, y, (size_t) m, beta);
+                else for (int i = 0; i < m; i++) {
+                    if (fl && fl[i]) continue;
+                    s += beta_div_scalar(xc[i], y[i] < EPS_Y ? EPS_Y : y[i], beta);
+                }
+            } else if (!X->p) {
+                const double *xc = X->dense + (size_t) j * m;
+                for (int i = 0; i < m; i++) {
+                    if (fl && fl[i]) continue;
+                    s += beta_div_scalar(xc[i], model(Wt + (size_t) i * r, h, r), beta);
+                }
+            } else if (beta == 1.0 || beta == 2.0) {
+                /* zeros contribute y (KL) or y^2/2: sum them through the
+                 * factors, then correct at the non-zeros and held-out entries */
+                double base;
+                if (beta == 1.0) base = dot(gs, h, r);
+                else {
+                    base = 0.0;
+                    for (int a = 0; a < r; a++) base += h[a] * dot(S + (size_t) a * r, h, r);
+                    base *= 0.5;
+                }
+                s = base;
+                for (int t = X->p[j]; t < X->p[j + 1]; t++) {
+                    double x = XVAL(X, t);
+                    if (x == 0.0) continue;
+                    double y = model(Wt + (size_t) X->i[t] * r, h, r);
+                    s += beta_div_scalar(x, y, beta) - beta_div_scalar(0.0, y, beta);
+                }
+                if (hp)
+                    for (int t = hp[j]; t < hp[j + 1]; t++)
+                        s -= beta_div_scalar(0.0, model(Wt + (size_t) hi[t] * r, h, r), beta);
+            } else {
+                for (int i = 0; i < m; i++) {
+                    if (fl && fl[i]) continue;
+                    s += beta_div_scalar(0.0, model(Wt + (size_t) i * r, h, r), beta);
+                }
+                for (int t = X->p[j]; t < X->p[j + 1]; t++) {
+                    double x = XVAL(X, t);
+                    if (x == 0.0) continue;
+                    double y = model(Wt + (size_t) X->i[t] * r, h, r);
+                    s += beta_div_scalar(x, y, beta) - beta_div_scalar(0.0, y, beta);
+                }
             }
-        } else if (!X->p) {
-            const double *xc = X->dense + (size_t) j * m;
-            for (int i = 0; i < m; i++) {
-                if (fl && fl[i]) continue;
-                s += beta_div_scalar(xc[i], model(Wt + (size_t) i * r, h, r), beta);
-            }
-        } else if (beta == 1.0 || beta == 2.0) {
-            /* zeros contribute y (KL) or y^2/2: sum them through the
-             * factors, then correct at the non-zeros and held-out entries */
-            double base;
-            if (beta == 1.0) base = dot(gs, h, r);
-            else {
-                base = 0.0;
-                for (int a = 0; a < r; a++) base += h[a] * dot(S + (size_t) a * r, h, r);
-                base *= 0.5;
-            }
-            s = base;
-            for (int t = X->p[j]; t < X->p[j + 1]; t++) {
-                double x = XVAL(X, t);
-                if (x == 0.0) continue;
-                double y = model(Wt + (size_t) X->i[t] * r, h, r);
-                s += beta_div_scalar(x, y, beta) - beta_div_scalar(0.0, y, beta);
-            }
-            if (hp)
-                for (int t = hp[j]; t < hp[j + 1]; t++)
-                    s -= beta_div_scalar(0.0, model(Wt + (size_t) hi[t] * r, h, r), beta);
-        } else {
-            for (int i = 0; i < m; i++) {
-                if (fl && fl[i]) continue;
-                s += beta_div_scalar(0.0, model(Wt + (size_t) i * r, h, r), beta);
-            }
-            for (int t = X->p[j]; t < X->p[j + 1]; t++) {
-                double x = XVAL(X, t);
-                if (x == 0.0) continue;
-                double y = model(Wt + (size_t) X->i[t] * r, h, r);
-                s += beta_div_scalar(x, y, beta) - beta_div_scalar(0.0, y, beta);
-            }
+            if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 0;
+            part[j] = s;
         }
-        if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 0;
-        part[j] = s;
     }
     double total = 0.0;
     for (int j = 0; j < n; j++) total += part[j];
