@@ -94,8 +94,10 @@ typedef long long v2i __attribute__((vector_size(16), aligned(8), may_alias));
  * one vmaxpd, max(FLOOR, Y), which returns Y where Y is NaN as the blend
  * does and FLOOR where Y < FLOOR, so the same values; the blend is a
  * compare and an integer-domain vpblendvb on the chain from y to its
- * division (the fused W half, 5000 x 38 at rank 3: 0.60 against 0.55 ns an
- * entry on a Zen 3 core) */
+ * division (the fused W half, 5000 x 38 at rank 3, beta = 1: 0.61-0.63
+ * against 0.56 ns an entry on a Zen 3 core).  The kernels that take their
+ * target as a run-time argument (gf, kl_cd) keep VFLOOR: an AVX intrinsic
+ * cannot appear in their baseline copies. */
 #define VFLOOR_T(T, Y, FLOOR) VFLOOR_##T(Y, FLOOR)
 #define VFLOOR_SQRT4_LANES(Y, FLOOR) VFLOOR(0, Y, FLOOR)
 
