@@ -503,7 +503,6 @@ void gf_rows(const double *Gc, size_t nrow, int r, const double *F, int nc, doub
         }
     }
     const v4 eps = VSET1(EPS_Y);
-    (void) wide;
     UNROLL
     for (int c = 0; c < nc; c++)
         UNROLL
