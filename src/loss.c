@@ -80,12 +80,24 @@ double beta_div_scalar(double x, double y, double beta)
  * operations hang on a chain of about 90 cycles (two divisions, the
  * reduction, Estrin's levels), so the scheduler held only two or three
  * vectors at a time; the shorter chains of the two loops let it overlap
- * more of them.  Thread-safe: the buffers are on the stack. */
+ * more of them.  Thread-safe: the buffers are on the stack.
+ *
+ * The two loops are then bound by their number of operations.  On AVX the
+ * ratios are checked by their running minimum and maximum (two operations
+ * a vector where two compares and two ANDs were four; LOG_TRACK) and, after
+ * the column, by its sums being numbers: a NaN ratio comes only from a NaN
+ * x or y or from x = y = Inf, and each makes d NaN (VLOG_DIV keeps NaN).
+ * With simd.h's shorter reduction and series: 1.84 -> 1.40 ns an entry on
+ * 5000 x 38 expression-like data, 1.93 -> 1.47 on the counts (Zen 3). */
 #define LOG_CHUNK 64
+#define LOG_TRACK_SQRT4_LANES(Q, OK) (okall &= (OK))
+#define LOG_TRACK_SQRT4_AVX(Q, OK)                                            \
+    (vmin = (v4) _mm256_min_pd((__m256d) vmin, (__m256d) (Q)),                \
+     vmax = (v4) _mm256_max_pd((__m256d) vmax, (__m256d) (Q)))
 #define LOG_COLUMN_BODY(KL, T)                                                \
     const int W = VWIDE(T);                                                   \
     const v4 eps = VSET1(EPS_Y);                                              \
-    v4 acc = VSET1(0.0), xv, yv, d;                                           \
+    v4 acc = VSET1(0.0), xv, yv, d, vmin = VSET1(1.0), vmax = VSET1(1.0);     \
     v4i okall = {-1, -1, -1, -1}, ok;                                         \
     double sb[LOG_CHUNK], eb[LOG_CHUNK], tb[LOG_CHUNK]; /* tb: y (KL), q (IS) */ \
     double tail = 0.0;                                                        \
@@ -97,8 +109,8 @@ double beta_div_scalar(double x, double y, double beta)
             VLOAD(xv, x + i); VLOAD(yv, y + i);                               \
             yv = VFLOOR_T(T, yv, eps);                                        \
             VLOG_RATIO(q, ok, xv, xv / yv, KL, W);                            \
-            okall &= ok;                                                      \
-            VLOG_REDUCE(s, e, q, W);                                          \
+            LOG_TRACK_##T(q, ok);                                             \
+            VLOG_REDUCE(s, e, q);                                             \
             VSTORE(sb + (i - c0), s);                                         \
             VSTORE(eb + (i - c0), e);                                         \
             VSTORE(tb + (i - c0), (KL) ? yv : q);                             \
@@ -108,12 +120,14 @@ double beta_div_scalar(double x, double y, double beta)
             VLOAD(xv, x + i); VLOAD(t, tb + (i - c0));                        \
             VLOAD(s, sb + (i - c0)); VLOAD(e, eb + (i - c0));                 \
             VLOG_SERIES(lq, s, e);                                            \
-            VLOG_DIV(d, lq, xv, t, t, KL, W);                                 \
+            VLOG_DIV(d, lq, xv, t, t, KL, T);                                 \
             acc += d;                                                         \
         }                                                                     \
     }                                                                         \
+    okall &= VCMP(W, vmin, >=, VSET1(DBL_MIN)) & VCMP(W, vmax, <=, VSET1(DBL_MAX)) & \
+             VCMP(W, acc, ==, acc);                                           \
     i = mv;                                                                   \
-    COLUMN_REDO(W, VDIV_LOG4(d, ok, xv, yv, xv / yv, KL, W))
+    COLUMN_REDO(W, VDIV_LOG4(d, ok, xv, yv, xv / yv, KL, T))
 
 #define POW_CONSTANTS                                                         \
     int n2x = (int) (2.0 * beta), n2y = (int) (2.0 * (beta - 1.0));           \
@@ -181,9 +195,17 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
     }
     double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
     double *S = (double *) scratch_alloc((size_t) r * r, sizeof(double));
+    /* the column sums of W, for the sparse KL loss only: through a pointer
+     * the compiler cannot tell from Wt's, each sum was a load, an add and
+     * a store in a chain (on dense 5000 x 38 at rank 3, a tenth of the
+     * loss) */
     for (int k = 0; k < r; k++) gs[k] = 0.0;
-    for (int i = 0; i < m; i++)
-        for (int k = 0; k < r; k++) gs[k] += Wt[k + (size_t) i * r];
+    if (X->p && beta == 1.0)
+        for (int k = 0; k < r; k++) {
+            double t = 0.0;
+            for (int i = 0; i < m; i++) t += Wt[k + (size_t) i * r];
+            gs[k] = t;
+        }
     if (X->p && beta == 2.0) gram(Wt, r, m, S);
     /* dense data: each column of the model W H comes from the vectorised
      * kernel (W in column layout), not from one r-length dot per entry */

@@ -181,44 +181,54 @@ typedef long long v2i __attribute__((vector_size(16), aligned(8), may_alias));
  *
  * VDIV_LOG4, beta = 1 (KL, KL = 1) and beta = 0 (Itakura-Saito), from
  * Q = x / y: the logarithm in vector lanes, with q = 2^e u, u in
- * [sqrt(1/2), sqrt(2)), log u = 2 atanh(s), s = (u - 1) / (u + 1),
- * |s| <= 0.1716, whose odd series to s^21 leaves a relative error below
- * 2^-53 (the next term, s^23 / 23, is < 1e-18 of the first), and e log 2
- * added in two parts (Cody & Waite): a few ulp, where libm's scalar log()
- * cost most of a KL loss.  The series by Estrin's scheme (four levels of
- * independent multiply-adds, not a chain of ten: the chain's latency
- * bounded the loop).  Lanes with a ratio outside the positive normal range
- * (subnormal, Inf; 0 except for KL at x = 0, where log q is taken as 0 so
- * that d(0|y) = y) fail.  KL should be a constant, W the target's VWIDE. */
+ * [sqrt(1/2), sqrt(2)), log u = 2 atanh(s) = s (2 + z P(z)),
+ * s = (u - 1) / (u + 1), z = s^2 <= 0.0295, and e log 2 added in two parts
+ * (Cody & Waite): within 2 ulp of log q (3.8 x 2^-53 relative, the largest
+ * over 16 million ratios from 2^-1022 to 2^1023 against long double logl;
+ * the odd Taylor series to s^21 used before reached 5.6), where libm's
+ * scalar log() cost most of a KL loss.  P, of degree 6, interpolates
+ * (2 atanh(s) / s - 2) / z at the 7 Chebyshev nodes of [0, 1.0001 zmax]
+ * (computed in long double for this file; relative error of 2 atanh(s)
+ * below 2^-57.5), by Estrin's scheme: three levels of independent
+ * multiply-adds, where the Taylor series needed eleven terms and four.
+ * Lanes with a ratio outside the positive normal range (subnormal, Inf; 0
+ * except for KL at x = 0, where log q is taken as 0 so that d(0|y) = y)
+ * fail.  KL should be a constant, T the target's square root (VFLOOR_T). */
 typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_alias));
 #define VLOG_LN2_HI 6.93147180369123816490e-01
 #define VLOG_LN2_LO 1.90821492927058770002e-10
 /* The logarithm in two stages, so that a loop can run them apart
- * (loss.c): VLOG_REDUCE, from the ratio Q (the lanes blended and checked
- * already), gives S = (u - 1) / (u + 1) and E = e as a double; VLOG_SERIES
- * gives log q from them.  VDIV_LOG4 is the two in one. */
-#define VLOG_REDUCE(S, E, Q, W)                                               \
+ * (loss.c): VLOG_REDUCE, from the ratio Q (a positive normal number where
+ * the lane is to count), gives S = (u - 1) / (u + 1) and E = e as a double;
+ * VLOG_SERIES gives log q from them.  VDIV_LOG4 is the two in one.
+ *
+ * The reduction in integers: with c the bits of sqrt(1/2), the bits of q
+ * minus c, plus 1024 << 52 so that the difference stays positive (AVX2 has
+ * no arithmetic 64-bit shift), carry e + 1024 in their top 12 bits and the
+ * offset of u from sqrt(1/2) in the rest: u's bits are the rest plus c.
+ * Six integer and conversion operations, where the exponent field, a
+ * compare with sqrt(2) and a blend took nine (this loss's first loop is
+ * bound by the number of operations, not by its two divisions: one
+ * division fewer, by reducing x and y apart, measured slower). */
+#define VLOG_C 0x3fe6a09e667f3bcdULL /* the bits of sqrt(1/2) */
+#define VLOG_REDUCE(S, E, Q)                                                  \
     do {                                                                      \
-        v4u bits_ = (v4u) (Q); /* q > 0: a logical shift is enough */         \
-        v4i eb_ = (v4i) (bits_ >> 52);                                        \
-        v4 u_ = (v4) ((bits_ & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL); \
-        v4i big_ = VCMP(W, u_, >, VSET1(M_SQRT2));                            \
-        u_ = VBLEND(big_, u_ * 0.5, u_);                                      \
-        eb_ = eb_ - big_; /* big lanes are -1: one more power of two */       \
-        (E) = (v4) (eb_ | 0x4330000000000000LL) - VSET1(4503599627370496.0 + 1023.0); \
+        v4u t_ = (v4u) (Q) + (0x4000000000000000ULL - VLOG_C);                \
+        v4u kb_ = t_ >> 52; /* e + 1024 */                                    \
+        v4 u_ = (v4) ((t_ & 0x000fffffffffffffULL) + VLOG_C);                 \
+        (E) = (v4) (kb_ | 0x4330000000000000ULL) - VSET1(4503599627370496.0 + 1024.0); \
         (S) = (u_ - VSET1(1.0)) / (u_ + VSET1(1.0));                          \
     } while (0)
 #define VLOG_SERIES(LQ, S, E)                                                 \
     do {                                                                      \
         v4 s_ = (S), e_ = (E), z_ = s_ * s_;                                  \
-        v4 z2_ = z_ * z_, z4_ = z2_ * z2_, z8_ = z4_ * z4_;                   \
-        v4 a0_ = 1.0 + z_ * (1.0 / 3), a1_ = 1.0 / 5 + z_ * (1.0 / 7);        \
-        v4 a2_ = 1.0 / 9 + z_ * (1.0 / 11), a3_ = 1.0 / 13 + z_ * (1.0 / 15); \
-        v4 a4_ = 1.0 / 17 + z_ * (1.0 / 19);                                  \
-        v4 b0_ = a0_ + z2_ * a1_, b1_ = a2_ + z2_ * a3_;                      \
-        v4 b2_ = a4_ + z2_ * (1.0 / 21);                                      \
-        v4 p_ = (b0_ + z4_ * b1_) + z8_ * b2_;                                \
-        (LQ) = e_ * VLOG_LN2_HI + (e_ * VLOG_LN2_LO + 2.0 * s_ * p_);         \
+        v4 z2_ = z_ * z_, z4_ = z2_ * z2_;                                    \
+        v4 a0_ = 0.66666666666666696 + z_ * 0.39999999999899438;              \
+        v4 a1_ = 0.28571428626004847 + z_ * 0.2222221113006583;               \
+        v4 a2_ = 0.18182889467001817 + z_ * 0.15331710301971346;              \
+        v4 b0_ = a0_ + z2_ * a1_, b1_ = a2_ + z2_ * 0.14616588825695084;      \
+        v4 p_ = b0_ + z4_ * b1_;                                              \
+        (LQ) = e_ * VLOG_LN2_HI + (e_ * VLOG_LN2_LO + s_ * (2.0 + z_ * p_));  \
     } while (0)
 /* the ratio of VDIV_LOG4: Q, with KL's x = 0 lanes set to 1, and OK */
 #define VLOG_RATIO(QOUT, OK, XV, Q, KL, W)                                    \
@@ -228,19 +238,20 @@ typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_a
         (OK) = VCMP(W, q_, >=, VSET1(DBL_MIN)) & VCMP(W, q_, <=, VSET1(DBL_MAX)); \
         (QOUT) = q_;                                                          \
     } while (0)
-/* d from log q: KL's x log q - x + y or IS's q - log q - 1, floored at 0 */
-#define VLOG_DIV(D, LQ, XV, YV, Q, KL, W)                                     \
+/* d from log q: KL's x log q - x + y or IS's q - log q - 1, floored at 0
+ * by VFLOOR_T (one vmaxpd on AVX; a NaN d stays NaN) */
+#define VLOG_DIV(D, LQ, XV, YV, Q, KL, T)                                     \
     do {                                                                      \
         v4 d_ = (KL) ? (XV) * (LQ) - (XV) + (YV) : (Q) - (LQ) - VSET1(1.0);   \
-        (D) = VBLEND(VCMP(W, d_, >, VSET1(0.0)), d_, VSET1(0.0));             \
+        (D) = VFLOOR_T(T, d_, VSET1(0.0));                                    \
     } while (0)
-#define VDIV_LOG4(D, OK, XV, YV, Q, KL, W)                                    \
+#define VDIV_LOG4(D, OK, XV, YV, Q, KL, T)                                    \
     do {                                                                      \
         v4 q4_, s4_, e4_, lq4_;                                               \
-        VLOG_RATIO(q4_, OK, XV, Q, KL, W);                                    \
-        VLOG_REDUCE(s4_, e4_, q4_, W);                                        \
+        VLOG_RATIO(q4_, OK, XV, Q, KL, VWIDE(T));                             \
+        VLOG_REDUCE(s4_, e4_, q4_);                                           \
         VLOG_SERIES(lq4_, s4_, e4_);                                          \
-        VLOG_DIV(D, lq4_, XV, YV, q4_, KL, W);                                \
+        VLOG_DIV(D, lq4_, XV, YV, q4_, KL, T);                                \
     } while (0)
 
 /* VDIV_POW4, every other beta with 2 beta an integer in [-16, 16]:
