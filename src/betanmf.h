@@ -155,6 +155,9 @@ void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, d
 void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
                    double beta, double l1, double l2, int threads);
 double mu_gamma(double beta);
+/* G (r x nrow) by coordinate, Gc[i + k nrow] = G[k, i]; gs, if not NULL,
+ * its row sums (in a fixed order) */
+void coordinate_copy(const double *G, int r, size_t nrow, double *Gc, double *gs);
 
 /* hals.c: one HALS half update of F (r x ncol) given G (r x nrow). */
 long hals_half(const nmf_data *X, double *F, const double *G, int r,

@@ -212,8 +212,7 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
     double *Gc = NULL, *ybuf = NULL;
     if (!X->p && kernels_available(r)) {
         Gc = (double *) scratch_alloc((size_t) m * r + 1, sizeof(double));
-        for (int i = 0; i < m; i++)
-            for (int k = 0; k < r; k++) Gc[i + (size_t) k * m] = Wt[k + (size_t) i * r];
+        coordinate_copy(Wt, r, (size_t) m, Gc, NULL);
         ybuf = (double *) scratch_alloc((size_t) nthr * LOSS_COLS * m + 1, sizeof(double));
     }
 
