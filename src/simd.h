@@ -188,7 +188,7 @@ typedef long long v2i __attribute__((vector_size(16), aligned(8), may_alias));
  * the odd Taylor series to s^21 used before reached 5.6), where libm's
  * scalar log() cost most of a KL loss.  P, of degree 6, interpolates
  * (2 atanh(s) / s - 2) / z at the 7 Chebyshev nodes of [0, 1.0001 zmax]
- * (tools/log-poly.c computes them; relative error of 2 atanh(s)
+ * (its coefficients from tools/log-poly.c; relative error of 2 atanh(s)
  * below 2^-57.5), by Estrin's scheme: three levels of independent
  * multiply-adds, where the Taylor series needed eleven terms and four.
  * Lanes with a ratio outside the positive normal range (subnormal, Inf; 0
