@@ -124,15 +124,16 @@ static void coefficients(const double *x, double *qx, double *qd, size_t n, doub
 }
 
 /* G (r x nrow) by coordinate, Gc[i + k nrow] = G[k, i], and, if gs is not
- * NULL, its row sums gs.  Each sum in four parts (rows i mod 4, the lanes of
- * one vector), added in a fixed order: a single chain of additions per k
- * bounded the scalar loop (7 % of a 5000 x 38 rank-3 KL iteration).  Four
- * rows at a time, the rank a constant up to 4, so that the loops unroll
- * and the parts stay in registers (a vector of each coordinate's four
- * values was built through the stack in the baseline build: slower).  The scalar loop, its parts in
+ * NULL, its row sums gs.  Each sum in four parts (rows i mod 4), added in a
+ * fixed order: a single chain of additions per k bounded the first scalar
+ * loop (7 % of a 5000 x 38 rank-3 KL iteration).  That loop, its parts in
  * memory behind a row-dependent index, still cost 6 % of the two fused
- * halves on that set (perf, Zen 3); the loss (loss.c) copies W the same
- * way. */
+ * halves on that set (perf, Zen 3).  Here four rows a step, the rank a
+ * constant up to 4, so that the loops unroll and the parts stay in
+ * registers (each coordinate's four values as one vector were built
+ * through the stack in the baseline build: slower).  The loss (loss.c)
+ * copies W the same way, without the sums (computed and not read: four
+ * additions a row, next to the copy's stores). */
 #define COORD_BODY(R)                                                           \
     do {                                                                        \
         double p0[4 * MAXV], p1[4 * MAXV], p2[4 * MAXV], p3[4 * MAXV];         \
