@@ -43,9 +43,16 @@
 #'   `min(dim(x))`.
 #' @param beta the beta of the divergence, a single finite number.
 #' @param solver `"auto"`, `"hals"`, `"mu"` or `"cd"`.
-#' @param init `"nndsvda"` (the default for a single run), `"nndsvd"`,
-#'   `"nndsvdar"`, `"random"` (the default when `nrun > 1`, since NNDSVD is
-#'   deterministic), or a list with matrices `w` and `h`.
+#' @param init `"nndsvda"` (the default for a single run of `"hals"` and
+#'   `"cd"`), `"nndsvds"` (the default for a single run of `"mu"`),
+#'   `"nndsvd"`, `"nndsvdar"`, `"random"` (the default when `nrun > 1`, since
+#'   NNDSVD is deterministic), or a list with matrices `w` and `h`.  The
+#'   NNDSVD starts (Boutsidis & Gallopoulos 2008) differ in what replaces
+#'   their zeros: nothing (`"nndsvd"`), the mean of `x` (`"nndsvda"`),
+#'   `sqrt(mean(x) / rank)` (`"nndsvds"`, so that the filled products add up
+#'   to the mean of `x`; MU reached a given loss in about half the
+#'   iterations from it on count data), or small random values
+#'   (`"nndsvdar"`).
 #' @param nrun the number of restarts; the fit with the lowest loss is
 #'   returned and all runs are kept in `$runs`.
 #' @param seed `NULL` or a whole number; every random choice (random
@@ -139,7 +146,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
     solver <- if (beta == 2) "hals" else if (beta == 1 && !d$sparse && d$n_held == 0) "cd" else "mu"
   }
   rank <- check_rank(rank, d$dims)
-  if (is.null(init)) init <- if (nrun > 1L) "random" else "nndsvda"
+  if (is.null(init)) init <- if (nrun > 1L) "random" else if (solver == "mu") "nndsvds" else "nndsvda"
   user_init <- NULL
   if (is.list(init)) {
     user_init <- check_user_init(init, d$dims, rank, d$scale)

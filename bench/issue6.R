@@ -23,8 +23,10 @@
 #             k0 = 1 for betanmf and sklearn, 5 for RcppML/NMF), so set-up
 #             (input checks, copies, initialisation) is subtracted.
 #   s to 1%   elapsed time of the first run, in a doubling grid of maxit (each a
-#             fresh fit with the method's *default* initialisation: betanmf and
-#             sklearn NNDSVDa, RcppML and NMF random), whose loss -- computed by
+#             fresh fit with the method's *default* initialisation: betanmf
+#             NNDSVDa for HALS and CD and "nndsvds" (NNDSVD, zeros filled with
+#             sqrt(mean / rank)) for MU, sklearn NNDSVDa, RcppML and NMF
+#             random), whose loss -- computed by
 #             this script from the returned factors, one formula for all -- is
 #             within 1 % of the best loss any method reached on that data set and
 #             beta. The grid stops when a run exceeds the time budget; a method

@@ -10,7 +10,7 @@ little-endian doubles: x.bin (column-major m x n) or, when sparse, i.bin/j.bin
 (column-major r x n), the same starting point betanmf gets.  Runs
 NMF(solver='mu', beta_loss='kullback-leibler', init='custom', tol=0,
 max_iter=k) -- the per-iteration pair from the custom start, the grid from
-sklearn's default NNDSVDa, as betanmf's -- and prints CSV: kind,maxit,elapsed,cpu,loss (loss: sklearn's own
+sklearn's default NNDSVDa (betanmf's MU starts from its "nndsvds") -- and prints CSV: kind,maxit,elapsed,cpu,loss (loss: sklearn's own
 generalised KL of the returned factors, the same formula as the bench's).
 The first line is a comment with sklearn's version and BLAS.
 """

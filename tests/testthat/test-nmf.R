@@ -492,7 +492,7 @@ test_that("the randomized SVD of the NNDSVD starts is exact when the sketch is f
 
 test_that("every initialisation runs and user inits are checked", {
   p <- planted(20, 25, 3, seed = 8)
-  for (init in c("random", "nndsvd", "nndsvda", "nndsvdar")) {
+  for (init in c("random", "nndsvd", "nndsvda", "nndsvds", "nndsvdar")) {
     fit <- suppressWarnings(nmf(p$x, 3, beta = 2, init = init, seed = 1, maxit = 20))
     expect_true(all(is.finite(fit$w)) && all(fit$w >= 0), label = init)
   }
@@ -504,6 +504,42 @@ test_that("every initialisation runs and user inits are checked", {
   expect_error(nmf(p$x, 3, init = "svd"), "'init'")
   expect_error(nmf(p$x, 3, init = list(w = matrix(1, 20, 2), h = matrix(1, 3, 25))), "init\\$w")
   expect_error(nmf(p$x, 3, init = list(w = matrix(1, 20, 3), h = matrix(-1, 3, 25))), "non-negative")
+})
+
+test_that("nndsvds fills NNDSVD's zeros with sqrt(mean / rank) and is MU's default start", {
+  p <- planted(30, 40, 4, seed = 3)
+  p$x <- p$x + 0 # double, as nmf() hands it to init_factors
+  mx <- mean(p$x)
+  set.seed(11)
+  s0 <- betanmf:::init_factors(p$x, 4, "nndsvd", mx)
+  set.seed(11)
+  s1 <- betanmf:::init_factors(p$x, 4, "nndsvds", mx)
+  set.seed(11)
+  sa <- betanmf:::init_factors(p$x, 4, "nndsvda", mx)
+  expect_true(any(s0$w == 0) && any(s0$h == 0))
+  for (f in c("w", "h")) {
+    z <- s0[[f]] == 0
+    expect_equal(s1[[f]][!z], s0[[f]][!z])
+    expect_equal(s1[[f]][z], rep(sqrt(mx / 4), sum(z)))
+    expect_equal(sa[[f]][z], rep(mx, sum(z)))
+  }
+  # the defaults: nndsvds for MU, nndsvda for HALS and CD, random for restarts
+  fit_init <- function(...) suppressWarnings(nmf(p$x, 4, maxit = 2, seed = 1, ...))$init
+  expect_identical(fit_init(beta = 1, solver = "mu"), "nndsvds")
+  expect_identical(fit_init(beta = 1.5), "nndsvds")
+  expect_identical(fit_init(beta = 1, solver = "cd"), "nndsvda")
+  expect_identical(fit_init(beta = 2), "nndsvda")
+  expect_identical(fit_init(beta = 1, solver = "mu", nrun = 2), "random")
+  # why: on Poisson counts from few sparse signatures (a mutational-catalog
+  # shape) MU gets further in the same iterations from nndsvds
+  set.seed(12)
+  w <- matrix(stats::rgamma(96 * 5, shape = 0.3), 96, 5)
+  w <- sweep(w, 2, colSums(w), "/")
+  h <- matrix(stats::rgamma(5 * 300, shape = 0.5, scale = 400), 5, 300)
+  x <- matrix(as.double(stats::rpois(96 * 300, w %*% h)), 96, 300)
+  x[, colSums(x) == 0] <- 1
+  mu_loss <- function(init) deviance(nmf(x, 5, beta = 1, solver = "mu", init = init, maxit = 60, tol = 0, seed = 1))
+  expect_lt(mu_loss("nndsvds"), mu_loss("nndsvda"))
 })
 
 test_that("bad input gets a clear error naming the problem", {
