@@ -15,13 +15,15 @@
 #   filled entry of W times one of H is then mean(x) / rank, and the r
 #   terms of a filled entry of W H add up to the data's mean, not rank
 #   times it.  MU can only shrink a too-large entry by a factor per
-#   iteration, and this is its default start: on 12 test sets (count
-#   catalogs, expression-like, dense low-rank, sparse counts; three seeds
-#   each, beta = 1) MU from it reached 1 % of the best loss in about half
-#   the iterations on the catalogs and sparse counts (96 x 1000 rank 8: 150
-#   against 247), in fewer on 3 of 5 expression-like sets and 1.3-1.5 times
-#   more on 2 of them.  HALS and CD gained nothing from it (as many sets
-#   slower as faster), so they keep "nndsvda".
+#   iteration, and this is its default start.  bench/mu_start.R, beta = 1,
+#   12 sets (count catalogs, expression-like, dense low-rank, sparse counts;
+#   three seeds each): MU from it reached 1 % of the best loss in 0.41-0.64
+#   of the iterations on the five catalogs and the sparse counts (96 x 1000
+#   at rank 8: 157 against 247), on a dense 500 x 500 rank-10 set where
+#   NNDSVDa did not within 1500, in 0.49-0.59 on 2 of 5 expression-like sets,
+#   as many on one and 1.07 and 1.19 times as many on two.  HALS and CD
+#   gained nothing from it (as many sets slower as faster), so they keep
+#   "nndsvda".
 
 init_methods <- c("nndsvda", "nndsvds", "nndsvd", "nndsvdar", "random")
 

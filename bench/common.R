@@ -13,6 +13,25 @@ quick <- nzchar(Sys.getenv("BENCH_QUICK"))
 repeats <- as.integer(Sys.getenv("BENCH_REPEATS", if (quick) 1L else 5L))
 RcppML::setRcppMLthreads(1L)
 
+# a 5000 x 38-like expression matrix: low rank times log-normal noise
+make_expr <- function(m, n, rank, seed) {
+  set.seed(seed)
+  w <- matrix(rgamma(m * rank, shape = 1), m, rank)
+  h <- matrix(rgamma(rank * n, shape = 2), rank, n)
+  (w %*% h) * matrix(exp(rnorm(m * n, sd = 0.5)), m, n)
+}
+# a mutational catalog: Poisson counts from sparse signatures, columns
+# summing to one, and gamma exposures
+make_catalog <- function(m, n, rank, seed) {
+  set.seed(seed)
+  w <- matrix(rgamma(m * rank, shape = 0.3), m, rank)
+  w <- sweep(w, 2, colSums(w), "/")
+  h <- matrix(rgamma(rank * n, shape = 0.5, scale = 400), rank, n)
+  x <- matrix(as.double(rpois(m * n, w %*% h)), m, n)
+  x[, colSums(x) == 0] <- 1
+  x
+}
+
 make_dense <- function(m, n, rank, seed) {
   set.seed(seed)
   w <- matrix(rexp(m * rank), m, rank)

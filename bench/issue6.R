@@ -54,22 +54,7 @@ stamp <- function(...) cat(sprintf("[%6.0f s] ", proc.time()[["elapsed"]] - t_st
 
 ## ---------------------------------------------------------------- data ----
 
-make_expr <- function(m, n, rank, seed) {
-  set.seed(seed)
-  w <- matrix(rgamma(m * rank, shape = 1), m, rank)
-  h <- matrix(rgamma(rank * n, shape = 2), rank, n)
-  (w %*% h) * matrix(exp(rnorm(m * n, sd = 0.5)), m, n)
-}
-make_catalog <- function(m, n, rank, seed) {
-  set.seed(seed)
-  w <- matrix(rgamma(m * rank, shape = 0.3), m, rank)
-  w <- sweep(w, 2, colSums(w), "/")
-  h <- matrix(rgamma(rank * n, shape = 0.5, scale = 400), rank, n)
-  x <- matrix(as.double(rpois(m * n, w %*% h)), m, n)
-  x[, colSums(x) == 0] <- 1
-  x
-}
-
+# make_expr, make_catalog, make_dense and make_sparse: bench/common.R
 sets <- if (quick) {
   list(expr = list(x = make_expr(500, 38, 3, 11), rank = 3),
        catalog = list(x = make_catalog(96, 200, 8, 12), rank = 8),

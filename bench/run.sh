@@ -8,6 +8,7 @@
 #   BENCH_QUICK=1 bash bench/run.sh        # smoke test on small data
 #   BENCH_ONLY=issue6 bash bench/run.sh    # only the issue-6 yardstick (bench/issue6.R)
 #   BENCH_ONLY=bench bash bench/run.sh     # only the first yardstick (bench/bench.R)
+#   BENCH_ONLY=mu_start bash bench/run.sh  # MU's iterations from its two NNDSVD starts (bench/mu_start.R)
 #
 # bench/issue6.R measures every target of issue 6 (four data sets; betanmf vs
 # RcppML, NMF brunet and scikit-learn MU; beta = 0 / 1.5; sparse KL scaling in
@@ -49,9 +50,9 @@ if [ -n "$missing" ]; then
 fi
 
 only="${BENCH_ONLY:-all}"
-case "$only" in all|bench|issue6) ;; *) echo "bench: BENCH_ONLY must be all, bench or issue6" >&2; exit 2;; esac
+case "$only" in all|bench|issue6|mu_start) ;; *) echo "bench: BENCH_ONLY must be all, bench, issue6 or mu_start" >&2; exit 2;; esac
 py="${BENCH_PYTHON:-/usr/bin/python3}"
-if [ "$only" != bench ] && [ "${BENCH_SKLEARN:-1}" != 0 ] && ! "$py" -c 'import sklearn' >/dev/null 2>&1 &&
+if { [ "$only" = all ] || [ "$only" = issue6 ]; } && [ "${BENCH_SKLEARN:-1}" != 0 ] && ! "$py" -c 'import sklearn' >/dev/null 2>&1 &&
    [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$py" = /usr/bin/python3 ]; then
   echo "bench: apt-get install python3-sklearn (for the scikit-learn comparison)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-sklearn >/dev/null 2>&1 ||
@@ -66,6 +67,10 @@ tar -C "$repo" --exclude=./.git --exclude=./output --exclude='./*.Rcheck' \
 echo "bench: installing betanmf into $lib" >&2
 R CMD INSTALL --preclean --library="$lib" "$src" >"$src/install.log" 2>&1 || { cat "$src/install.log" >&2; exit 1; }
 
+if [ "$only" = mu_start ]; then
+  Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/mu_start.R")' "$lib"
+  exit 0
+fi
 if [ "$only" != issue6 ]; then
   Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/bench.R")' "$lib"
   echo
