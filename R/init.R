@@ -17,13 +17,16 @@
 #   times it.  MU can only shrink a too-large entry by a factor per
 #   iteration, and this is its default start.  bench/mu_start.R, beta = 1,
 #   12 sets (count catalogs, expression-like, dense low-rank, sparse counts;
-#   three seeds each): MU from it reached 1 % of the best loss in 0.41-0.64
-#   of the iterations on the five catalogs and the sparse counts (96 x 1000
-#   at rank 8: 157 against 247), on a dense 500 x 500 rank-10 set where
-#   NNDSVDa did not within 1500, in 0.49-0.59 on 2 of 5 expression-like sets,
-#   as many on one and 1.07 and 1.19 times as many on two.  HALS and CD
-#   gained nothing from it (as many sets slower as faster), so they keep
-#   "nndsvda".
+#   three seeds each), iterations MU took to come within 1 % of the best
+#   loss, from "nndsvds" against from "nndsvda":
+#   - 0.41-0.64 times as many on the five catalogs and the sparse counts
+#     (96 x 1000 at rank 8: 157 against 247);
+#   - 833 on a dense 500 x 500 rank-10 set, where from NNDSVDa it was not
+#     within 1 % after 1500;
+#   - on the five expression-like sets 0.49, 0.59, 1.00, 1.07 and 1.19
+#     times as many.
+#   HALS and CD gained nothing from it (as many sets slower as faster), so
+#   they keep "nndsvda".
 
 init_methods <- c("nndsvda", "nndsvds", "nndsvd", "nndsvdar", "random")
 

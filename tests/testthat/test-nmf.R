@@ -531,15 +531,16 @@ test_that("nndsvds fills NNDSVD's zeros with sqrt(mean / rank) and is MU's defau
   expect_identical(fit_init(beta = 2), "nndsvda")
   expect_identical(fit_init(beta = 1, solver = "mu", nrun = 2), "random")
   # why: on Poisson counts from few sparse signatures (a mutational-catalog
-  # shape) MU gets further in the same iterations from nndsvds
+  # shape) MU gets further in the same iterations from nndsvds (deviance
+  # 29480 against 32116 after 20; 28118 against 28151 after 60)
   set.seed(12)
   w <- matrix(stats::rgamma(96 * 5, shape = 0.3), 96, 5)
   w <- sweep(w, 2, colSums(w), "/")
   h <- matrix(stats::rgamma(5 * 300, shape = 0.5, scale = 400), 5, 300)
   x <- matrix(as.double(stats::rpois(96 * 300, w %*% h)), 96, 300)
   x[, colSums(x) == 0] <- 1
-  mu_loss <- function(init) deviance(nmf(x, 5, beta = 1, solver = "mu", init = init, maxit = 60, tol = 0, seed = 1))
-  expect_lt(mu_loss("nndsvds"), mu_loss("nndsvda"))
+  mu_loss <- function(init) deviance(nmf(x, 5, beta = 1, solver = "mu", init = init, maxit = 20, tol = 0, seed = 1))
+  expect_lt(mu_loss("nndsvds"), 0.95 * mu_loss("nndsvda"))
 })
 
 test_that("bad input gets a clear error naming the problem", {
