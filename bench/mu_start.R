@@ -3,15 +3,19 @@
 # twelve data sets of the benchmark's four kinds, three seeds each (the seed
 # draws the randomized SVD).  Counts iterations, not seconds, so the
 # machine's speed does not enter.  The best loss of a set is the lowest any
-# of its runs reached (and, on dense data, coordinate descent after 3000
-# iterations); the table shows the first iteration within 1 % and 0.1 % of
-# it and how far above it each run ended.
+# of its runs reached (and, at beta = 1 on dense data, coordinate descent
+# after 3000 iterations); the table shows the first iteration within 1 % and
+# 0.1 % of it and how far above it each run ended.
 #
-#   BENCH_ONLY=mu_start bash bench/run.sh     (about 5 minutes; B=1.5 or
-#   B=0 in the environment for another beta)
+#   BENCH_ONLY=mu_start bash bench/run.sh     (about 5 minutes at beta = 1)
+#   MU_START_BETA=1.5 BENCH_ONLY=mu_start bash bench/run.sh
+#     (another beta; at 1.5 the sparse set takes far longer than the rest,
+#     its update needing every entry of W H; at beta <= 0 only the
+#     expression-like and dense sets, shifted positive, are run)
+#   MU_START_MAXIT (default 1500): the iterations of each run
 
 source("bench/common.R")
-beta <- as.numeric(Sys.getenv("B", "1"))
+beta <- as.numeric(Sys.getenv("MU_START_BETA", "1"))
 maxit <- as.integer(Sys.getenv("MU_START_MAXIT", "1500"))
 sets <- list(catalog = list(make_catalog(96, 1000, 8, 12), 8),
              catalog2 = list(make_catalog(96, 500, 5, 3), 5),
