@@ -391,18 +391,29 @@ cat(sprintf(paste0("   dense beta = 2 iteration: %.3g flops (products %.3g + Gra
             flops / peak, hals_t, hals_t / (flops / peak), get("dense", 2, "betanmf HALS", "floor")))
 # the peak and the sweep measured apart drift apart with the machine's speed
 # (see per_iteration_rr): the ratio that counts is taken per repeat, the peak
-# (best of 3 runs of peak.c) right before each timed sweep, and its median shown
+# (best of 3 runs of peak.c) right before each timed sweep, and its median shown.
+# Both sides of the ratio are taken by the same rule: the peak is the best of
+# 3 runs (each the best of 5 timings), so the sweep is the best of 3 too (the
+# shortest 1- and k4-iteration fits of 3 each).  With one sweep timing per
+# repeat against a best-of-3 peak, a busy neighbour on this 2-core VM raised
+# the ratio and not the peak (single repeats 1.29-2.06 in one run); that
+# figure is still printed, as "one timing".
 if (!is.na(peak)) {
   pr4 <- vapply(seq_len(repeats), function(i) {
     pk_i <- max(vapply(1:3, function(j) as.numeric(strsplit(system2(peak_bin, stdout = TRUE), " ")[[1]][2]), 0)) * 1e9
-    a <- timed(bn_fit(dx, r, 2, 1, st4)); b <- timed(bn_fit(dx, r, 2, k4, st4))
-    c(peak = pk_i, s_iter = (b$elapsed - a$elapsed) / (k4 - 1))
-  }, c(peak = 0, s_iter = 0))
+    ab <- vapply(1:3, function(j) c(timed(bn_fit(dx, r, 2, 1, st4))$elapsed, timed(bn_fit(dx, r, 2, k4, st4))$elapsed),
+                 c(a = 0, b = 0))
+    c(peak = pk_i, s_iter = (min(ab["b", ]) - min(ab["a", ])) / (k4 - 1), s_one = (ab["b", 1] - ab["a", 1]) / (k4 - 1))
+  }, c(peak = 0, s_iter = 0, s_one = 0))
   ratio4 <- pr4["s_iter", ] / (flops / pr4["peak", ])
-  cat(sprintf("   interleaved (peak, then the sweep, %d times): peak %s GFLOP/s; s/iter %s; ratios %s; median %.2f\n", repeats,
+  ratio4_one <- pr4["s_one", ] / (flops / pr4["peak", ])
+  cat(sprintf(paste0("   interleaved (peak, then the sweep, %d times): peak %s GFLOP/s; s/iter (best of 3) %s; ratios %s; median %.2f\n",
+                     "   the same with one timing of the sweep a repeat: s/iter %s; ratios %s; median %.2f\n"), repeats,
               paste(sprintf("%.1f", pr4["peak", ] / 1e9), collapse = " "), paste(sprintf("%.4f", pr4["s_iter", ]), collapse = " "),
-              paste(sprintf("%.2f", ratio4), collapse = " "), median(ratio4)))
-  add_check("4", "dense b=2 betanmf HALS s/iter / (flops / measured peak), interleaved", median(ratio4), 1.5)
+              paste(sprintf("%.2f", ratio4), collapse = " "), median(ratio4),
+              paste(sprintf("%.4f", pr4["s_one", ]), collapse = " "), paste(sprintf("%.2f", ratio4_one), collapse = " "),
+              median(ratio4_one)))
+  add_check("4", "dense b=2 betanmf HALS s/iter / (flops / measured peak), interleaved, both best of 3", median(ratio4), 1.5)
 } else add_check("4", "dense b=2 betanmf HALS s/iter / (flops / measured peak)", NA, 1.5)
 
 profile_summary <- NULL
