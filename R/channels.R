@@ -108,19 +108,115 @@ as_sbs96_or_null <- function(labels) {
   tryCatch(sbs96_labels(labels), error = function(e) NULL)
 }
 
-# Rows of `mat` matched to `target` (a matrix with the rows to follow): by
-# name when both carry row names (align_rows), else the counts must agree.
-conform_rows <- function(mat, target, arg, target_arg) {
-  if (!is.null(rownames(mat)) && !is.null(rownames(target))) {
-    out <- align_rows(mat, rownames(target), arg)
-    rownames(out) <- rownames(target) # the target's own label style
-    return(out)
+# The one place where two matrices with the same rows (channels, neurons,
+# genes) meet: `mat` with its rows put in the order of `target`'s rows
+# (DESIGN.md, "Names are the contract"). Never pairs by position when a side
+# is named:
+# * both named: matched by name, SBS labels in any style of sbs96_labels()
+#   compared in canonical form; the sets must be equal and free of
+#   duplicates, and the result takes `target`'s row names;
+# * one side unnamed with 96 rows, the other named by the 96 SBS labels: the
+#   unnamed side is in the canonical order of COSMIC and MutationalPatterns
+#   (sbs96_channels()), and the rows are matched through it; with `target`
+#   the unnamed one, the result is in canonical order and named by it, so
+#   the caller can give `target` those names;
+# * both unnamed: by position (nothing else is possible), equal counts;
+# * any other mix: an error saying which side lacks names and how to add them.
+# `target_desc` is how messages refer to `target`, `target_names_code` how
+# R code in the advice writes its row names.
+conform_rows <- function(mat, target, arg, target_arg, target_desc = sprintf("'%s'", target_arg),
+                         target_names_code = sprintf("rownames(%s)", target_arg)) {
+  rn <- rownames(mat)
+  tn <- rownames(target)
+  if (is.null(rn) && is.null(tn)) {
+    if (nrow(mat) != nrow(target)) {
+      stop(sprintf("'%s' must have %d rows (those of %s), not %d", arg, nrow(target), target_desc, nrow(mat)),
+           call. = FALSE)
+    }
+    return(mat)
   }
-  if (nrow(mat) != nrow(target)) {
-    stop(sprintf("'%s' must have the %d rows of '%s', not %d", arg, nrow(target), target_arg, nrow(mat)),
-         call. = FALSE)
+  if (is.null(rn) || is.null(tn)) {
+    named_sbs <- !is.null(as_sbs96_or_null(if (is.null(rn)) tn else rn))
+    if (!named_sbs || (if (is.null(rn)) nrow(mat) else nrow(target)) != 96L) {
+      stop(unnamed_rows_message(mat, target, arg, target_desc, target_names_code), call. = FALSE)
+    }
+    # an unnamed 96-row side is in the canonical SBS-96 order
+    if (is.null(rn)) rownames(mat) <- sbs96_channels() else tn <- sbs96_channels()
   }
-  mat
+  idx <- match_row_names(rownames(mat), tn, arg, target_desc, target_names_code)
+  out <- mat[idx, , drop = FALSE]
+  rownames(out) <- tn # the target's own label style
+  out
+}
+
+# For each of `target_names`, its row in `names` (the row names of `arg`),
+# after converting both to canonical SBS labels when both are SBS labels;
+# an error when either has duplicates or the two sets differ.
+match_row_names <- function(names, target_names, arg, target_desc, target_names_code) {
+  check_unique <- function(labels, desc, suffix = "") {
+    dup <- duplicated(labels)
+    if (any(dup)) {
+      stop(sprintf("%s has duplicated row names%s: %s; rows are matched by name, so each must be unique",
+                   desc, suffix, paste(utils::head(unique(labels[dup]), 5), collapse = ", ")), call. = FALSE)
+    }
+  }
+  check_unique(names, sprintf("'%s'", arg))
+  check_unique(target_names, target_desc)
+  canon <- sbs_labels_or_null(names)
+  canon_target <- sbs_labels_or_null(target_names)
+  sbs <- !is.null(canon) && !is.null(canon_target)
+  if (sbs) {
+    # the same channel in two label styles is a duplicate too
+    names <- canon
+    target_names <- canon_target
+    check_unique(names, sprintf("'%s'", arg), " (as SBS channels)")
+    check_unique(target_names, target_desc, " (as SBS channels)")
+  }
+  what <- if (sbs) "channel(s)" else "row(s)"
+  idx <- match(target_names, names)
+  extra <- setdiff(names, target_names)
+  if (anyNA(idx) || length(extra)) {
+    parts <- character(0)
+    if (anyNA(idx)) {
+      parts <- c(parts, sprintf("'%s' lacks %d %s of %s: %s", arg, sum(is.na(idx)), what, target_desc,
+                                paste(utils::head(target_names[is.na(idx)], 5), collapse = ", ")))
+    }
+    if (length(extra)) {
+      parts <- c(parts, sprintf("'%s' has %d %s that %s lacks: %s", arg, length(extra), what, target_desc,
+                                paste(utils::head(extra, 5), collapse = ", ")))
+    }
+    stop(paste0(paste(parts, collapse = "; "),
+                sprintf("; rows are matched by name, so both must have the same %s (to keep only the common ones: %s[intersect(rownames(%s), %s), ])",
+                        if (sbs) "channels" else "row names", arg, arg, target_names_code)), call. = FALSE)
+  }
+  idx
+}
+
+# Canonical labels if every label is an SBS-96 channel (any style), else NULL.
+sbs_labels_or_null <- function(labels) {
+  if (is.null(labels)) return(NULL)
+  tryCatch(sbs96_labels(labels), error = function(e) NULL)
+}
+
+unnamed_rows_message <- function(mat, target, arg, target_desc, target_names_code) {
+  how <- if (is.null(rownames(mat))) {
+    sprintf(paste0("'%s' has no row names but %s has: rows are matched by name, never by position. ",
+                   "Name the rows of '%s' by what they are, in their own order (rownames(%s) <- %s ",
+                   "only if its rows are known to be in that order)"),
+            arg, target_desc, arg, arg, target_names_code)
+  } else {
+    sprintf(paste0("'%s' has row names but %s has none: rows are matched by name, never by position. ",
+                   "Name the rows of %s as well, or, only if the rows of '%s' are known to be in its order, ",
+                   "drop their names with unname(%s)"),
+            arg, target_desc, target_desc, arg, arg)
+  }
+  named <- if (is.null(rownames(mat))) rownames(target) else rownames(mat)
+  n_unnamed <- if (is.null(rownames(mat))) nrow(mat) else nrow(target)
+  if (n_unnamed == 96L || !is.null(as_sbs96_or_null(named))) {
+    how <- paste0(how, "; an unnamed side is read in the canonical SBS-96 order of sbs96_channels() only ",
+                  "when it has 96 rows and the other side is named by the 96 SBS channels")
+  }
+  how
 }
 
 # Put the rows of `mat` in the order of `channels`, matching names (after

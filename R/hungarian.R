@@ -76,7 +76,11 @@ hungarian <- function(cost, maximize = FALSE) {
 #'
 #' @param a a numeric vector or matrix (columns are the vectors compared).
 #' @param b `NULL` (compare `a` with itself) or a numeric vector or matrix
-#'   with as many rows as `a`.
+#'   with the rows of `a`: matched to them by name when both are named (the
+#'   names of plain vectors count), by the canonical SBS-96 order when one
+#'   side is unnamed with 96 rows and the other named by SBS channels (see
+#'   Matching rows).
+#' @inheritSection fit_signatures Matching rows
 #' @return A matrix with one row per column of `a` and one column per column
 #'   of `b`, named by their column names; a single number when `a` and `b`
 #'   are both plain vectors.
@@ -89,10 +93,7 @@ hungarian <- function(cost, maximize = FALSE) {
 cosine_similarity <- function(a, b = NULL) {
   both_vectors <- is.null(dim(a)) && !is.null(b) && is.null(dim(b))
   a <- as_numeric_columns(a, "a")
-  b <- if (is.null(b)) a else as_numeric_columns(b, "b")
-  if (nrow(a) != nrow(b)) {
-    stop(sprintf("'b' must have the %d rows of 'a', not %d", nrow(a), nrow(b)), call. = FALSE)
-  }
+  b <- if (is.null(b)) a else conform_rows(as_numeric_columns(b, "b"), a, "b", "a")
   sim <- crossprod(unit_columns(a), unit_columns(b))
   # rounding can leave |cos| a few ulps above 1
   sim <- pmin(pmax(sim, -1), 1)
@@ -110,8 +111,10 @@ cosine_similarity <- function(a, b = NULL) {
 #' assignment problem on the cosine matrix with [hungarian()].
 #'
 #' @param a,b [nmf()] fits (their `w` is used) or non-negative matrices whose
-#'   columns are components, with the same number of rows. When `a` has more
-#'   components than `b`, the components of `a` left over get `NA`.
+#'   columns are components, with the same rows (matched by name when both
+#'   are named; see Matching rows). When `a` has more components than `b`,
+#'   the components of `a` left over get `NA`.
+#' @inheritSection fit_signatures Matching rows
 #' @return An object of class `nmf_match`: a list with `permutation` (for
 #'   each component of `a`, the index of the matching component of `b`, so
 #'   `b_w[, permutation]` is `b` in `a`'s order), `cosine` (the cosine
@@ -128,10 +131,7 @@ cosine_similarity <- function(a, b = NULL) {
 #' @export
 match_components <- function(a, b) {
   wa <- component_matrix(a, "a")
-  wb <- component_matrix(b, "b")
-  if (nrow(wa) != nrow(wb)) {
-    stop(sprintf("'b' must have the %d rows of 'a', not %d", nrow(wa), nrow(wb)), call. = FALSE)
-  }
+  wb <- conform_rows(component_matrix(b, "b"), wa, "b", "a")
   if (is.null(colnames(wa))) colnames(wa) <- paste0("NMF", seq_len(ncol(wa)))
   if (is.null(colnames(wb))) colnames(wb) <- paste0("NMF", seq_len(ncol(wb)))
   sim <- cosine_similarity(wa, wb)
@@ -166,7 +166,7 @@ print.nmf_match <- function(x, digits = 3L, ...) {
 # a numeric vector or matrix as a finite double matrix with columns
 as_numeric_columns <- function(x, arg) {
   if (is.data.frame(x) || inherits(x, "Matrix")) x <- as.matrix(x)
-  if (is.null(dim(x))) x <- matrix(x, ncol = 1L)
+  if (is.null(dim(x))) x <- matrix(x, ncol = 1L, dimnames = list(names(x), NULL))
   if (!is.numeric(x) || length(dim(x)) != 2L) {
     stop(sprintf("'%s' must be a numeric vector or matrix", arg), call. = FALSE)
   }

@@ -28,11 +28,10 @@ sbs96_colours <- c("C>A" = "#1EBFF0", "C>G" = "#050708", "C>T" = "#E62725",
 plot_sbs96 <- function(w, normalize = TRUE, labels = FALSE) {
   w <- check_profile_matrix(w, "w")
   if (nrow(w) != 96L) stop(sprintf("'w' must have 96 rows (SBS channels), not %d", nrow(w)), call. = FALSE)
-  if (is.null(rownames(w))) {
-    rownames(w) <- sbs96_channels()
-  } else {
-    w <- align_rows(w, sbs96_channels(), "w")
-  }
+  # unnamed: in canonical order; named: put in canonical order by name
+  channels <- matrix(0, 96L, 0L, dimnames = list(sbs96_channels(), NULL))
+  w <- conform_rows(w, channels, "w", "sbs96_channels()", target_desc = "the 96 SBS channels",
+                    target_names_code = "sbs96_channels()")
   if (is.null(colnames(w))) colnames(w) <- paste0("Sig", seq_len(ncol(w)))
   if (isTRUE(normalize)) w <- sweep(w, 2, colSums(w), "/")
   channels <- rownames(w)
@@ -221,8 +220,10 @@ autoplot.signature_refit <- function(object, type = c("exposures", "reconstructi
   channels <- rownames(object$catalog)
   if (is.null(channels)) channels <- as.character(seq_len(nrow(object$catalog)))
   canon <- as_sbs96_or_null(channels)
+  # bars in canonical order whatever the catalog's row order
+  levels <- if (is.null(canon)) channels else channels[order(match(canon, sbs96_channels()))]
   df <- data.frame(
-    channel = factor(channels, levels = channels),
+    channel = factor(channels, levels = levels),
     observed = object$catalog[, j],
     fitted = object$fitted[, j]
   )

@@ -9,7 +9,11 @@
 #' @param object an `nmf_fit`.
 #' @param newdata a non-negative matrix (or data frame, dgCMatrix, ...) whose
 #'   rows are the rows of the data the model was fitted on. If both carry row
-#'   names, they are matched by name.
+#'   names, they are matched by name (the same set, in any order); an
+#'   unnamed 96-row `newdata` meets a fit named by SBS channels in the
+#'   canonical SBS-96 order; other mixes of named and unnamed rows are an
+#'   error (see Matching rows).
+#' @inheritSection fit_signatures Matching rows
 #' @param maxit,tol iteration limit and relative tolerance of the solve.
 #' @param threads OpenMP threads.
 #' @param ... unused.
@@ -40,18 +44,8 @@ solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else i
     stop("'tol' must be a single non-negative number", call. = FALSE)
   }
   x <- as_nmf_matrix(x, arg = arg)
-  if (!is.null(rownames(w)) && !is.null(rownames(x))) {
-    idx <- match(rownames(w), rownames(x))
-    if (anyNA(idx)) {
-      stop(sprintf("'%s' lacks rows named %s", arg,
-                   paste(utils::head(rownames(w)[is.na(idx)], 3), collapse = ", ")), call. = FALSE)
-    }
-    x <- x[idx, , drop = FALSE]
-  }
-  if (nrow(x) != nrow(w)) {
-    stop(sprintf("'%s' must have %d rows (the rows of the fitted data), not %d", arg, nrow(w), nrow(x)),
-         call. = FALSE)
-  }
+  x <- conform_rows(x, w, arg, "object", target_desc = "the data 'object' was fitted on",
+                    target_names_code = "rownames(basis(object))")
   rank <- ncol(w)
   total <- sum(if (inherits(x, "sparseMatrix")) x@x else x)
   if (identical(total, 0)) {

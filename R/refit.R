@@ -55,17 +55,43 @@
 #' multiplicative solver used for other beta approaches them only
 #' asymptotically).
 #'
+#' @section Matching rows:
+#' Wherever two matrices with the same rows meet (a catalog and signatures,
+#' new data and a fit's basis, two sets of components), their rows are
+#' matched by name, never paired by position when a side is named:
+#' * both named: the rows are matched by name (SBS labels in any style of
+#'   [sbs96_labels()] are compared in canonical form); the two sets of names
+#'   must be the same, without duplicates, or it is an error that lists the
+#'   missing and extra ones;
+#' * one side unnamed with 96 rows and the other named by the 96 SBS
+#'   channels: the unnamed side is taken to be in the canonical order of
+#'   COSMIC and MutationalPatterns ([sbs96_channels()]; e.g.
+#'   `MutationalPatterns::get_known_signatures()`), and the named side,
+#'   whatever its order (SigProfiler's alphabetical one, say), is aligned to
+#'   it;
+#' * any other mix of a named and an unnamed side is an error that says
+#'   which side lacks row names and how to add them;
+#' * both unnamed: the rows are paired by position, and their numbers must
+#'   agree.
+#'
 #' @param catalog a non-negative matrix of mutation counts, channels x
-#'   samples (or a vector, one sample), a data frame or a dgCMatrix.
+#'   samples (or a vector, one sample), a data frame or a dgCMatrix. A data
+#'   frame whose first column holds labels (SigProfiler's `MutationType`)
+#'   takes them as row names. Column names that are SBS channels are an
+#'   error: the samples are then in rows, use `t(catalog)`.
 #' @param signatures a channels x signatures matrix (e.g. from
-#'   [read_signatures()]) or an [nmf()] fit (its basis). Columns are rescaled
-#'   to sum to one. When both have row names they are matched by name (SBS
-#'   labels in any style of [sbs96_labels()]).
+#'   [read_signatures()]; a data frame with COSMIC's `Type` column is read
+#'   as for `catalog`) or an [nmf()] fit (its basis). Columns are rescaled
+#'   to sum to one. Its rows are matched to those of `catalog` by name, or
+#'   by the canonical SBS-96 order when one side has no row names (see
+#'   Matching rows).
 #' @param beta the beta-divergence: 1 (Poisson, the default) or 2 (least
 #'   squares), or any other value the solver accepts.
 #' @param bootstrap the number of bootstrap replicates (0 for none).
 #' @param opportunity `NULL`, a positive vector with one value per channel,
-#'   or a positive channels x samples matrix.
+#'   or a positive channels x samples matrix; its channels are matched to
+#'   those of `catalog` as the signatures are (see Matching rows), and the
+#'   columns of a matrix to the samples by name when both are named.
 #' @param prune drop signatures that barely contribute (see Details).
 #' @param prune_rule `"deviance"` or `"cosine"`, how the worsening of the fit
 #'   by a removal is measured (see Details); by default `"deviance"` for
@@ -115,7 +141,8 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   w <- if (inherits(signatures, "nmf_fit")) signatures$w else signatures
   w <- check_profile_matrix(w, "signatures")
   w <- conform_rows(w, x, "signatures", "catalog")
-  if (is.null(rownames(w))) rownames(w) <- rownames(x)
+  # an unnamed 96-row catalog is in canonical order: name it so
+  if (is.null(rownames(x))) rownames(x) <- rownames(w)
   if (is.null(colnames(w))) colnames(w) <- paste0("Sig", seq_len(ncol(w)))
   w <- sweep(w, 2, colSums(w), "/")
   bootstrap <- check_count(bootstrap, "bootstrap", min = 0)
@@ -218,17 +245,26 @@ check_opportunity <- function(opportunity, x) {
       stop(sprintf("'opportunity' must have one value per channel (%d), not %d", m, length(opportunity)),
            call. = FALSE)
     }
-    if (!is.null(names(opportunity)) && !is.null(rownames(x))) {
-      opportunity <- align_rows(matrix(opportunity, dimnames = list(names(opportunity), NULL)),
-                                rownames(x), "opportunity")[, 1]
-    }
+    opportunity <- conform_rows(matrix(opportunity, dimnames = list(names(opportunity), NULL)),
+                                x, "opportunity", "catalog")[, 1]
     mat <- matrix(opportunity, m, n)
   } else {
     if (!identical(dim(opportunity), dim(x))) {
       stop(sprintf("an 'opportunity' matrix must have the dimensions of 'catalog' (%d x %d)", m, n),
            call. = FALSE)
     }
-    mat <- opportunity
+    mat <- conform_rows(opportunity, x, "opportunity", "catalog")
+    if (!is.null(colnames(mat)) && !is.null(colnames(x))) {
+      # samples too are matched by name when both sides name them
+      idx <- match(colnames(x), colnames(mat))
+      if (anyNA(idx) || anyDuplicated(colnames(mat))) {
+        stop(sprintf(paste0("the columns of the 'opportunity' matrix are matched to the samples of 'catalog' ",
+                            "by name, so they must name each of its samples once (missing: %s)"),
+                     paste(utils::head(c(colnames(x)[is.na(idx)], character(0)), 5), collapse = ", ")),
+             call. = FALSE)
+      }
+      mat <- mat[, idx, drop = FALSE]
+    }
   }
   if (anyNA(mat) || any(!is.finite(mat)) || any(mat <= 0)) {
     stop("'opportunity' must be finite and positive", call. = FALSE)

@@ -72,9 +72,12 @@ read_signatures <- function(file, normalize = TRUE) {
 #' over get no match (`NA`).
 #'
 #' Rows are matched by name when both sides have row names (SBS labels in
-#' any style of [sbs96_labels()] are converted first); otherwise both must
-#' have the same number of rows in the same order.
+#' any style of [sbs96_labels()] are converted first); an unnamed 96-row
+#' side is read in the canonical SBS-96 order, so an unnamed COSMIC or
+#' MutationalPatterns matrix meets a named catalog or fit in any row order
+#' (see Matching rows).
 #'
+#' @inheritSection fit_signatures Matching rows
 #' @param fit_or_w an [nmf()] fit or a non-negative matrix whose columns are
 #'   components (e.g. its basis W).
 #' @param reference a non-negative matrix whose columns are reference

@@ -142,7 +142,7 @@ test_that("cosine_similarity() gives 0 for zero columns and checks its input", {
   s <- cosine_similarity(a)
   expect_equal(s[2, ], c(0, 0))
   expect_equal(s[1, 1], 1)
-  expect_error(cosine_similarity(a, matrix(1, 2, 2)), "'b' must have the 3 rows of 'a'")
+  expect_error(cosine_similarity(a, matrix(1, 2, 2)), "'b' must have 3 rows")
   expect_error(cosine_similarity(c(1, NA)), "'a' must contain only finite")
   expect_error(cosine_similarity("x"), "'a' must be a numeric")
 })
@@ -171,9 +171,40 @@ test_that("match_components() takes fits and prints", {
   expect_equal(sort(unname(m$permutation)), 1:3)
   expect_true(all(m$cosine > 0.9))
   expect_output(print(m), "nmf_match")
-  expect_error(match_components(fit1, matrix(1, 5, 3)), "'b' must have the 30 rows")
+  expect_error(match_components(unname(fit1$w), matrix(1, 5, 3)), "'b' must have 30 rows")
+  expect_error(match_components(fit1, matrix(1, 30, 3)), "'b' has no row names but 'a' has")
   expect_error(match_components(-fit1$w, fit1), "'a' must be non-negative")
   # more components in a than in b: the extra one is NA
   m2 <- match_components(fit1$w, fit1$w[, c(3, 1)])
   expect_equal(unname(m2$permutation), c(2L, NA, 1L))
+})
+
+# ---- rows meet by name (issue 22, item 1) ------------------------------------
+
+test_that("cosine_similarity() and match_components() pair rows by name, never by foreign position", {
+  set.seed(8)
+  ch <- sbs96_channels()
+  cn <- sbs_signatures[, 1:3]
+  perm <- sample(96)
+  # the direct formula on rows paired correctly
+  direct <- crossprod(cn) / sqrt(outer(colSums(cn^2), colSums(cn^2)))
+  expect_equal(cosine_similarity(cn, cn[perm, ]), direct, tolerance = 1e-14)
+  expect_equal(diag(cosine_similarity(cn, cn[perm, ])), rep(1, 3), ignore_attr = TRUE)
+  # unnamed 96 rows: canonical order, the named side aligned to it
+  expect_equal(cosine_similarity(unname(cn), cn[order(ch), ]), direct, tolerance = 1e-14, ignore_attr = TRUE)
+  expect_equal(cosine_similarity(cn[order(ch), ], unname(cn)), direct, tolerance = 1e-14, ignore_attr = TRUE)
+  # named vectors are matched by name too
+  expect_equal(cosine_similarity(cn[, 1], cn[perm, 1]), 1)
+  # mixes that cannot be aligned, and differing sets, are errors
+  g <- matrix(rexp(20), 10, 2, dimnames = list(paste0("g", 1:10), NULL))
+  expect_error(cosine_similarity(g, unname(g)), "'b' has no row names but 'a' has")
+  expect_error(cosine_similarity(unname(g), g), "'b' has row names but 'a' has none")
+  expect_error(cosine_similarity(g, g[1:9, ]), "'b' lacks 1 row\\(s\\) of 'a': g10")
+  # match_components: a component matrix with shuffled, named rows
+  m <- match_components(cn, cn[perm, 3:1])
+  expect_equal(unname(m$permutation), 3:1)
+  expect_equal(unname(m$cosine), rep(1, 3), tolerance = 1e-12)
+  m2 <- match_components(unname(cn), cn[order(ch), 3:1])
+  expect_equal(unname(m2$cosine), rep(1, 3), tolerance = 1e-12)
+  expect_error(match_components(g, unname(g)), "'b' has no row names but 'a' has")
 })

@@ -120,3 +120,31 @@ test_that("plots are ggplot objects", {
     expect_gt(length(g$layers), 0)
   }
 })
+
+# ---- rows meet by name (issue 22, item 1) ------------------------------------
+
+test_that("predict() matches newdata's rows to the fit's by name or canonical SBS order", {
+  set.seed(12)
+  h <- matrix(rexp(5 * 6) * 300, 5, 6)
+  x <- sbs_signatures %*% h
+  alpha <- order(rownames(x))
+  # a fit whose rows are in alphabetical order, with a known basis
+  fit <- suppressWarnings(nmf(x[alpha, ], 5, beta = 1, seed = 1, maxit = 2))
+  fit$w <- sbs_signatures[alpha, ]
+  recovers <- function(newdata) {
+    expect_equal(unname(predict(fit, newdata, maxit = 5000, tol = 1e-14)), unname(h), tolerance = 1e-4)
+  }
+  recovers(x[alpha, ])
+  recovers(x)                # named, another order: by name
+  recovers(x[96:1, ])
+  recovers(unname(x))        # unnamed 96 rows: canonical order
+  recovers(Matrix::Matrix(unname(x), sparse = TRUE))
+  expect_error(predict(fit, x[-1, ]), "'newdata' lacks 1 channel\\(s\\) of the data 'object' was fitted on")
+  # outside SBS-96: a mix of named and unnamed rows is an error with advice
+  g <- matrix(rpois(60, 5) + 1, 20, 3, dimnames = list(paste0("g", 1:20), NULL))
+  gfit <- nmf(g, 2, beta = 1, seed = 1)
+  expect_equal(predict(gfit, g[20:1, ]), predict(gfit, g))
+  expect_error(predict(gfit, unname(g)), "'newdata' has no row names but the data 'object' was fitted on has")
+  expect_error(predict(nmf(unname(g), 2, beta = 1, seed = 1), g), "unname\\(newdata\\)")
+  expect_error(predict(gfit, rbind(g, extra = 1)), "'newdata' has 1 row\\(s\\) that the data 'object' was fitted on lacks: extra")
+})

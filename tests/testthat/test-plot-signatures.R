@@ -94,3 +94,16 @@ test_that("signature refits plot exposures with intervals and a reconstruction",
   expect_error(autoplot(refit, type = "reconstruction", sample = 9), "'sample'")
   expect_error(autoplot(refit, type = "reconstruction", sample = "nope"), "'sample'")
 })
+
+test_that("plots put SBS channels in canonical order whatever the input's row order", {
+  ch <- sbs96_channels()
+  alpha <- order(ch)
+  p <- plot_sbs96(sbs_signatures[alpha, 1:2])
+  expect_identical(levels(p$data$channel), ch)
+  expect_equal(p$data$value, as.vector(sbs_signatures[, 1:2]))
+  sim <- simulate_nmf(w = sbs_signatures, n = 2, depth = 500, seed = 1)
+  refit <- fit_signatures(sim$x[alpha, ], sbs_signatures)
+  r <- autoplot(refit, type = "reconstruction", sample = 1)
+  expect_identical(levels(r$data$channel), ch)
+  expect_equal(r$data$observed[match(ch, as.character(r$data$channel))], unname(sim$x[, 1]))
+})

@@ -206,3 +206,57 @@ test_that("fit_signatures() matches channels by name and validates input", {
   x0 <- cbind(sim$x, empty = 0)
   expect_equal(unname(fit_signatures(x0, sbs_signatures)$exposures[, 4]), rep(0, 5))
 })
+
+# ---- rows meet by name (issue 22, item 1) ------------------------------------
+
+test_that("fit_signatures() pairs channels by name or canonical order, never by a foreign position", {
+  # a noise-free catalog: the refit must return the planted exposures
+  h <- matrix(c(400, 0, 250, 100, 50,  0, 300, 0, 600, 20,  90, 90, 90, 0, 500), 5,
+              dimnames = list(colnames(sbs_signatures), c("s1", "s2", "s3")))
+  x <- sbs_signatures %*% h
+  alpha <- order(rownames(x))
+  planted <- function(fit) expect_equal(coef(fit), h, tolerance = 1e-4, ignore_attr = TRUE)
+  # MutationalPatterns-style unnamed signatures with a catalog in alphabetical
+  # order (SigProfilerMatrixGenerator's): the signatures are in canonical order
+  planted(fit_signatures(x[alpha, ], unname(sbs_signatures)))
+  # an unnamed canonical catalog with signatures in any named order
+  refit <- fit_signatures(unname(x), sbs_signatures[sample(96), ])
+  planted(refit)
+  expect_identical(rownames(refit$catalog), sbs96_channels())
+  # named on both sides, shuffled: by name; the output keeps the catalog's order
+  shuffled <- fit_signatures(x[alpha, ], sbs_signatures[96:1, ])
+  planted(shuffled)
+  expect_identical(rownames(shuffled$fitted), rownames(x)[alpha])
+  expect_identical(colnames(coef(shuffled)), colnames(h))
+  # sets that differ are errors naming the channels, not a silent subset
+  expect_error(fit_signatures(x[1:90, ], sbs_signatures), "'signatures' has 6 channel\\(s\\) that 'catalog' lacks")
+  expect_error(fit_signatures(x[1:90, ], unname(sbs_signatures)), "'signatures' has no row names but 'catalog' has")
+  # outside SBS-96 an unnamed/named mix is an error saying which side lacks names
+  genes <- sbs_signatures[1:20, ]
+  rownames(genes) <- paste0("g", 1:20)
+  xg <- genes %*% h
+  expect_error(fit_signatures(unname(xg), genes), "'catalog' has none")
+  expect_error(fit_signatures(xg, unname(genes)), "'signatures' has no row names but 'catalog' has")
+})
+
+test_that("an opportunity is matched to the catalog's channels by name or canonical order", {
+  set.seed(4)
+  o <- runif(96, 0.3, 3)
+  h <- matrix(c(500, 300, 0, 400, 100, 50, 0, 700, 10, 200), 5, dimnames = list(NULL, c("s1", "s2")))
+  x <- o * (sbs_signatures %*% h)
+  alpha <- order(rownames(x))
+  planted <- function(fit) expect_equal(coef(fit), h, tolerance = 1e-4, ignore_attr = TRUE)
+  planted(fit_signatures(x, sbs_signatures, opportunity = o))
+  # an unnamed opportunity is in canonical order, whatever the catalog's order
+  planted(fit_signatures(x[alpha, ], sbs_signatures, opportunity = o))
+  # a matrix opportunity: rows by name, and samples by name when both are named
+  omat <- matrix(o, 96, 2, dimnames = list(sbs96_channels(), c("s1", "s2")))
+  planted(fit_signatures(x[alpha, ], sbs_signatures, opportunity = omat[96:1, 2:1]))
+  om2 <- omat
+  rownames(om2)[2] <- rownames(om2)[1]
+  expect_error(fit_signatures(x, sbs_signatures, opportunity = om2), "'opportunity' has duplicated row names")
+  expect_error(fit_signatures(x, sbs_signatures, opportunity = omat[, c(1, 1)]), "samples of 'catalog'.*missing: s2")
+  genes <- sbs_signatures[1:20, ]
+  rownames(genes) <- paste0("g", 1:20)
+  expect_error(fit_signatures(genes %*% h, genes, opportunity = o[1:20]), "'opportunity' has no row names")
+})

@@ -101,3 +101,22 @@ test_that("match_signatures() handles fits, surplus components and label styles"
   expect_error(match_signatures(sbs_signatures, -sbs_signatures), "'reference'")
   expect_error(match_signatures("a", sbs_signatures), "'fit_or_w'")
 })
+
+# ---- rows meet by name (issue 22, item 1) ------------------------------------
+
+test_that("match_signatures() reads an unnamed side in canonical order and aligns the named one", {
+  ch <- sbs96_channels()
+  # the extracted components unnamed (canonical order), the references in
+  # SigProfiler's alphabetical order
+  m <- match_signatures(unname(sbs_signatures[, c(4, 2)]), sbs_signatures[order(ch), ])
+  expect_identical(m$matches$reference, c("SynD", "SynB"))
+  expect_equal(m$matches$cosine, c(1, 1))
+  # and the other way round
+  m2 <- match_signatures(sbs_signatures[order(ch), c(5, 1)], unname(sbs_signatures))
+  expect_identical(m2$matches$reference, c("ref5", "ref1"))
+  expect_equal(m2$matches$cosine, c(1, 1))
+  genes <- sbs_signatures
+  rownames(genes) <- paste0("g", 1:96)
+  expect_error(match_signatures(genes, unname(sbs_signatures)), "'reference' has no row names but 'fit_or_w' has")
+  expect_error(match_signatures(sbs_signatures, sbs_signatures[-1, ]), "'reference' lacks 1 channel")
+})
