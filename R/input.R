@@ -17,13 +17,17 @@ as_nmf_matrix <- function(x, assay = NULL, arg = "x") {
     x <- Biobase::exprs(x)
   }
   if (is.data.frame(x)) {
+    labelled <- split_label_column(x, arg)
+    x <- labelled$values
     bad <- !vapply(x, function(col) is.numeric(col) && !is.factor(col), logical(1))
     if (any(bad)) {
       stop(sprintf("'%s' is a data frame with non-numeric column(s): %s", arg,
                    paste(utils::head(names(x)[bad], 5), collapse = ", ")), call. = FALSE)
     }
     x <- as.matrix(x)
+    if (!is.null(labelled$labels)) rownames(x) <- labelled$labels
   }
+  check_samples_in_columns(x, arg)
   if (inherits(x, "sparseMatrix")) {
     if (!inherits(x, "dgCMatrix")) {
       x <- tryCatch(methods::as(methods::as(methods::as(x, "CsparseMatrix"), "generalMatrix"), "dMatrix"),
@@ -42,6 +46,50 @@ as_nmf_matrix <- function(x, assay = NULL, arg = "x") {
   }
   if (!is.double(x)) storage.mode(x) <- "double"
   x
+}
+
+# A data frame whose first column holds row labels (SigProfiler's
+# `MutationType`, COSMIC's `Type`, gene ids): list(values = the other
+# columns, labels = the row names to give them, or NULL when the first
+# column is not labels). SigProfiler's pair `Type` ("C>A") and `SubType`
+# ("ACA") becomes canonical SBS labels. Labels must be unique: rows are later
+# matched by name.
+split_label_column <- function(x, arg) {
+  is_label <- function(col) is.character(col) || is.factor(col)
+  if (ncol(x) < 2L || !is_label(x[[1]])) return(list(values = x, labels = NULL))
+  labels <- as.character(x[[1]])
+  n_label <- 1L
+  if (ncol(x) >= 3L && is_label(x[[2]])) {
+    pair <- tryCatch(sbs96_labels(labels, subtype = as.character(x[[2]])), error = function(e) NULL)
+    if (!is.null(pair)) {
+      labels <- pair
+      n_label <- 2L
+    }
+  }
+  if (anyNA(labels) || any(labels == "")) {
+    stop(sprintf("'%s' is a data frame whose first column '%s' holds row labels, but %d of them are missing (NA or empty)",
+                 arg, names(x)[1], sum(is.na(labels) | labels == "")), call. = FALSE)
+  }
+  if (anyDuplicated(labels)) {
+    stop(sprintf("'%s' is a data frame whose first column '%s' holds row labels, but they repeat: %s; rows are matched by name, so each label must be unique",
+                 arg, names(x)[1], paste(utils::head(unique(labels[duplicated(labels)]), 5), collapse = ", ")),
+         call. = FALSE)
+  }
+  list(values = x[-seq_len(n_label)], labels = labels)
+}
+
+# Samples in rows: column names that are SBS-96 channels over row names that
+# are not mean the catalog was transposed (nmf(t(catalog)) would fit, and
+# the mistake show only later).
+check_samples_in_columns <- function(x, arg) {
+  cn <- colnames(x)
+  if (is.null(cn) || length(cn) < 2L) return(invisible())
+  if (!is.null(sbs_labels_or_null(cn)) && is.null(sbs_labels_or_null(rownames(x)))) {
+    stop(sprintf(paste0("the columns of '%s' are named by SBS-96 channels (%s, ...) and its rows are not: ",
+                        "the samples seem to be in rows. Channels must be rows and samples columns: use t(%s)"),
+                 arg, paste(utils::head(cn, 2), collapse = ", "), arg), call. = FALSE)
+  }
+  invisible()
 }
 
 # The held-out pattern (TRUE = left out of the fit) as a logical matrix check

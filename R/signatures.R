@@ -151,7 +151,12 @@ as.data.frame.signature_match <- function(x, row.names = NULL, optional = FALSE,
 # A finite, non-negative numeric matrix with at least one positive entry per
 # column; errors name the argument.
 check_profile_matrix <- function(mat, arg) {
-  if (is.data.frame(mat)) mat <- as.matrix(mat)
+  if (is.data.frame(mat)) {
+    # a first column of labels (COSMIC's `Type`) names the rows
+    labelled <- split_label_column(mat, arg)
+    mat <- as.matrix(labelled$values)
+    if (!is.null(labelled$labels)) rownames(mat) <- labelled$labels
+  }
   if (is.numeric(mat) && is.null(dim(mat))) mat <- matrix(mat, ncol = 1L, dimnames = list(names(mat), NULL))
   if (!is.matrix(mat) || !is.numeric(mat)) {
     stop(sprintf("'%s' must be a numeric matrix (rows = channels, columns = signatures)", arg), call. = FALSE)
