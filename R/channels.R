@@ -194,8 +194,11 @@ match_row_names <- function(names, target_names, arg, target_desc, target_names_
 
 # Canonical labels if every label is an SBS-96 channel (any style), else NULL.
 sbs_labels_or_null <- function(labels) {
-  if (is.null(labels)) return(NULL)
-  tryCatch(sbs96_labels(labels), error = function(e) NULL)
+  if (length(labels) == 0L) return(NULL)
+  convert <- function(l) tryCatch(sbs96_labels(l), error = function(e) NULL)
+  # gene or cell names fail on the first label, before all are converted
+  if (is.null(convert(labels[1]))) return(NULL)
+  convert(labels)
 }
 
 unnamed_rows_message <- function(mat, target, arg, target_desc, target_names_code) {
