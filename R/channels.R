@@ -186,7 +186,8 @@ match_row_names <- function(names, target_names, arg, target_desc, target_names_
                                 paste(utils::head(extra, 5), collapse = ", ")))
     }
     stop(paste0(paste(parts, collapse = "; "),
-                sprintf("; rows are matched by name, so both must have the same %s (to keep only the common ones: %s[intersect(rownames(%s), %s), ])",
+                sprintf(paste0("; rows are matched by name, so both must have the same %s ",
+                               "(to keep only the common ones: %s[intersect(rownames(%s), %s), ])"),
                         if (sbs) "channels" else "row names", arg, arg, target_names_code)), call. = FALSE)
   }
   idx

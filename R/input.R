@@ -66,14 +66,14 @@ split_label_column <- function(x, arg) {
       n_label <- 2L
     }
   }
-  if (anyNA(labels) || any(labels == "")) {
-    stop(sprintf("'%s' is a data frame whose first column '%s' holds row labels, but %d of them are missing (NA or empty)",
-                 arg, names(x)[1], sum(is.na(labels) | labels == "")), call. = FALSE)
+  holds <- sprintf("'%s' is a data frame whose first column '%s' holds row labels", arg, names(x)[1])
+  missing <- is.na(labels) | labels == ""
+  if (any(missing)) {
+    stop(sprintf("%s, but %d of them are missing (NA or empty)", holds, sum(missing)), call. = FALSE)
   }
   if (anyDuplicated(labels)) {
-    stop(sprintf("'%s' is a data frame whose first column '%s' holds row labels, but they repeat: %s; rows are matched by name, so each label must be unique",
-                 arg, names(x)[1], paste(utils::head(unique(labels[duplicated(labels)]), 5), collapse = ", ")),
-         call. = FALSE)
+    stop(sprintf("%s, but they repeat: %s; rows are matched by name, so each label must be unique", holds,
+                 paste(utils::head(unique(labels[duplicated(labels)]), 5), collapse = ", ")), call. = FALSE)
   }
   list(values = x[-seq_len(n_label)], labels = labels)
 }

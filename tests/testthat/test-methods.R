@@ -146,5 +146,6 @@ test_that("predict() matches newdata's rows to the fit's by name or canonical SB
   expect_equal(predict(gfit, g[20:1, ]), predict(gfit, g))
   expect_error(predict(gfit, unname(g)), "'newdata' has no row names but the data 'object' was fitted on has")
   expect_error(predict(nmf(unname(g), 2, beta = 1, seed = 1), g), "unname\\(newdata\\)")
-  expect_error(predict(gfit, rbind(g, extra = 1)), "'newdata' has 1 row\\(s\\) that the data 'object' was fitted on lacks: extra")
+  expect_error(predict(gfit, rbind(g, extra = 1)),
+               "'newdata' has 1 row\\(s\\) that the data 'object' was fitted on lacks: extra")
 })
