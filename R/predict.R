@@ -9,7 +9,8 @@
 #' @param object an `nmf_fit`.
 #' @param newdata a non-negative matrix (or data frame, dgCMatrix, ...) whose
 #'   rows are the rows of the data the model was fitted on. If both carry row
-#'   names, they are matched by name.
+#'   names, they are matched by name. Rows whose row of `W` is `NA` (no
+#'   observed entry in the fit) are left out of the solve.
 #' @param maxit,tol iteration limit and relative tolerance of the solve.
 #' @param threads OpenMP threads.
 #' @param ... unused.
@@ -26,7 +27,18 @@ predict.nmf_fit <- function(object, newdata, maxit = 1000, tol = 1e-8, threads =
     stop("'newdata' is required: predict() solves for the coefficients of new columns with W fixed; ",
          "use coef() for the fitted ones", call. = FALSE)
   }
-  solve_coefficients(object$w, newdata, beta = object$beta,
+  w <- object$w
+  gone <- rowSums(is.na(w)) > 0
+  if (any(gone)) {
+    # rows with no observed entry in the fit have no loadings: the solve
+    # uses the other rows of newdata (matched by name when both have names)
+    if (is.null(rownames(w)) || is.null(rownames(newdata))) {
+      newdata <- as_nmf_matrix(newdata, arg = "newdata")
+      if (nrow(newdata) == nrow(w)) newdata <- newdata[!gone, , drop = FALSE]
+    }
+    w <- w[!gone, , drop = FALSE]
+  }
+  solve_coefficients(w, newdata, beta = object$beta,
                      maxit = maxit, tol = tol, threads = threads, arg = "newdata")
 }
 
