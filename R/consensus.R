@@ -9,7 +9,9 @@
 #' in the same component; the consensus matrix \eqn{\bar C}{C} holds, for every
 #' pair of samples, the fraction of runs that connect them (Brunet et al.
 #' 2004). The runs' connectivity matrices are accumulated one at a time, so
-#' memory is one `n x n` matrix whatever the number of runs.
+#' memory is one `n x n` matrix whatever the number of runs. Columns of `x`
+#' with no observed entry (`NA` in H, see [nmf()]) belong to no cluster and
+#' are left out of the consensus matrix.
 #'
 #' Two summaries measure how reproducible the clustering is; both are 1 for a
 #' perfectly stable one (every entry 0 or 1) and smaller otherwise:
@@ -57,6 +59,9 @@ consensus <- function(fit, max_samples = 5000) {
   check_restart_fit(fit, "consensus")
   max_samples <- check_count(max_samples, "max_samples")
   runs <- fit$runs
+  # columns with no observed entry (NA in H, see nmf()) belong to no cluster
+  known <- !is.na(colSums(runs[[1]]$h))
+  runs <- lapply(runs, function(run) list(h = run$h[, known, drop = FALSE]))
   n <- ncol(runs[[1]]$h)
   if (n > max_samples) {
     stop(sprintf(paste0("the consensus matrix would be %d x %d (%s MB), more samples than ",

@@ -25,14 +25,25 @@
 #'
 #' Every row and every column keeps at least one observed (non-missing,
 #' not held-out) entry, since NMF cannot fit a row of W or a column of H
-#' without one: a draw that violates this is redrawn, up to 100 times, after
-#' which `cv_mask()` stops with an error (lower `fraction`).
+#' without one, and, if it has a positive entry, an observed positive entry:
+#' with sparse counts (a time bin with two spikes) a column whose positive
+#' entries were all held out is fitted as zero, and its held-out counts are
+#' then scored against a prediction of zero (an infinite divergence for
+#' beta <= 1), whatever the rank. A speckled draw that breaks this gives one
+#' held-out entry back in each offending row or column and draws as many
+#' afresh among the others, so the count stays `round(fraction * N)`; a
+#' block's rows are drawn again until its columns keep such entries (a block
+#' for which 20 draws fail is passed over). Rows and columns of `x` with no
+#' non-missing entry at all are left as they are ([nmf()] leaves them out of
+#' the fit). If no such hold-out is found in 100 tries, `cv_mask()` stops
+#' with an error (lower `fraction`).
 #'
 #' Missing values (`NA`) of `x` are never drawn: fit with
 #' `nmf(x, rank, mask = m, missing = "mask")`, which leaves out both.
 #'
 #' @param x a non-negative matrix, data frame of numbers or `dgCMatrix` (only
-#'   its dimensions, dimnames and missing values are used).
+#'   its dimensions, dimnames, missing values and which entries are positive
+#'   are used).
 #' @param fraction the share of entries to hold out, in (0, 1) (at most 0.5 for
 #'   `"columns"` and `"rows"`).
 #' @param seed `NULL` or a whole number. With `NULL` a seed is drawn from the
@@ -98,6 +109,7 @@ cv_mask <- function(x, fraction = 0.1, seed = NULL, type = c("speckled", "column
     stop(sprintf("'fraction' = %g of the %.0f entries of 'x' holds out none; use a larger 'fraction'",
                  fraction, prod(as.numeric(dims)) - length(missing_ij$lin)), call. = FALSE)
   }
+  support <- entry_support(x, missing_ij)
   seed <- resolve_seed(seed)
   tries <- 100L
   found <- preserve_rng({
@@ -105,13 +117,14 @@ cv_mask <- function(x, fraction = 0.1, seed = NULL, type = c("speckled", "column
     out <- NULL
     for (k in seq_len(tries)) {
       ij <- switch(type,
-        speckled = draw_speckled(dims, fraction, missing_ij),
-        columns = draw_blocks(dims, fraction, block),
-        rows = draw_blocks(rev(dims), fraction, block)[, 2:1, drop = FALSE])
+        speckled = draw_speckled_kept(x, dims, fraction, missing_ij, support),
+        columns = draw_blocks(dims, fraction, block, block_keeper(support, "columns")),
+        rows = draw_blocks(rev(dims), fraction, block, block_keeper(support, "rows"))[, 2:1, drop = FALSE])
+      if (is.null(ij)) next
       if (type != "speckled" && length(missing_ij$lin)) {
         ij <- ij[!(ij_linear(ij, dims) %in% missing_ij$lin), , drop = FALSE]
       }
-      if (all_observed(ij, dims, missing_ij)) {
+      if (!any(kept_violations(ij, held_positive(x, ij), dims, support))) {
         out <- ij
         break
       }
@@ -120,7 +133,8 @@ cv_mask <- function(x, fraction = 0.1, seed = NULL, type = c("speckled", "column
   })
   if (is.null(found)) {
     stop(sprintf(paste0("cv_mask() could not draw a hold-out of fraction = %g that leaves every row and column ",
-                        "of 'x' with an observed entry (%d tries); use a smaller 'fraction'"), fraction, tries),
+                        "of 'x' with an observed (and, where it has one, an observed positive) entry ",
+                        "(%d tries); use a smaller 'fraction'"), fraction, tries),
          call. = FALSE)
   }
   dn <- dimnames(x)
@@ -158,20 +172,100 @@ na_entries <- function(x) {
 
 ij_linear <- function(ij, dims) (ij[, 2] - 1) * dims[1] + ij[, 1]
 
-# Uniform draw of round(fraction * N) of the N non-missing entries.
-draw_speckled <- function(dims, fraction, missing_ij) {
+# How many non-missing and how many positive entries each row and column
+# of x has, and the patterns themselves (logical, dense or sparse) for the
+# block draws.
+entry_support <- function(x, missing_ij) {
+  dims <- dim(x)
+  if (inherits(x, "sparseMatrix")) {
+    j_all <- rep(seq_len(dims[2]), diff(x@p))
+    is_pos <- !is.na(x@x) & x@x > 0
+    pos_i <- x@i[is_pos] + 1L
+    pos_j <- j_all[is_pos]
+    pos <- Matrix::sparseMatrix(i = pos_i, j = pos_j, x = TRUE, dims = dims)
+    na <- Matrix::sparseMatrix(i = x@i[is.na(x@x)] + 1L, j = j_all[is.na(x@x)], x = TRUE, dims = dims)
+  } else {
+    pos <- !is.na(x) & x > 0
+    na <- is.na(x)
+    w <- which(pos, arr.ind = TRUE)
+    pos_i <- w[, 1]
+    pos_j <- w[, 2]
+  }
+  list(obs_row = dims[2] - missing_ij$per_row, obs_col = dims[1] - missing_ij$per_col,
+       pos_row = tabulate(pos_i, dims[1]), pos_col = tabulate(pos_j, dims[2]), pos = pos, na = na)
+}
+
+# whether each held-out entry (i, j) of x is positive
+held_positive <- function(x, ij) {
+  if (!nrow(ij)) return(logical(0))
+  v <- x[ij]
+  !is.na(v) & v > 0
+}
+
+# The held-out entries to give back so that every row and column keeps an
+# observed entry and, if it has a positive one, an observed positive entry:
+# one entry (a positive one where positives are missing) drawn at random in
+# each offending column, then likewise in each row still offending.  Rows
+# and columns without any non-missing entry have nothing to keep.
+kept_violations <- function(ij, pos, dims, support) {
+  release <- rep(FALSE, nrow(ij))
+  for (side in c(2L, 1L)) {
+    keep <- !release
+    idx <- ij[keep, side]
+    obs <- if (side == 2L) support$obs_col else support$obs_row
+    npos <- if (side == 2L) support$pos_col else support$pos_row
+    held_all <- tabulate(idx, dims[side])
+    held_pos <- tabulate(idx[pos[keep]], dims[side])
+    lost_obs <- obs > 0 & held_all >= obs
+    lost_pos <- npos > 0 & held_pos >= npos
+    bad <- which(lost_obs | lost_pos)
+    if (!length(bad)) next
+    cand <- which(keep & ij[, side] %in% bad)
+    needs_pos <- lost_pos[ij[cand, side]]
+    cand <- cand[!needs_pos | pos[cand]]
+    if (length(cand) > 1L) cand <- cand[sample.int(length(cand))]
+    release[cand[!duplicated(ij[cand, side])]] <- TRUE
+  }
+  release
+}
+
+# Uniform draw of round(fraction * N) of the N non-missing entries, then, if
+# a row or column lost its last observed (positive) entry, one such entry is
+# given back per offending row or column and as many are drawn afresh among
+# the others, until none offends (NULL if that does not happen in 20 rounds).
+# A column whose positive counts were all held out would be fitted as zero,
+# and its held-out counts scored against a zero prediction.
+draw_speckled_kept <- function(x, dims, fraction, missing_ij, support) {
+  ij <- draw_speckled(dims, fraction, missing_ij)
+  k <- nrow(ij)
+  for (round in seq_len(20L)) {
+    release <- kept_violations(ij, held_positive(x, ij), dims, support)
+    if (!any(release)) return(ij)
+    ij <- ij[!release, , drop = FALSE]
+    more <- draw_speckled(dims, fraction, missing_ij, k = k - nrow(ij),
+                          exclude = c(missing_ij$lin, ij_linear(ij, dims)))
+    ij <- rbind(ij, more)
+    ij <- ij[order(ij[, 2], ij[, 1]), , drop = FALSE]
+  }
+  NULL
+}
+
+# Uniform draw of k (by default round(fraction * N)) of the N non-missing
+# entries, leaving out the linear indices in `exclude`.
+draw_speckled <- function(dims, fraction, missing_ij, k = NULL, exclude = missing_ij$lin) {
   total <- prod(as.numeric(dims))
   n_avail <- total - length(missing_ij$lin)
-  k <- round(fraction * n_avail)
-  if (length(missing_ij$lin) == 0) {
+  if (is.null(k)) k <- round(fraction * n_avail)
+  k <- min(k, total - length(exclude))
+  if (length(exclude) == 0) {
     lin <- sample.int(total, k)
   } else {
-    # draw among the non-missing entries without listing all of them:
-    # oversample, drop the missing ones, top up
+    # draw among the other entries without listing all of them:
+    # oversample, drop the excluded ones, top up
     lin <- numeric(0)
     while (length(lin) < k) {
       cand <- sample.int(total, min(total, ceiling(1.2 * (k - length(lin))) + 10))
-      cand <- cand[!(cand %in% missing_ij$lin) & !(cand %in% lin)]
+      cand <- cand[!(cand %in% exclude) & !(cand %in% lin)]
       lin <- c(lin, cand)
     }
     lin <- lin[seq_len(k)]
@@ -180,9 +274,32 @@ draw_speckled <- function(dims, fraction, missing_ij) {
   cbind(i = as.integer((lin - 1) %% dims[1] + 1), j = as.integer((lin - 1) %/% dims[1] + 1))
 }
 
+# For type = "columns" ("rows": the same on the transpose): whether holding
+# out rows `rows` of columns `cols` leaves each of those columns an observed
+# entry and, if it has a positive one, an observed positive entry, so the
+# block's coefficients are learnt from the other rows.
+block_keeper <- function(support, type) {
+  pos <- support$pos
+  na <- support$na
+  if (type == "rows") {
+    pos <- Matrix::t(pos)
+    na <- Matrix::t(na)
+  }
+  function(rows, cols) {
+    p_all <- Matrix::colSums(pos[, cols, drop = FALSE])
+    p_kept <- p_all - Matrix::colSums(pos[rows, cols, drop = FALSE])
+    n_kept <- (nrow(pos) - length(rows)) - (Matrix::colSums(na[, cols, drop = FALSE]) -
+                                              Matrix::colSums(na[rows, cols, drop = FALSE]))
+    n_all <- nrow(pos) - Matrix::colSums(na[, cols, drop = FALSE])
+    all((p_kept > 0 | p_all == 0) & (n_kept > 0 | n_all == 0))
+  }
+}
+
 # Contiguous blocks of `block` columns, each held out in a random floor(m/2)
-# of the rows, drawn until the held-out share is closest to `fraction`.
-draw_blocks <- function(dims, fraction, block) {
+# of the rows, taken in random order while the held-out share comes closer
+# to `fraction`.  A block's rows are drawn again (up to 20 times) until
+# `keeps(rows, cols)` holds; a block for which that fails is passed over.
+draw_blocks <- function(dims, fraction, block, keeps) {
   m <- dims[1]
   n <- dims[2]
   starts <- seq(1L, n, by = block)
@@ -190,20 +307,25 @@ draw_blocks <- function(dims, fraction, block) {
   half <- m %/% 2L
   target <- fraction * m * n
   ord <- sample.int(length(starts))
-  held <- cumsum(widths[ord] * half)
-  n_blocks <- which.min(abs(held - target))
-  chosen <- ord[seq_len(n_blocks)]
-  pieces <- lapply(chosen, function(b) {
+  held <- 0
+  pieces <- list()
+  for (b in ord) {
+    size <- widths[b] * half
+    if (held > 0 && abs(held + size - target) >= abs(held - target)) break
     cols <- starts[b] + seq_len(widths[b]) - 1L
-    rows <- sort(sample.int(m, half))
-    cbind(i = rep(rows, length(cols)), j = rep(cols, each = half))
-  })
+    rows <- NULL
+    for (attempt in seq_len(20L)) {
+      cand <- sort(sample.int(m, half))
+      if (keeps(cand, cols)) {
+        rows <- cand
+        break
+      }
+    }
+    if (is.null(rows)) next
+    pieces[[length(pieces) + 1L]] <- cbind(i = rep(rows, length(cols)), j = rep(cols, each = half))
+    held <- held + size
+  }
+  if (!length(pieces)) return(NULL)
   ij <- do.call(rbind, pieces)
   ij[order(ij[, 2], ij[, 1]), , drop = FALSE]
-}
-
-all_observed <- function(ij, dims, missing_ij) {
-  per_row <- tabulate(ij[, 1], dims[1]) + missing_ij$per_row
-  per_col <- tabulate(ij[, 2], dims[2]) + missing_ij$per_col
-  all(per_row < dims[2]) && all(per_col < dims[1])
 }

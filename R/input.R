@@ -184,16 +184,9 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
   }
   n_held <- if (is.null(hold)) 0 else length(hold$i)
   if (n_held > 0) {
-    per_col <- diff(hold$p)
-    full_col <- which(per_col >= dims[1])
-    if (length(full_col)) {
-      stop(sprintf("the mask leaves column %d of '%s' with no observed entry", full_col[1], arg), call. = FALSE)
-    }
-    per_row <- tabulate(hold$i + 1L, nbins = dims[1])
-    full_row <- which(per_row >= dims[2])
-    if (length(full_row)) {
-      stop(sprintf("the mask leaves row %d of '%s' with no observed entry", full_row[1], arg), call. = FALSE)
-    }
+    empty <- list(rows = which(tabulate(hold$i + 1L, nbins = dims[1]) >= dims[2]),
+                  cols = which(diff(hold$p) >= dims[1]))
+    if (length(empty$rows) || length(empty$cols)) return(prepare_without(x, beta, hold, empty, arg))
   }
   # the data the C core sees: held-out (and NA) entries set to zero
   xc <- x
@@ -259,4 +252,65 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
        dense = c_dense, sp = c_sparse, xs = if (sparse_core) xc else c_dense, xscale = xscale,
        hold = if (n_held > 0) hold[c("p", "i")] else NULL, hold_ij = hold,
        n_obs = n_obs, n_held = n_held)
+}
+
+# Rows and columns with no observed entry (every entry NA or masked, e.g.
+# dropped frames) say nothing about their own row of W or column of H: the
+# data are prepared without them, exactly as for x[-rows, -cols] with the
+# rest of the pattern, and `dropped` records what nmf() gives back as NA.
+prepare_without <- function(x, beta, hold, empty, arg) {
+  dims <- dim(x)
+  if (length(empty$rows) == dims[1] || length(empty$cols) == dims[2]) {
+    stop(sprintf("'%s' has no observed entry: every entry is NA or masked", arg), call. = FALSE)
+  }
+  keep_rows <- setdiff(seq_len(dims[1]), empty$rows)
+  keep_cols <- setdiff(seq_len(dims[2]), empty$cols)
+  i <- match(hold$i + 1L, keep_rows)
+  j <- match(hold$j + 1L, keep_cols)
+  inside <- !is.na(i) & !is.na(j)
+  sub_dims <- c(length(keep_rows), length(keep_cols))
+  sub_mask <- if (any(inside)) {
+    Matrix::sparseMatrix(i = i[inside], j = j[inside], x = TRUE, dims = sub_dims)
+  }
+  d <- prepare_data(x[keep_rows, keep_cols, drop = FALSE], beta, mask = sub_mask, missing = "mask", arg = arg)
+  d$dropped <- list(rows = empty$rows, cols = empty$cols, keep_rows = keep_rows, keep_cols = keep_cols,
+                    dims = dims, dimnames = dimnames(x), x = x, hold_ij = hold)
+  d
+}
+
+# W and H of a fit on the prepared data, back at the dimensions of x: NA in
+# the rows of W and the columns of H that had no observed entry.
+restore_dropped <- function(run, dropped) {
+  if (is.null(dropped)) return(run)
+  w <- matrix(NA_real_, dropped$dims[1], ncol(run$w), dimnames = list(dropped$dimnames[[1]], colnames(run$w)))
+  h <- matrix(NA_real_, nrow(run$h), dropped$dims[2], dimnames = list(rownames(run$h), dropped$dimnames[[2]]))
+  w[dropped$keep_rows, ] <- run$w
+  h[, dropped$keep_cols] <- run$h
+  run$w <- w
+  run$h <- h
+  run
+}
+
+# One warning, of class betanmf_empty_warning (nmf_rank() gathers them),
+# naming how many rows and columns had no observed entry.
+warn_dropped <- function(dropped, arg = "x") {
+  if (is.null(dropped)) return(invisible())
+  part <- function(idx, what, factor) {
+    if (!length(idx)) return(NULL)
+    sprintf("%d %s%s (%s) with no observed entry: %s NA", length(idx), what, if (length(idx) > 1) "s" else "",
+            index_ranges(idx), factor)
+  }
+  msg <- paste(c(part(dropped$cols, "column", "their coefficients in H are"),
+                 part(dropped$rows, "row", "their rows of W are")), collapse = "; ")
+  warning(warningCondition(sprintf("'%s' has %s; the rest was fitted without them", arg, msg),
+                           class = "betanmf_empty_warning"))
+}
+
+# "3, 7-9, 12": runs of consecutive indices, the first few
+index_ranges <- function(idx, max_runs = 5L) {
+  runs <- split(idx, cumsum(c(1L, diff(idx) != 1L)))
+  text <- vapply(runs, function(r) if (length(r) == 1L) as.character(r) else sprintf("%d-%d", r[1], r[length(r)]),
+                 character(1))
+  if (length(text) > max_runs) text <- c(text[seq_len(max_runs)], "...")
+  paste(text, collapse = ", ")
 }

@@ -5,7 +5,11 @@
 #' * `basis()` is W (rows of x by components; columns sum to one), `coef()`
 #'   is H (components by columns of x).
 #' * `fitted()` is `W %*% H`, `residuals()` is `x - W %*% H` (response
-#'   residuals; held-out entries included), both dense m x n matrices.
+#'   residuals; held-out entries included), both dense m x n matrices. A
+#'   column (row) of `x` with no observed entry, every entry `NA` or masked
+#'   (e.g. dropped frames), is left out of the fit: its column of `H` (row
+#'   of `W`) is `NA`, and so are its fitted values and residuals (see
+#'   [nmf()]).
 #' * `deviance()` is twice the beta-divergence over the observed entries: the
 #'   residual sum of squares for beta = 2 (the beta = 2 divergence carries a
 #'   factor 1/2), the Poisson deviance for beta = 1, the Gamma (shape 1)
@@ -84,7 +88,9 @@ logLik.nmf_fit <- function(object, ...) {
   beta <- object$beta
   if (is.null(object$x)) stop("this fit does not keep its data, so it has no likelihood", call. = FALSE)
   n_obs <- object$n_obs
-  df <- object$rank * sum(object$dims) - object$rank
+  # rows and columns without an observed entry have no parameters in the fit
+  n_free <- sum(object$dims) - length(object$dropped$rows) - length(object$dropped$cols)
+  df <- object$rank * n_free - object$rank
   x <- observed_values(object)
   # each in closed form from the divergence: d_beta is the negative
   # log-likelihood up to terms that involve the data only
@@ -123,7 +129,11 @@ print.nmf_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
   cat(sprintf("loss %s after %d iterations (%s)\n", format(x$loss, digits = digits), x$iterations,
               if (x$converged) "converged" else "not converged: maxit reached"))
   if (!is.null(x$mask)) cat(sprintf("%d entries held out of the fit\n", length(x$mask$i)))
-  share <- rowSums(x$h) / sum(x$h)
+  if (!is.null(x$dropped)) {
+    cat(sprintf("%d rows and %d columns without an observed entry: NA in W and H\n",
+                length(x$dropped$rows), length(x$dropped$cols)))
+  }
+  share <- rowSums(x$h, na.rm = TRUE) / sum(x$h, na.rm = TRUE)
   cat("share of the fit per component:",
       paste(sprintf("%s %.1f%%", names(share), 100 * share), collapse = ", "), "\n")
   invisible(x)
@@ -132,11 +142,11 @@ print.nmf_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
 #' @rdname nmf_fit
 #' @export
 summary.nmf_fit <- function(object, ...) {
-  share <- rowSums(object$h) / sum(object$h)
+  share <- rowSums(object$h, na.rm = TRUE) / sum(object$h, na.rm = TRUE)
   comp <- data.frame(component = rownames(object$h),
                      share = share,
-                     w_sparsity = colMeans(object$w < 1e-10 * max(object$w)),
-                     h_sparsity = rowMeans(object$h < 1e-10 * max(object$h)),
+                     w_sparsity = colMeans(object$w < 1e-10 * max(object$w, na.rm = TRUE), na.rm = TRUE),
+                     h_sparsity = rowMeans(object$h < 1e-10 * max(object$h, na.rm = TRUE), na.rm = TRUE),
                      row.names = NULL)
   out <- list(dims = object$dims, rank = object$rank, beta = object$beta, solver = object$solver,
               loss = object$loss, deviance = deviance(object), iterations = object$iterations,

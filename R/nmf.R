@@ -69,7 +69,12 @@
 #' @param mask `NULL`, or a logical matrix (or sparse logical pattern) of the
 #'   dimensions of `x` whose `TRUE` entries are left out of the fit.
 #' @param missing what to do with `NA` in `x`: `"error"` (the default), or
-#'   `"mask"` to leave them out of the fit.
+#'   `"mask"` to leave them out of the fit. A column (row) of `x` with no
+#'   observed entry, every entry `NA` or masked (e.g. dropped frames of a
+#'   calcium trace), carries no information about its own coefficients: the
+#'   rest is fitted exactly as `x[, -those]` would be (same `W` for the same
+#'   `seed` and `init`), its column of `H` (row of `W`) is `NA`, and one
+#'   warning gives their count.
 #' @param threads the number of OpenMP threads (results do not depend on it).
 #' @param verbose print the loss as the fit progresses.
 #' @param control a list of tuning constants: `check` (iterations between
@@ -153,7 +158,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   if (is.null(init)) init <- if (nrun > 1L) "random" else if (solver == "mu") "nndsvds" else "nndsvda"
   user_init <- NULL
   if (is.list(init)) {
-    user_init <- check_user_init(init, d$dims, rank, d$scale)
+    user_init <- check_user_init(drop_init(init, d$dropped), d$dims, rank, d$scale)
     init_name <- "user"
   } else {
     if (!is.character(init) || length(init) != 1L || !(init %in% init_methods)) {
@@ -174,6 +179,8 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
     finish_factors(res, d, beta)
   }
   runs <- run_streams(nrun, streams, one_run, label = "nmf restarts")
+  runs <- lapply(runs, restore_dropped, d$dropped)
+  warn_dropped(d$dropped)
   losses <- vapply(runs, function(r) r$loss, numeric(1))
   best <- which.min(losses)
   fit <- runs[[best]]
@@ -197,6 +204,12 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   fit$n_obs <- d$n_obs
   fit$x <- d$x
   fit$mask <- if (d$n_held > 0) d$hold_ij else NULL
+  if (!is.null(d$dropped)) {
+    fit$dims <- d$dropped$dims
+    fit$x <- d$dropped$x
+    fit$mask <- d$dropped$hold_ij
+    fit$dropped <- d$dropped[c("rows", "cols")]
+  }
   fit$sparse <- d$sparse
   if (nrun > 1L) {
     fit$runs <- lapply(runs, function(r) r[c("w", "h", "loss", "iterations", "converged")])
@@ -204,6 +217,15 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   }
   class(fit) <- "nmf_fit"
   fit
+}
+
+# A user's start given at the dimensions of x, without the rows and columns
+# that have no observed entry (those of the prepared data).
+drop_init <- function(init, dropped) {
+  if (is.null(dropped) || !is.list(init)) return(init)
+  if (is.matrix(init$w) && nrow(init$w) == dropped$dims[1]) init$w <- init$w[dropped$keep_rows, , drop = FALSE]
+  if (is.matrix(init$h) && ncol(init$h) == dropped$dims[2]) init$h <- init$h[, dropped$keep_cols, drop = FALSE]
+  init
 }
 
 # Tests only: on = TRUE runs every C kernel in its baseline build (what a

@@ -12,7 +12,8 @@
 #'   names, they are matched by name (the same set, in any order); an
 #'   unnamed 96-row `newdata` meets a fit named by SBS channels in the
 #'   canonical SBS-96 order; other mixes of named and unnamed rows are an
-#'   error (see Matching rows).
+#'   error (see Matching rows). Rows whose row of `W` is `NA` (no observed
+#'   entry in the fit) are left out of the solve.
 #' @inheritSection fit_signatures Matching rows
 #' @param maxit,tol iteration limit and relative tolerance of the solve.
 #' @param threads OpenMP threads.
@@ -30,7 +31,19 @@ predict.nmf_fit <- function(object, newdata, maxit = 1000, tol = 1e-8, threads =
     stop("'newdata' is required: predict() solves for the coefficients of new columns with W fixed; ",
          "use coef() for the fitted ones", call. = FALSE)
   }
-  solve_coefficients(object$w, newdata, beta = object$beta,
+  w <- object$w
+  gone <- rowSums(is.na(w)) > 0
+  if (any(gone)) {
+    # rows with no observed entry in the fit have no loadings: newdata's rows
+    # are matched to all of the fit's rows first, then those are left out
+    newdata <- as_nmf_matrix(newdata, arg = "newdata")
+    newdata <- conform_rows(newdata, w, "newdata", "object", target_desc = "the data 'object' was fitted on",
+                            target_names_code = "rownames(basis(object))")
+    newdata <- newdata[!gone, , drop = FALSE]
+    w <- w[!gone, , drop = FALSE]
+    if (is.null(rownames(w))) rownames(newdata) <- NULL
+  }
+  solve_coefficients(w, newdata, beta = object$beta,
                      maxit = maxit, tol = tol, threads = threads, arg = "newdata")
 }
 

@@ -29,6 +29,28 @@
 #' `future.apply` when it is installed and report progress through
 #' `progressr`.
 #'
+#' Zero predictions (beta <= 1): a held-out positive count whose fitted value
+#' is zero has an infinite divergence. On sparse counts (neurons x time
+#' bins, mostly zeros) the fit drives many fitted values towards zero:
+#' multiplicative updates approach zero without reaching it, so the fitted
+#' value there, and its score, reflect how many iterations ran rather than
+#' the rank (one such entry can outweigh all the others). Two things keep
+#' the score about the rank. The hold-outs leave every row and column an
+#' observed positive entry where it has one ([cv_mask()]), so no column is
+#' fitted as zero for want of data. And each held-out fitted value is
+#' scored as at least a hundredth of the mean observed entry of its fold
+#' (for beta <= 1 only, where the divergence is infinite at zero; the floor
+#' scales with the data, so the choice does not depend on their units). A
+#' rank is never chosen from non-finite held-out errors: any that remain
+#' are reported in one warning naming the ranks and folds, the rank is
+#' chosen among the ranks whose mean held-out error is finite, and
+#' `nmf_rank()` stops if there is none.
+#'
+#' Variance accounted for (beta = 2): the table has a column `vaf`,
+#' \eqn{1 - ||X - WH||^2 / ||X||^2} over the observed entries of the
+#' unmasked fit (uncentred, as in muscle-synergy analysis, where the rank is
+#' often chosen as the smallest with `vaf >= 0.9`).
+#'
 #' The cophenetic correlation and dispersion come from `consensus()` and the
 #' mean component stability from `stability()` of the unmasked fit; they need
 #' `nrun > 1` and are `NA` otherwise.
@@ -46,7 +68,8 @@
 #' @param threads OpenMP threads per fit.
 #' @param type,block the hold-out pattern of each fold, passed to
 #'   [cv_mask()]: `"speckled"` (random entries), or blocks of `block`
-#'   contiguous `"columns"` (e.g. time bins) or `"rows"`.
+#'   contiguous `"columns"` (e.g. time bins, the choice for neurons x time
+#'   bins, whose neighbouring bins are correlated) or `"rows"`.
 #' @param ... further arguments to [nmf()] (e.g. `maxit`, `tol`, `solver`,
 #'   `missing = "mask"`); not `mask`.
 #' @return An object of class `nmf_rank_survey`: a list with `table` (a data
@@ -54,7 +77,7 @@
 #'   standard deviation across folds of the held-out beta-divergence per
 #'   held-out entry, `train_loss`, the mean across folds of the training
 #'   beta-divergence per observed entry, and `cophenetic`, `dispersion`,
-#'   `stability`), `chosen` (the chosen rank), `rule`, `cv` (ranks x folds
+#'   `stability`, and for beta = 2 `vaf`), `chosen` (the chosen rank), `rule`, `cv` (ranks x folds
 #'   matrix of held-out errors), `fits` (the unmasked fits, named by rank),
 #'   `beta`, `folds`, `nrun`, `fraction`, `type`, `block`, `seed`,
 #'   `fold_seeds` (the [cv_mask()] seed of each fold), `fit_seeds` (the
@@ -119,6 +142,14 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
   masks <- lapply(mask_seeds, function(s) cv_mask(x, fraction = fraction, seed = s, type = type, block = block))
   held <- lapply(masks, mask_entries)
   held_x <- lapply(held, function(ij) as.numeric(x[ij]))
+  # the floor of held-out predictions (beta <= 1), per fold: a hundredth of
+  # the mean observed entry of that fold's fit
+  x_vals <- if (inherits(x, "sparseMatrix")) x@x else as.vector(x)
+  n_known <- prod(as.numeric(dim(x))) - sum(is.na(x_vals))
+  sum_known <- sum(x_vals, na.rm = TRUE)
+  floors <- vapply(held_x, function(v) {
+    if (beta > 1) 0 else held_floor * (sum_known - sum(v)) / (n_known - length(v))
+  }, numeric(1))
 
   # one job per (rank, fold), then one unmasked fit per rank
   jobs <- rbind(expand.grid(fold = seq_len(folds), rank = ranks), data.frame(fold = 0L, rank = ranks))
@@ -126,10 +157,15 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
     rank <- jobs$rank[k]
     fold <- jobs$fold[k]
     n_warn <- 0L
+    empty <- NULL
     fit <- withCallingHandlers(
       do.call(nmf, c(list(x, rank, beta = beta, nrun = nrun, threads = threads,
                           seed = if (fold > 0) fit_seeds[fold] else full_seed,
                           mask = if (fold > 0) masks[[fold]]), dots)),
+      betanmf_empty_warning = function(w) {
+        empty <<- conditionMessage(w)
+        invokeRestart("muffleWarning")
+      },
       warning = function(w) {
         if (grepl("maxit", conditionMessage(w))) {
           n_warn <<- n_warn + 1L
@@ -139,12 +175,13 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
     if (fold == 0L) {
       # a readable call rather than one that embeds the data
       fit$call <- call("nmf", quote(x), rank = rank, beta = beta, nrun = nrun, seed = full_seed)
-      return(list(fit = fit, n_warn = n_warn))
+      return(list(fit = fit, n_warn = n_warn, empty = empty))
     }
     ij <- held[[fold]]
     y <- rowSums(fit$w[ij[, 1], , drop = FALSE] * t(fit$h)[ij[, 2], , drop = FALSE])
+    y <- pmax(y, floors[fold])
     list(cv = beta_divergence(held_x[[fold]], y, beta) / length(y),
-         train = fit$loss / fit$n_obs, n_warn = n_warn)
+         train = fit$loss / fit$n_obs, n_warn = n_warn, empty = empty)
   }
   res <- run_streams(nrow(jobs), rng_streams(seed, nrow(jobs)), run_job, label = "rank survey")
   n_warn <- sum(vapply(res, function(r) r$n_warn, integer(1)))
@@ -152,6 +189,10 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
     warning(sprintf("%d of %d fits reached 'maxit' before converging; pass a larger 'maxit' (or 'tol') through '...'",
                     n_warn, nrow(jobs)), call. = FALSE)
   }
+  # rows or columns without an observed entry (all NA): one warning, from
+  # the unmasked fits (the folds' masks never empty another one)
+  empty <- unlist(lapply(res[jobs$fold == 0], function(r) r$empty))
+  if (length(empty)) warning(warningCondition(empty[1], class = "betanmf_empty_warning"))
   is_cv <- jobs$fold > 0
   cv <- matrix(vapply(res[is_cv], function(r) r$cv, numeric(1)), length(ranks), folds, byrow = TRUE,
                dimnames = list(rank = ranks, fold = seq_len(folds)))
@@ -164,6 +205,8 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
   table <- data.frame(rank = ranks, cv_error = rowMeans(cv), cv_sd = cv_sd, train_loss = rowMeans(train),
                       cophenetic = crit["cophenetic", ], dispersion = crit["dispersion", ],
                       stability = crit["stability", ], row.names = NULL)
+  if (beta == 2) table$vaf <- vapply(fits, vaf, numeric(1), USE.NAMES = FALSE)
+  report_nonfinite(cv)
   out <- list(table = table, chosen = choose_rank(table, rule, folds), rule = rule, cv = cv, fits = fits,
               beta = beta, folds = folds, nrun = nrun, fraction = fraction, type = type,
               block = if (type == "speckled") NA_integer_ else as.integer(block), dims = dim(x),
@@ -182,12 +225,45 @@ mask_entries <- function(mask) {
   which(mask, arr.ind = TRUE, useNames = FALSE)
 }
 
+# Held-out predictions below this share of the mean observed entry are
+# scored as that share (beta <= 1 only; see ?nmf_rank, "Zero predictions").
+held_floor <- 0.01
+
+# The rank by `rule`, among the ranks whose mean held-out error is finite
+# (an error if none is).
 choose_rank <- function(table, rule, folds) {
-  best <- which.min(table$cv_error)
-  if (!length(best)) return(NA_integer_)
+  finite <- is.finite(table$cv_error)
+  if (!any(finite)) {
+    stop(paste0("no rank has a finite held-out error, so none can be chosen; ",
+                "see the survey's 'cv' matrix (e.g. beta <= 0 with fitted values of zero)"), call. = FALSE)
+  }
+  err <- ifelse(finite, table$cv_error, Inf)
+  best <- which.min(err)
   if (rule == "min") return(table$rank[best])
   se <- table$cv_sd[best] / sqrt(folds)
-  table$rank[which(table$cv_error <= table$cv_error[best] + se)[1]]
+  table$rank[which(finite & err <= err[best] + se)[1]]
+}
+
+# One warning naming the (rank, fold) cells whose held-out error is not
+# finite: those ranks are not chosen.
+report_nonfinite <- function(cv) {
+  bad <- !is.finite(cv)
+  if (!any(bad)) return(invisible())
+  where <- vapply(which(rowSums(bad) > 0), function(r) {
+    sprintf("rank %s (fold%s %s)", rownames(cv)[r], if (sum(bad[r, ]) > 1) "s" else "",
+            paste(colnames(cv)[bad[r, ]], collapse = ", "))
+  }, character(1))
+  warning(sprintf(paste0("%d of %d held-out errors are not finite: %s; ",
+                         "ranks with a non-finite mean held-out error are not chosen"),
+                  sum(bad), length(cv), paste(where, collapse = "; ")), call. = FALSE)
+}
+
+# Variance accounted for, uncentred (the muscle-synergy convention):
+# 1 - ||X - WH||^2 / ||X||^2 over the observed entries of a beta = 2 fit,
+# whose loss is half the residual sum of squares.
+vaf <- function(fit) {
+  x <- observed_values(fit)
+  1 - 2 * fit$loss / sum(x^2)
 }
 
 # consensus() and stability() live in their own files and may be absent from
@@ -219,9 +295,14 @@ rule_text <- function(rule) {
 #' `print()` shows the survey's table and chosen rank; `summary()` adds the
 #' rank each rule would choose; `as.data.frame()` is the table (one row per
 #' rank); `autoplot()` draws one panel per criterion (held-out error with
-#' +/- one standard deviation across folds, training loss, and, when
-#' available, cophenetic correlation, dispersion and stability) with the
-#' chosen rank marked by a dashed line, as a ggplot object; `plot()` draws it.
+#' +/- one standard deviation across folds, never below zero, training loss,
+#' and, when available, variance accounted for, cophenetic correlation,
+#' dispersion and stability) with the chosen rank marked by a dashed line, as
+#' a ggplot object; `plot()` draws it. When the errors span more than a
+#' factor of 10 across the ranks (small cohorts, where the largest ranks
+#' overfit badly), the two error panels are drawn on a log10 scale so every
+#' rank stays visible; ranks whose held-out error is not finite are named in
+#' the caption.
 #'
 #' @param x,object an `nmf_rank_survey` from [nmf_rank()].
 #' @param digits significant digits to print.
@@ -252,8 +333,12 @@ print.nmf_rank_survey <- function(x, digits = max(3L, getOption("digits") - 3L),
   tab <- x$table
   tab <- tab[, colSums(!is.na(tab)) > 0, drop = FALSE]
   print(tab, digits = digits, row.names = FALSE)
+  if (!is.null(tab$vaf)) cat(vaf_note, sep = "\n")
   invisible(x)
 }
+
+vaf_note <- c("vaf: variance accounted for, 1 - ||X - WH||^2 / ||X||^2 over the observed entries of the unmasked fit",
+              "(uncentred; muscle synergies often take the smallest rank with vaf >= 0.9)")
 
 #' @rdname nmf_rank_survey
 #' @export
@@ -280,6 +365,7 @@ print.summary.nmf_rank_survey <- function(x, digits = max(3L, getOption("digits"
   }
   cat(sprintf("chosen (rule \"%s\"): %d\n", x$rule, x$chosen))
   print(x$table, digits = digits, row.names = FALSE)
+  if (!is.null(x$table$vaf)) cat(vaf_note, sep = "\n")
   invisible(x)
 }
 
@@ -291,21 +377,50 @@ as.data.frame.nmf_rank_survey <- function(x, row.names = NULL, optional = FALSE,
 }
 
 #' @rdname nmf_rank_survey
+#' @param log `NULL` (the default), `TRUE` or `FALSE`: draw the held-out
+#'   error and the training loss on a log10 scale. `NULL` does so when either
+#'   spans more than a factor of 10 across the ranks, as on small cohorts,
+#'   where the error of the larger ranks would otherwise flatten the others.
 #' @method autoplot nmf_rank_survey
 #' @export
-autoplot.nmf_rank_survey <- function(object, ...) {
+autoplot.nmf_rank_survey <- function(object, log = NULL, ...) {
   tab <- object$table
-  crit <- c(cv_error = "held-out error", train_loss = "training loss", cophenetic = "cophenetic",
-            dispersion = "dispersion", stability = "stability")
-  present <- names(crit)[vapply(names(crit), function(k) any(!is.na(tab[[k]])), logical(1))]
+  if (!is.null(log) && (!is.logical(log) || length(log) != 1L || is.na(log))) {
+    stop("'log' must be NULL, TRUE or FALSE", call. = FALSE)
+  }
+  crit <- c(cv_error = "held-out error", train_loss = "training loss", vaf = "variance accounted for",
+            cophenetic = "cophenetic", dispersion = "dispersion", stability = "stability")
+  present <- names(crit)[vapply(names(crit), function(k) any(is.finite(tab[[k]])), logical(1))]
+  # spread: mean +/- sd across folds, never below zero (nor below the
+  # smallest fold's error on a log scale, where zero cannot be drawn)
+  lower <- pmax(tab$cv_error - tab$cv_sd, 0)
+  upper <- tab$cv_error + tab$cv_sd
+  errors <- c(tab$cv_error, tab$train_loss)
+  errors <- errors[is.finite(errors) & errors > 0]
+  spans_decades <- function(v) {
+    v <- v[is.finite(v) & v > 0]
+    length(v) > 1L && max(v) / min(v) > 10
+  }
+  if (is.null(log)) log <- spans_decades(tab$cv_error) || spans_decades(tab$train_loss)
+  if (log) {
+    if (!length(errors) || any(c(tab$cv_error, tab$train_loss) <= 0, na.rm = TRUE)) {
+      stop("log = TRUE needs positive held-out errors and training losses", call. = FALSE)
+    }
+    fold_min <- apply(object$cv, 1, function(v) if (any(is.finite(v))) min(v[is.finite(v)]) else NA_real_)
+    lower <- ifelse(lower > 0, lower, fold_min)
+  }
+  logged <- c("cv_error", "train_loss")
+  label <- function(k) if (log && k %in% logged) paste0(crit[[k]], " (log10)") else crit[[k]]
+  tr <- function(k, v) if (log && k %in% logged) log10(v) else v
   long <- do.call(rbind, lapply(present, function(k) {
-    data.frame(rank = tab$rank, criterion = crit[[k]], value = tab[[k]],
-               lower = if (k == "cv_error") tab$cv_error - tab$cv_sd else NA_real_,
-               upper = if (k == "cv_error") tab$cv_error + tab$cv_sd else NA_real_)
+    data.frame(rank = tab$rank, criterion = label(k), value = tr(k, tab[[k]]),
+               lower = if (k == "cv_error") tr(k, lower) else NA_real_,
+               upper = if (k == "cv_error") tr(k, upper) else NA_real_)
   }))
-  long$criterion <- factor(long$criterion, levels = crit[present])
-  bars <- long[!is.na(long$lower), , drop = FALSE]
-  p <- ggplot2::ggplot(long, ggplot2::aes(x = .data$rank, y = .data$value)) +
+  long$criterion <- factor(long$criterion, levels = vapply(present, label, character(1), USE.NAMES = FALSE))
+  bars <- long[is.finite(long$lower) & is.finite(long$upper), , drop = FALSE]
+  not_finite <- tab$rank[!is.finite(tab$cv_error)]
+  p <- ggplot2::ggplot(long[is.finite(long$value), , drop = FALSE], ggplot2::aes(x = .data$rank, y = .data$value)) +
     ggplot2::geom_vline(xintercept = object$chosen, linetype = "dashed", colour = "#b2182b") +
     ggplot2::geom_line() +
     ggplot2::geom_point()
@@ -314,11 +429,14 @@ autoplot.nmf_rank_survey <- function(object, ...) {
                                     width = 0.15)
   }
   p + ggplot2::facet_wrap(~criterion, scales = "free_y") +
-    ggplot2::scale_x_continuous(breaks = tab$rank) +
+    ggplot2::scale_x_continuous(breaks = tab$rank, limits = range(tab$rank) + c(-0.3, 0.3)) +
     ggplot2::labs(x = "rank", y = NULL,
                   title = sprintf("Rank survey: chosen rank %d (rule \"%s\")", object$chosen, object$rule),
-                  subtitle = sprintf("beta = %g; held-out error per entry, mean \u00b1 sd over %d folds",
-                                     object$beta, object$folds)) +
+                  subtitle = sprintf("beta = %g; held-out error per entry, mean \u00b1 sd over %d folds%s",
+                                     object$beta, object$folds, if (log) "; errors on a log10 scale" else ""),
+                  caption = if (length(not_finite)) {
+                    sprintf("held-out error not finite at rank %s", paste(not_finite, collapse = ", "))
+                  }) +
     ggplot2::theme_minimal()
 }
 

@@ -64,7 +64,10 @@ stability <- function(fit, max_iter = 100) {
   runs <- fit$runs
   n_runs <- length(runs)
   rank <- ncol(runs[[1]]$w)
-  units <- lapply(runs, function(run) unit_columns(run$w))
+  # rows with no observed entry (NA in W, see nmf()) count as zero in the
+  # cosines and stay NA in the consensus W
+  gone <- is.na(rowSums(runs[[1]]$w))
+  units <- lapply(runs, function(run) unit_columns(replace(run$w, is.na(run$w), 0)))
   best <- if (is.null(fit$best)) 1L else fit$best
   centroids <- units[[best]]
   assignments <- NULL
@@ -106,6 +109,7 @@ stability <- function(fit, max_iter = 100) {
   w <- centroids
   sums <- colSums(w)
   w[, sums > 0] <- sweep(w[, sums > 0, drop = FALSE], 2, sums[sums > 0], "/")
+  w[gone, ] <- NA
   dimnames(w) <- list(rownames(runs[[best]]$w), component)
   h <- Reduce(`+`, lapply(seq_len(n_runs), function(t) runs[[t]]$h[assignments[t, ], , drop = FALSE])) / n_runs
   dimnames(h) <- list(component, colnames(runs[[best]]$h))

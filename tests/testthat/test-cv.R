@@ -105,6 +105,50 @@ test_that("sparse input gives the same mask; missing values are never drawn", {
   expect_false(any(mb & is.na(xn)))
 })
 
+test_that("every row and column keeps an observed positive entry where it has one (sparse counts)", {
+  # spike-count-like data: most columns have one to three positive counts,
+  # some none at all
+  set.seed(55)
+  x <- matrix(rpois(40 * 300, 0.04), 40, 300)
+  x[, 1:10] <- 0
+  x[3, 1] <- 2 # a column with a single positive count
+  xs <- Matrix::Matrix(x, sparse = TRUE)
+  has_pos_col <- colSums(x > 0) > 0
+  has_pos_row <- rowSums(x > 0) > 0
+  for (seed in 1:5) {
+    m <- cv_mask(x, 0.2, seed = seed)
+    expect_equal(sum(m), round(0.2 * length(x)))
+    expect_true(all(colSums(x > 0 & !m)[has_pos_col] > 0))
+    expect_true(all(rowSums(x > 0 & !m)[has_pos_row] > 0))
+    expect_false(m[3, 1])
+    expect_identical(cv_mask(xs, 0.2, seed = seed), m)
+    mb <- cv_mask(x, 0.3, seed = seed, type = "columns", block = 3)
+    expect_true(all(colSums(x > 0 & !mb)[has_pos_col] > 0))
+    expect_true(all(rowSums(x > 0 & !mb)[has_pos_row] > 0))
+    expect_true(all(colSums(mb)[colSums(mb) > 0] == 20)) # still half of the rows
+    expect_identical(cv_mask(xs, 0.3, seed = seed, type = "columns", block = 3), mb)
+    mr <- cv_mask(t(x), 0.3, seed = seed, type = "rows", block = 3)
+    expect_true(all(rowSums(t(x) > 0 & !mr)[has_pos_col] > 0))
+  }
+})
+
+test_that("rows and columns with no non-missing entry are left alone, not blamed on 'fraction'", {
+  set.seed(56)
+  x <- matrix(rpois(20 * 30, 3), 20, 30)
+  x[, 11:13] <- NA # dropped frames
+  x[4, ] <- NA
+  for (type in c("speckled", "columns")) {
+    m <- cv_mask(x, 0.1, seed = 1, type = type, block = 2)
+    expect_false(any(m & is.na(x)))
+    known <- !is.na(x)
+    expect_true(all(colSums(known & !m)[-(11:13)] > 0))
+    expect_true(all(rowSums(known & !m)[-4] > 0))
+    expect_true(sum(m) > 0)
+  }
+  # when a smaller fraction can help, the error still says so
+  expect_error(cv_mask(matrix(1, 3, 3), 0.9, seed = 1), "could not draw.*smaller 'fraction'")
+})
+
 test_that("a large sparse matrix gets a sparse logical mask that nmf() accepts", {
   set.seed(54)
   xs <- Matrix::rsparsematrix(4000, 3000, density = 0.0005, rand.x = function(n) rpois(n, 3) + 1)

@@ -360,10 +360,11 @@ test_that("illegal init matrices and masks are refused by name", {
   expect_error(nmf(x, 2, mask = matrix(NA, 3, 4)), "'mask' contains NA")
   expect_error(nmf(x, 2, mask = Matrix::Matrix(FALSE, 2, 4, sparse = TRUE)), "'mask' must have the dimensions of x")
   expect_error(nmf(x, 2, mask = Matrix::Matrix(0, 3, 4, sparse = TRUE)), "'mask' must be logical")
-  expect_error(nmf(x, 2, mask = matrix(TRUE, 3, 4)), "the mask leaves column 1 of 'x' with no observed entry")
+  expect_error(nmf(x, 2, mask = matrix(TRUE, 3, 4)), "'x' has no observed entry: every entry is NA or masked")
   full_row <- matrix(FALSE, 3, 4)
   full_row[2, ] <- TRUE
-  expect_error(nmf(x, 2, mask = full_row), "the mask leaves row 2 of 'x'")
+  # a row with nothing observed is left out of the fit (NA in W), with a warning
+  expect_warning(nmf(x, 2, mask = full_row), "'x' has 1 row \\(2\\) with no observed entry")
 })
 
 test_that("predict() and beta_divergence() refuse illegal input by name", {

@@ -234,11 +234,12 @@ test_that("bad masks are clear errors", {
   expect_error(nmf(x, 2, mask = na), "'mask' contains NA")
   row <- matrix(FALSE, 10, 6)
   row[4, ] <- TRUE
-  expect_error(nmf(x, 2, mask = row), "row 4 .*no observed entry")
+  expect_warning(nmf(x, 2, mask = row), "1 row \\(4\\) with no observed entry")
   col <- matrix(FALSE, 10, 6)
   col[, 5] <- TRUE
-  expect_error(nmf(x, 2, mask = col), "column 5 .*no observed entry")
-  expect_error(nmf(x, 2, mask = Matrix::Matrix(col, sparse = TRUE)), "column 5 .*no observed entry")
+  expect_warning(nmf(x, 2, mask = col), "1 column \\(5\\) with no observed entry")
+  expect_warning(nmf(x, 2, mask = Matrix::Matrix(col, sparse = TRUE)), "1 column \\(5\\) with no observed entry")
+  expect_error(nmf(x, 2, mask = matrix(TRUE, 10, 6)), "no observed entry: every entry is NA or masked")
   expect_error(nmf(x, 2, mask = as.vector(row)), "'mask'")
 })
 
@@ -301,4 +302,93 @@ test_that("sparse W updates read the data in several row blocks, as the plain-R 
     expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-10, ignore_attr = TRUE,
                  label = sprintf("masked HALS rank %d", r))
   }
+})
+
+# the maxit warning muffled, every other warning kept
+quiet_maxit <- function(expr) {
+  withCallingHandlers(expr, warning = function(w) {
+    if (grepl("maxit", conditionMessage(w))) invokeRestart("muffleWarning")
+  })
+}
+
+test_that("columns and rows with no observed entry are left out: NA there, W as the fit without them", {
+  # dropped frames of a calcium-like trace: whole columns NA, plus one
+  # neuron masked throughout
+  set.seed(81)
+  w0 <- matrix(rexp(24 * 3), 24, 3)
+  h0 <- matrix(rexp(3 * 60), 3, 60)
+  x <- w0 %*% h0 + matrix(runif(24 * 60, 0, 0.05), 24, 60)
+  dimnames(x) <- list(paste0("n", 1:24), paste0("t", 1:60))
+  x[, 31:36] <- NA
+  x[5, 10] <- NA # an ordinary missing entry stays an ordinary missing entry
+  for (beta in c(2, 1)) {
+    expect_warning(fit <- quiet_maxit(nmf(x, 3, beta = beta, missing = "mask", seed = 1, maxit = 300, tol = 1e-6)),
+                   "6 columns \\(31-36\\) with no observed entry: their coefficients in H are NA")
+    ref <- suppressWarnings(nmf(x[, -(31:36)], 3, beta = beta, missing = "mask", seed = 1, maxit = 300, tol = 1e-6))
+    expect_equal(fit$w, ref$w, tolerance = 1e-12)
+    expect_equal(fit$h[, -(31:36)], ref$h, tolerance = 1e-12)
+    expect_true(all(is.na(fit$h[, 31:36])))
+    expect_false(anyNA(fit$h[, -(31:36)]))
+    expect_identical(dim(fit$h), c(3L, 60L))
+    expect_identical(colnames(fit$h), colnames(x))
+    expect_equal(fit$loss, ref$loss, tolerance = 1e-12)
+    expect_equal(deviance(fit), deviance(ref), tolerance = 1e-12)
+    expect_equal(nobs(fit), sum(!is.na(x)))
+    expect_equal(as.numeric(logLik(fit)), as.numeric(logLik(ref)), tolerance = 1e-10)
+    expect_identical(attr(logLik(fit), "df"), attr(logLik(ref), "df"))
+    # fitted values and residuals: NA exactly in the dropped columns
+    y <- fitted(fit)
+    expect_identical(dim(y), dim(x))
+    expect_identical(which(is.na(y)), which(col(x) %in% 31:36))
+    expect_equal(y[, -(31:36)], ref$w %*% ref$h, tolerance = 1e-12)
+    expect_identical(is.na(residuals(fit)), is.na(x) | col(x) %in% 31:36)
+    # new columns are solved with the fitted W
+    expect_equal(predict(fit, x[, 1:4]), predict(ref, x[, 1:4]), tolerance = 1e-10)
+    expect_output(print(fit), "0 rows and 6 columns without an observed entry")
+    expect_false(anyNA(summary(fit)$components))
+  }
+  # a row with no observed entry: NA in W, and the rest as the fit without it
+  m <- matrix(FALSE, 24, 60)
+  m[7, ] <- TRUE
+  xr <- x[, -(31:36)]
+  expect_warning(fit <- quiet_maxit(nmf(xr, 3, beta = 1, mask = m[, 1:54], missing = "mask", seed = 2, maxit = 200)),
+                 "1 row \\(7\\) with no observed entry: their rows of W are NA")
+  ref <- suppressWarnings(nmf(xr[-7, ], 3, beta = 1, missing = "mask", seed = 2, maxit = 200))
+  expect_equal(fit$w[-7, ], ref$w, tolerance = 1e-12)
+  expect_true(all(is.na(fit$w[7, ])))
+  expect_equal(fit$h, ref$h, tolerance = 1e-12)
+  expect_identical(which(rowSums(is.na(fitted(fit))) > 0), c(n7 = 7L))
+  # predict() leaves the row out, by name or by position
+  expect_equal(predict(fit, xr[, 1:3]), predict(ref, xr[-7, 1:3]), tolerance = 1e-10)
+  expect_equal(predict(fit, unname(xr[, 1:3])), predict(ref, unname(xr[-7, 1:3])), tolerance = 1e-10)
+  # restarts: every run is back at full size, the best run is the one kept,
+  # and a start given at full size is cut to the fitted rows and columns
+  expect_warning(fr <- quiet_maxit(nmf(x, 3, beta = 2, missing = "mask", seed = 3, nrun = 3, maxit = 100)), "6 columns")
+  rr <- suppressWarnings(nmf(x[, -(31:36)], 3, beta = 2, missing = "mask", seed = 3, nrun = 3, maxit = 100))
+  for (k in 1:3) {
+    expect_equal(fr$runs[[k]]$w, rr$runs[[k]]$w, tolerance = 1e-12)
+    expect_true(all(is.na(fr$runs[[k]]$h[, 31:36])))
+  }
+  expect_identical(fr$best, rr$best)
+  # consensus over the columns that were fitted; stability of the fitted rows
+  expect_equal(consensus(fr)$consensus, consensus(rr)$consensus)
+  expect_equal(stability(fr)$components, stability(rr)$components)
+  fm <- quiet_maxit(suppressWarnings(nmf(x[, -(31:36)], 3, beta = 2, missing = "mask", mask = m[, 1:54],
+                                         seed = 3, nrun = 3, maxit = 100)))
+  rm7 <- quiet_maxit(nmf(x[-7, -(31:36)], 3, beta = 2, missing = "mask", seed = 3, nrun = 3, maxit = 100))
+  st <- stability(fm)
+  expect_equal(st$components, stability(rm7)$components)
+  expect_true(all(is.na(st$w[7, ])))
+  start <- list(w = matrix(1, 24, 3), h = matrix(1, 3, 60) + diag(1, 3, 60))
+  fu <- suppressWarnings(nmf(x, 3, beta = 2, missing = "mask", init = start, maxit = 50))
+  ru <- suppressWarnings(nmf(x[, -(31:36)], 3, beta = 2, missing = "mask",
+                             init = list(w = start$w, h = start$h[, -(31:36)]), maxit = 50))
+  expect_equal(fu$w, ru$w, tolerance = 1e-12)
+  # sparse x gives the same fit
+  xs <- Matrix::Matrix(replace(x, is.na(x), 0), sparse = TRUE)
+  xs[is.na(x)] <- NA
+  fs <- suppressWarnings(nmf(xs, 3, beta = 1, missing = "mask", seed = 1, maxit = 300, tol = 1e-6))
+  fd <- suppressWarnings(nmf(x, 3, beta = 1, missing = "mask", seed = 1, maxit = 300, tol = 1e-6))
+  expect_equal(fs$w, fd$w, tolerance = 1e-8)
+  expect_true(all(is.na(fs$h[, 31:36])))
 })

@@ -65,7 +65,9 @@ test_that("the held-out error is the mean beta-divergence over the held-out entr
     m <- cv_mask(x, 0.1, seed = s$fold_seeds[f])
     fit <- suppressWarnings(nmf(x, 3, beta = 1, seed = s$fit_seeds[f], mask = m, maxit = 100))
     y <- fitted(fit)
-    cv[f] <- sum(ifelse(x[m] > 0, x[m] * log(x[m] / y[m]), 0) - x[m] + y[m]) / sum(m)
+    # held-out fitted values are floored at a hundredth of the mean observed entry
+    yh <- pmax(y[m], 0.01 * mean(x[!m]))
+    cv[f] <- sum(ifelse(x[m] > 0, x[m] * log(x[m] / yh), 0) - x[m] + yh) / sum(m)
     train[f] <- sum(ifelse(x[!m] > 0, x[!m] * log(x[!m] / y[!m]), 0) - x[!m] + y[!m]) / sum(!m)
   }
   expect_equal(unname(s$cv["3", ]), cv, tolerance = 1e-10)
@@ -81,6 +83,24 @@ test_that("missing values are left out of every fit with missing = \"mask\"", {
   s <- quiet_survey(x, 1:3, beta = 1, folds = 2, nrun = 1, seed = 1, maxit = 60, missing = "mask")
   expect_true(all(is.finite(s$cv)))
   expect_equal(nobs(s$fits[["2"]]), sum(!is.na(x)))
+})
+
+test_that("dropped frames: columns with no non-missing entry are left out of every fit, with one warning", {
+  x <- planted_poisson(30, 40, 2, seed = 75)
+  x[, 21:24] <- NA
+  warnings <- character(0)
+  s <- withCallingHandlers(
+    nmf_rank(x, 1:3, beta = 1, folds = 2, nrun = 2, seed = 1, maxit = 60, missing = "mask"),
+    warning = function(w) {
+      warnings <<- c(warnings, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    })
+  expect_identical(sum(grepl("no observed entry", warnings)), 1L)
+  expect_match(warnings[grepl("no observed entry", warnings)], "4 columns \\(21-24\\)")
+  expect_true(all(is.finite(s$cv)))
+  expect_true(all(is.na(s$fits[["2"]]$h[, 21:24])))
+  expect_false(anyNA(s$fits[["2"]]$w))
+  expect_true(all(is.finite(s$table$cophenetic[-1])))
 })
 
 test_that("surveys are reproducible from the seed and leave the session's RNG alone", {
@@ -158,6 +178,115 @@ test_that("print, summary, as.data.frame, autoplot and plot work", {
   drawn <- plot(s)
   expect_s3_class(drawn, "ggplot")
   expect_identical(drawn$data, p$data)
+})
+
+test_that("non-finite held-out errors are reported where they are and never chosen", {
+  cv <- matrix(c(1, 2, 3, 1, Inf, 3, 1, NaN, Inf), 3, 3, dimnames = list(rank = 2:4, fold = 1:3))
+  expect_warning(betanmf:::report_nonfinite(cv),
+                 "3 of 9 held-out errors are not finite: rank 3 \\(folds 2, 3\\); rank 4 \\(fold 3\\)")
+  expect_silent(betanmf:::report_nonfinite(cv[, 1, drop = FALSE]))
+  tab <- data.frame(rank = 2:4, cv_error = c(3, Inf, NaN), cv_sd = c(0.1, NaN, NaN))
+  expect_identical(betanmf:::choose_rank(tab, "min", 3), 2L)
+  expect_identical(betanmf:::choose_rank(tab, "1se", 3), 2L)
+  tab$cv_error <- c(Inf, Inf, NaN)
+  expect_error(betanmf:::choose_rank(tab, "min", 3), "no rank has a finite held-out error")
+})
+
+test_that("the held-out score floors fitted values at a hundredth of the fold's mean observed entry (beta <= 1)", {
+  # counts with many zeros: some held-out fitted values fall below the floor
+  set.seed(71)
+  x <- matrix(rpois(30 * 40, 0.3 * rexp(30) %o% rexp(40)), 30, 40)
+  s <- quiet_survey(x, 3, beta = 1, folds = 2, nrun = 1, seed = 4, maxit = 200)
+  below <- 0
+  for (f in 1:2) {
+    m <- cv_mask(x, 0.1, seed = s$fold_seeds[f])
+    fit <- suppressWarnings(nmf(x, 3, beta = 1, seed = s$fit_seeds[f], mask = m, maxit = 200))
+    floor <- 0.01 * mean(x[!m])
+    y <- fitted(fit)[m]
+    below <- below + sum(y < floor)
+    y <- pmax(y, floor)
+    xm <- x[m]
+    expect_equal(unname(s$cv[1, f]), sum(ifelse(xm > 0, xm * log(xm / y), 0) - xm + y) / sum(m),
+                 tolerance = 1e-10)
+  }
+  expect_true(below > 0)
+})
+
+test_that("sparse spike counts with planted assemblies: both hold-out types choose 4, every error finite", {
+  # neurons x time bins: four assemblies of 9 of 40 neurons, each active in
+  # about 8 % of 600 bins; 89 % of the counts are zero, dozens of bins have
+  # none and many one; the rate (w + 0.05)(h + 0.02) has rank 4 exactly
+  set.seed(11)
+  w <- matrix(0, 40, 4)
+  for (k in 1:4) w[sample.int(40, 9), k] <- runif(9, 1, 3)
+  h <- matrix(rbinom(4 * 600, 1, 0.08) * rexp(4 * 600, 1 / 2), 4)
+  x <- matrix(rpois(40 * 600, (w + 0.05) %*% (h + 0.02)), 40)
+  expect_gt(mean(x == 0), 0.85)
+  for (type in c("speckled", "columns")) {
+    s <- quiet_survey(x, 2:6, beta = 1, folds = 3, nrun = 2, seed = 1, type = type, block = 5,
+                      maxit = 300, tol = 1e-4)
+    expect_true(all(is.finite(s$cv)), label = type)
+    expect_identical(s$chosen, 4L, label = type)
+  }
+})
+
+test_that("beta = 2 surveys report the variance accounted for, printed with its definition", {
+  x <- planted_gaussian(40, 30, 3, seed = 72)
+  s <- quiet_survey(x, 2:4, beta = 2, folds = 2, nrun = 1, seed = 1, maxit = 100)
+  expect_true("vaf" %in% names(s$table))
+  for (k in 1:3) {
+    fit <- s$fits[[k]]
+    expect_equal(s$table$vaf[k], 1 - sum((x - fit$w %*% fit$h)^2) / sum(x^2), tolerance = 1e-10)
+  }
+  expect_true(all(diff(s$table$vaf) > 0))
+  expect_output(print(s), "vaf: variance accounted for, 1 - \\|\\|X - WH\\|\\|\\^2 / \\|\\|X\\|\\|\\^2")
+  expect_output(print(summary(s)), "vaf")
+  expect_true("variance accounted for" %in% levels(autoplot(s)$data$criterion))
+  # with missing entries: over the observed ones only
+  xn <- x
+  xn[sample(length(x), 30)] <- NA
+  sn <- quiet_survey(xn, 3, beta = 2, folds = 2, nrun = 1, seed = 1, maxit = 100, missing = "mask")
+  fit <- sn$fits[[1]]
+  ok <- !is.na(xn)
+  expect_equal(sn$table$vaf, 1 - sum(((xn - fit$w %*% fit$h)^2)[ok]) / sum(xn[ok]^2), tolerance = 1e-10)
+  # not for other beta
+  expect_false("vaf" %in% names(quiet_survey(planted_poisson(20, 15, 2, seed = 73), 2, beta = 1, folds = 2,
+                                             nrun = 1, seed = 1, maxit = 50)$table))
+})
+
+test_that("the survey plot shows every rank: log scale across decades, spread never below zero", {
+  x <- planted_poisson(30, 25, 2, seed = 74)
+  s <- quiet_survey(x, 1:4, beta = 1, folds = 3, nrun = 1, seed = 1, maxit = 60)
+  # a small cohort: errors span decades, the spread exceeds the mean
+  s$cv[] <- c(0.5, 0.4, 3, 40, 0.3, 0.45, 6, 90, 0.7, 0.5, 0.1, 200)
+  s$table$cv_error <- unname(rowMeans(s$cv))
+  s$table$cv_sd <- unname(apply(s$cv, 1, sd))
+  p <- autoplot(s)
+  held <- p$data[p$data$criterion == "held-out error (log10)", ]
+  expect_identical(held$rank, 1:4)
+  expect_equal(held$value, log10(s$table$cv_error))
+  # the lower end of the bar: mean - sd if positive, else the smallest fold
+  low <- s$table$cv_error - s$table$cv_sd
+  expect_equal(held$lower, log10(ifelse(low > 0, low, apply(s$cv, 1, min))))
+  expect_true(all(is.finite(held$lower)))
+  expect_match(p$labels$subtitle, "log10 scale")
+  # on a linear scale the bar stops at zero
+  q <- autoplot(s, log = FALSE)
+  lin <- q$data[q$data$criterion == "held-out error", ]
+  expect_equal(lin$lower, pmax(low, 0))
+  expect_true(all(lin$lower >= 0))
+  built <- ggplot2::ggplot_build(q)
+  bars <- built$data[[which(vapply(built$data, function(d) "ymin" %in% names(d), logical(1)))[1]]]
+  expect_true(all(bars$ymin >= 0))
+  # errors within a factor of 10: linear by default
+  s$cv[] <- 1 + seq_along(s$cv) / 100
+  s$table$cv_error <- unname(rowMeans(s$cv))
+  s$table$train_loss <- s$table$cv_error / 2
+  expect_true("held-out error" %in% levels(autoplot(s)$data$criterion))
+  # a rank whose error is not finite is named in the caption
+  s$table$cv_error[4] <- Inf
+  expect_match(autoplot(s)$labels$caption, "not finite at rank 4")
+  expect_error(autoplot(s, log = NA), "'log'")
 })
 
 test_that("bad inputs are clear errors", {
