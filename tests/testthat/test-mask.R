@@ -358,9 +358,11 @@ test_that("columns and rows with no observed entry are left out: NA there, W as 
   expect_true(all(is.na(fit$w[7, ])))
   expect_equal(fit$h, ref$h, tolerance = 1e-12)
   expect_identical(which(rowSums(is.na(fitted(fit))) > 0), c(n7 = 7L))
-  # predict() leaves the row out, by name or by position
+  # predict() leaves the row out, matching rows by name (and refuses to
+  # pair an unnamed newdata with the fit's named rows by position)
   expect_equal(predict(fit, xr[, 1:3]), predict(ref, xr[-7, 1:3]), tolerance = 1e-10)
-  expect_equal(predict(fit, unname(xr[, 1:3])), predict(ref, unname(xr[-7, 1:3])), tolerance = 1e-10)
+  expect_equal(predict(fit, xr[c(2:24, 1), 1:3]), predict(ref, xr[-7, 1:3]), tolerance = 1e-10)
+  expect_error(predict(fit, unname(xr[, 1:3])), "no row names")
   # restarts: every run is back at full size, the best run is the one kept,
   # and a start given at full size is cut to the fitted rows and columns
   expect_warning(fr <- quiet_maxit(nmf(x, 3, beta = 2, missing = "mask", seed = 3, nrun = 3, maxit = 100)), "6 columns")
