@@ -67,7 +67,10 @@
 #' @param missing what to do with `NA` in `x`: `"error"` (the default), or
 #'   `"mask"` to leave them out of the fit.
 #' @param threads the number of OpenMP threads (results do not depend on it).
-#' @param verbose print the loss as the fit progresses.
+#' @param verbose print the loss as the fit progresses, every
+#'   `control$check` iterations: the same beta-divergence as `$loss` (in the
+#'   units of `x`), and with `nrun > 1` the run it belongs to
+#'   (`"run 2  iteration ..."`).
 #' @param control a list of tuning constants: `check` (iterations between
 #'   loss evaluations; 1 for HALS, 5 for CD, 10 for MU), `inner` (maximum HALS inner
 #'   sweeps per product with the data; by default from Gillis & Glineur's
@@ -166,7 +169,8 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
   one_run <- function(k) {
     start <- if (is.null(user_init)) init_factors(d$xs, rank, init_name, mean_x, d$xscale) else user_init
-    res <- run_solver(d, start$w, start$h, beta, solver, ctl, TRUE, run_threads, verbose)
+    res <- run_solver(d, start$w, start$h, beta, solver, ctl, TRUE, run_threads, verbose,
+                      run = if (nrun > 1L) k else 0L)
     finish_factors(res, d, beta)
   }
   runs <- run_streams(nrun, streams, one_run, label = "nmf restarts")
@@ -210,12 +214,15 @@ simd_baseline <- function(on) {
 }
 
 # One call of the C driver on prepared data; factors in internal units.
-run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose) {
+# verbose = TRUE prints the loss in the user's units (what fit$loss reports),
+# prefixed by the run number when run > 0.
+run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L) {
   ctl_vec <- c(ctl$maxit, ctl$tol, ctl$check, ctl$inner, ctl$inner_tol,
                ctl$l1[1], ctl$l1[2], ctl$l2[1], ctl$l2[2])
   .Call(C_nmf_fit, d$dense, d$sp, as.integer(d$dims), d$hold,
         t(w), h, as.double(beta), switch(solver, hals = 1L, mu = 2L, cd = 3L),
-        as.double(ctl_vec), update_w, as.integer(threads), verbose)
+        as.double(ctl_vec), update_w, as.integer(threads),
+        if (isTRUE(verbose)) c(d$scale^beta, run) else FALSE)
 }
 
 # Back to the user's units, W columns summing to one, components ordered by

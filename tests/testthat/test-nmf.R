@@ -380,6 +380,28 @@ test_that("sparse and dense input give the same fit", {
   }
 })
 
+test_that("verbose prints the loss that fit$loss reports, with the run number for restarts", {
+  p <- planted(30, 40, 3, seed = 16)
+  x <- p$x * 1000 # far from the solvers' internal scale (mean about 1)
+  last_loss <- function(out) as.numeric(sub(".*loss ([^ ]+) .*", "\\1", out[length(out)]))
+  for (case in list(list(beta = 2, solver = "hals"), list(beta = 1, solver = "cd"),
+                    list(beta = 1.5, solver = "mu"))) {
+    out <- capture.output(fit <- suppressWarnings(nmf(x, 3, beta = case$beta, solver = case$solver, seed = 1,
+                                                      maxit = 40, verbose = TRUE)))
+    expect_true(length(out) >= 2, label = case$solver)
+    expect_match(out, "^iteration +[0-9]+  loss ", all = TRUE)
+    expect_equal(last_loss(out), fit$loss, tolerance = 1e-6, label = case$solver)
+    expect_equal(last_loss(out), beta_divergence(x, fitted(fit), case$beta), tolerance = 1e-6)
+  }
+  out <- capture.output(fit <- suppressWarnings(nmf(x, 3, beta = 1, nrun = 2, seed = 1, maxit = 40,
+                                                    verbose = TRUE)))
+  expect_match(out, "^run [12]  iteration ", all = TRUE)
+  runs <- as.integer(sub("^run ([0-9]+) .*", "\\1", out))
+  expect_setequal(unique(runs), 1:2)
+  expect_equal(last_loss(out[runs == fit$best]), fit$loss, tolerance = 1e-6)
+  expect_equal(last_loss(out[runs != fit$best]), fit$runs[[3 - fit$best]]$loss, tolerance = 1e-6)
+})
+
 test_that("a seed reproduces the fit exactly and threads do not change it", {
   p <- planted(30, 40, 3, seed = 6)
   xs <- Matrix::Matrix(p$x, sparse = TRUE)
