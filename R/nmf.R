@@ -52,7 +52,11 @@
 #'   `sqrt(mean(x) / rank)` (`"nndsvds"`, so that the filled products add up
 #'   to the mean of `x`; MU reached a given loss in about half the
 #'   iterations from it on count data), or small random values
-#'   (`"nndsvdar"`).
+#'   (`"nndsvdar"`).  With `nrun > 1` only `"random"` is accepted: the
+#'   NNDSVD starts (and a start given as a list) put every run at the same
+#'   point, `"nndsvdar"` only perturbs that point's zeros, and the runs would
+#'   then be copies that [consensus()] and [stability()] report as perfectly
+#'   stable; such a call is an error.
 #' @param nrun the number of restarts; the fit with the lowest loss is
 #'   returned and all runs are kept in `$runs`.
 #' @param seed `NULL` or a whole number; every random choice (random
@@ -161,6 +165,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
     }
     init_name <- init
   }
+  check_restart_init(init_name, nrun)
   ctl <- solver_control(control, solver, d$dims, rank, maxit, tol)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, nrun)
