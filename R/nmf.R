@@ -70,7 +70,17 @@
 #'   dimensions of `x` whose `TRUE` entries are left out of the fit.
 #' @param missing what to do with `NA` in `x`: `"error"` (the default), or
 #'   `"mask"` to leave them out of the fit.
-#' @param threads the number of OpenMP threads (results do not depend on it).
+#' @param threads the number of OpenMP threads (results do not depend on
+#'   it), or `NULL` (the default) for [default_threads()]:
+#'   `getOption("betanmf.threads")` if set, else half of
+#'   `parallel::detectCores()` (at least 1), no more than the environment
+#'   variables `OMP_THREAD_LIMIT` and `OMP_NUM_THREADS` or the option
+#'   `mc.cores` allow, at most 2 when `_R_CHECK_LIMIT_CORES_` is set (as
+#'   `R CMD check --as-cran` does), and 1 inside a parallel worker (a
+#'   `future` worker, which sets `mc.cores = 1`, or a forked
+#'   `parallel::mclapply()` child). With restarts running on several
+#'   `future` workers each run uses 1 thread. Set
+#'   `options(betanmf.threads = n)` to choose once for the session.
 #' @param verbose print the loss as the fit progresses, every
 #'   `control$check` iterations: the same beta-divergence as `$loss` (in the
 #'   units of `x`), and with `nrun > 1` the run it belongs to
@@ -121,7 +131,7 @@
 #' @export
 nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init = NULL,
                 nrun = 1, seed = NULL, maxit = 1000, tol = 1e-5, mask = NULL,
-                missing = c("error", "mask"), threads = 1, verbose = FALSE,
+                missing = c("error", "mask"), threads = NULL, verbose = FALSE,
                 control = list(), assay = NULL) {
   call <- match.call()
   beta <- check_beta(beta)
