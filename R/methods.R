@@ -180,3 +180,33 @@ print.summary.nmf_fit <- function(x, digits = max(3L, getOption("digits") - 3L),
   print(comp, row.names = FALSE, digits = digits)
   invisible(x)
 }
+
+#' @rdname nmf_fit
+#' @param row.names,optional unused (the rows are the entries of the factors).
+#' @param what for `as.data.frame()`: `"both"` (the default), `"w"` or `"h"`.
+#' @return `as.data.frame()`: the factors in long form, one row per entry,
+#'   with columns `factor` (`"w"` or `"h"`), `name` (the row of `x` for W,
+#'   the column of `x` for H; their position when `x` had no names),
+#'   `index` (that position), `component` and `value`; W first, each factor
+#'   component by component. `write.csv(as.data.frame(fit), file)` saves
+#'   both factors in one file.
+#' @export
+as.data.frame.nmf_fit <- function(x, row.names = NULL, optional = FALSE, ..., what = c("both", "w", "h")) {
+  what <- match.arg(what)
+  long <- function(m, factor) {
+    # m: entries by components (W, or t(H))
+    names_m <- rownames(m)
+    if (is.null(names_m)) names_m <- as.character(seq_len(nrow(m)))
+    comp <- colnames(m)
+    if (is.null(comp)) comp <- paste0("NMF", seq_len(ncol(m)))
+    data.frame(factor = rep(factor, length(m)),
+               name = rep(names_m, ncol(m)),
+               index = rep(seq_len(nrow(m)), ncol(m)),
+               component = rep(comp, each = nrow(m)),
+               value = as.vector(m), stringsAsFactors = FALSE)
+  }
+  parts <- list(w = if (what != "h") long(x$w, "w"), h = if (what != "w") long(t(x$h), "h"))
+  out <- do.call(rbind, unname(parts[!vapply(parts, is.null, logical(1))]))
+  rownames(out) <- NULL
+  out
+}

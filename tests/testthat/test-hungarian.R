@@ -177,3 +177,15 @@ test_that("match_components() takes fits and prints", {
   m2 <- match_components(fit1$w, fit1$w[, c(3, 1)])
   expect_equal(unname(m2$permutation), c(2L, NA, 1L))
 })
+
+test_that("as.data.frame() of a match pairs the components by name", {
+  set.seed(9)
+  w <- matrix(rexp(60), 20, 3, dimnames = list(NULL, c("A", "B", "C")))
+  b <- w[, c(3, 1)] * 2
+  colnames(b) <- c("x", "y")
+  df <- as.data.frame(match_components(w, b))
+  expect_identical(df$a, c("A", "B", "C"))
+  expect_identical(df$b, c("y", NA, "x"))
+  expect_identical(df$b_index, c(2L, NA, 1L))
+  expect_equal(df$cosine, c(1, NA, 1), tolerance = 1e-12)
+})
