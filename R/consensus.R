@@ -226,7 +226,9 @@ print.summary.nmf_consensus <- function(x, digits = 3L, ...) {
 # message that says what is needed
 check_restart_fit <- function(fit, what) {
   if (!inherits(fit, "nmf_fit")) {
-    stop(sprintf("'fit' must be an nmf_fit from nmf(); %s() summarises its restarts", what),
+    hint <- foreign_hint(fit, what)
+    stop(sprintf("'fit' must be an nmf_fit from betanmf::nmf(); %s() summarises its restarts%s", what,
+                 if (nzchar(hint)) sprintf("; 'fit' is a %s%s", class(fit)[1], hint) else ""),
          call. = FALSE)
   }
   if (is.null(fit$runs) || length(fit$runs) < 2L) {

@@ -17,6 +17,20 @@
 #'   for the Gaussian variance; `nobs` is the number of observed entries, so
 #'   `AIC()` and `BIC()` work. Other beta have no likelihood here: an error.
 #'
+#' @section With the NMF or RcppML package attached:
+#' The NMF package (attached, for instance, by MutationalPatterns) exports
+#' functions of the same names: `nmf()`, `basis()`, `consensus()`, `coef()`,
+#' `fitted()`, `residuals()`, `deviance()`, `predict()`, `summary()` and
+#' `plot()`; RcppML exports `nmf()`. Whichever package is attached last
+#' answers the bare name. On a betanmf fit every accessor and summary gives
+#' betanmf's answer in either order: betanmf registers its `basis()` and
+#' `consensus()` as methods of NMF's generics when NMF loads, and NMF's other
+#' generics fall back to betanmf's methods. `nmf()` itself cannot be shared:
+#' attached after betanmf, NMF's (or RcppML's) `nmf()` fits their model. So
+#' a user of both should type `betanmf::nmf()` to fit, and may type
+#' `betanmf::basis()`, `betanmf::consensus()`, ... to be explicit; betanmf's
+#' `basis()` and `consensus()` given an NMF object stop with an error that
+#' names `NMF::basis()` or `NMF::consensus()`.
 #' @param object,x an `nmf_fit`.
 #' @param ... unused.
 #' @return See the description of each method.
@@ -37,6 +51,13 @@ basis <- function(object, ...) UseMethod("basis")
 #' @rdname nmf_fit
 #' @export
 basis.nmf_fit <- function(object, ...) object$w
+
+#' @rdname nmf_fit
+#' @export
+basis.default <- function(object, ...) {
+  stop(sprintf("basis() is betanmf's, for fits from betanmf::nmf(); 'object' is a %s%s",
+               class(object)[1], foreign_hint(object, "basis")), call. = FALSE)
+}
 
 #' @rdname nmf_fit
 #' @export
