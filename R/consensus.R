@@ -36,7 +36,8 @@
 #'   `n x n` consensus matrix, named by the samples), `cophenetic`,
 #'   `dispersion`, `order` (the sample order of the average-linkage tree),
 #'   `classes` (an integer class per sample, from that tree), `hclust` (the
-#'   tree), `nrun` and `rank`.
+#'   tree), `nrun` and `rank`. It has `print()`, `summary()`,
+#'   `as.data.frame()`, `autoplot()` and `plot()` methods.
 #' @references
 #' Brunet, J.-P., Tamayo, P., Golub, T. R. and Mesirov, J. P. (2004).
 #' Metagenes and molecular pattern discovery using matrix factorization.
@@ -53,6 +54,8 @@
 #' cons <- consensus(fit)
 #' cons
 #' table(cons$classes)
+#' summary(cons)
+#' head(as.data.frame(cons))
 #' p <- autoplot(cons)
 #' @export
 consensus <- function(fit, max_samples = 5000) {
@@ -147,13 +150,90 @@ plot.nmf_consensus <- function(x, ...) {
   invisible(p)
 }
 
+#' @rdname consensus
+#' @param row.names,optional unused.
+#' @param what for `as.data.frame()`: `"pairs"` (the default: one row per
+#'   pair of samples, `sample_i`, `sample_j`, `consensus`, the `n^2` entries
+#'   of the matrix) or `"samples"` (one row per sample: `sample`, `class`,
+#'   `position` in the tree's order).
+#' @return `as.data.frame()`: a data frame, ready for `write.csv()`.
+#' @export
+as.data.frame.nmf_consensus <- function(x, row.names = NULL, optional = FALSE, ...,
+                                        what = c("pairs", "samples")) {
+  what <- match.arg(what)
+  samples <- rownames(x$consensus)
+  n <- length(samples)
+  if (what == "samples") {
+    position <- integer(n)
+    position[x$order] <- seq_len(n)
+    return(data.frame(sample = samples, class = as.integer(x$classes), position = position,
+                      stringsAsFactors = FALSE))
+  }
+  data.frame(sample_i = rep(samples, n), sample_j = rep(samples, each = n),
+             consensus = as.vector(x$consensus), stringsAsFactors = FALSE)
+}
+
+#' @rdname consensus
+#' @return `summary()`: a `summary.nmf_consensus` list with `n_samples`,
+#'   `rank`, `nrun`, `cophenetic`, `dispersion`, `ambiguous` (the share of
+#'   pairs of distinct samples whose consensus is strictly between 0 and 1:
+#'   connected in some runs and not in others) and `classes` (a data frame
+#'   with one row per class: `class`, `size`, `within` the mean consensus
+#'   between distinct members, `between` the mean consensus of its members
+#'   with the other samples; `NA` where there is no such pair).
+#' @export
+summary.nmf_consensus <- function(object, ...) {
+  cbar <- object$consensus
+  n <- nrow(cbar)
+  off <- row(cbar) != col(cbar)
+  classes <- as.integer(object$classes)
+  ids <- sort(unique(classes))
+  mean_or_na <- function(v) if (length(v)) mean(v) else NA_real_
+  per_class <- data.frame(
+    class = ids,
+    size = vapply(ids, function(k) sum(classes == k), integer(1)),
+    within = vapply(ids, function(k) {
+      in_k <- classes == k
+      mean_or_na(cbar[in_k, in_k][off[in_k, in_k]])
+    }, numeric(1)),
+    between = vapply(ids, function(k) {
+      in_k <- classes == k
+      mean_or_na(cbar[in_k, !in_k])
+    }, numeric(1)))
+  out <- list(n_samples = n, rank = object$rank, nrun = object$nrun,
+              cophenetic = object$cophenetic, dispersion = object$dispersion,
+              ambiguous = if (n > 1L) mean(cbar[off] > 0 & cbar[off] < 1) else 0,
+              classes = per_class)
+  class(out) <- "summary.nmf_consensus"
+  out
+}
+
+#' @export
+print.summary.nmf_consensus <- function(x, digits = 3L, ...) {
+  cat(sprintf("Consensus of %d runs over %d samples, rank %d
+", x$nrun, x$n_samples, x$rank))
+  cat(sprintf("cophenetic correlation %.*f, dispersion %.*f
+", digits, x$cophenetic, digits, x$dispersion))
+  cat(sprintf("pairs of samples connected in some runs but not all: %.1f%%
+", 100 * x$ambiguous))
+  cat("classes (average linkage): size, mean consensus within and with the other samples
+")
+  df <- x$classes
+  df$within <- round(df$within, digits)
+  df$between <- round(df$between, digits)
+  print(df, row.names = FALSE)
+  invisible(x)
+}
+
 # --- helpers ---------------------------------------------------------------
 
 # consensus() and stability() summarise restarts: refuse anything else with a
 # message that says what is needed
 check_restart_fit <- function(fit, what) {
   if (!inherits(fit, "nmf_fit")) {
-    stop(sprintf("'fit' must be an nmf_fit from nmf(); %s() summarises its restarts", what),
+    hint <- foreign_hint(fit, what)
+    stop(sprintf("'fit' must be an nmf_fit from betanmf::nmf(); %s() summarises its restarts%s", what,
+                 if (nzchar(hint)) sprintf("; 'fit' is a %s%s", class(fit)[1], hint) else ""),
          call. = FALSE)
   }
   if (is.null(fit$runs) || length(fit$runs) < 2L) {

@@ -128,6 +128,7 @@ cosine_similarity <- function(a, b = NULL) {
 #' m <- match_components(w, shuffled)
 #' m
 #' m$permutation   # c(2, 3, 1): shuffled[, 2] is w[, 1], ...
+#' as.data.frame(m)
 #' @export
 match_components <- function(a, b) {
   wa <- component_matrix(a, "a")
@@ -159,6 +160,21 @@ print.nmf_match <- function(x, digits = 3L, ...) {
                    cosine = round(x$cosine, digits), stringsAsFactors = FALSE)
   print(df, row.names = FALSE)
   invisible(x)
+}
+
+#' @rdname match_components
+#' @param row.names,optional unused.
+#' @return `as.data.frame()`: one row per component of `a`: `a`, `b` (the
+#'   matching component of `b`, `NA` if none), `b_index` (its position) and
+#'   `cosine`.
+#' @export
+as.data.frame.nmf_match <- function(x, row.names = NULL, optional = FALSE, ...) {
+  sim <- x$similarity
+  perm <- as.integer(x$permutation)
+  data.frame(a = rownames(sim),
+             b = ifelse(is.na(perm), NA_character_, colnames(sim)[perm]),
+             b_index = perm,
+             cosine = as.numeric(x$cosine), stringsAsFactors = FALSE)
 }
 
 # --- helpers ---------------------------------------------------------------

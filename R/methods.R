@@ -21,6 +21,20 @@
 #'   for the Gaussian variance; `nobs` is the number of observed entries, so
 #'   `AIC()` and `BIC()` work. Other beta have no likelihood here: an error.
 #'
+#' @section With the NMF or RcppML package attached:
+#' The NMF package (attached, for instance, by MutationalPatterns) exports
+#' functions of the same names: `nmf()`, `basis()`, `consensus()`, `coef()`,
+#' `fitted()`, `residuals()`, `deviance()`, `predict()`, `summary()` and
+#' `plot()`; RcppML exports `nmf()`. Whichever package is attached last
+#' answers the bare name. On a betanmf fit every accessor and summary gives
+#' betanmf's answer in either order: betanmf registers its `basis()` and
+#' `consensus()` as methods of NMF's generics when NMF loads, and NMF's other
+#' generics fall back to betanmf's methods. `nmf()` itself cannot be shared:
+#' attached after betanmf, NMF's (or RcppML's) `nmf()` fits their model. So
+#' a user of both should type `betanmf::nmf()` to fit, and may type
+#' `betanmf::basis()`, `betanmf::consensus()`, ... to be explicit; betanmf's
+#' `basis()` and `consensus()` given an NMF object stop with an error that
+#' names `NMF::basis()` or `NMF::consensus()`.
 #' @param object,x an `nmf_fit`.
 #' @param ... unused.
 #' @return See the description of each method.
@@ -41,6 +55,13 @@ basis <- function(object, ...) UseMethod("basis")
 #' @rdname nmf_fit
 #' @export
 basis.nmf_fit <- function(object, ...) object$w
+
+#' @rdname nmf_fit
+#' @export
+basis.default <- function(object, ...) {
+  stop(sprintf("basis() is betanmf's, for fits from betanmf::nmf(); 'object' is a %s%s",
+               class(object)[1], foreign_hint(object, "basis")), call. = FALSE)
+}
 
 #' @rdname nmf_fit
 #' @export
@@ -189,4 +210,34 @@ print.summary.nmf_fit <- function(x, digits = max(3L, getOption("digits") - 3L),
   comp$share <- sprintf("%.1f%%", 100 * comp$share)
   print(comp, row.names = FALSE, digits = digits)
   invisible(x)
+}
+
+#' @rdname nmf_fit
+#' @param row.names,optional unused (the rows are the entries of the factors).
+#' @param what for `as.data.frame()`: `"both"` (the default), `"w"` or `"h"`.
+#' @return `as.data.frame()`: the factors in long form, one row per entry,
+#'   with columns `factor` (`"w"` or `"h"`), `name` (the row of `x` for W,
+#'   the column of `x` for H; their position when `x` had no names),
+#'   `index` (that position), `component` and `value`; W first, each factor
+#'   component by component. `write.csv(as.data.frame(fit), file)` saves
+#'   both factors in one file.
+#' @export
+as.data.frame.nmf_fit <- function(x, row.names = NULL, optional = FALSE, ..., what = c("both", "w", "h")) {
+  what <- match.arg(what)
+  long <- function(m, factor) {
+    # m: entries by components (W, or t(H))
+    names_m <- rownames(m)
+    if (is.null(names_m)) names_m <- as.character(seq_len(nrow(m)))
+    comp <- colnames(m)
+    if (is.null(comp)) comp <- paste0("NMF", seq_len(ncol(m)))
+    data.frame(factor = rep(factor, length(m)),
+               name = rep(names_m, ncol(m)),
+               index = rep(seq_len(nrow(m)), ncol(m)),
+               component = rep(comp, each = nrow(m)),
+               value = as.vector(m), stringsAsFactors = FALSE)
+  }
+  parts <- list(w = if (what != "h") long(x$w, "w"), h = if (what != "w") long(t(x$h), "h"))
+  out <- do.call(rbind, unname(parts[!vapply(parts, is.null, logical(1))]))
+  rownames(out) <- NULL
+  out
 }

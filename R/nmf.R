@@ -56,7 +56,11 @@
 #'   `sqrt(mean(x) / rank)` (`"nndsvds"`, so that the filled products add up
 #'   to the mean of `x`; MU reached a given loss in about half the
 #'   iterations from it on count data), or small random values
-#'   (`"nndsvdar"`).
+#'   (`"nndsvdar"`).  With `nrun > 1` only `"random"` is accepted: the
+#'   NNDSVD starts (and a start given as a list) put every run at the same
+#'   point, `"nndsvdar"` only perturbs that point's zeros, and the runs would
+#'   then be copies that [consensus()] and [stability()] report as perfectly
+#'   stable; such a call is an error.
 #' @param nrun the number of restarts; the fit with the lowest loss is
 #'   returned and all runs are kept in `$runs`.
 #' @param seed `NULL` or a whole number; every random choice (random
@@ -75,8 +79,21 @@
 #'   rest is fitted exactly as `x[, -those]` would be (same `W` for the same
 #'   `seed` and `init`), its column of `H` (row of `W`) is `NA`, and one
 #'   warning gives their count.
-#' @param threads the number of OpenMP threads (results do not depend on it).
-#' @param verbose print the loss as the fit progresses.
+#' @param threads the number of OpenMP threads (results do not depend on
+#'   it), or `NULL` (the default) for [default_threads()]:
+#'   `getOption("betanmf.threads")` if set, else half of
+#'   `parallel::detectCores()` (at least 1), no more than the environment
+#'   variables `OMP_THREAD_LIMIT` and `OMP_NUM_THREADS` or the option
+#'   `mc.cores` allow, at most 2 when `_R_CHECK_LIMIT_CORES_` is set (as
+#'   `R CMD check --as-cran` does), and 1 inside a parallel worker (a
+#'   `future` worker, which sets `mc.cores = 1`, or a forked
+#'   `parallel::mclapply()` child). With restarts running on several
+#'   `future` workers each run uses 1 thread. Set
+#'   `options(betanmf.threads = n)` to choose once for the session.
+#' @param verbose print the loss as the fit progresses, every
+#'   `control$check` iterations: the same beta-divergence as `$loss` (in the
+#'   units of `x`), and with `nrun > 1` the run it belongs to
+#'   (`"run 2  iteration ..."`).
 #' @param control a list of tuning constants: `check` (iterations between
 #'   loss evaluations; 1 for HALS, 5 for CD, 10 for MU), `inner` (maximum HALS inner
 #'   sweeps per product with the data; by default from Gillis & Glineur's
@@ -123,7 +140,7 @@
 #' @export
 nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init = NULL,
                 nrun = 1, seed = NULL, maxit = 1000, tol = 1e-5, mask = NULL,
-                missing = c("error", "mask"), threads = 1, verbose = FALSE,
+                missing = c("error", "mask"), threads = NULL, verbose = FALSE,
                 control = list(), assay = NULL) {
   call <- match.call()
   beta <- check_beta(beta)
@@ -167,6 +184,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
     }
     init_name <- init
   }
+  check_restart_init(init_name, nrun)
   ctl <- solver_control(control, solver, d$dims, rank, maxit, tol)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, nrun)
@@ -175,7 +193,8 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
   one_run <- function(k) {
     start <- if (is.null(user_init)) init_factors(d$xs, rank, init_name, mean_x, d$xscale) else user_init
-    res <- run_solver(d, start$w, start$h, beta, solver, ctl, TRUE, run_threads, verbose)
+    res <- run_solver(d, start$w, start$h, beta, solver, ctl, TRUE, run_threads, verbose,
+                      run = if (nrun > 1L) k else 0L)
     finish_factors(res, d, beta)
   }
   runs <- run_streams(nrun, streams, one_run, label = "nmf restarts")
@@ -236,12 +255,15 @@ simd_baseline <- function(on) {
 }
 
 # One call of the C driver on prepared data; factors in internal units.
-run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose) {
+# verbose = TRUE prints the loss in the user's units (what fit$loss reports),
+# prefixed by the run number when run > 0.
+run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L) {
   ctl_vec <- c(ctl$maxit, ctl$tol, ctl$check, ctl$inner, ctl$inner_tol,
                ctl$l1[1], ctl$l1[2], ctl$l2[1], ctl$l2[2])
   .Call(C_nmf_fit, d$dense, d$sp, as.integer(d$dims), d$hold,
         t(w), h, as.double(beta), switch(solver, hals = 1L, mu = 2L, cd = 3L),
-        as.double(ctl_vec), update_w, as.integer(threads), verbose)
+        as.double(ctl_vec), update_w, as.integer(threads),
+        if (isTRUE(verbose)) c(d$scale^beta, run) else FALSE)
 }
 
 # Back to the user's units, W columns summing to one, components ordered by

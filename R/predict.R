@@ -16,7 +16,7 @@
 #'   entry in the fit) are left out of the solve.
 #' @inheritSection fit_signatures Matching rows
 #' @param maxit,tol iteration limit and relative tolerance of the solve.
-#' @param threads OpenMP threads.
+#' @param threads OpenMP threads; `NULL` (the default) is [default_threads()].
 #' @param ... unused.
 #' @return A rank x ncol(newdata) matrix of coefficients (exposures,
 #'   activations), in the units of `newdata`.
@@ -26,7 +26,7 @@
 #' fit <- nmf(x[, 1:15], 2, beta = 1, seed = 1)
 #' predict(fit, newdata = x[, 16:20])
 #' @export
-predict.nmf_fit <- function(object, newdata, maxit = 1000, tol = 1e-8, threads = 1, ...) {
+predict.nmf_fit <- function(object, newdata, maxit = 1000, tol = 1e-8, threads = NULL, ...) {
   if (missing(newdata) || is.null(newdata)) {
     stop("'newdata' is required: predict() solves for the coefficients of new columns with W fixed; ",
          "use coef() for the fitted ones", call. = FALSE)
@@ -50,7 +50,7 @@ predict.nmf_fit <- function(object, newdata, maxit = 1000, tol = 1e-8, threads =
 # H >= 0 minimising D_beta(x | W H) with W fixed; shared by predict() and
 # signature refitting.  Returns the rank x n coefficient matrix.
 solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else if (beta == 1) "cd" else "mu",
-                               maxit = 1000, tol = 1e-8, threads = 1, arg = "newdata") {
+                               maxit = 1000, tol = 1e-8, threads = NULL, arg = "newdata") {
   maxit <- check_count(maxit, "maxit")
   threads <- check_threads(threads)
   if (!is.numeric(tol) || length(tol) != 1L || is.na(tol) || tol < 0) {

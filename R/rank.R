@@ -65,7 +65,8 @@
 #' @param fraction the share of entries held out in each fold.
 #' @param seed `NULL` or a whole number.
 #' @param rule `"min"` or `"1se"` (see Details).
-#' @param threads OpenMP threads per fit.
+#' @param threads OpenMP threads per fit; `NULL` (the default) is
+#'   [default_threads()], or 1 when the fits run on several `future` workers.
 #' @param type,block the hold-out pattern of each fold, passed to
 #'   [cv_mask()]: `"speckled"` (random entries), or blocks of `block`
 #'   contiguous `"columns"` (e.g. time bins, the choice for neurons x time
@@ -102,7 +103,7 @@
 #' survey$chosen
 #' @export
 nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, seed = NULL,
-                     rule = c("min", "1se"), threads = 1, type = c("speckled", "columns", "rows"),
+                     rule = c("min", "1se"), threads = NULL, type = c("speckled", "columns", "rows"),
                      block = 1, ...) {
   call <- match.call()
   rule <- match.arg(rule)
@@ -110,7 +111,8 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
   beta <- check_beta(beta)
   folds <- check_count(folds, "folds")
   nrun <- check_count(nrun, "nrun")
-  threads <- check_threads(threads)
+  # the fits run on the future workers side by side: one thread each
+  threads <- if (is.null(threads) && parallel_workers() > 1L) 1L else check_threads(threads)
   dots <- list(...)
   if ("mask" %in% names(dots)) {
     stop(paste0("nmf_rank() draws its own hold-out masks, so 'mask' cannot be passed; ",

@@ -39,7 +39,8 @@
 #'   `h` (the consensus factors), `assignments` (a runs x rank integer matrix:
 #'   which component of each run is aligned to each consensus component),
 #'   `cosine` (runs x rank: each member's cosine to its centroid),
-#'   `iterations`, `converged` and `nrun`.
+#'   `iterations`, `converged` and `nrun`. It has `print()`, `summary()`,
+#'   `as.data.frame()`, `autoplot()` and `plot()` methods.
 #' @references
 #' Alexandrov, L. B., Nik-Zainal, S., Wedge, D. C., Campbell, P. J. and
 #' Stratton, M. R. (2013). Deciphering signatures of mutational processes
@@ -56,6 +57,8 @@
 #' st <- stability(fit)
 #' st
 #' st$components
+#' summary(st)
+#' head(as.data.frame(st, what = "runs"))
 #' p <- autoplot(st)
 #' @export
 stability <- function(fit, max_iter = 100) {
@@ -175,6 +178,62 @@ plot.nmf_stability <- function(x, ...) {
   p <- autoplot(x, ...)
   print(p)
   invisible(p)
+}
+
+#' @rdname stability
+#' @param row.names,optional unused.
+#' @param what for `as.data.frame()`: `"components"` (the default: one row
+#'   per component, as `$components`) or `"runs"` (one row per component and
+#'   run: `component`, `run`, `run_component` the component of that run
+#'   aligned to it, `cosine` its cosine similarity to the centroid).
+#' @return `as.data.frame()`: a data frame, ready for `write.csv()`.
+#' @export
+as.data.frame.nmf_stability <- function(x, row.names = NULL, optional = FALSE, ...,
+                                        what = c("components", "runs")) {
+  what <- match.arg(what)
+  if (what == "components") return(x$components)
+  n_runs <- nrow(x$cosine)
+  comp <- colnames(x$cosine)
+  data.frame(component = rep(comp, each = n_runs),
+             run = rep(seq_len(n_runs), length(comp)),
+             run_component = as.vector(x$assignments),
+             cosine = as.vector(x$cosine), stringsAsFactors = FALSE)
+}
+
+#' @rdname stability
+#' @return `summary()`: a `summary.nmf_stability` list with `nrun`, `rank`,
+#'   `mean_stability`, `converged`, `iterations` and `components`: the
+#'   per-component table with, besides `mean_cosine`, `min_cosine` and
+#'   `silhouette`, the `median_cosine` and `below_0.9` (how many runs'
+#'   member has a cosine below 0.9 to the centroid), ordered from the least
+#'   stable component.
+#' @export
+summary.nmf_stability <- function(object, ...) {
+  comp <- object$components
+  cosine <- object$cosine
+  comp$median_cosine <- apply(cosine, 2, stats::median)
+  comp$below_0.9 <- colSums(cosine < 0.9)
+  comp <- comp[order(comp$mean_cosine), c("component", "mean_cosine", "median_cosine", "min_cosine",
+                                           "below_0.9", "silhouette")]
+  rownames(comp) <- NULL
+  out <- list(nrun = object$nrun, rank = nrow(object$components), mean_stability = object$mean_stability,
+              converged = object$converged, iterations = object$iterations, components = comp)
+  class(out) <- "summary.nmf_stability"
+  out
+}
+
+#' @export
+print.summary.nmf_stability <- function(x, digits = 3L, ...) {
+  cat(sprintf("Stability of %d components over %d runs (alignment %s after %d round%s)
+",
+              x$rank, x$nrun, if (x$converged) "converged" else "NOT converged", x$iterations,
+              if (x$iterations == 1L) "" else "s"))
+  cat(sprintf("mean stability %.*f; least stable first:
+", digits, x$mean_stability))
+  df <- x$components
+  for (col in c("mean_cosine", "median_cosine", "min_cosine", "silhouette")) df[[col]] <- round(df[[col]], digits)
+  print(df, row.names = FALSE)
+  invisible(x)
 }
 
 # Average silhouette width per cluster (Rousseeuw 1987) of the columns of

@@ -18,10 +18,16 @@ check_count <- function(value, arg, min = 1) {
   as.integer(value)
 }
 
+# NULL is the default: default_threads() (R/threads.R)
 check_threads <- function(threads) {
+  if (is.null(threads)) return(default_threads())
+  check_thread_count(threads, "'threads'")
+}
+
+check_thread_count <- function(threads, what) {
   if (!is.numeric(threads) || length(threads) != 1L || is.na(threads) || !is.finite(threads) ||
       threads != round(threads) || threads < 1 || threads > .Machine$integer.max) {
-    stop("'threads' must be a single whole number >= 1", call. = FALSE)
+    stop(sprintf("%s must be a single whole number >= 1 (or NULL for the default)", what), call. = FALSE)
   }
   as.integer(threads)
 }

@@ -60,7 +60,16 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     if (XLENGTH(control) != 9) error("internal error: control must have 9 entries");
     double beta = asReal(sbeta);
     int solver = asInteger(ssolver), update_w = asLogical(supdate_w);
-    int threads = asInteger(sthreads), verbose = asLogical(sverbose);
+    int threads = asInteger(sthreads), verbose = 0, run = 0;
+    /* verbose: FALSE, or c(unit, run) from R: the loss is printed in the
+     * user's units (the solver's times unit = scale^beta, as finish_factors()
+     * reports it) and labelled with the restart it belongs to (run > 0) */
+    double unit = 1.0;
+    if (isReal(sverbose) && XLENGTH(sverbose) == 2) {
+        verbose = 1;
+        unit = REAL(sverbose)[0];
+        run = (int) REAL(sverbose)[1];
+    } else verbose = asLogical(sverbose) == 1;
     const double *ctl = REAL(control);
     int maxit = (int) ctl[0], check = (int) ctl[2], inner = (int) ctl[3];
     double tol = ctl[1], inner_tol = ctl[4];
@@ -198,7 +207,10 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
              * the initial loss the decrease is measured against that floor */
             double denom = prev > 1e-6 * loss0 ? prev : 1e-6 * loss0;
             double rel = (denom > 0.0) ? (prev - cur) / denom / (it - prev_it) : 0.0;
-            if (verbose) Rprintf("iteration %5d  loss %.10g  relative decrease %.3e\n", it, cur, rel);
+            if (verbose) {
+                if (run > 0) Rprintf("run %d  ", run);
+                Rprintf("iteration %5d  loss %.10g  relative decrease %.3e\n", it, cur * unit, rel);
+            }
             prev = cur; prev_it = it;
             /* tol = 0 asks for exactly maxit iterations (benchmarks, tests) */
             if (cur == 0.0 || (tol > 0.0 && rel < tol)) { converged = 1; break; }

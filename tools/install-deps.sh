@@ -13,15 +13,17 @@ set -euo pipefail
 
 # R packages the package, tests, vignettes and check need.
 required_r="ggplot2 knitr rmarkdown roxygen2 future future.apply progressr clue pkgbuild Matrix testthat"
-# Optional Suggests (input classes from Bioconductor); never fatal.
-optional_r="Biobase SummarizedExperiment"
+# Optional Suggests (input classes from Bioconductor; NMF and RcppML, whose
+# like-named functions the tests load next to betanmf's); never fatal.
+optional_r="Biobase SummarizedExperiment NMF RcppML"
 
 apt_required="r-cran-ggplot2 r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 r-cran-future
   r-cran-future.apply r-cran-progressr r-cran-clue r-cran-pkgbuild r-cran-matrix
   r-cran-testthat pandoc"
-# Optional: Bioconductor input classes; qpdf and tidy let R CMD check --as-cran
-# run its PDF-size and HTML-validation checks instead of noting they were skipped.
-apt_optional="r-bioc-biobase r-bioc-summarizedexperiment qpdf tidy"
+# Optional: Bioconductor input classes; NMF and RcppML (tests of betanmf next
+# to them); qpdf and tidy let R CMD check --as-cran run its PDF-size and
+# HTML-validation checks instead of noting they were skipped.
+apt_optional="r-bioc-biobase r-bioc-summarizedexperiment r-cran-nmf r-cran-rcppml qpdf tidy"
 
 cran="${BETANMF_CRAN:-https://cloud.r-project.org}"
 
@@ -91,7 +93,8 @@ if [ -n "$need_r" ]; then
                      Ncpus = max(1L, min(2L, parallel::detectCores())))
   ' "$cran" $need_r || log "install.packages() reported an error"
 fi
-# Optional Bioconductor packages are not fetched from CRAN (they are not there).
+# Optional packages are not fetched from CRAN (the Bioconductor ones are not
+# there, and NMF needs Bioconductor's Biobase): apt only.
 need_opt=$(missing_r $optional_r)
 if [ -n "$need_opt" ]; then
   log "optional packages not installed (tests that need them are skipped):" $need_opt

@@ -45,10 +45,13 @@ test_that("identical runs give cophenetic 1 and dispersion 1", {
   expect_equal(cons1$dispersion, 1)
 })
 
-test_that("identical runs from nmf() (same user start) give cophenetic and dispersion 1", {
+test_that("identical runs (one nmf() fit, three times) give cophenetic and dispersion 1", {
   sim <- simulate_nmf(20, 15, 3, noise = "poisson", depth = 200, seed = 3)
   start <- list(w = sim$w + 0.01, h = sim$h + 0.01)
-  fit <- nmf(sim$x, 3, beta = 1, nrun = 3, init = start, seed = 1, maxit = 5000)
+  # nmf() refuses restarts from one start (see test-nmf.R): copy one run
+  fit <- nmf(sim$x, 3, beta = 1, init = start, seed = 1, maxit = 5000)
+  fit$runs <- rep(list(fit[c("w", "h", "loss", "iterations", "converged")]), 3)
+  fit$best <- 1L
   cons <- consensus(fit)
   expect_equal(cons$cophenetic, 1)
   expect_equal(cons$dispersion, 1)
@@ -102,4 +105,44 @@ test_that("consensus() prints and plots", {
   on.exit(dev.off())
   expect_s3_class(withVisible(plot(cons))$value, "ggplot")
   expect_false(withVisible(plot(cons))$visible)
+})
+
+test_that("summary() and as.data.frame() of a consensus agree with brute force", {
+  h_of <- function(cl) {
+    h <- matrix(1, 2, length(cl), dimnames = list(NULL, paste0("s", seq_along(cl))))
+    h[cbind(cl, seq_along(cl))] <- 2
+    h
+  }
+  # two runs: {1,2,3}{4,5,6} and {1,2}{3,4,5,6}; sample 3 is the ambiguous one
+  cons <- consensus(fit_from_h(list(h_of(c(1, 1, 1, 2, 2, 2)), h_of(c(1, 1, 2, 2, 2, 2)))))
+  s <- summary(cons)
+  expect_s3_class(s, "summary.nmf_consensus")
+  # the pairs connected in one run of two: (1,3), (2,3), (3,4), (3,5), (3,6)
+  expect_equal(s$ambiguous, 5 / 15)
+  cl <- as.integer(cons$classes)
+  cbar <- cons$consensus
+  for (k in unique(cl)) {
+    within <- between <- numeric(0)
+    for (i in which(cl == k)) for (j in seq_along(cl)) {
+      if (i == j) next
+      if (cl[j] == k) within <- c(within, cbar[i, j]) else between <- c(between, cbar[i, j])
+    }
+    row <- s$classes[s$classes$class == k, ]
+    expect_equal(row$size, sum(cl == k))
+    expect_equal(row$within, if (length(within)) mean(within) else NA_real_)
+    expect_equal(row$between, if (length(between)) mean(between) else NA_real_)
+  }
+  expect_equal(c(s$cophenetic, s$dispersion, s$nrun, s$n_samples), c(cons$cophenetic, cons$dispersion, 2, 6))
+  expect_output(print(s), "connected in some runs but not all: 33.3%")
+
+  pairs <- as.data.frame(cons)
+  expect_named(pairs, c("sample_i", "sample_j", "consensus"))
+  expect_equal(nrow(pairs), 36)
+  back <- matrix(NA_real_, 6, 6, dimnames = dimnames(cbar))
+  back[cbind(pairs$sample_i, pairs$sample_j)] <- pairs$consensus
+  expect_identical(back, cbar)
+  samples <- as.data.frame(cons, what = "samples")
+  expect_identical(samples$sample, rownames(cbar))
+  expect_identical(samples$class, cl)
+  expect_identical(samples$sample[order(samples$position)], rownames(cbar)[cons$order])
 })

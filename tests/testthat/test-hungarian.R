@@ -208,3 +208,15 @@ test_that("cosine_similarity() and match_components() pair rows by name, never b
   expect_equal(unname(m2$cosine), rep(1, 3), tolerance = 1e-12)
   expect_error(match_components(g, unname(g)), "'b' has no row names but 'a' has")
 })
+
+test_that("as.data.frame() of a match pairs the components by name", {
+  set.seed(9)
+  w <- matrix(rexp(60), 20, 3, dimnames = list(NULL, c("A", "B", "C")))
+  b <- w[, c(3, 1)] * 2
+  colnames(b) <- c("x", "y")
+  df <- as.data.frame(match_components(w, b))
+  expect_identical(df$a, c("A", "B", "C"))
+  expect_identical(df$b, c("y", NA, "x"))
+  expect_identical(df$b_index, c(2L, NA, 1L))
+  expect_equal(df$cosine, c(1, NA, 1), tolerance = 1e-12)
+})

@@ -149,3 +149,37 @@ test_that("predict() matches newdata's rows to the fit's by name or canonical SB
   expect_error(predict(gfit, rbind(g, extra = 1)),
                "'newdata' has 1 row\\(s\\) that the data 'object' was fitted on lacks: extra")
 })
+
+test_that("as.data.frame() puts both factors in one long table that survives a CSV", {
+  p <- planted(12, 9, 2, seed = 27)
+  x <- p$x
+  dimnames(x) <- list(paste0("ch", 1:12), paste0("s", 1:9))
+  fit <- nmf(x, 2, beta = 1, seed = 1)
+  df <- as.data.frame(fit)
+  expect_named(df, c("factor", "name", "index", "component", "value"))
+  expect_equal(nrow(df), 12 * 2 + 2 * 9)
+  # rebuilt entry by entry from the rows, by name
+  w_rows <- df[df$factor == "w", ]
+  h_rows <- df[df$factor == "h", ]
+  w <- matrix(NA_real_, 12, 2, dimnames = dimnames(fit$w))
+  w[cbind(w_rows$name, w_rows$component)] <- w_rows$value
+  h <- matrix(NA_real_, 2, 9, dimnames = dimnames(fit$h))
+  h[cbind(h_rows$component, h_rows$name)] <- h_rows$value
+  expect_identical(w, fit$w)
+  expect_identical(h, fit$h)
+  expect_identical(w_rows$index, match(w_rows$name, rownames(x)))
+  expect_identical(h_rows$index, match(h_rows$name, colnames(x)))
+  expect_identical(as.data.frame(fit, what = "w"), w_rows, ignore_attr = TRUE)
+  expect_equal(as.data.frame(fit, what = "h"), h_rows, ignore_attr = TRUE)
+  csv <- tempfile(fileext = ".csv")
+  on.exit(unlink(csv))
+  utils::write.csv(df, csv, row.names = FALSE)
+  back <- utils::read.csv(csv, stringsAsFactors = FALSE)
+  expect_equal(back$value, df$value, tolerance = 1e-14)
+  expect_identical(back$name, df$name)
+  # unnamed data: the names are the positions
+  fit0 <- nmf(p$x, 2, beta = 1, seed = 1)
+  df0 <- as.data.frame(fit0, what = "h")
+  expect_identical(df0$name, as.character(df0$index))
+  expect_error(as.data.frame(fit, what = "x"), "'arg' should be one of")
+})

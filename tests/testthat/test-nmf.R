@@ -380,6 +380,51 @@ test_that("sparse and dense input give the same fit", {
   }
 })
 
+test_that("verbose prints the loss that fit$loss reports, with the run number for restarts", {
+  p <- planted(30, 40, 3, seed = 16)
+  x <- p$x * 1000 # far from the solvers' internal scale (mean about 1)
+  last_loss <- function(out) as.numeric(sub(".*loss ([^ ]+) .*", "\\1", out[length(out)]))
+  for (case in list(list(beta = 2, solver = "hals"), list(beta = 1, solver = "cd"),
+                    list(beta = 1.5, solver = "mu"))) {
+    out <- capture.output(fit <- suppressWarnings(nmf(x, 3, beta = case$beta, solver = case$solver, seed = 1,
+                                                      maxit = 40, verbose = TRUE)))
+    expect_true(length(out) >= 2, label = case$solver)
+    expect_match(out, "^iteration +[0-9]+  loss ", all = TRUE)
+    expect_equal(last_loss(out), fit$loss, tolerance = 1e-6, label = case$solver)
+    expect_equal(last_loss(out), beta_divergence(x, fitted(fit), case$beta), tolerance = 1e-6)
+  }
+  out <- capture.output(fit <- suppressWarnings(nmf(x, 3, beta = 1, nrun = 2, seed = 1, maxit = 40,
+                                                    verbose = TRUE)))
+  expect_match(out, "^run [12]  iteration ", all = TRUE)
+  runs <- as.integer(sub("^run ([0-9]+) .*", "\\1", out))
+  expect_setequal(unique(runs), 1:2)
+  expect_equal(last_loss(out[runs == fit$best]), fit$loss, tolerance = 1e-6)
+  expect_equal(last_loss(out[runs != fit$best]), fit$runs[[3 - fit$best]]$loss, tolerance = 1e-6)
+})
+
+test_that("restarts from a deterministic start are an error that names the fix", {
+  p <- planted(30, 40, 3, seed = 17)
+  # the NNDSVD starts of two runs' streams point the same way, random ones do not
+  streams <- betanmf:::rng_streams(1L, 2L)
+  xd <- p$x * 1 # double, as prepare_data() hands it over
+  starts <- function(init) {
+    lapply(streams, function(s) betanmf:::with_stream(s, betanmf:::init_factors(xd, 3, init, mean(xd))))
+  }
+  min_cosine <- function(st) min(diag(cosine_similarity(st[[1]]$w, st[[2]]$w)))
+  for (init in c("nndsvd", "nndsvda", "nndsvdar")) expect_gt(min_cosine(starts(init)), 0.95, label = init)
+  expect_lt(min_cosine(starts("random")), 0.9)
+  for (init in c("nndsvd", "nndsvda", "nndsvds", "nndsvdar")) {
+    expect_error(nmf(p$x, 3, beta = 1, nrun = 10, seed = 1, init = init),
+                 sprintf("init = \"%s\".*nrun = 10 runs would all start from the same point.*init = \"random\"", init),
+                 label = init)
+  }
+  start <- list(w = p$w, h = p$h)
+  expect_error(nmf(p$x, 3, beta = 1, nrun = 2, seed = 1, init = start), "list\\(w, h\\) is one point.*init = \"random\"")
+  # a single run from them, and restarts from random starts, are fine
+  expect_identical(suppressWarnings(nmf(p$x, 3, beta = 1, seed = 1, init = "nndsvda", maxit = 5))$init, "nndsvda")
+  expect_identical(suppressWarnings(nmf(p$x, 3, beta = 1, nrun = 2, seed = 1, maxit = 5))$init, "random")
+})
+
 test_that("a seed reproduces the fit exactly and threads do not change it", {
   p <- planted(30, 40, 3, seed = 6)
   xs <- Matrix::Matrix(p$x, sparse = TRUE)

@@ -121,3 +121,39 @@ test_that("stability() handles rank 1, explains what it needs, prints and plots"
   on.exit(dev.off())
   expect_false(withVisible(plot(st))$visible)
 })
+
+test_that("summary() and as.data.frame() of a stability agree with its matrices", {
+  set.seed(8)
+  base <- matrix(rexp(30), 10, 3)
+  # five runs: the same components shuffled and perturbed, one run far off on a component
+  ws <- lapply(1:5, function(t) {
+    w <- base + matrix(runif(30, 0, if (t == 5) 2 else 0.05), 10, 3)
+    w[, sample(3)]
+  })
+  st <- stability(fit_from_w(ws))
+  s <- summary(st)
+  expect_s3_class(s, "summary.nmf_stability")
+  cosine <- st$cosine
+  ref <- data.frame(component = colnames(cosine), mean_cosine = colMeans(cosine),
+                    median_cosine = apply(cosine, 2, median), min_cosine = apply(cosine, 2, min),
+                    below_0.9 = colSums(cosine < 0.9), stringsAsFactors = FALSE)
+  ref <- ref[order(ref$mean_cosine), ]
+  expect_identical(s$components$component, ref$component)
+  for (col in c("mean_cosine", "median_cosine", "min_cosine", "below_0.9")) {
+    expect_equal(s$components[[col]], unname(ref[[col]]), label = col)
+  }
+  expect_equal(s$mean_stability, st$mean_stability)
+  expect_output(print(s), "least stable first")
+
+  expect_identical(as.data.frame(st), st$components)
+  runs <- as.data.frame(st, what = "runs")
+  expect_named(runs, c("component", "run", "run_component", "cosine"))
+  expect_equal(nrow(runs), 5 * 3)
+  expect_identical(runs$run_component[runs$run == 5 & runs$component == "NMF2"], unname(st$assignments[5, "NMF2"]))
+  # each run's aligned component, checked against the cosine to its centroid
+  for (k in seq_len(nrow(runs))) {
+    w <- ws[[runs$run[k]]][, runs$run_component[k]]
+    centroid <- unit(st$w)[, runs$component[k]]
+    expect_equal(sum(w * centroid) / sqrt(sum(w^2)), runs$cosine[k], tolerance = 1e-12)
+  }
+})
