@@ -1,14 +1,16 @@
 /* data.c: the two orientations of the data matrix.
  *
  * Every solver updates H from X (m x n) and t(W) from t(X) (n x m) with the
- * same column kernel, so each fit needs X in both orientations.  Sparse X is
- * never copied: the transposed orientation reads the user's CSC arrays by
- * scattering (kernels.c, kernel_sparse_scatter), so a sparse fit needs
- * memory for the data once.  The held-out pattern (integers only) is
- * transposed once per fit by a counting sort (O(nnz), never m x n); dense X
- * is transposed only when the column kernels need to walk it (multiplicative
- * updates), because the product kernels can read the original array
- * transposed.
+ * same column kernel, so each fit needs X in both orientations.  For HALS
+ * and MU sparse X is never copied: the transposed orientation reads the
+ * user's CSC arrays by scattering (kernels.c, kernel_sparse_scatter), so a
+ * sparse fit needs memory for the data once.  Coordinate descent walks the
+ * columns of both orientations, so it gets a CSC transpose of the stored
+ * entries (O(nnz) integers and values, O(nnz) time).  The held-out pattern
+ * (integers only) is transposed once per fit by a counting sort (O(nnz),
+ * never m x n); dense X is transposed only when the column kernels need to
+ * walk it (multiplicative updates, coordinate descent), because the product
+ * kernels can read the original array transposed.
  * All memory comes from R_alloc, so it is released when .Call returns,
  * normally or through an error or interrupt.
  */

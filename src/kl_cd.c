@@ -25,9 +25,11 @@
  * Each column is gathered once per sweep into contiguous arrays (its
  * positive entries and the matching rows of G, one coordinate after
  * another), so every pass runs in vector lanes (base and AVX2 versions, as
- * in kernels.c).  Columns are independent: threads never change a result.
- * Used by nmf(solver = "cd") for both factors, and with W fixed by
- * predict() and fit_signatures().
+ * in kernels.c); a column at least half positive is walked whole instead
+ * (still at most twice its positive entries), dense or sparse alike, so
+ * that both storages add the same terms in the same lanes.  Columns are
+ * independent: threads never change a result.  Used by nmf(solver = "cd")
+ * for both factors, and with W fixed by predict() and fit_signatures().
  */
 #include "betanmf.h"
 #include "simd.h"
@@ -232,8 +234,23 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
         int nz = 0, full = 0;
         /* the observed positive entries of column j (held-out ones are zero) */
         if (X->p) {
-            for (int t = X->p[j]; t < X->p[j + 1]; t++)
-                if (X->x[t] > 0.0) { w.idx[nz] = X->i[t]; w.xv[nz++] = XVAL(X, t); }
+            for (int t = X->p[j]; t < X->p[j + 1]; t++) nz += X->x[t] > 0.0;
+            /* the dense rule below, on the same count, and the same arrays:
+             * a mostly positive column is scattered whole (zeros between),
+             * so every sum adds the same terms in the same vector lanes as
+             * on the dense copy of the data, and a fit does not depend on
+             * the storage (CD steps to the bound can turn on the last bit) */
+            full = 2 * nz >= nrow;
+            if (full) {
+                memset(w.xv, 0, (size_t) nrow * sizeof(double));
+                for (int t = X->p[j]; t < X->p[j + 1]; t++)
+                    if (X->x[t] > 0.0) w.xv[X->i[t]] = XVAL(X, t);
+                nz = nrow;
+            } else {
+                nz = 0;
+                for (int t = X->p[j]; t < X->p[j + 1]; t++)
+                    if (X->x[t] > 0.0) { w.idx[nz] = X->i[t]; w.xv[nz++] = XVAL(X, t); }
+            }
         } else {
             const double *xc = X->dense + (size_t) j * nrow;
             if (X->npos) nz = X->npos[j];
