@@ -23,11 +23,12 @@
 #' MU otherwise: coordinate descent's exact zeros can give a fitted value of
 #' zero at a left-out positive entry, whose divergence is infinite, while MU
 #' keeps every fitted value positive. The storage of `x` never changes the
-#' solver nor the fit: a dense matrix and its `dgCMatrix` copy give the same
-#' factors (to rounding) for the same `seed`. On sparse data coordinate
-#' descent touches only the non-zeros (plus the column sums of the other
-#' factor), and keeps a transposed copy of the non-zeros (memory about that
-#' of `x` itself).
+#' solver: a dense matrix and its `dgCMatrix` copy get the same solver and
+#' the same start for the same `seed`, and give the same fit (by coordinate
+#' descent the same factors, bit for bit; the other solvers sum their
+#' products over the non-zeros in another order, so their factors agree to
+#' rounding). On sparse data coordinate descent touches only the non-zeros
+#' (plus the column sums of the other factor) and makes no copy of them.
 #'
 #' Scale and order are fixed on return: the columns of `W` sum to one (so `H`
 #' carries the units of `x`), and components are ordered by decreasing total

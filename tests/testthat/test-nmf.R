@@ -428,6 +428,32 @@ test_that("one coordinate-descent iteration is the same bits on dense and sparse
   }
 })
 
+test_that("coordinate descent's sparse W half, block by block of rows, equals the plain-R update", {
+  # 4500 rows at rank 2: the W half sorts the user's CSC arrays into rows in
+  # blocks of 2048 (src/kl_cd.c, data.c's table), three blocks here
+  set.seed(73)
+  m <- 4500
+  x <- matrix(stats::rpois(m * 7, 0.4), m, 7) * 1
+  x[, 7] <- stats::rpois(m, 4) + 1            # a column walked whole in the H half
+  x[c(10, 2100, 4400), ] <- 0                 # empty rows in each block
+  x[2048:2049, 1:6] <- 3                      # rows either side of a block edge
+  held <- matrix(FALSE, m, 7)
+  held[cbind(c(5, 2047, 2050, 4499), c(1, 7, 2, 7))] <- TRUE
+  w <- matrix(stats::runif(m * 2) + 0.05, m, 2)
+  h <- matrix(stats::runif(2 * 7) + 0.05, 2, 7)
+  xs <- Matrix::Matrix(x, sparse = TRUE)
+  for (threads in 1:2) {
+    ref <- ref_cd(x, w, h)
+    fs <- one_step(xs, w, h, 1, "cd", threads = threads)
+    expect_equal(fitted(fs), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE)
+    expect_identical(fs$w, one_step(x, w, h, 1, "cd")$w)
+    refm <- ref_cd(x, w, h, observed = !held)
+    fm <- one_step(xs, w, h, 1, "cd", mask = held, threads = threads)
+    expect_equal(fitted(fm), refm$w %*% refm$h, tolerance = 1e-12, ignore_attr = TRUE)
+    expect_identical(fm$w, one_step(x, w, h, 1, "cd", mask = held)$w)
+  }
+})
+
 test_that("a matrix and its dgCMatrix copy give the same beta = 1 fit", {
   rel <- function(a, b) max(abs(a - b)) / max(abs(b))
   poisson_set <- function(m, n, r, scale, seed) {
