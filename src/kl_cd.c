@@ -259,19 +259,21 @@ static void cd_column(const cd_half *c, int j, const int *ri, const double *rx, 
     }
     int nzp = 4 * ((nz + 3) / 4);
     for (int t = nz; t < nzp; t++) w.xv[t] = 0.0;
-    /* the rows of G at those entries, one coordinate after another */
+    /* the rows of G at those entries, one coordinate after another; read
+     * from G itself, whose row of r values is contiguous (from Gc, r cache
+     * lines an entry) */
     const double *gz = c->Gc, *gz2 = c->Gc2;
     if (!full && nz < nrow) {
-        for (int k = 0; k < r; k++) {
-            const double *gc = c->Gc + (size_t) k * nrp;
-            double *dst = w.gz + (size_t) k * nzp, *dst2 = w.gz2 + (size_t) k * nzp;
-            for (int t = 0; t < nz; t++) {
-                double v = gc[w.idx[t]];
-                dst[t] = v;
-                dst2[t] = v * v;
+        for (int t = 0; t < nz; t++) {
+            const double *g = c->G + (size_t) w.idx[t] * r;
+            for (int k = 0; k < r; k++) {
+                double v = g[k];
+                w.gz[(size_t) k * nzp + t] = v;
+                w.gz2[(size_t) k * nzp + t] = v * v;
             }
-            for (int t = nz; t < nzp; t++) dst[t] = dst2[t] = 0.0;
         }
+        for (int k = 0; k < r; k++)
+            for (int t = nz; t < nzp; t++) w.gz[(size_t) k * nzp + t] = w.gz2[(size_t) k * nzp + t] = 0.0;
         gz = w.gz; gz2 = w.gz2;
     }
     for (int k = 0; k < r; k++) sk[k] = c->gs[k];
