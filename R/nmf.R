@@ -19,11 +19,16 @@
 #' never increases. An iteration of `"cd"` costs a few MU iterations but
 #' reaches a given loss in far fewer iterations, and it sets coefficients
 #' exactly to zero where MU only approaches zero. `"auto"` picks HALS for
-#' beta = 2, coordinate descent for beta = 1 on dense data without left-out
-#' entries, and MU otherwise: coordinate descent needs a transposed copy of
-#' sparse data, which MU does not, and its exact zeros can give a fitted
-#' value of zero at a left-out positive entry, whose divergence is infinite,
-#' while MU keeps every fitted value positive.
+#' beta = 2, coordinate descent for beta = 1 without left-out entries, and
+#' MU otherwise: coordinate descent's exact zeros can give a fitted value of
+#' zero at a left-out positive entry, whose divergence is infinite, while MU
+#' keeps every fitted value positive. The storage of `x` never changes the
+#' solver: a dense matrix and its `dgCMatrix` copy get the same solver and
+#' the same start for the same `seed`, and give the same fit (by coordinate
+#' descent the same factors, bit for bit; the other solvers sum their
+#' products over the non-zeros in another order, so their factors agree to
+#' rounding). On sparse data coordinate descent touches only the non-zeros
+#' (plus the column sums of the other factor) and makes no copy of them.
 #'
 #' Scale and order are fixed on return: the columns of `W` sum to one (so `H`
 #' carries the units of `x`), and components are ordered by decreasing total
@@ -164,12 +169,13 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
     stop("'verbose' must be TRUE or FALSE", call. = FALSE)
   }
   d <- prepare_data(x, beta = beta, mask = mask, missing = missing, assay = assay)
-  # beta = 1: coordinate descent, except on sparse data (it would need a
-  # transposed copy; MU costs O(nnz rank) there without one) and with
-  # held-out entries (CD's exact zeros can put a fitted zero at a held-out
-  # count, whose divergence is infinite; MU keeps every fitted value positive)
+  # beta = 1: coordinate descent, dense or sparse alike (storage never
+  # changes the solver, so a matrix and its dgCMatrix copy give the same
+  # fit), except with held-out entries (CD's exact zeros can put a fitted
+  # zero at a held-out count, whose divergence is infinite; MU keeps every
+  # fitted value positive)
   if (solver == "auto") {
-    solver <- if (beta == 2) "hals" else if (beta == 1 && !d$sparse && d$n_held == 0) "cd" else "mu"
+    solver <- if (beta == 2) "hals" else if (beta == 1 && d$n_held == 0) "cd" else "mu"
   }
   rank <- check_rank(rank, d$dims)
   if (is.null(init)) init <- if (nrun > 1L) "random" else if (solver == "mu") "nndsvds" else "nndsvda"

@@ -15,7 +15,7 @@
 # Figures:
 # betanmf at beta = 1 is run with both solvers: "betanmf MU" (multiplicative
 # updates, the cheapest iteration) and "betanmf CD" (coordinate descent, the
-# default on dense data: a dearer iteration, far fewer of them).
+# default, dense or sparse: a dearer iteration, far fewer of them).
 #
 #   s/iter    median over `repeats` of (T(maxit = k) - T(maxit = k0)) / (k - k0):
 #             each fit from the same fixed random start (betanmf and sklearn get
@@ -106,9 +106,8 @@ methods <- list(
   betanmf_mu = list(beta = 1, label = "betanmf MU", k0 = 1, fun = function(x, rank, maxit, start) {
     f <- bn_fit(x, rank, 1, maxit, start); list(w = f$w, h = f$h)
   }),
-  # coordinate descent, the beta = 1 default on dense data (on sparse data the
-  # default is MU: CD would need a transposed copy)
-  betanmf_cd = list(beta = 1, label = "betanmf CD", k0 = 1, dense_only = TRUE, fun = function(x, rank, maxit, start) {
+  # coordinate descent, the beta = 1 default, dense or sparse
+  betanmf_cd = list(beta = 1, label = "betanmf CD", k0 = 1, fun = function(x, rank, maxit, start) {
     f <- bn_fit(x, rank, 1, maxit, start, solver = "cd"); list(w = f$w, h = f$h)
   }),
   nmf_brunet = list(beta = 1, label = "NMF brunet", k0 = 5, dense_only = TRUE, fun = function(x, rank, maxit, start) {
@@ -491,7 +490,7 @@ cat("\n")
 
 ## --------------------------------------------------- target 7: memory ----
 
-stamp("== peak RSS of a sparse fit (rank 10, betanmf MU beta = 1 and HALS beta = 2), fresh Rscript each")
+stamp("== peak RSS of a sparse fit (rank 10, betanmf's default solvers: CD beta = 1 and HALS beta = 2), fresh Rscript each")
 xsp <- sets$sparse$x
 saveRDS(xsp, file.path(tmp, "sparse.rds"), compress = FALSE)
 mem_script <- file.path(tmp, "mem.R")

@@ -9,6 +9,7 @@
 #   BENCH_ONLY=issue6 bash bench/run.sh    # only the issue-6 yardstick (bench/issue6.R)
 #   BENCH_ONLY=bench bash bench/run.sh     # only the first yardstick (bench/bench.R)
 #   BENCH_ONLY=mu_start bash bench/run.sh  # MU's iterations from its two NNDSVD starts (bench/mu_start.R)
+#   BENCH_ONLY=sparse_kl bash bench/run.sh # sparse beta = 1: MU (the old default) vs CD (bench/sparse_kl.R)
 #
 # bench/issue6.R measures every target of issue 6 (four data sets; betanmf vs
 # RcppML, NMF brunet and scikit-learn MU; beta = 0 / 1.5; sparse KL scaling in
@@ -50,7 +51,7 @@ if [ -n "$missing" ]; then
 fi
 
 only="${BENCH_ONLY:-all}"
-case "$only" in all|bench|issue6|mu_start) ;; *) echo "bench: BENCH_ONLY must be all, bench, issue6 or mu_start" >&2; exit 2;; esac
+case "$only" in all|bench|issue6|mu_start|sparse_kl) ;; *) echo "bench: BENCH_ONLY must be all, bench, issue6, mu_start or sparse_kl" >&2; exit 2;; esac
 py="${BENCH_PYTHON:-/usr/bin/python3}"
 if { [ "$only" = all ] || [ "$only" = issue6 ]; } && [ "${BENCH_SKLEARN:-1}" != 0 ] && ! "$py" -c 'import sklearn' >/dev/null 2>&1 &&
    [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$py" = /usr/bin/python3 ]; then
@@ -69,6 +70,10 @@ R CMD INSTALL --preclean --library="$lib" "$src" >"$src/install.log" 2>&1 || { c
 
 if [ "$only" = mu_start ]; then
   Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/mu_start.R")' "$lib"
+  exit 0
+fi
+if [ "$only" = sparse_kl ]; then
+  Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/sparse_kl.R")' "$lib"
   exit 0
 fi
 if [ "$only" != issue6 ]; then

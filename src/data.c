@@ -3,25 +3,24 @@
  * Every solver updates H from X (m x n) and t(W) from t(X) (n x m) with the
  * same column kernel, so each fit needs X in both orientations.  Sparse X is
  * never copied: the transposed orientation reads the user's CSC arrays by
- * scattering (kernels.c, kernel_sparse_scatter), so a sparse fit needs
- * memory for the data once.  The held-out pattern (integers only) is
- * transposed once per fit by a counting sort (O(nnz), never m x n); dense X
- * is transposed only when the column kernels need to walk it (multiplicative
- * updates), because the product kernels can read the original array
- * transposed.
+ * scattering (kernels.c, kernel_sparse_scatter) or, for coordinate descent,
+ * by sorting one block of rows at a time into columns (kl_cd.c), so a
+ * sparse fit needs memory for the data once.  The held-out pattern
+ * (integers only) is transposed once per fit by a counting sort (O(nnz),
+ * never m x n); dense X is transposed only when the column kernels need to
+ * walk it (multiplicative updates, coordinate descent), because the product
+ * kernels can read the original array transposed.
  * All memory comes from R_alloc, so it is released when .Call returns,
  * normally or through an error or interrupt.
  */
 #include "betanmf.h"
 
 /* CSC transpose of an nrow x ncol pattern */
-static void csc_transpose(int nrow, int ncol, const int *p, const int *i, const double *x,
-                          int **tp, int **ti, double **tx)
+static void csc_transpose(int nrow, int ncol, const int *p, const int *i, int **tp, int **ti)
 {
     R_xlen_t nnz = p[ncol];
     int *cp = (int *) R_alloc((size_t) nrow + 1, sizeof(int));
     int *ci = (int *) R_alloc(nnz > 0 ? (size_t) nnz : 1, sizeof(int));
-    double *cx = x ? (double *) R_alloc(nnz > 0 ? (size_t) nnz : 1, sizeof(double)) : NULL;
     int *next = (int *) R_alloc((size_t) nrow + 1, sizeof(int));
     for (int r = 0; r <= nrow; r++) cp[r] = 0;
     for (R_xlen_t k = 0; k < nnz; k++) cp[i[k] + 1]++;
@@ -33,10 +32,8 @@ static void csc_transpose(int nrow, int ncol, const int *p, const int *i, const 
         for (int k = p[j]; k < p[j + 1]; k++) {
             int dst = next[i[k]]++;
             ci[dst] = j;
-            if (cx) cx[dst] = x[k];
         }
     *tp = cp; *ti = ci;
-    if (tx) *tx = cx;
 }
 
 void data_init(nmf_data *d, int nrow, int ncol)
@@ -68,21 +65,14 @@ void data_count_positive(nmf_data *d)
 /* Fill `out` with the transpose of `in`.  need_cols 1: materialise a dense
  * transpose (the column kernels need contiguous columns); otherwise a dense
  * input is passed through flagged as transposed for the product kernels.
- * need_cols 2: sparse input too is copied, as a CSC transpose with its
- * values (coordinate descent walks the columns of both orientations).
- * Otherwise sparse input is not copied: `out` points at the same CSC arrays, flagged
+ * Sparse input is never copied: `out` points at the same CSC arrays, flagged
  * sparse_trans, with a table of where each stored column enters each block
  * of rows, so the W half can scatter one cache-sized block of its output
  * at a time (r: the rank, which sets the block size). */
 void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r)
 {
     data_init(out, in->ncol, in->nrow);
-    if (in->p && need_cols == 2) {
-        int *tp, *ti;
-        double *tx;
-        csc_transpose(in->nrow, in->ncol, in->p, in->i, in->x, &tp, &ti, &tx);
-        out->p = tp; out->i = ti; out->x = tx; out->xs = in->xs;
-    } else if (in->p) {
+    if (in->p) {
         out->p = in->p; out->i = in->i; out->x = in->x; out->xs = in->xs;
         out->sparse_trans = 1;
         /* a block of the output (r padded x bsize doubles) of ~64 kB:
@@ -130,7 +120,7 @@ void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r)
     }
     if (in->hp) {
         int *tp, *ti;
-        csc_transpose(in->nrow, in->ncol, in->hp, in->hi, NULL, &tp, &ti, NULL);
+        csc_transpose(in->nrow, in->ncol, in->hp, in->hi, &tp, &ti);
         out->hp = tp; out->hi = ti;
     }
 }

@@ -25,9 +25,13 @@
  * Each column is gathered once per sweep into contiguous arrays (its
  * positive entries and the matching rows of G, one coordinate after
  * another), so every pass runs in vector lanes (base and AVX2 versions, as
- * in kernels.c).  Columns are independent: threads never change a result.
- * Used by nmf(solver = "cd") for both factors, and with W fixed by
- * predict() and fit_signatures().
+ * in kernels.c); a column at least half positive is walked whole instead
+ * (still at most twice its positive entries), dense or sparse alike, so
+ * that both storages add the same terms in the same lanes.  On sparse data
+ * the W half reads the rows of the user's CSC matrix one block of rows at a
+ * time, sorted into columns (no transposed copy of the data).  Columns are
+ * independent: threads never change a result.  Used by nmf(solver = "cd")
+ * for both factors, and with W fixed by predict() and fit_signatures().
  */
 #include "betanmf.h"
 #include "simd.h"
@@ -193,13 +197,153 @@ TARGET_AVX2 static void cd_column_avx2(const double *gz, const double *gz2, int 
 }
 #endif
 
+/* what every column of one half update shares */
+typedef struct {
+    const nmf_data *X;
+    int r, nrow, sweeps;
+    size_t nrp;
+    const double *G, *gs, *Gc, *Gc2;
+    double *buf, *s, *F, l1, l2;
+    int *ibuf;
+#ifdef HAVE_X86_DISPATCH
+    int avx;
+#endif
+} cd_half;
+
+/* Column j of F, on the calling thread.  Sparse data: its cnt stored
+ * entries, rows ri and values rx (times X->xs); dense data: ri = NULL. */
+static void cd_column(const cd_half *c, int j, const int *ri, const double *rx, int cnt)
+{
+    const nmf_data *X = c->X;
+    int r = c->r, nrow = c->nrow;
+    size_t nrp = c->nrp;
+    int tid = thread_id();
+    double *b = c->buf + (size_t) tid * (2 * r + 5) * nrp, *sk = c->s + (size_t) tid * r, *cb = b + (size_t) 2 * r * nrp;
+    cd_work w = {b, b + (size_t) r * nrp, cb, cb + nrp, cb + 2 * nrp, cb + 3 * nrp, cb + 4 * nrp,
+                 c->ibuf + (size_t) tid * nrp};
+    int nz = 0, full = 0;
+    /* the observed positive entries of column j (held-out ones are zero) */
+    if (ri) {
+        for (int t = 0; t < cnt; t++) nz += rx[t] > 0.0;
+        /* the dense rule below, on the same count, and the same arrays: a
+         * mostly positive column is scattered whole (zeros between), so
+         * every sum adds the same terms in the same vector lanes as on the
+         * dense copy of the data, and a fit does not depend on the storage
+         * (CD steps to the bound can turn on the last bit) */
+        full = 2 * nz >= nrow;
+        if (full) {
+            memset(w.xv, 0, (size_t) nrow * sizeof(double));
+            for (int t = 0; t < cnt; t++)
+                if (rx[t] > 0.0) w.xv[ri[t]] = rx[t] * X->xs;
+            nz = nrow;
+        } else {
+            nz = 0;
+            for (int t = 0; t < cnt; t++)
+                if (rx[t] > 0.0) { w.idx[nz] = ri[t]; w.xv[nz++] = rx[t] * X->xs; }
+        }
+    } else {
+        const double *xc = X->dense + (size_t) j * nrow;
+        if (X->npos) nz = X->npos[j];
+        else for (int i = 0; i < nrow; i++) nz += xc[i] > 0.0;
+        /* mostly positive: walk the whole column against Gc (a zero x adds
+         * nothing to any sum) rather than gather r rows of G */
+        full = 2 * nz >= nrow;
+        if (full) {
+            memcpy(w.xv, xc, (size_t) nrow * sizeof(double));
+            nz = nrow;
+        } else {
+            nz = 0;
+            for (int i = 0; i < nrow; i++)
+                if (xc[i] > 0.0) { w.idx[nz] = i; w.xv[nz++] = xc[i]; }
+        }
+    }
+    int nzp = 4 * ((nz + 3) / 4);
+    for (int t = nz; t < nzp; t++) w.xv[t] = 0.0;
+    /* the rows of G at those entries, one coordinate after another; read
+     * from G itself, whose row of r values is contiguous (from Gc, r cache
+     * lines an entry) */
+    const double *gz = c->Gc, *gz2 = c->Gc2;
+    if (!full && nz < nrow) {
+        for (int t = 0; t < nz; t++) {
+            const double *g = c->G + (size_t) w.idx[t] * r;
+            for (int k = 0; k < r; k++) {
+                double v = g[k];
+                w.gz[(size_t) k * nzp + t] = v;
+                w.gz2[(size_t) k * nzp + t] = v * v;
+            }
+        }
+        for (int k = 0; k < r; k++)
+            for (int t = nz; t < nzp; t++) w.gz[(size_t) k * nzp + t] = w.gz2[(size_t) k * nzp + t] = 0.0;
+        gz = w.gz; gz2 = w.gz2;
+    }
+    for (int k = 0; k < r; k++) sk[k] = c->gs[k];
+    if (X->hp)
+        for (int t = X->hp[j]; t < X->hp[j + 1]; t++)
+            for (int k = 0; k < r; k++) sk[k] -= c->G[k + (size_t) X->hi[t] * r];
+    double *f = c->F + (size_t) j * r;
+    if (nz == 0) {
+        /* no positive entry: the loss is linear (plus the penalties) in
+         * each f_k, least at f_k = 0 unless its slope is <= 0 */
+        for (int k = 0; k < r; k++) if (sk[k] + c->l1 > 0.0 || c->l2 > 0.0) f[k] = 0.0;
+        return;
+    }
+#ifdef HAVE_X86_DISPATCH
+    if (c->avx) cd_column_avx2(gz, gz2, r, nz, nzp, w.xv, sk, f, &w, c->sweeps, c->l1, c->l2);
+    else
+#endif
+        cd_column_base(gz, gz2, r, nz, nzp, w.xv, sk, f, &w, c->sweeps, c->l1, c->l2);
+}
+
+/* The W half on sparse data without a transposed copy (X flagged
+ * sparse_trans: its arrays are the user's CSC matrix, whose rows are the
+ * columns of F).  One block of rows at a time (data.c's table of where each
+ * stored column enters each block) is turned into columns by a counting
+ * sort, in stored-column order: each column of F then sees its entries in
+ * the order of a transposed copy, for O(nnz of a block) memory. */
+static void cd_half_blocks(const cd_half *c, int nthr)
+{
+    const nmf_data *X = c->X;
+    int n = X->nrow, m = X->ncol, nb = X->nblk, bs = X->bsize;
+    const int *p = X->p, *idx = X->i;
+    const double *xv = X->x;
+    /* the largest block, from the table alone */
+    size_t most = 0;
+    for (int b = 0; b < nb; b++) {
+        const int *st = X->bstart + (size_t) b * n, *nx = b + 1 < nb ? st + n : NULL;
+        size_t cnt = 0;
+        for (int j = 0; j < n; j++) cnt += (size_t) ((nx ? nx[j] : p[j + 1]) - st[j]);
+        if (cnt > most) most = cnt;
+    }
+    int *cp = (int *) scratch_alloc((size_t) bs + 2, sizeof(int));
+    int *ci = (int *) scratch_alloc(most + 1, sizeof(int));
+    double *cx = (double *) scratch_alloc(most + 1, sizeof(double));
+    for (int b = 0; b < nb; b++) {
+        int i0 = b * bs, i1 = i0 + bs < m ? i0 + bs : m, len = i1 - i0;
+        const int *st = X->bstart + (size_t) b * n;
+        for (int t = 0; t <= len + 1; t++) cp[t] = 0;
+        for (int j = 0; j < n; j++)
+            for (int t = st[j]; t < p[j + 1] && idx[t] < i1; t++) cp[idx[t] - i0 + 2]++;
+        for (int t = 2; t <= len + 1; t++) cp[t] += cp[t - 1];
+        /* cp[i + 1] is where column i0 + i fills next; after the fill,
+         * cp[i] .. cp[i + 1] are its entries */
+        for (int j = 0; j < n; j++)
+            for (int t = st[j]; t < p[j + 1] && idx[t] < i1; t++) {
+                int at = cp[idx[t] - i0 + 1]++;
+                ci[at] = j;
+                cx[at] = xv[t];
+            }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+        for (int i = 0; i < len; i++) cd_column(c, i0 + i, ci + cp[i], cx + cp[i], cp[i + 1] - cp[i]);
+    }
+}
+
 void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps,
                 double l1, double l2, int threads)
 {
-    if (X->sparse_trans) error("internal error: coordinate descent needs the data's own columns");
     int nrow = X->nrow, ncol = X->ncol, nthr = threads > 0 ? threads : 1;
     size_t nrp = 4 * (((size_t) nrow + 3) / 4);
-    const int *hp = X->hp, *hi = X->hi;
     double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
     for (int k = 0; k < r; k++) gs[k] = 0.0;
     for (int i = 0; i < nrow; i++)
@@ -214,74 +358,24 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
         for (size_t i = nrow; i < nrp; i++) Gc[(size_t) k * nrp + i] = 0.0;
     double *Gc2 = (double *) scratch_alloc((size_t) r * nrp + 1, sizeof(double));
     for (size_t t = 0; t < (size_t) r * nrp; t++) Gc2[t] = Gc[t] * Gc[t];
-    double *buf = (double *) scratch_alloc((size_t) nthr * (2 * r + 5) * nrp + 1, sizeof(double));
-    int *ibuf = (int *) scratch_alloc((size_t) nthr * nrp + 1, sizeof(int));
-    double *s = (double *) scratch_alloc((size_t) nthr * r, sizeof(double));
+    cd_half c;
+    c.X = X; c.r = r; c.nrow = nrow; c.sweeps = sweeps; c.nrp = nrp;
+    c.G = G; c.gs = gs; c.Gc = Gc; c.Gc2 = Gc2; c.F = F; c.l1 = l1; c.l2 = l2;
+    c.buf = (double *) scratch_alloc((size_t) nthr * (2 * r + 5) * nrp + 1, sizeof(double));
+    c.ibuf = (int *) scratch_alloc((size_t) nthr * nrp + 1, sizeof(int));
+    c.s = (double *) scratch_alloc((size_t) nthr * r, sizeof(double));
 #ifdef HAVE_X86_DISPATCH
-    int avx = kernels_use_avx2();
+    c.avx = kernels_use_avx2();
 #endif
-
+    if (X->sparse_trans) {
+        cd_half_blocks(&c, nthr);
+        return;
+    }
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)
 #endif
     for (int j = 0; j < ncol; j++) {
-        int tid = thread_id();
-        double *b = buf + (size_t) tid * (2 * r + 5) * nrp, *sk = s + (size_t) tid * r, *c = b + (size_t) 2 * r * nrp;
-        cd_work w = {b, b + (size_t) r * nrp, c, c + nrp, c + 2 * nrp, c + 3 * nrp, c + 4 * nrp,
-                     ibuf + (size_t) tid * nrp};
-        int nz = 0, full = 0;
-        /* the observed positive entries of column j (held-out ones are zero) */
-        if (X->p) {
-            for (int t = X->p[j]; t < X->p[j + 1]; t++)
-                if (X->x[t] > 0.0) { w.idx[nz] = X->i[t]; w.xv[nz++] = XVAL(X, t); }
-        } else {
-            const double *xc = X->dense + (size_t) j * nrow;
-            if (X->npos) nz = X->npos[j];
-            else for (int i = 0; i < nrow; i++) nz += xc[i] > 0.0;
-            /* mostly positive: walk the whole column against Gc (a zero x
-             * adds nothing to any sum) rather than gather r rows of G */
-            full = 2 * nz >= nrow;
-            if (full) {
-                memcpy(w.xv, xc, (size_t) nrow * sizeof(double));
-                nz = nrow;
-            } else {
-                nz = 0;
-                for (int i = 0; i < nrow; i++)
-                    if (xc[i] > 0.0) { w.idx[nz] = i; w.xv[nz++] = xc[i]; }
-            }
-        }
-        int nzp = 4 * ((nz + 3) / 4);
-        for (int t = nz; t < nzp; t++) w.xv[t] = 0.0;
-        /* the rows of G at those entries, one coordinate after another */
-        const double *gz = Gc, *gz2 = Gc2;
-        if (!full && nz < nrow) {
-            for (int k = 0; k < r; k++) {
-                const double *gc = Gc + (size_t) k * nrp;
-                double *dst = w.gz + (size_t) k * nzp, *dst2 = w.gz2 + (size_t) k * nzp;
-                for (int t = 0; t < nz; t++) {
-                    double v = gc[w.idx[t]];
-                    dst[t] = v;
-                    dst2[t] = v * v;
-                }
-                for (int t = nz; t < nzp; t++) dst[t] = dst2[t] = 0.0;
-            }
-            gz = w.gz; gz2 = w.gz2;
-        }
-        for (int k = 0; k < r; k++) sk[k] = gs[k];
-        if (hp)
-            for (int t = hp[j]; t < hp[j + 1]; t++)
-                for (int k = 0; k < r; k++) sk[k] -= G[k + (size_t) hi[t] * r];
-        double *f = F + (size_t) j * r;
-        if (nz == 0) {
-            /* no positive entry: the loss is linear (plus the penalties) in
-             * each f_k, least at f_k = 0 unless its slope is <= 0 */
-            for (int k = 0; k < r; k++) if (sk[k] + l1 > 0.0 || l2 > 0.0) f[k] = 0.0;
-            continue;
-        }
-#ifdef HAVE_X86_DISPATCH
-        if (avx) cd_column_avx2(gz, gz2, r, nz, nzp, w.xv, sk, f, &w, sweeps, l1, l2);
-        else
-#endif
-            cd_column_base(gz, gz2, r, nz, nzp, w.xv, sk, f, &w, sweeps, l1, l2);
+        if (X->p) cd_column(&c, j, X->i + X->p[j], X->x + X->p[j], X->p[j + 1] - X->p[j]);
+        else cd_column(&c, j, NULL, NULL, 0);
     }
 }

@@ -110,8 +110,10 @@ SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
     /* ... except the fused update of small ranks, whose W half reads the
      * user's array along its rows (mu_dense.c) */
     if (solver == SOLVER_MU && mu_fused(&X, beta, r)) copy = 0;
-    /* coordinate descent walks the columns of t(X) too, sparse or dense */
-    if (solver == SOLVER_CD) copy = 2;
+    /* coordinate descent walks the columns of t(X) too: a dense copy; the
+     * rows of sparse data come block by block from the user's arrays
+     * (kl_cd.c), with no copy */
+    if (solver == SOLVER_CD) copy = 1;
     if (update_w) data_transpose(&X, &Xt, copy, r);
     if (solver == SOLVER_CD) {
         data_count_positive(&X);

@@ -11,10 +11,11 @@
  * or Householder QR (LAPACK dgeqrf + dorgqr) when the sketch is too
  * ill-conditioned for it: Q has orthonormal columns spanning the columns of
  * its argument, whatever that argument's rank.  Products with X are the
- * solvers' own (product.c: the kernels, a gather over sparse columns, a
+ * kernels of the solvers (kernels.c: a gather over sparse columns, a
  * scatter for the transposed side; sparse data are never transposed or
- * densified).  Only B depends on the units: it is divided by xscale, the
- * power of two between the user's units and the internal ones (exact).
+ * densified), chosen so that dense and sparse data give the same bits.
+ * Only B depends on the units: it is divided by xscale, the power of two
+ * between the user's units and the internal ones (exact).
  */
 #include "betanmf.h"
 #include <R_ext/Lapack.h>
@@ -39,13 +40,59 @@ static void range_data(SEXP x, SEXP sp, SEXP dims, int k, nmf_data *X, nmf_data 
     data_transpose(X, Xt, 0, k);
 }
 
+/* one product of thin(), kc <= 32 columns, through the kernels: dense and
+ * sparse data add the same terms in the same order into each output (a
+ * zero entry of dense data adds an exact zero), so the two storages give
+ * the same bits and nmf() the same start for either (kl_cd.c: a fit can
+ * turn on the last bit of its start).  H side (trans): each output column
+ * sums over the rows in order (gx, sparse gx); W side: each output column
+ * sums over the data's columns in order -- for dense data through the
+ * register tile that keeps those sums in registers (hxt), for sparse data
+ * by the scatter over the user's CSC arrays. */
+static void thin_chunk(const nmf_data *X, const nmf_data *Xt, const double *ft, int kc, int trans,
+                       double *out)
+{
+    int m = X->nrow, n = X->ncol;
+    if (trans) {
+        if (X->p) kernel_sparse_gx(ft, kc, X, out, 1);
+        else kernel_gx(ft, kc, X->dense, m, n, out, 1);
+        return;
+    }
+    if (X->p) {
+        kernel_sparse_scatter(ft, kc, Xt, NULL, out, 0, 1);
+        return;
+    }
+    int nv = (kc + 3) / 4, rp = 4 * nv;
+    double *Hp = kernel_pad(ft, kc, rp, (size_t) n);
+    double *Bp = (double *) scratch_alloc((size_t) rp * m + 1, sizeof(double));
+    memset(Bp, 0, ((size_t) rp * m + 1) * sizeof(double));
+    kernel_gxt_acc(Hp, nv, X->dense, (size_t) m, n, 0, (size_t) m, Bp, NULL, 0);
+    for (size_t i = 0; i < (size_t) m; i++) memcpy(out + i * kc, Bp + i * rp, (size_t) kc * sizeof(double));
+}
+
 /* out (k x n) = t(X' Q) for Q (m x k) given as qt = t(Q) (k x m)
- * (trans), or out (k x m) = t(X Z) for Z (n x k) given as zt (k x n): the
- * solvers' own products (kernels for k <= 32, else BLAS or plain loops) */
+ * (trans), or out (k x m) = t(X Z) for Z (n x k) given as zt (k x n), in
+ * blocks of at most 32 columns of the thin factor (the kernels' widest;
+ * each output entry is the same sum whatever the blocking) */
+#define THIN_COLS 32
 static void thin(const nmf_data *X, const nmf_data *Xt, const double *ft, int k, int trans, double *out)
 {
-    scratch_reset(); /* the kernels' scratch of the previous product is dead */
-    product_gx(trans ? X : Xt, ft, k, out, 1);
+    size_t lin = (size_t) (trans ? X->nrow : X->ncol), lout = (size_t) (trans ? X->ncol : X->nrow);
+    for (int c0 = 0; c0 < k; c0 += THIN_COLS) {
+        scratch_reset(); /* the kernels' scratch of the previous product is dead */
+        int kc = k - c0 < THIN_COLS ? k - c0 : THIN_COLS;
+        if (kc == k) {
+            thin_chunk(X, Xt, ft, k, trans, out);
+            return;
+        }
+        double *fc = (double *) scratch_alloc((size_t) kc * lin + 1, sizeof(double));
+        double *oc = (double *) scratch_alloc((size_t) kc * lout + 1, sizeof(double));
+        for (size_t i = 0; i < lin; i++)
+            memcpy(fc + i * kc, ft + i * k + c0, (size_t) kc * sizeof(double));
+        thin_chunk(X, Xt, fc, kc, trans, oc);
+        for (size_t i = 0; i < lout; i++)
+            memcpy(out + i * k + c0, oc + i * kc, (size_t) kc * sizeof(double));
+    }
 }
 
 /* .Call entry (R/init.R, thin_product): t(x) %*% q (trans = TRUE) or

@@ -4,8 +4,8 @@
 # error (non-zero exit) on any wrong result, so a silent miscomputation that
 # the memory checkers cannot see still fails the target.
 #
-# Covered: dense and sparse data; beta = 0, 1, 2, 1.5 (plus 0.5 and 3); HALS (also the one-pass update) and
-# MU; masks (dense logical and sparse pattern, including NA -> missing =
+# Covered: dense and sparse data; beta = 0, 1, 2, 1.5 (plus 0.5 and 3); HALS (also the one-pass update),
+# MU and coordinate descent; masks (dense logical and sparse pattern, including NA -> missing =
 # "mask"); restarts (nrun = 2); user init; predict(); beta_divergence() with
 # and without a mask; tiny and degenerate sizes (1 x 1, 1 x n, m x 1,
 # rank = min(dim), empty sparse columns, explicit stored zeros); and the
@@ -89,8 +89,16 @@ for (beta in c(1, 1.5, 2)) {
           mask = tall_held)
 }
 fit_one(as.matrix(tall), 2, 1, "mu", "tall dense nndsvd", init = "nndsvd")
+# sparse coordinate descent (the default for beta = 1): gathered columns and
+# the all-positive column walked whole, 2 threads; the same fit as dense
+cd_sparse <- fit_one(tall, 2, 1, "auto", "tall sparse CD", threads = 2)
+ok(identical(cd_sparse$solver, "cd"), "auto picks CD on sparse beta = 1")
+cd_dense <- fit_one(as.matrix(tall), 2, 1, "auto", "tall dense CD", threads = 2)
+ok(identical(cd_sparse$w, cd_dense$w) && identical(cd_sparse$h, cd_dense$h), "sparse CD = dense CD")
 q40 <- matrix(rnorm(6 * 40), 6, 40)
 ok(isTRUE(all.equal(betanmf:::thin_mult(tall, q40[, 1:5]), as.matrix(tall %*% q40[, 1:5]))), "sparse thin product")
+ok(identical(betanmf:::thin_mult(tall, q40), betanmf:::thin_mult(as.matrix(tall), q40)),
+   "thin product, 40 columns: sparse = dense")
 qd <- matrix(rnorm(m * 40), m, 40)
 ok(isTRUE(all.equal(betanmf:::thin_crossprod(dense * 1, qd), crossprod(dense, qd))), "dense thin product, 40 columns")
 

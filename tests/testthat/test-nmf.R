@@ -329,10 +329,11 @@ test_that("coordinate descent never increases the loss and meets the KKT conditi
   expect_lte(fit$loss, mu$loss * (1 + 1e-7))
 })
 
-test_that("coordinate descent is the beta = 1 default on dense data, MU on sparse data", {
+test_that("coordinate descent is the beta = 1 default, on dense and sparse data alike", {
   p <- planted(20, 25, 2, seed = 32)
   expect_identical(nmf(p$x, 2, beta = 1, seed = 1)$solver, "cd")
-  expect_identical(suppressWarnings(nmf(Matrix::Matrix(p$x, sparse = TRUE), 2, beta = 1, seed = 1))$solver, "mu")
+  expect_identical(nmf(Matrix::Matrix(p$x, sparse = TRUE), 2, beta = 1, seed = 1)$solver, "cd")
+  expect_identical(suppressWarnings(nmf(Matrix::Matrix(p$x, sparse = TRUE), 2, beta = 1.5, seed = 1))$solver, "mu")
   expect_identical(nmf(p$x, 2, beta = 2, seed = 1)$solver, "hals")
   held <- matrix(FALSE, 20, 25)
   held[3, 4] <- TRUE
@@ -423,6 +424,127 @@ test_that("restarts from a deterministic start are an error that names the fix",
   # a single run from them, and restarts from random starts, are fine
   expect_identical(suppressWarnings(nmf(p$x, 3, beta = 1, seed = 1, init = "nndsvda", maxit = 5))$init, "nndsvda")
   expect_identical(suppressWarnings(nmf(p$x, 3, beta = 1, nrun = 2, seed = 1, maxit = 5))$init, "random")
+})
+
+# Coordinate descent can turn on the last bit of its start or of a sum: a
+# step to the bound that would empty a fitted value at a positive count is
+# taken, or halved, by rounding (found on case 1 below: dense and sparse fits
+# 1e-2 apart from starts 1e-15 apart).  So a fit is storage-independent only
+# if dense and sparse data give the same bits: the same NNDSVD start
+# (src/range.c) and the same sums in every coordinate step (src/kl_cd.c).
+test_that("the starts are the same bits for a matrix and its dgCMatrix copy", {
+  set.seed(71)
+  x <- matrix(stats::rpois(70 * 50, 0.6), 70, 50) * 1
+  x[, 1:12] <- stats::rpois(70 * 12, 6)   # some mostly positive columns
+  x[9, ] <- 0
+  x[, 30] <- 0
+  dd <- betanmf:::prepare_data(x, beta = 1)
+  ds <- betanmf:::prepare_data(Matrix::Matrix(x, sparse = TRUE), beta = 1)
+  expect_true(ds$sparse)
+  mean_d <- sum(dd$dense) / dd$n_obs
+  mean_s <- sum(ds$sp$x) / ds$xscale / ds$n_obs
+  expect_identical(mean_s, mean_d)
+  # rank 25: a sketch of 35 columns, past the kernels' 32 (done in blocks)
+  for (rank in c(1, 4, 25)) {
+    for (init in betanmf:::init_methods) {
+      set.seed(3)
+      a <- betanmf:::init_factors(dd$xs, rank, init, mean_d, dd$xscale)
+      set.seed(3)
+      b <- betanmf:::init_factors(ds$xs, rank, init, mean_s, ds$xscale)
+      expect_identical(b, a, label = sprintf("sparse start, rank %d, init %s", rank, init))
+    }
+  }
+})
+
+test_that("one coordinate-descent iteration is the same bits on dense and sparse data", {
+  set.seed(72)
+  for (r in c(1, 3, 7)) {
+    x <- matrix(stats::rpois(40 * 30, 0.4), 40, 30) * 1
+    x[, 1:10] <- stats::rpois(40 * 10, 5)  # walked whole (mostly positive)
+    x[, 11] <- c(rep(0, 19), rep(2, 21))    # just over half positive
+    x[3, ] <- 0
+    x[, 20] <- 0
+    w <- matrix(stats::runif(40 * r) + 0.05, 40, r)
+    h <- matrix(stats::runif(r * 30) + 0.05, r, 30)
+    fd <- one_step(x, w, h, 1, "cd")
+    fs <- one_step(Matrix::Matrix(x, sparse = TRUE), w, h, 1, "cd")
+    expect_identical(fs$w, fd$w, label = sprintf("sparse W, rank %d", r))
+    expect_identical(fs$h, fd$h, label = sprintf("sparse H, rank %d", r))
+  }
+})
+
+test_that("coordinate descent's sparse W half, block by block of rows, equals the plain-R update", {
+  # 4500 rows at rank 2: the W half sorts the user's CSC arrays into rows in
+  # blocks of 2048 (src/kl_cd.c, data.c's table), three blocks here
+  set.seed(73)
+  m <- 4500
+  x <- matrix(stats::rpois(m * 7, 0.4), m, 7) * 1
+  x[, 7] <- stats::rpois(m, 4) + 1            # a column walked whole in the H half
+  x[c(10, 2100, 4400), ] <- 0                 # empty rows in each block
+  x[2048:2049, 1:6] <- 3                      # rows either side of a block edge
+  held <- matrix(FALSE, m, 7)
+  held[cbind(c(5, 2047, 2050, 4499), c(1, 7, 2, 7))] <- TRUE
+  w <- matrix(stats::runif(m * 2) + 0.05, m, 2)
+  h <- matrix(stats::runif(2 * 7) + 0.05, 2, 7)
+  xs <- Matrix::Matrix(x, sparse = TRUE)
+  for (threads in 1:2) {
+    ref <- ref_cd(x, w, h)
+    fs <- one_step(xs, w, h, 1, "cd", threads = threads)
+    expect_equal(fitted(fs), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE)
+    expect_identical(fs$w, one_step(x, w, h, 1, "cd")$w)
+    refm <- ref_cd(x, w, h, observed = !held)
+    fm <- one_step(xs, w, h, 1, "cd", mask = held, threads = threads)
+    expect_equal(fitted(fm), refm$w %*% refm$h, tolerance = 1e-12, ignore_attr = TRUE)
+    expect_identical(fm$w, one_step(x, w, h, 1, "cd", mask = held)$w)
+  }
+})
+
+test_that("a matrix and its dgCMatrix copy give the same beta = 1 fit", {
+  rel <- function(a, b) max(abs(a - b)) / max(abs(b))
+  poisson_set <- function(m, n, r, scale, seed) {
+    set.seed(seed)
+    w <- matrix(stats::rexp(m * r), m, r)
+    h <- matrix(stats::rexp(r * n), r, n)
+    matrix(stats::rpois(m * n, scale * w %*% h), m, n) * 1
+  }
+  cases <- list()
+  x <- poisson_set(120, 90, 4, 0.5, 2)      # 1: where the fits parted before
+  x[5, ] <- 0
+  x[, 7] <- 0
+  cases[[1]] <- list(x = x, rank = 4)
+  x <- poisson_set(60, 45, 1, 0.05, 3)      # 2: rank 1, about 5 % non-zero
+  x[2, ] <- 0
+  x[, 3] <- 0
+  cases[[2]] <- list(x = x, rank = 1)
+  x <- poisson_set(80, 50, 3, 0.1, 4)       # 3: many zeros, some dense columns
+  x[, 1:8] <- stats::rpois(80 * 8, 4)
+  cases[[3]] <- list(x = x, rank = 3)
+  cases[[4]] <- list(x = poisson_set(40, 60, 5, 0.3, 5), rank = 25) # 4: a 35-column sketch
+  for (i in seq_along(cases)) {
+    x <- cases[[i]]$x
+    xs <- Matrix::Matrix(x, sparse = TRUE)
+    expect_s4_class(xs, "dgCMatrix")
+    for (solver in c("auto", "cd")) {
+      what <- sprintf("case %d, solver = \"%s\"", i, solver)
+      fd <- suppressWarnings(nmf(x, cases[[i]]$rank, beta = 1, solver = solver, seed = 1, maxit = 300))
+      fs <- suppressWarnings(nmf(xs, cases[[i]]$rank, beta = 1, solver = solver, seed = 1, maxit = 300))
+      expect_identical(fs$solver, "cd", label = paste(what, "solver"))
+      expect_identical(fs$iterations, fd$iterations, label = paste(what, "iterations"))
+      expect_lt(rel(fs$w, fd$w), 1e-8, label = paste(what, "W"))
+      expect_lt(rel(fs$h, fd$h), 1e-8, label = paste(what, "H"))
+      expect_equal(fs$loss, fd$loss, tolerance = 1e-12, label = paste(what, "loss"))
+    }
+  }
+  # explicit stored zeros, restarts and two threads
+  x <- cases[[3]]$x
+  xs <- Matrix::Matrix(x, sparse = TRUE)
+  xs@x[seq(1, length(xs@x), by = 5)] <- 0
+  expect_true(any(xs@x == 0))
+  fd <- suppressWarnings(nmf(as.matrix(xs), 3, beta = 1, nrun = 2, seed = 4, maxit = 200, threads = 2))
+  fs <- suppressWarnings(nmf(xs, 3, beta = 1, nrun = 2, seed = 4, maxit = 200, threads = 2))
+  expect_identical(fs$solver, "cd")
+  expect_lt(rel(fs$w, fd$w), 1e-8)
+  expect_lt(rel(fs$h, fd$h), 1e-8)
 })
 
 test_that("a seed reproduces the fit exactly and threads do not change it", {
