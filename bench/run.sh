@@ -10,6 +10,8 @@
 #   BENCH_ONLY=bench bash bench/run.sh     # only the first yardstick (bench/bench.R)
 #   BENCH_ONLY=mu_start bash bench/run.sh  # MU's iterations from its two NNDSVD starts (bench/mu_start.R)
 #   BENCH_ONLY=sparse_kl bash bench/run.sh # sparse beta = 1: MU (the old default) vs CD (bench/sparse_kl.R)
+#   BENCH_OLD=<rev> BENCH_ONLY=commits bash bench/run.sh
+#                                          # commit <rev> against the work tree, interleaved (bench/commits.R)
 #
 # bench/issue6.R measures every target of issue 6 (four data sets; betanmf vs
 # RcppML, NMF brunet and scikit-learn MU; beta = 0 / 1.5; sparse KL scaling in
@@ -51,7 +53,10 @@ if [ -n "$missing" ]; then
 fi
 
 only="${BENCH_ONLY:-all}"
-case "$only" in all|bench|issue6|mu_start|sparse_kl) ;; *) echo "bench: BENCH_ONLY must be all, bench, issue6, mu_start or sparse_kl" >&2; exit 2;; esac
+case "$only" in all|bench|issue6|mu_start|sparse_kl|commits) ;; *) echo "bench: BENCH_ONLY must be all, bench, issue6, mu_start, sparse_kl or commits" >&2; exit 2;; esac
+if [ "$only" = commits ] && [ -z "${BENCH_OLD:-}" ]; then
+  echo "bench: BENCH_ONLY=commits needs BENCH_OLD=<git revision> to compare the work tree with" >&2; exit 2
+fi
 py="${BENCH_PYTHON:-/usr/bin/python3}"
 if { [ "$only" = all ] || [ "$only" = issue6 ]; } && [ "${BENCH_SKLEARN:-1}" != 0 ] && ! "$py" -c 'import sklearn' >/dev/null 2>&1 &&
    [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$py" = /usr/bin/python3 ]; then
@@ -70,6 +75,20 @@ R CMD INSTALL --preclean --library="$lib" "$src" >"$src/install.log" 2>&1 || { c
 
 if [ "$only" = mu_start ]; then
   Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/mu_start.R")' "$lib"
+  exit 0
+fi
+if [ "$only" = commits ]; then
+  # the old build from `git archive`, into a library of its own
+  old_lib="$lib-old"
+  old_src=$(mktemp -d "${TMPDIR:-/tmp}/betanmf-bench-old.XXXXXX")
+  trap 'rm -rf "$src" "$old_src"' EXIT
+  mkdir -p "$old_lib"
+  git -C "$repo" archive "$BENCH_OLD" | tar -C "$old_src" -xf -
+  echo "bench: installing betanmf at $BENCH_OLD into $old_lib" >&2
+  R CMD INSTALL --preclean --library="$old_lib" "$old_src" >"$old_src/install.log" 2>&1 || { cat "$old_src/install.log" >&2; exit 1; }
+  BENCH_OLD_DESC="$(git -C "$repo" log -1 --format='%h %s' "$BENCH_OLD")" \
+  BENCH_NEW_DESC="work tree at $(git -C "$repo" log -1 --format='%h %s')$(git -C "$repo" diff --quiet || echo ' (modified)')" \
+    Rscript --vanilla bench/commits.R "$old_lib" "$lib"
   exit 0
 fi
 if [ "$only" = sparse_kl ]; then
