@@ -104,8 +104,7 @@ sbs96_class <- function(channels) substr(channels, 3, 5)
 
 # Canonical labels for row names if they are all SBS-96 labels, else NULL.
 as_sbs96_or_null <- function(labels) {
-  if (is.null(labels) || length(labels) != 96L) return(NULL)
-  tryCatch(sbs96_labels(labels), error = function(e) NULL)
+  if (length(labels) != 96L) NULL else sbs_labels_or_null(labels)
 }
 
 # The one place where two matrices with the same rows (channels, neurons,
@@ -123,9 +122,10 @@ as_sbs96_or_null <- function(labels) {
 # * both unnamed: by position (nothing else is possible), equal counts;
 # * any other mix: an error saying which side lacks names and how to add them.
 # `target_desc` is how messages refer to `target`, `target_names_code` how
-# R code in the advice writes its row names.
+# R code in the advice writes its row names; `arg_is_vector` says the user
+# gave `mat` as a vector (whose names are set with names(), not rownames()).
 conform_rows <- function(mat, target, arg, target_arg, target_desc = sprintf("'%s'", target_arg),
-                         target_names_code = sprintf("rownames(%s)", target_arg)) {
+                         target_names_code = sprintf("rownames(%s)", target_arg), arg_is_vector = FALSE) {
   rn <- rownames(mat)
   tn <- rownames(target)
   if (is.null(rn) && is.null(tn)) {
@@ -138,7 +138,7 @@ conform_rows <- function(mat, target, arg, target_arg, target_desc = sprintf("'%
   if (is.null(rn) || is.null(tn)) {
     named_sbs <- !is.null(as_sbs96_or_null(if (is.null(rn)) tn else rn))
     if (!named_sbs || (if (is.null(rn)) nrow(mat) else nrow(target)) != 96L) {
-      stop(unnamed_rows_message(mat, target, arg, target_desc, target_names_code), call. = FALSE)
+      stop(unnamed_rows_message(mat, target, arg, target_desc, target_names_code, arg_is_vector), call. = FALSE)
     }
     # an unnamed 96-row side is in the canonical SBS-96 order
     if (is.null(rn)) rownames(mat) <- sbs96_channels() else tn <- sbs96_channels()
@@ -202,12 +202,14 @@ sbs_labels_or_null <- function(labels) {
   convert(labels)
 }
 
-unnamed_rows_message <- function(mat, target, arg, target_desc, target_names_code) {
+unnamed_rows_message <- function(mat, target, arg, target_desc, target_names_code, arg_is_vector = FALSE) {
   how <- if (is.null(rownames(mat))) {
-    sprintf(paste0("'%s' has no row names but %s has: rows are matched by name, never by position. ",
-                   "Name the rows of '%s' by what they are, in their own order (rownames(%s) <- %s ",
-                   "only if its rows are known to be in that order)"),
-            arg, target_desc, arg, arg, target_names_code)
+    sprintf(paste0("'%s' has no %s but %s has: rows are matched by name, never by position. ",
+                   "Name the %s of '%s' by what they are, in their own order (%s(%s) <- %s ",
+                   "only if they are known to be in that order)"),
+            arg, if (arg_is_vector) "names" else "row names", target_desc,
+            if (arg_is_vector) "entries" else "rows", arg, if (arg_is_vector) "names" else "rownames", arg,
+            target_names_code)
   } else {
     sprintf(paste0("'%s' has row names but %s has none: rows are matched by name, never by position. ",
                    "Name the rows of %s as well, or, only if the rows of '%s' are known to be in its order, ",
@@ -223,30 +225,11 @@ unnamed_rows_message <- function(mat, target, arg, target_desc, target_names_cod
   how
 }
 
-# Put the rows of `mat` in the order of `channels`, matching names (after
-# converting SBS labels to canonical form when both sides are SBS-96 labels).
-# Errors name `arg` and list missing or duplicated channels.
-align_rows <- function(mat, channels, arg) {
-  rn <- rownames(mat)
-  if (is.null(channels) || is.null(rn)) {
-    return(mat)
-  }
-  canon_rows <- as_sbs96_or_null(rn)
-  canon_ref <- as_sbs96_or_null(channels)
-  if (!is.null(canon_rows) && !is.null(canon_ref)) {
-    rn <- canon_rows
-    channels <- canon_ref
-  }
-  if (anyDuplicated(rn)) {
-    stop(sprintf("'%s' has duplicated row names: %s", arg, paste(utils::head(unique(rn[duplicated(rn)]), 3),
-                                                                collapse = ", ")), call. = FALSE)
-  }
-  idx <- match(channels, rn)
-  if (anyNA(idx)) {
-    stop(sprintf("'%s' lacks %d channel(s): %s", arg, sum(is.na(idx)),
-                 paste(utils::head(channels[is.na(idx)], 5), collapse = ", ")), call. = FALSE)
-  }
-  out <- mat[idx, , drop = FALSE]
-  rownames(out) <- channels
-  out
+# `mat` with its rows in the canonical SBS-96 order of sbs96_channels(): by
+# name when it has row names (any label style), as given when it has 96
+# unnamed rows; errors as conform_rows().
+to_sbs96_order <- function(mat, arg) {
+  layout <- matrix(0, 96L, 0L, dimnames = list(sbs96_channels(), NULL))
+  conform_rows(mat, layout, arg, "sbs96_channels()", target_desc = "the 96 SBS channels",
+               target_names_code = "sbs96_channels()")
 }

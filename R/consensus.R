@@ -210,14 +210,10 @@ summary.nmf_consensus <- function(object, ...) {
 
 #' @export
 print.summary.nmf_consensus <- function(x, digits = 3L, ...) {
-  cat(sprintf("Consensus of %d runs over %d samples, rank %d
-", x$nrun, x$n_samples, x$rank))
-  cat(sprintf("cophenetic correlation %.*f, dispersion %.*f
-", digits, x$cophenetic, digits, x$dispersion))
-  cat(sprintf("pairs of samples connected in some runs but not all: %.1f%%
-", 100 * x$ambiguous))
-  cat("classes (average linkage): size, mean consensus within and with the other samples
-")
+  cat(sprintf("Consensus of %d runs over %d samples, rank %d\n", x$nrun, x$n_samples, x$rank))
+  cat(sprintf("cophenetic correlation %.*f, dispersion %.*f\n", digits, x$cophenetic, digits, x$dispersion))
+  cat(sprintf("pairs of samples connected in some runs but not all: %.1f%%\n", 100 * x$ambiguous))
+  cat("classes (average linkage): size, mean consensus within and with the other samples\n")
   df <- x$classes
   df$within <- round(df$within, digits)
   df$between <- round(df$between, digits)

@@ -3,7 +3,11 @@
 #' Draws the entries of `x` to leave out of a fit: pass the result as
 #' `nmf(x, rank, mask = m)`, then score the held-out entries with
 #' `beta_divergence(x, fitted(fit), beta, mask = !m)`. [nmf_rank()] uses it
-#' for its folds.
+#' for its folds, and for beta <= 1 scores them with each held-out fitted
+#' value raised to at least 1 % of the fold's mean observed entry (see "Zero
+#' predictions" in [nmf_rank()]), so its `cv_error` differs from that plain
+#' score, which is infinite where a held-out positive count is fitted as
+#' zero.
 #'
 #' * `"speckled"`: `round(fraction * N)` entries drawn uniformly at random
 #'   without replacement among the `N` non-missing entries of `x` (Wold 1978).
@@ -109,7 +113,7 @@ cv_mask <- function(x, fraction = 0.1, seed = NULL, type = c("speckled", "column
     stop(sprintf("'fraction' = %g of the %.0f entries of 'x' holds out none; use a larger 'fraction'",
                  fraction, prod(as.numeric(dims)) - length(missing_ij$lin)), call. = FALSE)
   }
-  support <- entry_support(x, missing_ij)
+  support <- entry_support(x, missing_ij, patterns = type != "speckled")
   seed <- resolve_seed(seed)
   tries <- 100L
   found <- preserve_rng({
@@ -134,7 +138,10 @@ cv_mask <- function(x, fraction = 0.1, seed = NULL, type = c("speckled", "column
   if (is.null(found)) {
     stop(sprintf(paste0("cv_mask() could not draw a hold-out of fraction = %g that leaves every row and column ",
                         "of 'x' with an observed (and, where it has one, an observed positive) entry ",
-                        "(%d tries); use a smaller 'fraction'"), fraction, tries),
+                        "(%d tries); %s"), fraction, tries,
+                 if (type == "speckled") "use a smaller 'fraction'"
+                 else sprintf("use a smaller 'block' (each block is held out in half of the %s, whatever 'fraction' is)",
+                              if (type == "columns") "rows" else "columns")),
          call. = FALSE)
   }
   dn <- dimnames(x)
@@ -173,9 +180,9 @@ na_entries <- function(x) {
 ij_linear <- function(ij, dims) (ij[, 2] - 1) * dims[1] + ij[, 1]
 
 # How many non-missing and how many positive entries each row and column
-# of x has, and the patterns themselves (logical, dense or sparse) for the
-# block draws.
-entry_support <- function(x, missing_ij) {
+# of x has, and, with `patterns`, the patterns themselves (logical, dense or
+# sparse), which only the block draws need.
+entry_support <- function(x, missing_ij, patterns = TRUE) {
   dims <- dim(x)
   if (inherits(x, "sparseMatrix")) {
     j_all <- rep(seq_len(dims[2]), diff(x@p))
@@ -186,10 +193,11 @@ entry_support <- function(x, missing_ij) {
     na <- Matrix::sparseMatrix(i = x@i[is.na(x@x)] + 1L, j = j_all[is.na(x@x)], x = TRUE, dims = dims)
   } else {
     pos <- !is.na(x) & x > 0
-    na <- is.na(x)
+    na <- if (patterns) is.na(x) else NULL
     w <- which(pos, arr.ind = TRUE)
     pos_i <- w[, 1]
     pos_j <- w[, 2]
+    if (!patterns) pos <- NULL
   }
   list(obs_row = dims[2] - missing_ij$per_row, obs_col = dims[1] - missing_ij$per_col,
        pos_row = tabulate(pos_i, dims[1]), pos_col = tabulate(pos_j, dims[2]), pos = pos, na = na)

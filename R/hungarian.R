@@ -93,7 +93,7 @@ hungarian <- function(cost, maximize = FALSE) {
 cosine_similarity <- function(a, b = NULL) {
   both_vectors <- is.null(dim(a)) && !is.null(b) && is.null(dim(b))
   a <- as_numeric_columns(a, "a")
-  b <- if (is.null(b)) a else conform_rows(as_numeric_columns(b, "b"), a, "b", "a")
+  b <- if (is.null(b)) a else conform_rows(as_numeric_columns(b, "b"), a, "b", "a", arg_is_vector = is.null(dim(b)))
   sim <- crossprod(unit_columns(a), unit_columns(b))
   # rounding can leave |cos| a few ulps above 1
   sim <- pmin(pmax(sim, -1), 1)
@@ -188,7 +188,14 @@ as_numeric_columns <- function(x, arg) {
   }
   if (nrow(x) < 1L) stop(sprintf("'%s' must have at least one row", arg), call. = FALSE)
   if (anyNA(x) || any(!is.finite(x))) {
-    stop(sprintf("'%s' must contain only finite numbers", arg), call. = FALSE)
+    na_rows <- which(rowSums(is.na(x)) == ncol(x))
+    hint <- if (length(na_rows) && ncol(x) > 1L) {
+      # nmf() leaves rows with no observed entry NA in W
+      sprintf(paste0("; its row(s) %s are NA throughout, as nmf() leaves the rows of W without an observed ",
+                     "entry: drop them from both sides first, e.g. %s[stats::complete.cases(%s), ]"),
+              paste(utils::head(na_rows, 5), collapse = ", "), arg, arg)
+    } else ""
+    stop(sprintf("'%s' must contain only finite numbers%s", arg, hint), call. = FALSE)
   }
   storage.mode(x) <- "double"
   x

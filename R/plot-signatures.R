@@ -29,9 +29,7 @@ plot_sbs96 <- function(w, normalize = TRUE, labels = FALSE) {
   w <- check_profile_matrix(w, "w")
   if (nrow(w) != 96L) stop(sprintf("'w' must have 96 rows (SBS channels), not %d", nrow(w)), call. = FALSE)
   # unnamed: in canonical order; named: put in canonical order by name
-  layout <- matrix(0, 96L, 0L, dimnames = list(sbs96_channels(), NULL))
-  w <- conform_rows(w, layout, "w", "sbs96_channels()", target_desc = "the 96 SBS channels",
-                    target_names_code = "sbs96_channels()")
+  w <- to_sbs96_order(w, "w")
   if (is.null(colnames(w))) colnames(w) <- paste0("Sig", seq_len(ncol(w)))
   if (isTRUE(normalize)) w <- sweep(w, 2, colSums(w), "/")
   channels <- rownames(w)

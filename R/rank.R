@@ -76,7 +76,8 @@
 #' @return An object of class `nmf_rank_survey`: a list with `table` (a data
 #'   frame with one row per rank: `rank`, `cv_error` and `cv_sd`, the mean and
 #'   standard deviation across folds of the held-out beta-divergence per
-#'   held-out entry, `train_loss`, the mean across folds of the training
+#'   held-out entry (for beta <= 1 with the fitted values floored as in "Zero
+#'   predictions"), `train_loss`, the mean across folds of the training
 #'   beta-divergence per observed entry, and `cophenetic`, `dispersion`,
 #'   `stability`, and for beta = 2 `vaf`), `chosen` (the chosen rank), `rule`, `cv` (ranks x folds
 #'   matrix of held-out errors), `fits` (the unmasked fits, named by rank),

@@ -105,6 +105,8 @@
 #' @param seed `NULL` or a whole number for the bootstrap draws (the user's
 #'   random-number state is left untouched when a seed is given).
 #' @param maxit,tol iteration limit and relative tolerance of each solve.
+#' @param threads OpenMP threads of each solve; `NULL` (the default) is
+#'   [default_threads()], worked out once for the whole call.
 #' @return An object of class `signature_refit`, a list with `exposures`
 #'   (signatures x samples), `contributions` (the same in mutations),
 #'   `lower` and `upper` (bootstrap intervals, or `NULL`), `replicates` (the
@@ -126,8 +128,9 @@
 fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportunity = NULL,
                            prune = FALSE, prune_rule = NULL, prune_threshold = NULL,
                            resample = c("multinomial", "poisson"),
-                           level = 0.95, seed = NULL, maxit = 1000, tol = 1e-8) {
+                           level = 0.95, seed = NULL, maxit = 1000, tol = 1e-8, threads = NULL) {
   call <- match.call()
+  threads <- check_threads(threads)
   resample <- match.arg(resample)
   beta <- check_beta(beta)
   if (is.numeric(catalog) && is.null(dim(catalog))) {
@@ -169,7 +172,7 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   }
   opp <- check_opportunity(opportunity, x)
   solve <- function(data, active) {
-    refit_exposures(w, data, active, opp, beta, maxit, tol)
+    refit_exposures(w, data, active, opp, beta, maxit, tol, threads)
   }
 
   active <- matrix(TRUE, ncol(w), ncol(x), dimnames = list(colnames(w), colnames(x)))
@@ -177,7 +180,7 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   if (prune) {
     for (j in seq_len(ncol(x))) {
       res <- prune_sample(w, x[, j, drop = FALSE], h[, j], opp_column(opp, j), beta, maxit, tol,
-                          prune_rule, prune_threshold)
+                          prune_rule, prune_threshold, threads)
       active[, j] <- res$active
       h[, j] <- res$h
     }
@@ -246,7 +249,7 @@ check_opportunity <- function(opportunity, x) {
            call. = FALSE)
     }
     opportunity <- conform_rows(matrix(opportunity, dimnames = list(names(opportunity), NULL)),
-                                x, "opportunity", "catalog")[, 1]
+                                x, "opportunity", "catalog", arg_is_vector = TRUE)[, 1]
     mat <- matrix(opportunity, m, n)
   } else {
     if (!identical(dim(opportunity), dim(x))) {
@@ -258,9 +261,14 @@ check_opportunity <- function(opportunity, x) {
       # samples too are matched by name when both sides name them
       idx <- match(colnames(x), colnames(mat))
       if (anyNA(idx) || anyDuplicated(colnames(mat))) {
+        problem <- if (anyNA(idx)) {
+          sprintf("missing: %s", paste(utils::head(colnames(x)[is.na(idx)], 5), collapse = ", "))
+        } else {
+          sprintf("repeated: %s", paste(utils::head(unique(colnames(mat)[duplicated(colnames(mat))]), 5),
+                                        collapse = ", "))
+        }
         stop(sprintf(paste0("the columns of the 'opportunity' matrix are matched to the samples of 'catalog' ",
-                            "by name, so they must name each of its samples once (missing: %s)"),
-                     paste(utils::head(c(colnames(x)[is.na(idx)], character(0)), 5), collapse = ", ")),
+                            "by name, so they must name each of its samples once (%s)"), problem),
              call. = FALSE)
       }
       mat <- mat[, idx, drop = FALSE]
@@ -287,7 +295,7 @@ reconstruct <- function(w, h, opp) {
 
 # Exposures for the columns of x, each with its own set of active
 # signatures: columns sharing a set (and an opportunity) are solved together.
-refit_exposures <- function(w, x, active, opp, beta, maxit, tol) {
+refit_exposures <- function(w, x, active, opp, beta, maxit, tol, threads) {
   k <- ncol(w)
   n <- ncol(x)
   h <- matrix(0, k, n)
@@ -301,7 +309,7 @@ refit_exposures <- function(w, x, active, opp, beta, maxit, tol) {
     wg <- unname(w[, act, drop = FALSE])
     if (!is.null(opp)) wg <- wg * opp$matrix[, cols[1]]
     h[act, cols] <- solve_coefficients(wg, unname(x[, cols, drop = FALSE]), beta = beta,
-                                       maxit = maxit, tol = tol, arg = "catalog")
+                                       maxit = maxit, tol = tol, threads = threads, arg = "catalog")
   }
   # multiplicative updates reach zero only asymptotically: snap numerical
   # zeros (relative to the sample's total) to exact zeros
@@ -312,7 +320,7 @@ refit_exposures <- function(w, x, active, opp, beta, maxit, tol) {
 # Backward elimination of one sample's signatures (see fit_signatures()):
 # `score` is larger for a better fit, and a removal is allowed while the
 # score drops by less than `threshold`.
-prune_sample <- function(w, xj, hj, opp, beta, maxit, tol, rule, threshold) {
+prune_sample <- function(w, xj, hj, opp, beta, maxit, tol, rule, threshold, threads) {
   k <- ncol(w)
   total <- sum(xj)
   active <- rep(TRUE, k)
@@ -323,7 +331,7 @@ prune_sample <- function(w, xj, hj, opp, beta, maxit, tol, rule, threshold) {
     y <- reconstruct(w, matrix(h), opp)
     if (rule == "cosine") column_cosine(xj, y) else -2 * beta_divergence(xj, y, beta)
   }
-  fit_set <- function(a) refit_exposures(w, xj, matrix(a), opp, beta, maxit, tol)[, 1]
+  fit_set <- function(a) refit_exposures(w, xj, matrix(a), opp, beta, maxit, tol, threads)[, 1]
   h <- fit_set(active)
   current <- score(h)
   while (sum(active) > 1L) {

@@ -47,7 +47,7 @@ read_signatures <- function(file, normalize = TRUE) {
     stop(sprintf("'file' has %d entries that are not finite non-negative numbers (the first: channel %s, signature %s)",
                  sum(bad), labels[where[1]], colnames(mat)[where[2]]), call. = FALSE)
   }
-  mat <- align_rows(mat, sbs96_channels(), "file")
+  mat <- to_sbs96_order(mat, "file")
   if (nrow(tab) != 96L) {
     stop(sprintf("'file' has %d channel rows; a SBS-96 signature file has 96", nrow(tab)), call. = FALSE)
   }

@@ -224,12 +224,10 @@ summary.nmf_stability <- function(object, ...) {
 
 #' @export
 print.summary.nmf_stability <- function(x, digits = 3L, ...) {
-  cat(sprintf("Stability of %d components over %d runs (alignment %s after %d round%s)
-",
+  cat(sprintf("Stability of %d components over %d runs (alignment %s after %d round%s)\n",
               x$rank, x$nrun, if (x$converged) "converged" else "NOT converged", x$iterations,
               if (x$iterations == 1L) "" else "s"))
-  cat(sprintf("mean stability %.*f; least stable first:
-", digits, x$mean_stability))
+  cat(sprintf("mean stability %.*f; least stable first:\n", digits, x$mean_stability))
   df <- x$components
   for (col in c("mean_cosine", "median_cosine", "min_cosine", "silhouette")) df[[col]] <- round(df[[col]], digits)
   print(df, row.names = FALSE)

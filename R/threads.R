@@ -24,7 +24,11 @@
 #'    `mc.cores` to 1, so fits there use 1 thread), and at 2 when
 #'    `_R_CHECK_LIMIT_CORES_` is set (as `R CMD check --as-cran` does).
 #'
-#' A `threads` argument given explicitly is used as given.
+#' A `threads` argument given explicitly is used as given. "Inside a
+#' parallel worker" covers `future` workers and forked children only: a
+#' PSOCK cluster of `parallel::makeCluster()` sets neither `mc.cores` nor a
+#' fork, so set `options(betanmf.threads = 1)` on its workers (e.g. with
+#' `parallel::clusterEvalQ()`).
 #'
 #' @return A whole number >= 1.
 #' @examples
@@ -37,8 +41,16 @@ default_threads <- function() {
   if (in_forked_child()) return(1L)
   opt <- getOption("betanmf.threads")
   if (!is.null(opt)) return(check_thread_count(opt, "options(betanmf.threads)"))
-  threads_share(suppressWarnings(parallel::detectCores()))
+  threads_share(detected_cores())
 }
+
+# parallel::detectCores() runs a shell command on Linux: ask once a session
+# (refits call default_threads() once per call, but a session makes many).
+detected_cores <- function() {
+  if (is.null(thread_state$cores)) thread_state$cores <- suppressWarnings(parallel::detectCores())
+  thread_state$cores
+}
+thread_state <- new.env(parent = emptyenv())
 
 # Half of `cores`, within the limits set for the session.
 threads_share <- function(cores) {

@@ -177,3 +177,12 @@ test_that("bad inputs are clear errors", {
   expect_error(cv_mask(matrix(1, 3, 3), 0.9, seed = 1), "could not draw.*smaller 'fraction'")
   expect_error(cv_mask(matrix(1, 1, 5), 0.2, type = "columns"), "two rows")
 })
+
+test_that("a block hold-out that cannot keep its columns informed asks for a smaller 'block'", {
+  # one count per column: a block of 40 columns held out in half the rows
+  # loses some column's only count at almost every draw, whatever 'fraction'
+  x <- matrix(0, 20, 200)
+  x[cbind(rep_len(1:20, 200), 1:200)] <- 1
+  expect_error(cv_mask(x, 0.01, type = "columns", block = 40, seed = 1), "use a smaller 'block'")
+  expect_no_error(cv_mask(x, 0.01, type = "columns", block = 2, seed = 1))
+})

@@ -401,7 +401,7 @@ test_that("a 70000 x 40000 dgCMatrix (2.8e9 cells) fits without forming m x n", 
   before <- sum(gc()[, 2])
   for (beta in c(1, 2)) {
     expect_warning(fit <- nmf(x, 2, beta = beta, maxit = 3, seed = 1), "maxit = 3")
-    # beta = 1 by coordinate descent, whose transposed copy is O(nnz)
+    # beta = 1 by coordinate descent, which reads x in place (no copy)
     expect_identical(fit$solver, if (beta == 1) "cd" else "hals")
     expect_identical(dim(fit$w), c(m, 2L))
     expect_identical(dim(fit$h), c(2L, n))

@@ -220,3 +220,10 @@ test_that("as.data.frame() of a match pairs the components by name", {
   expect_identical(df$b_index, c(2L, NA, 1L))
   expect_equal(df$cosine, c(1, NA, 1), tolerance = 1e-12)
 })
+
+test_that("a basis with NA rows (rows nmf() could not fit) is refused with the way out", {
+  w <- matrix(rexp(30), 10, 3)
+  w[4, ] <- NA
+  expect_error(match_components(w, w), "row\\(s\\) 4 are NA throughout.*complete.cases")
+  expect_error(cosine_similarity(w, w), "row\\(s\\) 4 are NA throughout")
+})

@@ -258,5 +258,5 @@ test_that("an opportunity is matched to the catalog's channels by name or canoni
   expect_error(fit_signatures(x, sbs_signatures, opportunity = omat[, c(1, 1)]), "samples of 'catalog'.*missing: s2")
   genes <- sbs_signatures[1:20, ]
   rownames(genes) <- paste0("g", 1:20)
-  expect_error(fit_signatures(genes %*% h, genes, opportunity = o[1:20]), "'opportunity' has no row names")
+  expect_error(fit_signatures(genes %*% h, genes, opportunity = o[1:20]), "'opportunity' has no names.*names\\(opportunity\\) <-")
 })
