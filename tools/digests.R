@@ -51,7 +51,7 @@ rev <- tryCatch(system2("git", c("rev-parse", "--short", "HEAD"), stdout = TRUE,
                 error = function(e) "unknown")
 text <- c(
   "# Digests of the fits of helper-digests.R on one platform (test-digests.R).",
-  sprintf("# Recorded by tools/digests.R on %s from the build of commit %s.",
+  sprintf("# Recorded by tools/digests.R on %s in the tree of commit %s.",
           format(Sys.Date()), paste(rev, collapse = "")),
   "# Do not edit by hand; re-record only with a reason (see test-digests.R).",
   "list(",

@@ -98,6 +98,8 @@ digest_cases <- function(data, threads = 1L,
   mask_for <- function(beta) if (beta <= 0) d$mask_gam else d$mask
   as_sparse <- function(x) methods::as(Matrix::Matrix(x, sparse = TRUE), "CsparseMatrix")
 
+  # (for beta <= 0, nmf() runs sparse data through the dense code: the same
+  # bits as the dense case, which the digests record too)
   for (r in ranks) {
     add(sprintf("hals/dense/r%d", r), fit(d$pois, r, 2, "hals"))
     add(sprintf("hals/sparse/r%d", r), fit(d$sp, r, 2, "hals"))
@@ -185,7 +187,7 @@ digest_cases <- function(data, threads = 1L,
   }
   # predict(): W fixed (HALS for beta 2, CD for beta 1, MU otherwise)
   pred <- function(beta, solver, rank, newdata) {
-    force(newdata)
+    force(beta); force(solver); force(rank); force(newdata)
     function() {
       f <- suppressWarnings(nmf(d$pois, rank, beta = beta, solver = solver, maxit = 30, tol = 0, seed = 3,
                                 threads = threads))

@@ -1,5 +1,5 @@
 # Digests of the fits of helper-digests.R on one platform (test-digests.R).
-# Recorded by tools/digests.R on 2026-12-06 from the build of commit 1efea72.
+# Recorded by tools/digests.R on 2026-12-06 in the tree of commit c736465.
 # Do not edit by hand; re-record only with a reason (see test-digests.R).
 list(
   platform = c(
@@ -12,7 +12,7 @@ list(
     CC = "gcc | gcc (Debian 12.2.0-14+deb12u1) 12.2.0",
     CFLAGS = "-O2"
   ),
-  reason = "first recording, from commit 1efea72 before the C-core restructure of issue 23",
+  reason = "first recording: the code (src/, R/) of commit 1efea72, before the C-core restructure of issue 23",
   digests = c(
     "avx2/hals/dense/r1" = "deb32fe84c28dc948816970806b269d2",
     "avx2/hals/sparse/r1" = "4d03e38d6272b77cc855162d42170d33",
@@ -471,11 +471,11 @@ list(
     "avx2/hals/sparse-nrun2/r4" = "9c3e8fbc5b15267eae326be0bcc56183",
     "avx2/cd/sparse-nrun2/r4" = "ef38980ba2421c94707f7c35eb317bc3",
     "avx2/mu/b1.5/sparse-nrun2/r4" = "0c9135f9738593c80471f871ec29d1d2",
-    "avx2/predict/b2/dense/r3" = "6b69b99bbf85b4a5334c4a78b6b559fe",
-    "avx2/predict/b2/sparse/r3" = "fa94e8b9c5a117eb9bc367c11d9fed1e",
-    "avx2/predict/b1/dense/r3" = "97759ce2fb52a7d1a65d93d64e7476a4",
-    "avx2/predict/b1/sparse/r3" = "65390e3e1e3f25ba191ff84af0848dc1",
-    "avx2/predict/b1.5/dense/r3" = "eeb0aaed4bc7f304abb0c96bc9957d0d",
+    "avx2/predict/b2/dense/r3" = "4cada46844db3b603f9648341b64aedc",
+    "avx2/predict/b2/sparse/r3" = "ea794f9f6be7ee45fec5dcb94dbb51da",
+    "avx2/predict/b1/dense/r3" = "f47089d2e59a7655a551f9f6991bab00",
+    "avx2/predict/b1/sparse/r3" = "aab70cb8cb97afe97fb827884173b15e",
+    "avx2/predict/b1.5/dense/r3" = "697c4dd226cd4332b104629a969b85a8",
     "avx2/predict/b2/dense/r8" = "6b69b99bbf85b4a5334c4a78b6b559fe",
     "avx2/predict/b2/sparse/r8" = "fa94e8b9c5a117eb9bc367c11d9fed1e",
     "avx2/predict/b1/dense/r8" = "97759ce2fb52a7d1a65d93d64e7476a4",
@@ -938,11 +938,11 @@ list(
     "base/hals/sparse-nrun2/r4" = "7824bcd0cdaa97c0a23559a0d44ac4f6",
     "base/cd/sparse-nrun2/r4" = "8b0c3455ce8bddf7fd7d668c14a84599",
     "base/mu/b1.5/sparse-nrun2/r4" = "0c9135f9738593c80471f871ec29d1d2",
-    "base/predict/b2/dense/r3" = "db4dbae86ebb82e8aa7189a28ee0c744",
-    "base/predict/b2/sparse/r3" = "e7e44d5ee69ef37278c74be14ce69f5d",
-    "base/predict/b1/dense/r3" = "62c84220ba8ce8cb1205353bd3704c8b",
-    "base/predict/b1/sparse/r3" = "d449df9715dc9c3796cf446023fd127a",
-    "base/predict/b1.5/dense/r3" = "13c8efd23fd4aa4dfc37d2bf8f1df71e",
+    "base/predict/b2/dense/r3" = "0834a95a39326a05d20c19dade19818a",
+    "base/predict/b2/sparse/r3" = "1df258776e013be4ea26bf78eec0bd9a",
+    "base/predict/b1/dense/r3" = "55c775cea72553d09379a45f2cff3626",
+    "base/predict/b1/sparse/r3" = "9e454c9700d213b1f17c73170e48f259",
+    "base/predict/b1.5/dense/r3" = "876ee24b20256da4631fa2e863eb3a7d",
     "base/predict/b2/dense/r8" = "db4dbae86ebb82e8aa7189a28ee0c744",
     "base/predict/b2/sparse/r8" = "e7e44d5ee69ef37278c74be14ce69f5d",
     "base/predict/b1/dense/r8" = "62c84220ba8ce8cb1205353bd3704c8b",
