@@ -227,23 +227,6 @@ print.summary.nmf_consensus <- function(x, digits = 3L, ...) {
 
 # --- helpers ---------------------------------------------------------------
 
-# consensus() and stability() summarise restarts: refuse anything else with a
-# message that says what is needed
-check_restart_fit <- function(fit, what) {
-  if (!inherits(fit, "nmf_fit")) {
-    hint <- foreign_hint(fit, what)
-    stop(sprintf("'fit' must be an nmf_fit from betanmf::nmf(); %s() summarises its restarts%s", what,
-                 if (nzchar(hint)) sprintf("; 'fit' is a %s%s", class(fit)[1], hint) else ""),
-         call. = FALSE)
-  }
-  if (is.null(fit$runs) || length(fit$runs) < 2L) {
-    stop(sprintf(paste0("%s() needs several runs to compare, but 'fit' has a single run; ",
-                        "refit with nmf(..., nrun = 10) or more (nrun > 1)"), what),
-         call. = FALSE)
-  }
-  invisible(fit)
-}
-
 # Pearson correlation between the distances and the tree's cophenetic
 # distances; 1 when the distances are all equal (the tree reproduces them)
 cophenetic_correlation <- function(distances, tree) {

@@ -78,53 +78,6 @@ split_label_column <- function(x, arg) {
   list(values = x[-seq_len(n_label)], labels = labels)
 }
 
-# Samples in rows: column names that are SBS-96 channels over row names that
-# are not mean the catalog was transposed (nmf(t(catalog)) would fit, and
-# the mistake show only later).
-check_samples_in_columns <- function(x, arg) {
-  cn <- colnames(x)
-  if (is.null(cn) || length(cn) < 2L) return(invisible())
-  if (!is.null(sbs_labels_or_null(cn)) && is.null(sbs_labels_or_null(rownames(x)))) {
-    stop(sprintf(paste0("the columns of '%s' are named by SBS-96 channels (%s, ...) and its rows are not: ",
-                        "the samples seem to be in rows. Channels must be rows and samples columns: use t(%s)"),
-                 arg, paste(utils::head(cn, 2), collapse = ", "), arg), call. = FALSE)
-  }
-  invisible()
-}
-
-# The held-out pattern (TRUE = left out of the fit) as a logical matrix check
-# plus CSC column pointers and 0-based row indices.
-check_mask <- function(mask, dims, arg = "mask") {
-  if (is.null(mask)) return(NULL)
-  if (inherits(mask, "sparseMatrix")) {
-    if (!identical(as.integer(dim(mask)), as.integer(dims))) {
-      stop(sprintf("'%s' must have the dimensions of x (%d x %d), not %d x %d",
-                   arg, dims[1], dims[2], nrow(mask), ncol(mask)), call. = FALSE)
-    }
-    if (!(methods::is(mask, "lMatrix") || methods::is(mask, "nMatrix"))) {
-      stop(sprintf("'%s' must be logical (TRUE = held out), not a numeric matrix", arg), call. = FALSE)
-    }
-    tm <- methods::as(mask, "TsparseMatrix")
-    keep <- if (methods::.hasSlot(tm, "x")) tm@x else rep(TRUE, length(tm@i))
-    if (anyNA(keep)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
-    i <- tm@i[keep]
-    j <- tm@j[keep]
-  } else {
-    if (!is.matrix(mask) || !identical(as.integer(dim(mask)), as.integer(dims))) {
-      stop(sprintf("'%s' must be a logical matrix with the dimensions of x (%d x %d)",
-                   arg, dims[1], dims[2]), call. = FALSE)
-    }
-    if (!is.logical(mask)) {
-      stop(sprintf("'%s' must be logical (TRUE = held out), not %s", arg, typeof(mask)), call. = FALSE)
-    }
-    if (anyNA(mask)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
-    idx <- which(mask) - 1
-    i <- as.integer(idx %% dims[1])
-    j <- as.integer(idx %/% dims[1])
-  }
-  pattern_csc(i, j, dims)
-}
-
 pattern_csc <- function(i, j, dims) {
   ord <- order(j, i)
   i <- as.integer(i[ord])

@@ -228,52 +228,6 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   ), class = "signature_refit")
 }
 
-# opportunity as NULL or list(value = what the user gave, matrix = m x n,
-# per_sample = whether columns differ)
-check_opportunity <- function(opportunity, x) {
-  if (is.null(opportunity)) return(NULL)
-  m <- nrow(x)
-  n <- ncol(x)
-  value <- opportunity
-  if (is.data.frame(opportunity)) opportunity <- as.matrix(opportunity)
-  if (!is.numeric(opportunity)) {
-    stop("'opportunity' must be NULL, a numeric vector (one value per channel) or a channels x samples matrix",
-         call. = FALSE)
-  }
-  if (is.null(dim(opportunity))) {
-    if (length(opportunity) != m) {
-      stop(sprintf("'opportunity' must have one value per channel (%d), not %d", m, length(opportunity)),
-           call. = FALSE)
-    }
-    opportunity <- conform_rows(matrix(opportunity, dimnames = list(names(opportunity), NULL)),
-                                x, "opportunity", "catalog")[, 1]
-    mat <- matrix(opportunity, m, n)
-  } else {
-    if (!identical(dim(opportunity), dim(x))) {
-      stop(sprintf("an 'opportunity' matrix must have the dimensions of 'catalog' (%d x %d)", m, n),
-           call. = FALSE)
-    }
-    mat <- conform_rows(opportunity, x, "opportunity", "catalog")
-    if (!is.null(colnames(mat)) && !is.null(colnames(x))) {
-      # samples too are matched by name when both sides name them
-      idx <- match(colnames(x), colnames(mat))
-      if (anyNA(idx) || anyDuplicated(colnames(mat))) {
-        stop(sprintf(paste0("the columns of the 'opportunity' matrix are matched to the samples of 'catalog' ",
-                            "by name, so they must name each of its samples once (missing: %s)"),
-                     paste(utils::head(c(colnames(x)[is.na(idx)], character(0)), 5), collapse = ", ")),
-             call. = FALSE)
-      }
-      mat <- mat[, idx, drop = FALSE]
-    }
-  }
-  if (anyNA(mat) || any(!is.finite(mat)) || any(mat <= 0)) {
-    stop("'opportunity' must be finite and positive", call. = FALSE)
-  }
-  storage.mode(mat) <- "double"
-  per_sample <- n > 1L && any(mat != mat[, 1])
-  list(value = value, matrix = unname(mat), per_sample = per_sample)
-}
-
 opp_column <- function(opp, j) {
   if (is.null(opp)) NULL else list(value = NULL, matrix = opp$matrix[, j, drop = FALSE], per_sample = FALSE)
 }

@@ -147,27 +147,3 @@ print.signature_match <- function(x, digits = 3, ...) {
 #' @param row.names,optional as in [as.data.frame()].
 #' @export
 as.data.frame.signature_match <- function(x, row.names = NULL, optional = FALSE, ...) x$matches
-
-# A finite, non-negative numeric matrix with at least one positive entry per
-# column; errors name the argument.
-check_profile_matrix <- function(mat, arg) {
-  if (is.data.frame(mat)) {
-    # a first column of labels (COSMIC's `Type`) names the rows
-    labelled <- split_label_column(mat, arg)
-    mat <- as.matrix(labelled$values)
-    if (!is.null(labelled$labels)) rownames(mat) <- labelled$labels
-  }
-  if (is.numeric(mat) && is.null(dim(mat))) mat <- matrix(mat, ncol = 1L, dimnames = list(names(mat), NULL))
-  if (!is.matrix(mat) || !is.numeric(mat)) {
-    stop(sprintf("'%s' must be a numeric matrix (rows = channels, columns = signatures)", arg), call. = FALSE)
-  }
-  if (anyNA(mat) || any(!is.finite(mat)) || any(mat < 0)) {
-    stop(sprintf("'%s' must be finite and non-negative", arg), call. = FALSE)
-  }
-  if (any(colSums(mat) <= 0)) {
-    stop(sprintf("'%s' has all-zero column(s): %s", arg,
-                 paste(utils::head(which(colSums(mat) <= 0), 5), collapse = ", ")), call. = FALSE)
-  }
-  storage.mode(mat) <- "double"
-  mat
-}

@@ -106,10 +106,3 @@ simulate_nmf <- function(m, n, rank, noise = c("poisson", "gaussian", "gamma", "
   dimnames(h) <- list(kn, cn)
   list(x = x, w = w, h = h, noise = noise, seed = seed)
 }
-
-check_positive <- function(value, arg) {
-  if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) || value <= 0) {
-    stop(sprintf("'%s' must be a single positive number", arg), call. = FALSE)
-  }
-  invisible(value)
-}

@@ -1,5 +1,6 @@
-# Argument checks shared by the user-facing functions; each error names the
-# argument the user typed.
+# The check_* validators of the user-facing functions, all in one file; each
+# error names the argument the user typed. The data themselves (NA, negative,
+# zeros) are checked in prepare_data() (R/input.R), after one pass in C.
 
 check_beta <- function(beta) {
   if (!is.numeric(beta) || length(beta) != 1L || is.na(beta) || !is.finite(beta)) {
@@ -39,4 +40,193 @@ check_rank <- function(rank, dims) {
     stop(sprintf("'rank' must be a single whole number between 1 and min(dim(x)) = %d", top), call. = FALSE)
   }
   as.integer(rank)
+}
+
+# Samples in rows: column names that are SBS-96 channels over row names that
+# are not mean the catalog was transposed (nmf(t(catalog)) would fit, and
+# the mistake show only later).
+check_samples_in_columns <- function(x, arg) {
+  cn <- colnames(x)
+  if (is.null(cn) || length(cn) < 2L) return(invisible())
+  if (!is.null(sbs_labels_or_null(cn)) && is.null(sbs_labels_or_null(rownames(x)))) {
+    stop(sprintf(paste0("the columns of '%s' are named by SBS-96 channels (%s, ...) and its rows are not: ",
+                        "the samples seem to be in rows. Channels must be rows and samples columns: use t(%s)"),
+                 arg, paste(utils::head(cn, 2), collapse = ", "), arg), call. = FALSE)
+  }
+  invisible()
+}
+
+# The held-out pattern (TRUE = left out of the fit) as a logical matrix check
+# plus CSC column pointers and 0-based row indices.
+check_mask <- function(mask, dims, arg = "mask") {
+  if (is.null(mask)) return(NULL)
+  if (inherits(mask, "sparseMatrix")) {
+    if (!identical(as.integer(dim(mask)), as.integer(dims))) {
+      stop(sprintf("'%s' must have the dimensions of x (%d x %d), not %d x %d",
+                   arg, dims[1], dims[2], nrow(mask), ncol(mask)), call. = FALSE)
+    }
+    if (!(methods::is(mask, "lMatrix") || methods::is(mask, "nMatrix"))) {
+      stop(sprintf("'%s' must be logical (TRUE = held out), not a numeric matrix", arg), call. = FALSE)
+    }
+    tm <- methods::as(mask, "TsparseMatrix")
+    keep <- if (methods::.hasSlot(tm, "x")) tm@x else rep(TRUE, length(tm@i))
+    if (anyNA(keep)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
+    i <- tm@i[keep]
+    j <- tm@j[keep]
+  } else {
+    if (!is.matrix(mask) || !identical(as.integer(dim(mask)), as.integer(dims))) {
+      stop(sprintf("'%s' must be a logical matrix with the dimensions of x (%d x %d)",
+                   arg, dims[1], dims[2]), call. = FALSE)
+    }
+    if (!is.logical(mask)) {
+      stop(sprintf("'%s' must be logical (TRUE = held out), not %s", arg, typeof(mask)), call. = FALSE)
+    }
+    if (anyNA(mask)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
+    idx <- which(mask) - 1
+    i <- as.integer(idx %% dims[1])
+    j <- as.integer(idx %/% dims[1])
+  }
+  pattern_csc(i, j, dims)
+}
+
+# A user-supplied list(w = , h = ), checked and moved to internal units.
+check_user_init <- function(init, dims, rank, scale) {
+  if (!is.list(init) || !all(c("w", "h") %in% names(init))) {
+    stop("'init' must be one of \"", paste(init_methods, collapse = "\", \""),
+         "\" or a list with matrices 'w' and 'h'", call. = FALSE)
+  }
+  w <- init$w
+  h <- init$h
+  if (!is.matrix(w) || !is.numeric(w) || !identical(as.integer(dim(w)), as.integer(c(dims[1], rank)))) {
+    stop(sprintf("'init$w' must be a numeric %d x %d matrix (rows of x by rank)", dims[1], rank), call. = FALSE)
+  }
+  if (!is.matrix(h) || !is.numeric(h) || !identical(as.integer(dim(h)), as.integer(c(rank, dims[2])))) {
+    stop(sprintf("'init$h' must be a numeric %d x %d matrix (rank by columns of x)", rank, dims[2]), call. = FALSE)
+  }
+  if (any(!is.finite(w)) || any(!is.finite(h))) {
+    stop("'init$w' and 'init$h' must be finite (no NA, NaN or Inf)", call. = FALSE)
+  }
+  if (any(w < 0) || any(h < 0)) {
+    stop("'init$w' and 'init$h' must be non-negative", call. = FALSE)
+  }
+  storage.mode(w) <- "double"
+  storage.mode(h) <- "double"
+  list(w = unname(w), h = unname(h) / scale)
+}
+
+# Restarts compare local minima reached from different starts. The NNDSVD
+# starts are one SVD of x (the randomized range finder of each run's stream
+# moves them only slightly), "nndsvdar" adds values below mean(x) / 100 at
+# that start's zeros, and a user start is one pair of matrices: every run
+# would begin at (nearly) the same point and end in the same minimum, and
+# consensus() and stability() would report those copies as perfectly stable. On sbs_catalog
+# at rank 6 (8 runs) "nndsvdar" gave a stability of 1.000 for every
+# component where random starts found components at 0.84 and 0.92.
+check_restart_init <- function(init_name, nrun) {
+  if (nrun <= 1L || init_name == "random") return(invisible(TRUE))
+  what <- if (init_name == "user") {
+    "a start given as list(w, h) is one point"
+  } else if (init_name == "nndsvdar") {
+    "init = \"nndsvdar\" is one SVD of x with only its zeros perturbed (below mean(x) / 100)"
+  } else {
+    sprintf("init = \"%s\" is deterministic (one SVD of x)", init_name)
+  }
+  stop(sprintf(paste0("%s, so nrun = %d runs would all start from the same point and end as copies ",
+                      "that consensus() and stability() report as perfectly stable; use init = \"random\" ",
+                      "(the default when nrun > 1) for restarts, or nrun = 1 for a single fit from this start"),
+               what, nrun), call. = FALSE)
+}
+
+# opportunity as NULL or list(value = what the user gave, matrix = m x n,
+# per_sample = whether columns differ)
+check_opportunity <- function(opportunity, x) {
+  if (is.null(opportunity)) return(NULL)
+  m <- nrow(x)
+  n <- ncol(x)
+  value <- opportunity
+  if (is.data.frame(opportunity)) opportunity <- as.matrix(opportunity)
+  if (!is.numeric(opportunity)) {
+    stop("'opportunity' must be NULL, a numeric vector (one value per channel) or a channels x samples matrix",
+         call. = FALSE)
+  }
+  if (is.null(dim(opportunity))) {
+    if (length(opportunity) != m) {
+      stop(sprintf("'opportunity' must have one value per channel (%d), not %d", m, length(opportunity)),
+           call. = FALSE)
+    }
+    opportunity <- conform_rows(matrix(opportunity, dimnames = list(names(opportunity), NULL)),
+                                x, "opportunity", "catalog")[, 1]
+    mat <- matrix(opportunity, m, n)
+  } else {
+    if (!identical(dim(opportunity), dim(x))) {
+      stop(sprintf("an 'opportunity' matrix must have the dimensions of 'catalog' (%d x %d)", m, n),
+           call. = FALSE)
+    }
+    mat <- conform_rows(opportunity, x, "opportunity", "catalog")
+    if (!is.null(colnames(mat)) && !is.null(colnames(x))) {
+      # samples too are matched by name when both sides name them
+      idx <- match(colnames(x), colnames(mat))
+      if (anyNA(idx) || anyDuplicated(colnames(mat))) {
+        stop(sprintf(paste0("the columns of the 'opportunity' matrix are matched to the samples of 'catalog' ",
+                            "by name, so they must name each of its samples once (missing: %s)"),
+                     paste(utils::head(c(colnames(x)[is.na(idx)], character(0)), 5), collapse = ", ")),
+             call. = FALSE)
+      }
+      mat <- mat[, idx, drop = FALSE]
+    }
+  }
+  if (anyNA(mat) || any(!is.finite(mat)) || any(mat <= 0)) {
+    stop("'opportunity' must be finite and positive", call. = FALSE)
+  }
+  storage.mode(mat) <- "double"
+  per_sample <- n > 1L && any(mat != mat[, 1])
+  list(value = value, matrix = unname(mat), per_sample = per_sample)
+}
+
+# A finite, non-negative numeric matrix with at least one positive entry per
+# column; errors name the argument.
+check_profile_matrix <- function(mat, arg) {
+  if (is.data.frame(mat)) {
+    # a first column of labels (COSMIC's `Type`) names the rows
+    labelled <- split_label_column(mat, arg)
+    mat <- as.matrix(labelled$values)
+    if (!is.null(labelled$labels)) rownames(mat) <- labelled$labels
+  }
+  if (is.numeric(mat) && is.null(dim(mat))) mat <- matrix(mat, ncol = 1L, dimnames = list(names(mat), NULL))
+  if (!is.matrix(mat) || !is.numeric(mat)) {
+    stop(sprintf("'%s' must be a numeric matrix (rows = channels, columns = signatures)", arg), call. = FALSE)
+  }
+  if (anyNA(mat) || any(!is.finite(mat)) || any(mat < 0)) {
+    stop(sprintf("'%s' must be finite and non-negative", arg), call. = FALSE)
+  }
+  if (any(colSums(mat) <= 0)) {
+    stop(sprintf("'%s' has all-zero column(s): %s", arg,
+                 paste(utils::head(which(colSums(mat) <= 0), 5), collapse = ", ")), call. = FALSE)
+  }
+  storage.mode(mat) <- "double"
+  mat
+}
+
+# consensus() and stability() summarise restarts: refuse anything else with a
+# message that says what is needed
+check_restart_fit <- function(fit, what) {
+  if (!inherits(fit, "nmf_fit")) {
+    hint <- foreign_hint(fit, what)
+    stop(sprintf("'fit' must be an nmf_fit from betanmf::nmf(); %s() summarises its restarts%s", what,
+                 if (nzchar(hint)) sprintf("; 'fit' is a %s%s", class(fit)[1], hint) else ""),
+         call. = FALSE)
+  }
+  if (is.null(fit$runs) || length(fit$runs) < 2L) {
+    stop(sprintf(paste0("%s() needs several runs to compare, but 'fit' has a single run; ",
+                        "refit with nmf(..., nrun = 10) or more (nrun > 1)"), what),
+         call. = FALSE)
+  }
+  invisible(fit)
+}
+
+check_positive <- function(value, arg) {
+  if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) || value <= 0) {
+    stop(sprintf("'%s' must be a single positive number", arg), call. = FALSE)
+  }
+  invisible(value)
 }
