@@ -67,9 +67,9 @@ consensus <- function(fit, max_samples = 5000) {
   runs <- lapply(runs, function(run) list(h = run$h[, known, drop = FALSE]))
   n <- ncol(runs[[1]]$h)
   if (n > max_samples) {
-    stop(sprintf(paste0("the consensus matrix would be %d x %d (%s MB), more samples than ",
-                        "max_samples = %d; raise 'max_samples' if you have the memory"),
-                 n, n, format(round(8 * n^2 / 2^20)), max_samples), call. = FALSE)
+    abort(sprintf(paste0("the consensus matrix would be %d x %d (%s MB), more samples than ",
+                         "max_samples = %d; raise 'max_samples' if you have the memory"),
+                  n, n, format(round(8 * n^2 / 2^20)), max_samples))
   }
   samples <- colnames(runs[[1]]$h)
   if (is.null(samples)) samples <- as.character(seq_len(n))

@@ -135,7 +135,7 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   }
   x <- as.matrix(as_nmf_matrix(catalog, arg = "catalog"))
   if (anyNA(x) || any(!is.finite(x)) || any(x < 0)) {
-    stop("'catalog' must hold finite non-negative counts (no NA)", call. = FALSE)
+    abort("'catalog' must hold finite non-negative counts (no NA)", "data")
   }
   if (is.null(colnames(x))) colnames(x) <- paste0("sample", seq_len(ncol(x)))
   w <- if (inherits(signatures, "nmf_fit")) signatures$w else signatures
@@ -147,25 +147,24 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   w <- sweep(w, 2, colSums(w), "/")
   bootstrap <- check_count(bootstrap, "bootstrap", min = 0)
   if (bootstrap > 0 && any(x != round(x))) {
-    stop("'catalog' must hold whole-number counts when 'bootstrap' > 0 (mutations are resampled)", call. = FALSE)
+    abort("'catalog' must hold whole-number counts when 'bootstrap' > 0 (mutations are resampled)", "data")
   }
   if (!is.logical(prune) || length(prune) != 1L || is.na(prune)) {
-    stop("'prune' must be TRUE or FALSE", call. = FALSE)
+    abort("'prune' must be TRUE or FALSE")
   }
   if (is.null(prune_rule)) prune_rule <- if (beta == 1) "deviance" else "cosine"
   prune_rule <- match.arg(prune_rule, c("deviance", "cosine"))
   if (prune_rule == "deviance" && beta != 1) {
-    stop(sprintf("prune_rule = \"deviance\" is the Poisson likelihood-ratio rule and needs beta = 1, not %g; use prune_rule = \"cosine\"",
-                 beta), call. = FALSE)
+    abort(sprintf("prune_rule = \"deviance\" is the Poisson likelihood-ratio rule and needs beta = 1, not %g; use prune_rule = \"cosine\"",
+                  beta))
   }
   if (is.null(prune_threshold)) prune_threshold <- if (prune_rule == "deviance") stats::qchisq(0.99, 1) else 0.01
   if (!is.numeric(prune_threshold) || length(prune_threshold) != 1L || is.na(prune_threshold) ||
       !is.finite(prune_threshold) || prune_threshold < 0 || (prune_rule == "cosine" && prune_threshold >= 1)) {
-    stop(sprintf("'prune_threshold' must be a single number %s", if (prune_rule == "cosine") "in [0, 1)" else ">= 0"),
-         call. = FALSE)
+    abort(sprintf("'prune_threshold' must be a single number %s", if (prune_rule == "cosine") "in [0, 1)" else ">= 0"))
   }
   if (!is.numeric(level) || length(level) != 1L || is.na(level) || level <= 0 || level >= 1) {
-    stop("'level' must be a single number strictly between 0 and 1", call. = FALSE)
+    abort("'level' must be a single number strictly between 0 and 1")
   }
   opp <- check_opportunity(opportunity, x)
   solve <- function(data, active) {

@@ -25,37 +25,35 @@
 #' @export
 read_signatures <- function(file, normalize = TRUE) {
   if (is.character(file) && (length(file) != 1L || is.na(file) || !file.exists(file))) {
-    stop(sprintf("'file' must be the path of an existing file, not %s",
-                 if (length(file) == 1L) sQuote(file, FALSE) else "a vector"), call. = FALSE)
+    abort(sprintf("'file' must be the path of an existing file, not %s",
+                  if (length(file) == 1L) sQuote(file, FALSE) else "a vector"))
   }
   tab <- utils::read.delim(file, check.names = FALSE, stringsAsFactors = FALSE,
                            colClasses = "character", comment.char = "")
   if (ncol(tab) < 2L || tolower(names(tab)[1]) != "type") {
-    stop("'file' must have a first column named 'Type' holding the SBS channel labels, then one column per signature",
-         call. = FALSE)
+    abort("'file' must have a first column named 'Type' holding the SBS channel labels, then one column per signature")
   }
   has_subtype <- tolower(names(tab)[2]) == "subtype"
   labels <- if (has_subtype) sbs96_labels(tab[[1]], subtype = tab[[2]]) else sbs96_labels(tab[[1]])
   sig_cols <- if (has_subtype) -(1:2) else -1
   vals <- tab[, sig_cols, drop = FALSE]
-  if (ncol(vals) == 0L) stop("'file' has no signature columns", call. = FALSE)
+  if (ncol(vals) == 0L) abort("'file' has no signature columns")
   mat <- vapply(vals, function(col) suppressWarnings(as.numeric(col)), numeric(nrow(tab)))
   mat <- matrix(mat, nrow(tab), dimnames = list(labels, names(vals)))
   bad <- is.na(mat) | !is.finite(mat) | mat < 0
   if (any(bad)) {
     where <- which(bad, arr.ind = TRUE)[1, ]
-    stop(sprintf("'file' has %d entries that are not finite non-negative numbers (the first: channel %s, signature %s)",
-                 sum(bad), labels[where[1]], colnames(mat)[where[2]]), call. = FALSE)
+    abort(sprintf("'file' has %d entries that are not finite non-negative numbers (the first: channel %s, signature %s)",
+                  sum(bad), labels[where[1]], colnames(mat)[where[2]]), "data")
   }
   mat <- align_rows(mat, sbs96_channels(), "file")
   if (nrow(tab) != 96L) {
-    stop(sprintf("'file' has %d channel rows; a SBS-96 signature file has 96", nrow(tab)), call. = FALSE)
+    abort(sprintf("'file' has %d channel rows; a SBS-96 signature file has 96", nrow(tab)))
   }
   if (isTRUE(normalize)) {
     cs <- colSums(mat)
     if (any(cs <= 0)) {
-      stop(sprintf("signature(s) %s in 'file' are all zero", paste(colnames(mat)[cs <= 0], collapse = ", ")),
-           call. = FALSE)
+      abort(sprintf("signature(s) %s in 'file' are all zero", paste(colnames(mat)[cs <= 0], collapse = ", ")), "data")
     }
     mat <- sweep(mat, 2, cs, "/")
   }

@@ -59,16 +59,16 @@ simulate_nmf <- function(m, n, rank, noise = c("poisson", "gaussian", "gamma", "
   check_positive(h_shape, "h_shape")
   if (!is.numeric(depth) || !(length(depth) %in% c(1L, n)) || anyNA(depth) || any(!is.finite(depth)) ||
       any(depth <= 0)) {
-    stop(sprintf("'depth' must be one positive number or %d (one per column)", n), call. = FALSE)
+    abort(sprintf("'depth' must be one positive number or %d (one per column)", n))
   }
   if (!is.null(w)) {
     if (!identical(dim(w), c(m, rank)) || !is.numeric(w) || anyNA(w) || any(w < 0)) {
-      stop(sprintf("'w' must be a non-negative %d x %d matrix", m, rank), call. = FALSE)
+      abort(sprintf("'w' must be a non-negative %d x %d matrix", m, rank))
     }
-    if (any(colSums(w) <= 0)) stop("'w' has a column of zeros", call. = FALSE)
+    if (any(colSums(w) <= 0)) abort("'w' has a column of zeros")
   }
   if (!is.null(h) && (!identical(dim(h), c(rank, n)) || !is.numeric(h) || anyNA(h) || any(h < 0))) {
-    stop(sprintf("'h' must be a non-negative %d x %d matrix", rank, n), call. = FALSE)
+    abort(sprintf("'h' must be a non-negative %d x %d matrix", rank, n))
   }
   seed <- resolve_seed(seed)
   stream <- rng_streams(seed, 1L)[[1]]

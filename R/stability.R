@@ -90,8 +90,8 @@ stability <- function(fit, max_iter = 100) {
     })) / n_runs)
   }
   if (!converged) {
-    warning(sprintf("the alignment of components still changed after max_iter = %d rounds; raise 'max_iter'",
-                    max_iter), call. = FALSE)
+    warn(sprintf("the alignment of components still changed after max_iter = %d rounds; raise 'max_iter'",
+                 max_iter), "convergence")
   }
   iterations <- iter
   component <- colnames(runs[[best]]$w)

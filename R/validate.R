@@ -4,8 +4,7 @@
 
 check_beta <- function(beta) {
   if (!is.numeric(beta) || length(beta) != 1L || is.na(beta) || !is.finite(beta)) {
-    stop("'beta' must be a single finite number (2 = least squares, 1 = KL/Poisson, 0 = Itakura-Saito)",
-         call. = FALSE)
+    abort("'beta' must be a single finite number (2 = least squares, 1 = KL/Poisson, 0 = Itakura-Saito)")
   }
   as.double(beta)
 }
@@ -13,8 +12,7 @@ check_beta <- function(beta) {
 check_count <- function(value, arg, min = 1) {
   if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) ||
       value != round(value) || value < min || value > .Machine$integer.max) {
-    stop(sprintf("'%s' must be a single whole number between %d and %d", arg, min, .Machine$integer.max),
-         call. = FALSE)
+    abort(sprintf("'%s' must be a single whole number between %d and %d", arg, min, .Machine$integer.max))
   }
   as.integer(value)
 }
@@ -28,7 +26,7 @@ check_threads <- function(threads) {
 check_thread_count <- function(threads, what) {
   if (!is.numeric(threads) || length(threads) != 1L || is.na(threads) || !is.finite(threads) ||
       threads != round(threads) || threads < 1 || threads > .Machine$integer.max) {
-    stop(sprintf("%s must be a single whole number >= 1 (or NULL for the default)", what), call. = FALSE)
+    abort(sprintf("%s must be a single whole number >= 1 (or NULL for the default)", what))
   }
   as.integer(threads)
 }
@@ -37,7 +35,7 @@ check_rank <- function(rank, dims) {
   top <- min(dims)
   if (!is.numeric(rank) || length(rank) != 1L || is.na(rank) || !is.finite(rank) || rank != round(rank) ||
       rank < 1 || rank > top) {
-    stop(sprintf("'rank' must be a single whole number between 1 and min(dim(x)) = %d", top), call. = FALSE)
+    abort(sprintf("'rank' must be a single whole number between 1 and min(dim(x)) = %d", top))
   }
   as.integer(rank)
 }
@@ -49,9 +47,9 @@ check_samples_in_columns <- function(x, arg) {
   cn <- colnames(x)
   if (is.null(cn) || length(cn) < 2L) return(invisible())
   if (!is.null(sbs_labels_or_null(cn)) && is.null(sbs_labels_or_null(rownames(x)))) {
-    stop(sprintf(paste0("the columns of '%s' are named by SBS-96 channels (%s, ...) and its rows are not: ",
-                        "the samples seem to be in rows. Channels must be rows and samples columns: use t(%s)"),
-                 arg, paste(utils::head(cn, 2), collapse = ", "), arg), call. = FALSE)
+    abort(sprintf(paste0("the columns of '%s' are named by SBS-96 channels (%s, ...) and its rows are not: ",
+                         "the samples seem to be in rows. Channels must be rows and samples columns: use t(%s)"),
+                  arg, paste(utils::head(cn, 2), collapse = ", "), arg), "alignment")
   }
   invisible()
 }
@@ -62,26 +60,26 @@ check_mask <- function(mask, dims, arg = "mask") {
   if (is.null(mask)) return(NULL)
   if (inherits(mask, "sparseMatrix")) {
     if (!identical(as.integer(dim(mask)), as.integer(dims))) {
-      stop(sprintf("'%s' must have the dimensions of x (%d x %d), not %d x %d",
-                   arg, dims[1], dims[2], nrow(mask), ncol(mask)), call. = FALSE)
+      abort(sprintf("'%s' must have the dimensions of x (%d x %d), not %d x %d",
+                    arg, dims[1], dims[2], nrow(mask), ncol(mask)))
     }
     if (!(methods::is(mask, "lMatrix") || methods::is(mask, "nMatrix"))) {
-      stop(sprintf("'%s' must be logical (TRUE = held out), not a numeric matrix", arg), call. = FALSE)
+      abort(sprintf("'%s' must be logical (TRUE = held out), not a numeric matrix", arg))
     }
     tm <- methods::as(mask, "TsparseMatrix")
     keep <- if (methods::.hasSlot(tm, "x")) tm@x else rep(TRUE, length(tm@i))
-    if (anyNA(keep)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
+    if (anyNA(keep)) abort(sprintf("'%s' contains NA", arg))
     i <- tm@i[keep]
     j <- tm@j[keep]
   } else {
     if (!is.matrix(mask) || !identical(as.integer(dim(mask)), as.integer(dims))) {
-      stop(sprintf("'%s' must be a logical matrix with the dimensions of x (%d x %d)",
-                   arg, dims[1], dims[2]), call. = FALSE)
+      abort(sprintf("'%s' must be a logical matrix with the dimensions of x (%d x %d)",
+                    arg, dims[1], dims[2]))
     }
     if (!is.logical(mask)) {
-      stop(sprintf("'%s' must be logical (TRUE = held out), not %s", arg, typeof(mask)), call. = FALSE)
+      abort(sprintf("'%s' must be logical (TRUE = held out), not %s", arg, typeof(mask)))
     }
-    if (anyNA(mask)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
+    if (anyNA(mask)) abort(sprintf("'%s' contains NA", arg))
     idx <- which(mask) - 1
     i <- as.integer(idx %% dims[1])
     j <- as.integer(idx %/% dims[1])
@@ -92,22 +90,22 @@ check_mask <- function(mask, dims, arg = "mask") {
 # A user-supplied list(w = , h = ), checked and moved to internal units.
 check_user_init <- function(init, dims, rank, scale) {
   if (!is.list(init) || !all(c("w", "h") %in% names(init))) {
-    stop("'init' must be one of \"", paste(init_methods, collapse = "\", \""),
-         "\" or a list with matrices 'w' and 'h'", call. = FALSE)
+    abort(paste0("'init' must be one of \"", paste(init_methods, collapse = "\", \""),
+                 "\" or a list with matrices 'w' and 'h'"))
   }
   w <- init$w
   h <- init$h
   if (!is.matrix(w) || !is.numeric(w) || !identical(as.integer(dim(w)), as.integer(c(dims[1], rank)))) {
-    stop(sprintf("'init$w' must be a numeric %d x %d matrix (rows of x by rank)", dims[1], rank), call. = FALSE)
+    abort(sprintf("'init$w' must be a numeric %d x %d matrix (rows of x by rank)", dims[1], rank))
   }
   if (!is.matrix(h) || !is.numeric(h) || !identical(as.integer(dim(h)), as.integer(c(rank, dims[2])))) {
-    stop(sprintf("'init$h' must be a numeric %d x %d matrix (rank by columns of x)", rank, dims[2]), call. = FALSE)
+    abort(sprintf("'init$h' must be a numeric %d x %d matrix (rank by columns of x)", rank, dims[2]))
   }
   if (any(!is.finite(w)) || any(!is.finite(h))) {
-    stop("'init$w' and 'init$h' must be finite (no NA, NaN or Inf)", call. = FALSE)
+    abort("'init$w' and 'init$h' must be finite (no NA, NaN or Inf)", "data")
   }
   if (any(w < 0) || any(h < 0)) {
-    stop("'init$w' and 'init$h' must be non-negative", call. = FALSE)
+    abort("'init$w' and 'init$h' must be non-negative", "data")
   }
   storage.mode(w) <- "double"
   storage.mode(h) <- "double"
@@ -131,10 +129,10 @@ check_restart_init <- function(init_name, nrun) {
   } else {
     sprintf("init = \"%s\" is deterministic (one SVD of x)", init_name)
   }
-  stop(sprintf(paste0("%s, so nrun = %d runs would all start from the same point and end as copies ",
-                      "that consensus() and stability() report as perfectly stable; use init = \"random\" ",
-                      "(the default when nrun > 1) for restarts, or nrun = 1 for a single fit from this start"),
-               what, nrun), call. = FALSE)
+  abort(sprintf(paste0("%s, so nrun = %d runs would all start from the same point and end as copies ",
+                       "that consensus() and stability() report as perfectly stable; use init = \"random\" ",
+                       "(the default when nrun > 1) for restarts, or nrun = 1 for a single fit from this start"),
+                what, nrun))
 }
 
 # opportunity as NULL or list(value = what the user gave, matrix = m x n,
@@ -146,37 +144,33 @@ check_opportunity <- function(opportunity, x) {
   value <- opportunity
   if (is.data.frame(opportunity)) opportunity <- as.matrix(opportunity)
   if (!is.numeric(opportunity)) {
-    stop("'opportunity' must be NULL, a numeric vector (one value per channel) or a channels x samples matrix",
-         call. = FALSE)
+    abort("'opportunity' must be NULL, a numeric vector (one value per channel) or a channels x samples matrix")
   }
   if (is.null(dim(opportunity))) {
     if (length(opportunity) != m) {
-      stop(sprintf("'opportunity' must have one value per channel (%d), not %d", m, length(opportunity)),
-           call. = FALSE)
+      abort(sprintf("'opportunity' must have one value per channel (%d), not %d", m, length(opportunity)))
     }
     opportunity <- conform_rows(matrix(opportunity, dimnames = list(names(opportunity), NULL)),
                                 x, "opportunity", "catalog")[, 1]
     mat <- matrix(opportunity, m, n)
   } else {
     if (!identical(dim(opportunity), dim(x))) {
-      stop(sprintf("an 'opportunity' matrix must have the dimensions of 'catalog' (%d x %d)", m, n),
-           call. = FALSE)
+      abort(sprintf("an 'opportunity' matrix must have the dimensions of 'catalog' (%d x %d)", m, n))
     }
     mat <- conform_rows(opportunity, x, "opportunity", "catalog")
     if (!is.null(colnames(mat)) && !is.null(colnames(x))) {
       # samples too are matched by name when both sides name them
       idx <- match(colnames(x), colnames(mat))
       if (anyNA(idx) || anyDuplicated(colnames(mat))) {
-        stop(sprintf(paste0("the columns of the 'opportunity' matrix are matched to the samples of 'catalog' ",
-                            "by name, so they must name each of its samples once (missing: %s)"),
-                     paste(utils::head(c(colnames(x)[is.na(idx)], character(0)), 5), collapse = ", ")),
-             call. = FALSE)
+        abort(sprintf(paste0("the columns of the 'opportunity' matrix are matched to the samples of 'catalog' ",
+                             "by name, so they must name each of its samples once (missing: %s)"),
+                      paste(utils::head(c(colnames(x)[is.na(idx)], character(0)), 5), collapse = ", ")), "alignment")
       }
       mat <- mat[, idx, drop = FALSE]
     }
   }
   if (anyNA(mat) || any(!is.finite(mat)) || any(mat <= 0)) {
-    stop("'opportunity' must be finite and positive", call. = FALSE)
+    abort("'opportunity' must be finite and positive", "data")
   }
   storage.mode(mat) <- "double"
   per_sample <- n > 1L && any(mat != mat[, 1])
@@ -194,14 +188,14 @@ check_profile_matrix <- function(mat, arg) {
   }
   if (is.numeric(mat) && is.null(dim(mat))) mat <- matrix(mat, ncol = 1L, dimnames = list(names(mat), NULL))
   if (!is.matrix(mat) || !is.numeric(mat)) {
-    stop(sprintf("'%s' must be a numeric matrix (rows = channels, columns = signatures)", arg), call. = FALSE)
+    abort(sprintf("'%s' must be a numeric matrix (rows = channels, columns = signatures)", arg))
   }
   if (anyNA(mat) || any(!is.finite(mat)) || any(mat < 0)) {
-    stop(sprintf("'%s' must be finite and non-negative", arg), call. = FALSE)
+    abort(sprintf("'%s' must be finite and non-negative", arg), "data")
   }
   if (any(colSums(mat) <= 0)) {
-    stop(sprintf("'%s' has all-zero column(s): %s", arg,
-                 paste(utils::head(which(colSums(mat) <= 0), 5), collapse = ", ")), call. = FALSE)
+    abort(sprintf("'%s' has all-zero column(s): %s", arg,
+                  paste(utils::head(which(colSums(mat) <= 0), 5), collapse = ", ")), "data")
   }
   storage.mode(mat) <- "double"
   mat
@@ -212,21 +206,19 @@ check_profile_matrix <- function(mat, arg) {
 check_restart_fit <- function(fit, what) {
   if (!inherits(fit, "nmf_fit")) {
     hint <- foreign_hint(fit, what)
-    stop(sprintf("'fit' must be an nmf_fit from betanmf::nmf(); %s() summarises its restarts%s", what,
-                 if (nzchar(hint)) sprintf("; 'fit' is a %s%s", class(fit)[1], hint) else ""),
-         call. = FALSE)
+    abort(sprintf("'fit' must be an nmf_fit from betanmf::nmf(); %s() summarises its restarts%s", what,
+                  if (nzchar(hint)) sprintf("; 'fit' is a %s%s", class(fit)[1], hint) else ""))
   }
   if (is.null(fit$runs) || length(fit$runs) < 2L) {
-    stop(sprintf(paste0("%s() needs several runs to compare, but 'fit' has a single run; ",
-                        "refit with nmf(..., nrun = 10) or more (nrun > 1)"), what),
-         call. = FALSE)
+    abort(sprintf(paste0("%s() needs several runs to compare, but 'fit' has a single run; ",
+                         "refit with nmf(..., nrun = 10) or more (nrun > 1)"), what))
   }
   invisible(fit)
 }
 
 check_positive <- function(value, arg) {
   if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) || value <= 0) {
-    stop(sprintf("'%s' must be a single positive number", arg), call. = FALSE)
+    abort(sprintf("'%s' must be a single positive number", arg))
   }
   invisible(value)
 }
