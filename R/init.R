@@ -7,7 +7,7 @@
 #   truncated SVD is randomized (Halko, Martinsson & Tropp 2011, Algorithm
 #   4.4 with one power iteration): it only multiplies by x, so sparse input
 #   is never densified.  One power iteration rather than two: on the four
-#   benchmark sets (bench/issue6.R) the losses after 5, 10 and 20 iterations
+#   benchmark sets (bench/targets.R) the losses after 5, 10 and 20 iterations
 #   differ by under 0.1 % either way, and the start costs two products with x
 #   fewer (0.42 -> 0.37 s on the 20000 x 3000 sparse set).
 # "nndsvds": NNDSVD with its zeros filled with sqrt(mean(x) / rank), the
