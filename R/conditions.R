@@ -10,10 +10,10 @@
 #' of these:
 #' \describe{
 #'   \item{`betanmf_error_input`}{a bad argument: wrong type, length or range
-#'     (`rank`, `beta`, `tol`, `mask`, `fraction`, `ranks`, `seed`, ...), an
-#'     option that does not apply (`solver = "hals"` with `beta = 1`), or an
-#'     object that cannot do what was asked (a fit without its data has no
-#'     residuals).}
+#'     (`rank`, `beta`, `tol`, `mask`, `fraction`, `ranks`, `seed`, ...), not
+#'     one of its choices (`solver = "foo"`), an option that does not apply
+#'     (`solver = "hals"` with `beta = 1`), or an object that cannot do what
+#'     was asked (a fit without its data has no residuals).}
 #'   \item{`betanmf_error_data`}{bad values in the data: NA, NaN, infinite or
 #'     negative entries, zeros where the beta-divergence is infinite
 #'     (`beta <= 0`), nothing observed, non-integer counts where counts are
@@ -23,14 +23,17 @@
 #'     different channels or samples, labels are not SBS-96 channels, two
 #'     unnamed sides differ in length, or a catalog has its samples in rows
 #'     (e.g. the signatures and the catalog of [fit_signatures()], the
-#'     `newdata` of [predict()]). Also of class `betanmf_error_input`.}
+#'     `newdata` of [predict()][predict.nmf_fit]). Also of class
+#'     `betanmf_error_input`.}
 #'   \item{`betanmf_error_dependency`}{the input needs a suggested package
 #'     that is not installed (SummarizedExperiment, Biobase).}
 #'   \item{`betanmf_error_numerical`}{the computation gave no usable answer:
 #'     [nmf_rank()] found no rank with a finite held-out error.}
 #' }
 #' Errors raised from the C code (`"internal error: ..."`) are not classed:
-#' they report a broken invariant of betanmf itself, never bad input.
+#' they report a broken invariant of betanmf itself, never bad input. Nor are
+#' the errors R itself raises before betanmf's code runs, such as a missing
+#' argument with no default (`nmf(x)` without `rank`).
 #'
 #' @section Warnings:
 #' Every warning has class `betanmf_warning` (and `warning`, `condition`),

@@ -160,7 +160,7 @@ plot.nmf_consensus <- function(x, ...) {
 #' @export
 as.data.frame.nmf_consensus <- function(x, row.names = NULL, optional = FALSE, ...,
                                         what = c("pairs", "samples")) {
-  what <- match.arg(what)
+  what <- check_choice(what)
   samples <- rownames(x$consensus)
   n <- length(samples)
   if (what == "samples") {

@@ -80,7 +80,7 @@
 #' colSums(mb)
 #' @export
 cv_mask <- function(x, fraction = 0.1, seed = NULL, type = c("speckled", "columns", "rows"), block = 1) {
-  type <- match.arg(type)
+  type <- check_choice(type)
   x <- as_nmf_matrix(x, arg = "x")
   dims <- dim(x)
   if (any(dims == 0L)) abort("'x' must have at least one row and one column")

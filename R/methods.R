@@ -223,7 +223,7 @@ print.summary.nmf_fit <- function(x, digits = max(3L, getOption("digits") - 3L),
 #'   both factors in one file.
 #' @export
 as.data.frame.nmf_fit <- function(x, row.names = NULL, optional = FALSE, ..., what = c("both", "w", "h")) {
-  what <- match.arg(what)
+  what <- check_choice(what)
   long <- function(m, factor) {
     # m: entries by components (W, or t(H))
     names_m <- rownames(m)

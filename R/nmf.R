@@ -149,8 +149,8 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
                 control = list(), assay = NULL) {
   call <- match.call()
   beta <- check_beta(beta)
-  solver <- match.arg(solver)
-  missing <- match.arg(missing)
+  solver <- check_choice(solver)
+  missing <- check_choice(missing)
   if (solver == "hals" && beta != 2) {
     abort(sprintf("solver = \"hals\" minimises the beta = 2 loss only; use solver = \"mu\" for beta = %g", beta))
   }

@@ -80,7 +80,7 @@ plot_sbs96 <- function(w, normalize = TRUE, labels = FALSE) {
 #' class(p)
 #' @export
 plot_exposures <- function(h, relative = FALSE, order = c("dominant", "total", "none")) {
-  order <- match.arg(order)
+  order <- check_choice(order)
   if (is.data.frame(h)) h <- as.matrix(h)
   if (!is.matrix(h) || !is.numeric(h) || anyNA(h) || any(!is.finite(h)) || any(h < 0)) {
     abort("'h' must be a finite non-negative numeric matrix (signatures x samples)")
@@ -177,7 +177,7 @@ activation_lines <- function(h) {
 #' @export
 autoplot.signature_refit <- function(object, type = c("exposures", "reconstruction"), sample = 1,
                                      relative = FALSE, samples = NULL, ...) {
-  type <- match.arg(type)
+  type <- check_choice(type)
   if (type == "exposures") {
     all_samples <- colnames(object$exposures)
     keep <- if (is.null(samples)) seq_along(all_samples) else if (is.character(samples)) {

@@ -106,8 +106,8 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
                      rule = c("min", "1se"), threads = NULL, type = c("speckled", "columns", "rows"),
                      block = 1, ...) {
   call <- match.call()
-  rule <- match.arg(rule)
-  type <- match.arg(type)
+  rule <- check_choice(rule)
+  type <- check_choice(type)
   beta <- check_beta(beta)
   folds <- check_count(folds, "folds")
   nrun <- check_count(nrun, "nrun")

@@ -128,7 +128,7 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
                            resample = c("multinomial", "poisson"),
                            level = 0.95, seed = NULL, maxit = 1000, tol = 1e-8) {
   call <- match.call()
-  resample <- match.arg(resample)
+  resample <- check_choice(resample)
   beta <- check_beta(beta)
   if (is.numeric(catalog) && is.null(dim(catalog))) {
     catalog <- matrix(catalog, ncol = 1L, dimnames = list(names(catalog), "sample1"))
@@ -153,7 +153,7 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
     abort("'prune' must be TRUE or FALSE")
   }
   if (is.null(prune_rule)) prune_rule <- if (beta == 1) "deviance" else "cosine"
-  prune_rule <- match.arg(prune_rule, c("deviance", "cosine"))
+  prune_rule <- check_choice(prune_rule, c("deviance", "cosine"))
   if (prune_rule == "deviance" && beta != 1) {
     abort(sprintf("prune_rule = \"deviance\" is the Poisson likelihood-ratio rule and needs beta = 1, not %g; use prune_rule = \"cosine\"",
                   beta))

@@ -40,7 +40,7 @@
 simulate_nmf <- function(m, n, rank, noise = c("poisson", "gaussian", "gamma", "none"),
                          depth = 1000, noise_level = 0.1, w_shape = 0.5, h_shape = 1,
                          w = NULL, h = NULL, seed = NULL) {
-  noise <- match.arg(noise)
+  noise <- check_choice(noise)
   if (!is.null(w)) {
     w <- as.matrix(w)
     if (missing(m)) m <- nrow(w)

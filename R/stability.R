@@ -190,7 +190,7 @@ plot.nmf_stability <- function(x, ...) {
 #' @export
 as.data.frame.nmf_stability <- function(x, row.names = NULL, optional = FALSE, ...,
                                         what = c("components", "runs")) {
-  what <- match.arg(what)
+  what <- check_choice(what)
   if (what == "components") return(x$components)
   n_runs <- nrow(x$cosine)
   comp <- colnames(x$cosine)

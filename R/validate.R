@@ -9,6 +9,23 @@ check_beta <- function(beta) {
   as.double(beta)
 }
 
+# match.arg() for the user-facing functions: one of `choices` (a unique
+# prefix is enough; the default, the whole vector of choices, and NULL give
+# the first), with the choices taken from the caller's formals when not given.
+# Unlike match.arg()'s "'arg' should be one of", the error names the argument
+# and is a betanmf_error_input.
+check_choice <- function(value, choices = NULL, arg = deparse1(substitute(value))) {
+  if (is.null(choices)) choices <- eval(formals(sys.function(sys.parent()))[[arg]], parent.frame())
+  if (is.null(value) || identical(value, choices)) return(choices[1L])
+  if (is.character(value) && length(value) == 1L && !is.na(value) && nzchar(value)) {
+    i <- pmatch(value, choices)
+    if (!is.na(i)) return(choices[i])
+  }
+  shown <- if (is.character(value) && length(value) == 1L) sprintf("\"%s\"", value) else
+    sprintf("a %s of length %d", class(value)[1], length(value))
+  abort(sprintf("'%s' must be one of %s, not %s", arg, paste0("\"", choices, "\"", collapse = ", "), shown))
+}
+
 check_count <- function(value, arg, min = 1) {
   if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) ||
       value != round(value) || value < min || value > .Machine$integer.max) {

@@ -67,6 +67,11 @@ test_that("bad arguments across the API are betanmf_error_input", {
     list(quote(nmf(x, 3, beta = NA)), "'beta' must be a single finite number"),
     list(quote(nmf(x, 3, beta = "1")), "'beta'"),
     list(quote(nmf(x, 3, beta = 1, solver = "hals")), "solver = \"hals\" minimises the beta = 2 loss only"),
+    list(quote(nmf(x, 3, solver = "foo")), "'solver' must be one of \"auto\", \"hals\", \"mu\", \"cd\", not \"foo\""),
+    list(quote(nmf(x, 3, missing = c("error", "mask", "drop"))), "'missing' must be one of .*, not a character of length 3"),
+    list(quote(as.data.frame(fit, what = "x")), "'what' must be one of \"both\", \"w\", \"h\", not \"x\""),
+    list(quote(autoplot(fit, type = NA)), "'type' must be one of \"trace\""),
+    list(quote(fit_signatures(x, x[, 1:3], prune = TRUE, prune_rule = "aic")), "'prune_rule' must be one of"),
     list(quote(nmf(x, 3, tol = -1)), "'tol'"),
     list(quote(nmf(x, 3, seed = "a")), "'seed'"),
     list(quote(nmf(x, 3, threads = 0)), "'threads'"),
@@ -100,6 +105,21 @@ test_that("bad arguments across the API are betanmf_error_input", {
     list(quote(beta_divergence(x, x[-1, ], 1)), "the same dimensions")
   )
   expect_classed_errors(cases, c("betanmf_error_input", "betanmf_error"))
+})
+
+test_that("check_choice() chooses as match.arg() does, and names the argument when it cannot", {
+  twin <- function(solver = c("auto", "hals", "mu", "cd")) match.arg(solver)
+  ours <- function(solver = c("auto", "hals", "mu", "cd")) betanmf:::check_choice(solver)
+  values <- list(c("auto", "hals", "mu", "cd"), NULL, "auto", "hals", "h", "m", "c", "cd", "mu", "foo", "",
+                 NA_character_, c("mu", "cd"), 1, "HALS", " mu")
+  for (v in values) {
+    expected <- tryCatch(twin(v), error = function(e) "error")
+    got <- tryCatch(ours(v), betanmf_error_input = function(e) "error")
+    expect_identical(got, expected, info = deparse1(v))
+  }
+  expect_identical(betanmf:::check_choice("cos", c("deviance", "cosine"), "prune_rule"), "cosine")
+  expect_error(ours("foo"), "^'solver' must be one of \"auto\", \"hals\", \"mu\", \"cd\", not \"foo\"$",
+               class = "betanmf_error_input")
 })
 
 test_that("bad values in the data are betanmf_error_data (also bad input)", {
@@ -231,9 +251,9 @@ test_that("no R code signals an unclassed error or warning", {
     code <- readLines(f, warn = FALSE)
     code <- gsub("\"([^\"\\\\]|\\\\.)*\"", "\"\"", code) # strings may say stop(),
     code <- sub("#.*$", "", code)                                # and so may comments
-    hit <- grep("(^|[^[:alnum:]_.])(stop|warning|stopifnot|signalCondition)[[:space:]]*\\(", code)
+    hit <- grep("(^|[^[:alnum:]_.])(stop|warning|stopifnot|signalCondition|match\\.arg)[[:space:]]*\\(", code)
     bare <- c(bare, sprintf("%s:%d", basename(f), hit))
   }
   expect_identical(bare, character(0),
-                   info = "use abort(message, kind) or warn(message, kind) from R/conditions.R")
+                   info = "use abort(message, kind) or warn(message, kind) (R/conditions.R), check_choice()")
 })
