@@ -26,22 +26,22 @@ beta_divergence <- function(x, y, beta, mask = NULL) {
   if (inherits(y, "Matrix")) y <- as.matrix(y)
   if (is.data.frame(x)) x <- as.matrix(x)
   if (is.data.frame(y)) y <- as.matrix(y)
-  if (!is.numeric(x) || !is.numeric(y)) stop("'x' and 'y' must be numeric", call. = FALSE)
+  if (!is.numeric(x) || !is.numeric(y)) abort("'x' and 'y' must be numeric")
   if (!identical(dim(x), dim(y)) || length(x) != length(y)) {
-    stop("'x' and 'y' must have the same dimensions", call. = FALSE)
+    abort("'x' and 'y' must have the same dimensions")
   }
   keep <- NULL
   if (!is.null(mask)) {
     if (inherits(mask, "Matrix")) mask <- as.matrix(mask)
     if (!is.logical(mask) || length(mask) != length(x) || (!is.null(dim(x)) && !identical(dim(mask), dim(x)))) {
-      stop("'mask' must be a logical matrix of the dimensions of 'x'", call. = FALSE)
+      abort("'mask' must be a logical matrix of the dimensions of 'x'")
     }
-    if (anyNA(mask)) stop("'mask' contains NA", call. = FALSE)
+    if (anyNA(mask)) abort("'mask' contains NA")
     keep <- !mask
   }
   xs <- if (is.null(keep)) x else x[keep]
   ys <- if (is.null(keep)) y else y[keep]
-  if (anyNA(xs) || anyNA(ys)) stop("'x' and 'y' must not contain NA (outside the mask)", call. = FALSE)
-  if (any(xs < 0) || any(ys < 0)) stop("'x' and 'y' must be non-negative", call. = FALSE)
+  if (anyNA(xs) || anyNA(ys)) abort("'x' and 'y' must not contain NA (outside the mask)", "data")
+  if (any(xs < 0) || any(ys < 0)) abort("'x' and 'y' must be non-negative", "data")
   .Call(C_beta_divergence, as.double(xs), as.double(ys), beta, NULL)
 }

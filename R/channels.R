@@ -55,14 +55,13 @@ sbs96_channels <- function() {
 #' @export
 sbs96_labels <- function(labels, subtype = NULL) {
   if (!is.character(labels) && !is.factor(labels)) {
-    stop("'labels' must be a character vector of SBS channel labels", call. = FALSE)
+    abort("'labels' must be a character vector of SBS channel labels")
   }
   given <- as.character(labels)
   labels <- toupper(trimws(given))
   if (!is.null(subtype)) {
     if ((!is.character(subtype) && !is.factor(subtype)) || length(subtype) != length(labels)) {
-      stop(sprintf("'subtype' must be a character vector as long as 'labels' (%d)", length(labels)),
-           call. = FALSE)
+      abort(sprintf("'subtype' must be a character vector as long as 'labels' (%d)", length(labels)))
     }
     given_subtype <- as.character(subtype)
     subtype <- toupper(trimws(given_subtype))
@@ -70,8 +69,8 @@ sbs96_labels <- function(labels, subtype = NULL) {
   missing_label <- is.na(labels) | labels == "" |
     (if (is.null(subtype)) FALSE else (is.na(subtype) | subtype == ""))
   if (any(missing_label)) {
-    stop(sprintf("%d SBS channel label(s) are missing (NA or empty), the first at position %d",
-                 sum(missing_label), which(missing_label)[1]), call. = FALSE)
+    abort(sprintf("%d SBS channel label(s) are missing (NA or empty), the first at position %d",
+                  sum(missing_label), which(missing_label)[1]), "alignment")
   }
   out <- rep(NA_character_, length(labels))
   if (!is.null(subtype)) {
@@ -92,9 +91,9 @@ sbs96_labels <- function(labels, subtype = NULL) {
   }
   bad <- is.na(out) | !(out %in% sbs96_channels())
   if (any(bad)) {
-    stop(sprintf(paste0("%d label(s) are not among the 96 pyrimidine-centred SBS channels ",
-                        "(styles: \"A[C>A]A\", \"ACA>AAA\", or Type \"C>A\" with Subtype \"ACA\"): %s"),
-                 sum(bad), paste(utils::head(unique(shown[bad]), 5), collapse = ", ")), call. = FALSE)
+    abort(sprintf(paste0("%d label(s) are not among the 96 pyrimidine-centred SBS channels ",
+                         "(styles: \"A[C>A]A\", \"ACA>AAA\", or Type \"C>A\" with Subtype \"ACA\"): %s"),
+                  sum(bad), paste(utils::head(unique(shown[bad]), 5), collapse = ", ")), "alignment")
   }
   out
 }
@@ -130,15 +129,15 @@ conform_rows <- function(mat, target, arg, target_arg, target_desc = sprintf("'%
   tn <- rownames(target)
   if (is.null(rn) && is.null(tn)) {
     if (nrow(mat) != nrow(target)) {
-      stop(sprintf("'%s' must have %d rows (those of %s), not %d", arg, nrow(target), target_desc, nrow(mat)),
-           call. = FALSE)
+      abort(sprintf("'%s' must have %d rows (those of %s), not %d", arg, nrow(target), target_desc, nrow(mat)),
+            "alignment")
     }
     return(mat)
   }
   if (is.null(rn) || is.null(tn)) {
     named_sbs <- !is.null(as_sbs96_or_null(if (is.null(rn)) tn else rn))
     if (!named_sbs || (if (is.null(rn)) nrow(mat) else nrow(target)) != 96L) {
-      stop(unnamed_rows_message(mat, target, arg, target_desc, target_names_code, arg_is_vector), call. = FALSE)
+      abort(unnamed_rows_message(mat, target, arg, target_desc, target_names_code, arg_is_vector), "alignment")
     }
     # an unnamed 96-row side is in the canonical SBS-96 order
     if (is.null(rn)) rownames(mat) <- sbs96_channels() else tn <- sbs96_channels()
@@ -156,8 +155,8 @@ match_row_names <- function(names, target_names, arg, target_desc, target_names_
   check_unique <- function(labels, desc, suffix = "") {
     dup <- duplicated(labels)
     if (any(dup)) {
-      stop(sprintf("%s has duplicated row names%s: %s; rows are matched by name, so each must be unique",
-                   desc, suffix, paste(utils::head(unique(labels[dup]), 5), collapse = ", ")), call. = FALSE)
+      abort(sprintf("%s has duplicated row names%s: %s; rows are matched by name, so each must be unique",
+                    desc, suffix, paste(utils::head(unique(labels[dup]), 5), collapse = ", ")), "alignment")
     }
   }
   check_unique(names, sprintf("'%s'", arg))
@@ -185,10 +184,10 @@ match_row_names <- function(names, target_names, arg, target_desc, target_names_
       parts <- c(parts, sprintf("'%s' has %d %s that %s lacks: %s", arg, length(extra), what, target_desc,
                                 paste(utils::head(extra, 5), collapse = ", ")))
     }
-    stop(paste0(paste(parts, collapse = "; "),
-                sprintf(paste0("; rows are matched by name, so both must have the same %s ",
-                               "(to keep only the common ones: %s[intersect(rownames(%s), %s), ])"),
-                        if (sbs) "channels" else "row names", arg, arg, target_names_code)), call. = FALSE)
+    abort(paste0(paste(parts, collapse = "; "),
+                 sprintf(paste0("; rows are matched by name, so both must have the same %s ",
+                                "(to keep only the common ones: %s[intersect(rownames(%s), %s), ])"),
+                         if (sbs) "channels" else "row names", arg, arg, target_names_code)), "alignment")
   }
   idx
 }

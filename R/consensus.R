@@ -67,9 +67,9 @@ consensus <- function(fit, max_samples = 5000) {
   runs <- lapply(runs, function(run) list(h = run$h[, known, drop = FALSE]))
   n <- ncol(runs[[1]]$h)
   if (n > max_samples) {
-    stop(sprintf(paste0("the consensus matrix would be %d x %d (%s MB), more samples than ",
-                        "max_samples = %d; raise 'max_samples' if you have the memory"),
-                 n, n, format(round(8 * n^2 / 2^20)), max_samples), call. = FALSE)
+    abort(sprintf(paste0("the consensus matrix would be %d x %d (%s MB), more samples than ",
+                         "max_samples = %d; raise 'max_samples' if you have the memory"),
+                  n, n, format(round(8 * n^2 / 2^20)), max_samples))
   }
   samples <- colnames(runs[[1]]$h)
   if (is.null(samples)) samples <- as.character(seq_len(n))
@@ -160,7 +160,7 @@ plot.nmf_consensus <- function(x, ...) {
 #' @export
 as.data.frame.nmf_consensus <- function(x, row.names = NULL, optional = FALSE, ...,
                                         what = c("pairs", "samples")) {
-  what <- match.arg(what)
+  what <- check_choice(what)
   samples <- rownames(x$consensus)
   n <- length(samples)
   if (what == "samples") {
@@ -222,23 +222,6 @@ print.summary.nmf_consensus <- function(x, digits = 3L, ...) {
 }
 
 # --- helpers ---------------------------------------------------------------
-
-# consensus() and stability() summarise restarts: refuse anything else with a
-# message that says what is needed
-check_restart_fit <- function(fit, what) {
-  if (!inherits(fit, "nmf_fit")) {
-    hint <- foreign_hint(fit, what)
-    stop(sprintf("'fit' must be an nmf_fit from betanmf::nmf(); %s() summarises its restarts%s", what,
-                 if (nzchar(hint)) sprintf("; 'fit' is a %s%s", class(fit)[1], hint) else ""),
-         call. = FALSE)
-  }
-  if (is.null(fit$runs) || length(fit$runs) < 2L) {
-    stop(sprintf(paste0("%s() needs several runs to compare, but 'fit' has a single run; ",
-                        "refit with nmf(..., nrun = 10) or more (nrun > 1)"), what),
-         call. = FALSE)
-  }
-  invisible(fit)
-}
 
 # Pearson correlation between the distances and the tree's cophenetic
 # distances; 1 when the distances are all equal (the tree reproduces them)

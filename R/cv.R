@@ -84,34 +84,34 @@
 #' colSums(mb)
 #' @export
 cv_mask <- function(x, fraction = 0.1, seed = NULL, type = c("speckled", "columns", "rows"), block = 1) {
-  type <- match.arg(type)
+  type <- check_choice(type)
   x <- as_nmf_matrix(x, arg = "x")
   dims <- dim(x)
-  if (any(dims == 0L)) stop("'x' must have at least one row and one column", call. = FALSE)
+  if (any(dims == 0L)) abort("'x' must have at least one row and one column")
   ok <- is.numeric(fraction) && length(fraction) == 1L && !is.na(fraction) && fraction > 0 &&
     (if (type == "speckled") fraction < 1 else fraction <= 0.5)
   if (!ok) {
-    stop(if (type == "speckled") "'fraction' must be a single number between 0 and 1 (exclusive)"
-         else sprintf("'fraction' must be a single number in (0, 0.5] for type = \"%s\" (each block is held out in half of the %s)",
-                      type, if (type == "columns") "rows" else "columns"), call. = FALSE)
+    abort(if (type == "speckled") "'fraction' must be a single number between 0 and 1 (exclusive)"
+          else sprintf("'fraction' must be a single number in (0, 0.5] for type = \"%s\" (each block is held out in half of the %s)",
+                       type, if (type == "columns") "rows" else "columns"))
   }
   extent <- if (type == "rows") dims[1] else dims[2]
   if (type != "speckled") {
     if (!is.numeric(block) || length(block) != 1L || is.na(block) || block != round(block) ||
         block < 1 || block > extent) {
-      stop(sprintf("'block' must be a whole number between 1 and the number of %s of 'x' (%d)",
-                   type, extent), call. = FALSE)
+      abort(sprintf("'block' must be a whole number between 1 and the number of %s of 'x' (%d)",
+                    type, extent))
     }
     other <- if (type == "rows") dims[2] else dims[1]
     if (other < 2L) {
-      stop(sprintf("type = \"%s\" needs at least two %s in 'x'", type,
-                   if (type == "rows") "columns" else "rows"), call. = FALSE)
+      abort(sprintf("type = \"%s\" needs at least two %s in 'x'", type,
+                    if (type == "rows") "columns" else "rows"))
     }
   }
   missing_ij <- na_entries(x)
   if (type == "speckled" && round(fraction * (prod(as.numeric(dims)) - length(missing_ij$lin))) < 1) {
-    stop(sprintf("'fraction' = %g of the %.0f entries of 'x' holds out none; use a larger 'fraction'",
-                 fraction, prod(as.numeric(dims)) - length(missing_ij$lin)), call. = FALSE)
+    abort(sprintf("'fraction' = %g of the %.0f entries of 'x' holds out none; use a larger 'fraction'",
+                  fraction, prod(as.numeric(dims)) - length(missing_ij$lin)))
   }
   support <- entry_support(x, missing_ij, patterns = type != "speckled")
   seed <- resolve_seed(seed)
@@ -136,13 +136,12 @@ cv_mask <- function(x, fraction = 0.1, seed = NULL, type = c("speckled", "column
     out
   })
   if (is.null(found)) {
-    stop(sprintf(paste0("cv_mask() could not draw a hold-out of fraction = %g that leaves every row and column ",
+    abort(sprintf(paste0("cv_mask() could not draw a hold-out of fraction = %g that leaves every row and column ",
                         "of 'x' with an observed (and, where it has one, an observed positive) entry ",
                         "(%d tries); %s"), fraction, tries,
                  if (type == "speckled") "use a smaller 'fraction'"
                  else sprintf("use a smaller 'block' (each block is held out in half of the %s, whatever 'fraction' is)",
-                              if (type == "columns") "rows" else "columns")),
-         call. = FALSE)
+                              if (type == "columns") "rows" else "columns")))
   }
   dn <- dimnames(x)
   if (all(vapply(dn, is.null, logical(1)))) dn <- NULL # a dgCMatrix has list(NULL, NULL)

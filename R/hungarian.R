@@ -43,16 +43,16 @@
 hungarian <- function(cost, maximize = FALSE) {
   if (is.data.frame(cost)) cost <- as.matrix(cost)
   if (!is.matrix(cost) || !(is.numeric(cost) || is.logical(cost))) {
-    stop("'cost' must be a numeric matrix", call. = FALSE)
+    abort("'cost' must be a numeric matrix")
   }
   if (nrow(cost) < 1L || ncol(cost) < 1L) {
-    stop("'cost' must have at least one row and one column", call. = FALSE)
+    abort("'cost' must have at least one row and one column")
   }
   if (anyNA(cost) || any(!is.finite(cost))) {
-    stop("'cost' must contain only finite numbers (no NA, NaN or Inf)", call. = FALSE)
+    abort("'cost' must contain only finite numbers (no NA, NaN or Inf)", "data")
   }
   if (!is.logical(maximize) || length(maximize) != 1L || is.na(maximize)) {
-    stop("'maximize' must be TRUE or FALSE", call. = FALSE)
+    abort("'maximize' must be TRUE or FALSE")
   }
   storage.mode(cost) <- "double"
   dimnames(cost) <- NULL
@@ -184,9 +184,9 @@ as_numeric_columns <- function(x, arg) {
   if (is.data.frame(x) || inherits(x, "Matrix")) x <- as.matrix(x)
   if (is.null(dim(x))) x <- matrix(x, ncol = 1L, dimnames = list(names(x), NULL))
   if (!is.numeric(x) || length(dim(x)) != 2L) {
-    stop(sprintf("'%s' must be a numeric vector or matrix", arg), call. = FALSE)
+    abort(sprintf("'%s' must be a numeric vector or matrix", arg))
   }
-  if (nrow(x) < 1L) stop(sprintf("'%s' must have at least one row", arg), call. = FALSE)
+  if (nrow(x) < 1L) abort(sprintf("'%s' must have at least one row", arg))
   if (anyNA(x) || any(!is.finite(x))) {
     na_rows <- which(rowSums(is.na(x)) == ncol(x))
     hint <- if (length(na_rows) && ncol(x) > 1L) {
@@ -195,7 +195,7 @@ as_numeric_columns <- function(x, arg) {
                      "entry: drop them from both sides first, e.g. %s[stats::complete.cases(%s), ]"),
               paste(utils::head(na_rows, 5), collapse = ", "), arg, arg)
     } else ""
-    stop(sprintf("'%s' must contain only finite numbers%s", arg, hint), call. = FALSE)
+    abort(sprintf("'%s' must contain only finite numbers%s", arg, hint), "data")
   }
   storage.mode(x) <- "double"
   x
@@ -212,6 +212,6 @@ unit_columns <- function(x) {
 component_matrix <- function(x, arg) {
   if (inherits(x, "nmf_fit")) x <- x$w
   x <- as_numeric_columns(x, arg)
-  if (any(x < 0)) stop(sprintf("'%s' must be non-negative", arg), call. = FALSE)
+  if (any(x < 0)) abort(sprintf("'%s' must be non-negative", arg), "data")
   x
 }

@@ -7,7 +7,7 @@
 #   truncated SVD is randomized (Halko, Martinsson & Tropp 2011, Algorithm
 #   4.4 with one power iteration): it only multiplies by x, so sparse input
 #   is never densified.  One power iteration rather than two: on the four
-#   benchmark sets (bench/issue6.R) the losses after 5, 10 and 20 iterations
+#   benchmark sets (bench/targets.R) the losses after 5, 10 and 20 iterations
 #   differ by under 0.1 % either way, and the start costs two products with x
 #   fewer (0.42 -> 0.37 s on the 20000 x 3000 sparse set).
 # "nndsvds": NNDSVD with its zeros filled with sqrt(mean(x) / rank), the
@@ -117,52 +117,4 @@ nndsvd <- function(xs, rank, fill = "", mean_x, xscale = 1) {
     h[zh] <- stats::runif(sum(zh), 0, mean_x / 100)
   }
   list(w = w, h = h)
-}
-
-# A user-supplied list(w = , h = ), checked and moved to internal units.
-check_user_init <- function(init, dims, rank, scale) {
-  if (!is.list(init) || !all(c("w", "h") %in% names(init))) {
-    stop("'init' must be one of \"", paste(init_methods, collapse = "\", \""),
-         "\" or a list with matrices 'w' and 'h'", call. = FALSE)
-  }
-  w <- init$w
-  h <- init$h
-  if (!is.matrix(w) || !is.numeric(w) || !identical(as.integer(dim(w)), as.integer(c(dims[1], rank)))) {
-    stop(sprintf("'init$w' must be a numeric %d x %d matrix (rows of x by rank)", dims[1], rank), call. = FALSE)
-  }
-  if (!is.matrix(h) || !is.numeric(h) || !identical(as.integer(dim(h)), as.integer(c(rank, dims[2])))) {
-    stop(sprintf("'init$h' must be a numeric %d x %d matrix (rank by columns of x)", rank, dims[2]), call. = FALSE)
-  }
-  if (any(!is.finite(w)) || any(!is.finite(h))) {
-    stop("'init$w' and 'init$h' must be finite (no NA, NaN or Inf)", call. = FALSE)
-  }
-  if (any(w < 0) || any(h < 0)) {
-    stop("'init$w' and 'init$h' must be non-negative", call. = FALSE)
-  }
-  storage.mode(w) <- "double"
-  storage.mode(h) <- "double"
-  list(w = unname(w), h = unname(h) / scale)
-}
-
-# Restarts compare local minima reached from different starts. The NNDSVD
-# starts are one SVD of x (the randomized range finder of each run's stream
-# moves them only slightly), "nndsvdar" adds values below mean(x) / 100 at
-# that start's zeros, and a user start is one pair of matrices: every run
-# would begin at (nearly) the same point and end in the same minimum, and
-# consensus() and stability() would report those copies as perfectly stable. On sbs_catalog
-# at rank 6 (8 runs) "nndsvdar" gave a stability of 1.000 for every
-# component where random starts found components at 0.84 and 0.92.
-check_restart_init <- function(init_name, nrun) {
-  if (nrun <= 1L || init_name == "random") return(invisible(TRUE))
-  what <- if (init_name == "user") {
-    "a start given as list(w, h) is one point"
-  } else if (init_name == "nndsvdar") {
-    "init = \"nndsvdar\" is one SVD of x with only its zeros perturbed (below mean(x) / 100)"
-  } else {
-    sprintf("init = \"%s\" is deterministic (one SVD of x)", init_name)
-  }
-  stop(sprintf(paste0("%s, so nrun = %d runs would all start from the same point and end as copies ",
-                      "that consensus() and stability() report as perfectly stable; use init = \"random\" ",
-                      "(the default when nrun > 1) for restarts, or nrun = 1 for a single fit from this start"),
-               what, nrun), call. = FALSE)
 }

@@ -6,13 +6,13 @@
 as_nmf_matrix <- function(x, assay = NULL, arg = "x") {
   if (inherits(x, "SummarizedExperiment")) {
     if (!requireNamespace("SummarizedExperiment", quietly = TRUE)) {
-      stop(sprintf("'%s' is a SummarizedExperiment, but the SummarizedExperiment package is not installed", arg),
-           call. = FALSE)
+      abort(sprintf("'%s' is a SummarizedExperiment, but the SummarizedExperiment package is not installed", arg),
+            "dependency")
     }
     x <- SummarizedExperiment::assay(x, if (is.null(assay)) 1L else assay, withDimnames = TRUE)
   } else if (inherits(x, "ExpressionSet")) {
     if (!requireNamespace("Biobase", quietly = TRUE)) {
-      stop(sprintf("'%s' is an ExpressionSet, but the Biobase package is not installed", arg), call. = FALSE)
+      abort(sprintf("'%s' is an ExpressionSet, but the Biobase package is not installed", arg), "dependency")
     }
     x <- Biobase::exprs(x)
   }
@@ -21,8 +21,8 @@ as_nmf_matrix <- function(x, assay = NULL, arg = "x") {
     x <- labelled$values
     bad <- !vapply(x, function(col) is.numeric(col) && !is.factor(col), logical(1))
     if (any(bad)) {
-      stop(sprintf("'%s' is a data frame with non-numeric column(s): %s", arg,
-                   paste(utils::head(names(x)[bad], 5), collapse = ", ")), call. = FALSE)
+      abort(sprintf("'%s' is a data frame with non-numeric column(s): %s", arg,
+                    paste(utils::head(names(x)[bad], 5), collapse = ", ")))
     }
     x <- as.matrix(x)
     if (!is.null(labelled$labels)) rownames(x) <- labelled$labels
@@ -31,18 +31,18 @@ as_nmf_matrix <- function(x, assay = NULL, arg = "x") {
   if (inherits(x, "sparseMatrix")) {
     if (!inherits(x, "dgCMatrix")) {
       x <- tryCatch(methods::as(methods::as(methods::as(x, "CsparseMatrix"), "generalMatrix"), "dMatrix"),
-                    error = function(e) stop(sprintf("'%s' is a sparse matrix that cannot be converted to a dgCMatrix: %s",
-                                                     arg, conditionMessage(e)), call. = FALSE))
+                    error = function(e) abort(sprintf("'%s' is a sparse matrix that cannot be converted to a dgCMatrix: %s",
+                                                      arg, conditionMessage(e))))
     }
     return(x)
   }
   if (inherits(x, "Matrix")) x <- as.matrix(x)
   if (!is.matrix(x)) {
-    stop(sprintf("'%s' must be a numeric matrix, a data frame of numbers or a dgCMatrix, not %s",
-                 arg, paste(class(x), collapse = "/")), call. = FALSE)
+    abort(sprintf("'%s' must be a numeric matrix, a data frame of numbers or a dgCMatrix, not %s",
+                  arg, paste(class(x), collapse = "/")))
   }
   if (!is.numeric(x) || is.logical(x)) {
-    stop(sprintf("'%s' must be numeric, not %s", arg, typeof(x)), call. = FALSE)
+    abort(sprintf("'%s' must be numeric, not %s", arg, typeof(x)))
   }
   if (!is.double(x)) storage.mode(x) <- "double"
   x
@@ -69,60 +69,13 @@ split_label_column <- function(x, arg) {
   holds <- sprintf("'%s' is a data frame whose first column '%s' holds row labels", arg, names(x)[1])
   missing <- is.na(labels) | labels == ""
   if (any(missing)) {
-    stop(sprintf("%s, but %d of them are missing (NA or empty)", holds, sum(missing)), call. = FALSE)
+    abort(sprintf("%s, but %d of them are missing (NA or empty)", holds, sum(missing)), "alignment")
   }
   if (anyDuplicated(labels)) {
-    stop(sprintf("%s, but they repeat: %s; rows are matched by name, so each label must be unique", holds,
-                 paste(utils::head(unique(labels[duplicated(labels)]), 5), collapse = ", ")), call. = FALSE)
+    abort(sprintf("%s, but they repeat: %s; rows are matched by name, so each label must be unique", holds,
+                  paste(utils::head(unique(labels[duplicated(labels)]), 5), collapse = ", ")), "alignment")
   }
   list(values = x[-seq_len(n_label)], labels = labels)
-}
-
-# Samples in rows: column names that are SBS-96 channels over row names that
-# are not mean the catalog was transposed (nmf(t(catalog)) would fit, and
-# the mistake show only later).
-check_samples_in_columns <- function(x, arg) {
-  cn <- colnames(x)
-  if (is.null(cn) || length(cn) < 2L) return(invisible())
-  if (!is.null(sbs_labels_or_null(cn)) && is.null(sbs_labels_or_null(rownames(x)))) {
-    stop(sprintf(paste0("the columns of '%s' are named by SBS-96 channels (%s, ...) and its rows are not: ",
-                        "the samples seem to be in rows. Channels must be rows and samples columns: use t(%s)"),
-                 arg, paste(utils::head(cn, 2), collapse = ", "), arg), call. = FALSE)
-  }
-  invisible()
-}
-
-# The held-out pattern (TRUE = left out of the fit) as a logical matrix check
-# plus CSC column pointers and 0-based row indices.
-check_mask <- function(mask, dims, arg = "mask") {
-  if (is.null(mask)) return(NULL)
-  if (inherits(mask, "sparseMatrix")) {
-    if (!identical(as.integer(dim(mask)), as.integer(dims))) {
-      stop(sprintf("'%s' must have the dimensions of x (%d x %d), not %d x %d",
-                   arg, dims[1], dims[2], nrow(mask), ncol(mask)), call. = FALSE)
-    }
-    if (!(methods::is(mask, "lMatrix") || methods::is(mask, "nMatrix"))) {
-      stop(sprintf("'%s' must be logical (TRUE = held out), not a numeric matrix", arg), call. = FALSE)
-    }
-    tm <- methods::as(mask, "TsparseMatrix")
-    keep <- if (methods::.hasSlot(tm, "x")) tm@x else rep(TRUE, length(tm@i))
-    if (anyNA(keep)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
-    i <- tm@i[keep]
-    j <- tm@j[keep]
-  } else {
-    if (!is.matrix(mask) || !identical(as.integer(dim(mask)), as.integer(dims))) {
-      stop(sprintf("'%s' must be a logical matrix with the dimensions of x (%d x %d)",
-                   arg, dims[1], dims[2]), call. = FALSE)
-    }
-    if (!is.logical(mask)) {
-      stop(sprintf("'%s' must be logical (TRUE = held out), not %s", arg, typeof(mask)), call. = FALSE)
-    }
-    if (anyNA(mask)) stop(sprintf("'%s' contains NA", arg), call. = FALSE)
-    idx <- which(mask) - 1
-    i <- as.integer(idx %% dims[1])
-    j <- as.integer(idx %/% dims[1])
-  }
-  pattern_csc(i, j, dims)
 }
 
 pattern_csc <- function(i, j, dims) {
@@ -143,8 +96,7 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
   x <- as_nmf_matrix(x, assay = assay, arg = arg)
   dims <- dim(x)
   if (any(dims == 0L)) {
-    stop(sprintf("'%s' has %d rows and %d columns: it needs at least one of each", arg, dims[1], dims[2]),
-         call. = FALSE)
+    abort(sprintf("'%s' has %d rows and %d columns: it needs at least one of each", arg, dims[1], dims[2]))
   }
   sparse <- inherits(x, "dgCMatrix")
   vals <- if (sparse) x@x else x
@@ -152,16 +104,15 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
   # one pass in C: NA, NaN, infinite and negative counts, smallest value
   scan <- .Call(C_scan_values, vals)
   if (scan[2] > 0) {
-    stop(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, scan[2]),
-         call. = FALSE)
+    abort(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, scan[2]), "data")
   }
   na <- if (scan[1] > 0) is.na(vals) else FALSE
   if (any(na)) {
     if (!identical(missing, "mask")) {
       where <- if (sparse) which(na)[1] else which(is.na(x), arr.ind = TRUE)[1, ]
       loc <- if (sparse) "" else sprintf(" (the first at row %d, column %d)", where[1], where[2])
-      stop(sprintf(paste0("'%s' contains %d NA value(s)%s; remove them, or use missing = \"mask\" ",
-                          "to leave them out of the fit"), arg, sum(na), loc), call. = FALSE)
+      abort(sprintf(paste0("'%s' contains %d NA value(s)%s; remove them, or use missing = \"mask\" ",
+                           "to leave them out of the fit"), arg, sum(na), loc), "data")
     }
     if (sparse) {
       tj <- rep(seq_len(dims[2]) - 1L, diff(x@p))
@@ -176,11 +127,11 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
     hold <- pattern_csc(c(old$i, ni), c(old$j, nj), dims)
   }
   if (scan[3] > 0) {
-    stop(sprintf("'%s' contains %d infinite value(s); NMF needs finite data", arg, scan[3]), call. = FALSE)
+    abort(sprintf("'%s' contains %d infinite value(s); NMF needs finite data", arg, scan[3]), "data")
   }
   if (scan[4] > 0) {
-    stop(sprintf("'%s' contains %d negative value(s) (the smallest is %g); NMF needs non-negative data",
-                 arg, scan[4], scan[5]), call. = FALSE)
+    abort(sprintf("'%s' contains %d negative value(s) (the smallest is %g); NMF needs non-negative data",
+                  arg, scan[4], scan[5]), "data")
   }
   n_held <- if (is.null(hold)) 0 else length(hold$i)
   if (n_held > 0) {
@@ -211,15 +162,14 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
   }
   n_obs <- prod(as.numeric(dims)) - n_held
   if (!(total > 0)) {
-    stop(sprintf("'%s' has no positive observed entry (all zero): there is nothing to factorize", arg),
-         call. = FALSE)
+    abort(sprintf("'%s' has no positive observed entry (all zero): there is nothing to factorize", arg), "data")
   }
   if (beta <= 0) {
     n_zero_obs <- if (sparse) n_obs - sum(xc@x > 0) else sum(xc == 0) - n_held
     if (n_zero_obs > 0) {
-      stop(sprintf(paste0("'%s' has %.0f zero entries, where the beta-divergence with beta = %g is infinite; ",
-                          "use beta > 0 (e.g. beta = 1 for counts), or add a small positive offset ",
-                          "to x yourself (e.g. x + 1e-6 * mean(x))"), arg, n_zero_obs, beta), call. = FALSE)
+      abort(sprintf(paste0("'%s' has %.0f zero entries, where the beta-divergence with beta = %g is infinite; ",
+                           "use beta > 0 (e.g. beta = 1 for counts), or add a small positive offset ",
+                           "to x yourself (e.g. x + 1e-6 * mean(x))"), arg, n_zero_obs, beta), "data")
     }
   }
   # scale to mean ~1 by an exact power of two: the beta-divergence is
@@ -261,7 +211,7 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
 prepare_without <- function(x, beta, hold, empty, arg) {
   dims <- dim(x)
   if (length(empty$rows) == dims[1] || length(empty$cols) == dims[2]) {
-    stop(sprintf("'%s' has no observed entry: every entry is NA or masked", arg), call. = FALSE)
+    abort(sprintf("'%s' has no observed entry: every entry is NA or masked", arg), "data")
   }
   keep_rows <- setdiff(seq_len(dims[1]), empty$rows)
   keep_cols <- setdiff(seq_len(dims[2]), empty$cols)
@@ -291,7 +241,7 @@ restore_dropped <- function(run, dropped) {
   run
 }
 
-# One warning, of class betanmf_empty_warning (nmf_rank() gathers them),
+# One warning, of class betanmf_warning_empty (nmf_rank() gathers them),
 # naming how many rows and columns had no observed entry.
 warn_dropped <- function(dropped, arg = "x") {
   if (is.null(dropped)) return(invisible())
@@ -302,8 +252,7 @@ warn_dropped <- function(dropped, arg = "x") {
   }
   msg <- paste(c(part(dropped$cols, "column", "their coefficients in H are"),
                  part(dropped$rows, "row", "their rows of W are")), collapse = "; ")
-  warning(warningCondition(sprintf("'%s' has %s; the rest was fitted without them", arg, msg),
-                           class = "betanmf_empty_warning"))
+  warn(sprintf("'%s' has %s; the rest was fitted without them", arg, msg), "empty")
 }
 
 # "3, 7-9, 12": runs of consecutive indices, the first few

@@ -59,8 +59,8 @@ basis.nmf_fit <- function(object, ...) object$w
 #' @rdname nmf_fit
 #' @export
 basis.default <- function(object, ...) {
-  stop(sprintf("basis() is betanmf's, for fits from betanmf::nmf(); 'object' is a %s%s",
-               class(object)[1], foreign_hint(object, "basis")), call. = FALSE)
+  abort(sprintf("basis() is betanmf's, for fits from betanmf::nmf(); 'object' is a %s%s",
+                class(object)[1], foreign_hint(object, "basis")))
 }
 
 #' @rdname nmf_fit
@@ -74,7 +74,7 @@ fitted.nmf_fit <- function(object, ...) object$w %*% object$h
 #' @rdname nmf_fit
 #' @export
 residuals.nmf_fit <- function(object, ...) {
-  if (is.null(object$x)) stop("this fit does not keep its data, so it has no residuals", call. = FALSE)
+  if (is.null(object$x)) abort("this fit does not keep its data, so it has no residuals")
   as.matrix(object$x) - fitted(object)
 }
 
@@ -107,7 +107,7 @@ observed_values <- function(object) {
 #' @export
 logLik.nmf_fit <- function(object, ...) {
   beta <- object$beta
-  if (is.null(object$x)) stop("this fit does not keep its data, so it has no likelihood", call. = FALSE)
+  if (is.null(object$x)) abort("this fit does not keep its data, so it has no likelihood")
   n_obs <- object$n_obs
   # rows and columns without an observed entry have no parameters in the fit
   n_free <- sum(object$dims) - length(object$dropped$rows) - length(object$dropped$cols)
@@ -125,8 +125,8 @@ logLik.nmf_fit <- function(object, ...) {
   } else if (beta == 0) {
     -object$loss - sum(log(x)) - n_obs
   } else {
-    stop(sprintf(paste0("logLik() is defined for beta = 2 (Gaussian), 1 (Poisson) and 0 (Gamma); ",
-                        "this fit has beta = %g"), beta), call. = FALSE)
+    abort(sprintf(paste0("logLik() is defined for beta = 2 (Gaussian), 1 (Poisson) and 0 (Gamma); ",
+                         "this fit has beta = %g"), beta))
   }
   structure(val, df = df, nobs = n_obs, class = "logLik")
 }
@@ -223,7 +223,7 @@ print.summary.nmf_fit <- function(x, digits = max(3L, getOption("digits") - 3L),
 #'   both factors in one file.
 #' @export
 as.data.frame.nmf_fit <- function(x, row.names = NULL, optional = FALSE, ..., what = c("both", "w", "h")) {
-  what <- match.arg(what)
+  what <- check_choice(what)
   long <- function(m, factor) {
     # m: entries by components (W, or t(H))
     names_m <- rownames(m)

@@ -149,24 +149,22 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
                 control = list(), assay = NULL) {
   call <- match.call()
   beta <- check_beta(beta)
-  solver <- match.arg(solver)
-  missing <- match.arg(missing)
+  solver <- check_choice(solver)
+  missing <- check_choice(missing)
   if (solver == "hals" && beta != 2) {
-    stop(sprintf("solver = \"hals\" minimises the beta = 2 loss only; use solver = \"mu\" for beta = %g", beta),
-         call. = FALSE)
+    abort(sprintf("solver = \"hals\" minimises the beta = 2 loss only; use solver = \"mu\" for beta = %g", beta))
   }
   if (solver == "cd" && beta != 1) {
-    stop(sprintf("solver = \"cd\" minimises the beta = 1 loss only; use solver = \"mu\" for beta = %g", beta),
-         call. = FALSE)
+    abort(sprintf("solver = \"cd\" minimises the beta = 1 loss only; use solver = \"mu\" for beta = %g", beta))
   }
   nrun <- check_count(nrun, "nrun")
   maxit <- check_count(maxit, "maxit")
   if (!is.numeric(tol) || length(tol) != 1L || is.na(tol) || tol < 0) {
-    stop("'tol' must be a single non-negative number", call. = FALSE)
+    abort("'tol' must be a single non-negative number")
   }
   threads <- check_threads(threads)
   if (!is.logical(verbose) || length(verbose) != 1L || is.na(verbose)) {
-    stop("'verbose' must be TRUE or FALSE", call. = FALSE)
+    abort("'verbose' must be TRUE or FALSE")
   }
   d <- prepare_data(x, beta = beta, mask = mask, missing = missing, assay = assay)
   # beta = 1: coordinate descent, dense or sparse alike (storage never
@@ -185,8 +183,8 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
     init_name <- "user"
   } else {
     if (!is.character(init) || length(init) != 1L || !(init %in% init_methods)) {
-      stop("'init' must be one of \"", paste(init_methods, collapse = "\", \""),
-           "\" or a list with matrices 'w' and 'h'", call. = FALSE)
+      abort(paste0("'init' must be one of \"", paste(init_methods, collapse = "\", \""),
+                   "\" or a list with matrices 'w' and 'h'"))
     }
     init_name <- init
   }
@@ -211,10 +209,10 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   fit <- runs[[best]]
   n_unconverged <- sum(!vapply(runs, function(r) r$converged, logical(1)))
   if (n_unconverged > 0 && tol > 0) { # tol = 0 asked for maxit iterations
-    warning(sprintf(paste0("%s reached maxit = %d before the loss stopped decreasing by tol = %g per iteration; ",
-                           "raise 'maxit' or 'tol'"),
-                    if (nrun == 1L) "the fit" else sprintf("%d of %d runs", n_unconverged, nrun),
-                    maxit, tol), call. = FALSE)
+    warn(sprintf(paste0("%s reached maxit = %d before the loss stopped decreasing by tol = %g per iteration; ",
+                        "raise 'maxit' or 'tol'"),
+                 if (nrun == 1L) "the fit" else sprintf("%d of %d runs", n_unconverged, nrun),
+                 maxit, tol), "convergence")
   }
   if (solver != "hals") fit$sweeps <- NULL
   fit$beta <- beta
@@ -294,12 +292,12 @@ finish_factors <- function(res, d, beta) {
 }
 
 solver_control <- function(control, solver, dims, rank, maxit, tol) {
-  if (!is.list(control)) stop("'control' must be a list", call. = FALSE)
+  if (!is.list(control)) abort("'control' must be a list")
   known <- c("check", "inner", "inner_tol", "l1", "l2")
   bad <- setdiff(names(control), known)
   if (length(bad)) {
-    stop(sprintf("unknown 'control' entr%s: %s (known: %s)", if (length(bad) > 1) "ies" else "y",
-                 paste(bad, collapse = ", "), paste(known, collapse = ", ")), call. = FALSE)
+    abort(sprintf("unknown 'control' entr%s: %s (known: %s)", if (length(bad) > 1) "ies" else "y",
+                  paste(bad, collapse = ", "), paste(known, collapse = ", ")))
   }
   # as doubles: m * n overflows integer arithmetic beyond 2^31 cells (sparse x)
   m <- as.numeric(dims[1])
@@ -321,7 +319,7 @@ solver_control <- function(control, solver, dims, rank, maxit, tol) {
   for (nm in c("inner_tol", "l1", "l2")) {
     v <- out[[nm]]
     if (!is.numeric(v) || anyNA(v) || any(!is.finite(v)) || any(v < 0)) {
-      stop(sprintf("'control$%s' must be non-negative and finite", nm), call. = FALSE)
+      abort(sprintf("'control$%s' must be non-negative and finite", nm))
     }
   }
   out

@@ -27,7 +27,7 @@ sbs96_colours <- c("C>A" = "#1EBFF0", "C>G" = "#050708", "C>T" = "#E62725",
 #' @export
 plot_sbs96 <- function(w, normalize = TRUE, labels = FALSE) {
   w <- check_profile_matrix(w, "w")
-  if (nrow(w) != 96L) stop(sprintf("'w' must have 96 rows (SBS channels), not %d", nrow(w)), call. = FALSE)
+  if (nrow(w) != 96L) abort(sprintf("'w' must have 96 rows (SBS channels), not %d", nrow(w)))
   # unnamed: in canonical order; named: put in canonical order by name
   w <- to_sbs96_order(w, "w")
   if (is.null(colnames(w))) colnames(w) <- paste0("Sig", seq_len(ncol(w)))
@@ -78,10 +78,10 @@ plot_sbs96 <- function(w, normalize = TRUE, labels = FALSE) {
 #' class(p)
 #' @export
 plot_exposures <- function(h, relative = FALSE, order = c("dominant", "total", "none")) {
-  order <- match.arg(order)
+  order <- check_choice(order)
   if (is.data.frame(h)) h <- as.matrix(h)
   if (!is.matrix(h) || !is.numeric(h) || anyNA(h) || any(!is.finite(h)) || any(h < 0)) {
-    stop("'h' must be a finite non-negative numeric matrix (signatures x samples)", call. = FALSE)
+    abort("'h' must be a finite non-negative numeric matrix (signatures x samples)")
   }
   if (is.null(rownames(h))) rownames(h) <- paste0("Sig", seq_len(nrow(h)))
   if (is.null(colnames(h))) colnames(h) <- paste0("sample", seq_len(ncol(h)))
@@ -175,7 +175,7 @@ activation_lines <- function(h) {
 #' @export
 autoplot.signature_refit <- function(object, type = c("exposures", "reconstruction"), sample = 1,
                                      relative = FALSE, samples = NULL, ...) {
-  type <- match.arg(type)
+  type <- check_choice(type)
   if (type == "exposures") {
     all_samples <- colnames(object$exposures)
     keep <- if (is.null(samples)) seq_along(all_samples) else if (is.character(samples)) {
@@ -186,8 +186,8 @@ autoplot.signature_refit <- function(object, type = c("exposures", "reconstructi
       NA
     }
     if (length(keep) == 0L || anyNA(keep)) {
-      stop(sprintf("'samples' must name samples of the refit or be indices between 1 and %d",
-                   length(all_samples)), call. = FALSE)
+      abort(sprintf("'samples' must name samples of the refit or be indices between 1 and %d",
+                    length(all_samples)))
     }
     if (is.null(object$lower)) return(plot_exposures(object$exposures[, keep, drop = FALSE], relative = relative))
     df <- as.data.frame(object)
@@ -211,8 +211,7 @@ autoplot.signature_refit <- function(object, type = c("exposures", "reconstructi
   if (length(sample) != 1L || is.na(sample) ||
       (is.numeric(sample) && (sample < 1 || sample > length(samples) || sample != round(sample))) ||
       (is.character(sample) && !(sample %in% samples)) || !(is.numeric(sample) || is.character(sample))) {
-    stop(sprintf("'sample' must be one sample name or an index between 1 and %d", length(samples)),
-         call. = FALSE)
+    abort(sprintf("'sample' must be one sample name or an index between 1 and %d", length(samples)))
   }
   j <- if (is.character(sample)) match(sample, samples) else as.integer(sample)
   channels <- rownames(object$catalog)

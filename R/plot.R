@@ -30,7 +30,7 @@ ggplot2::autoplot
 #' @export
 autoplot.nmf_fit <- function(object, type = c("trace", "basis", "coef", "signatures", "exposures",
                                              "assemblies", "activations"), ...) {
-  type <- match.arg(type)
+  type <- check_choice(type)
   switch(type,
     trace = {
       tr <- object$trace

@@ -28,8 +28,8 @@
 #' @export
 predict.nmf_fit <- function(object, newdata, maxit = 1000, tol = 1e-8, threads = NULL, ...) {
   if (missing(newdata) || is.null(newdata)) {
-    stop("'newdata' is required: predict() solves for the coefficients of new columns with W fixed; ",
-         "use coef() for the fitted ones", call. = FALSE)
+    abort(paste0("'newdata' is required: predict() solves for the coefficients of new columns with W fixed; ",
+                 "use coef() for the fitted ones"))
   }
   w <- object$w
   gone <- rowSums(is.na(w)) > 0
@@ -54,7 +54,7 @@ solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else i
   maxit <- check_count(maxit, "maxit")
   threads <- check_threads(threads)
   if (!is.numeric(tol) || length(tol) != 1L || is.na(tol) || tol < 0) {
-    stop("'tol' must be a single non-negative number", call. = FALSE)
+    abort("'tol' must be a single non-negative number")
   }
   x <- as_nmf_matrix(x, arg = arg)
   x <- conform_rows(x, w, arg, "object", target_desc = "the data 'object' was fitted on",

@@ -107,8 +107,8 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
                      rule = c("min", "1se"), threads = NULL, type = c("speckled", "columns", "rows"),
                      block = 1, ...) {
   call <- match.call()
-  rule <- match.arg(rule)
-  type <- match.arg(type)
+  rule <- check_choice(rule)
+  type <- check_choice(type)
   beta <- check_beta(beta)
   folds <- check_count(folds, "folds")
   nrun <- check_count(nrun, "nrun")
@@ -116,23 +116,23 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
   threads <- if (is.null(threads) && parallel_workers() > 1L) 1L else check_threads(threads)
   dots <- list(...)
   if ("mask" %in% names(dots)) {
-    stop(paste0("nmf_rank() draws its own hold-out masks, so 'mask' cannot be passed; ",
-                "to leave entries out of every fit, set them to NA and pass missing = \"mask\""), call. = FALSE)
+    abort(paste0("nmf_rank() draws its own hold-out masks, so 'mask' cannot be passed; ",
+                 "to leave entries out of every fit, set them to NA and pass missing = \"mask\""))
   }
   taken <- intersect(names(dots), c("rank", "x", "nrun", "seed", "beta", "threads"))
   if (length(taken)) {
-    stop(sprintf("'%s' cannot be passed through '...' (nmf_rank() sets it)", taken[1]), call. = FALSE)
+    abort(sprintf("'%s' cannot be passed through '...' (nmf_rank() sets it)", taken[1]))
   }
   x <- as_nmf_matrix(x, assay = dots$assay, arg = "x")
   dots$assay <- NULL
   top <- min(dim(x))
   if (!is.numeric(ranks) || length(ranks) < 1L || anyNA(ranks) || any(!is.finite(ranks)) ||
       any(ranks != round(ranks)) || any(ranks < 1) || any(ranks > top)) {
-    stop(sprintf("'ranks' must be whole numbers between 1 and min(dim(x)) = %d", top), call. = FALSE)
+    abort(sprintf("'ranks' must be whole numbers between 1 and min(dim(x)) = %d", top))
   }
   ranks <- sort(unique(as.integer(ranks)))
   if (rule == "1se" && folds < 2L) {
-    stop("rule = \"1se\" needs a standard error across folds: use folds >= 2", call. = FALSE)
+    abort("rule = \"1se\" needs a standard error across folds: use folds >= 2")
   }
   seed <- resolve_seed(seed)
   seeds <- preserve_rng({
@@ -165,15 +165,13 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
       do.call(nmf, c(list(x, rank, beta = beta, nrun = nrun, threads = threads,
                           seed = if (fold > 0) fit_seeds[fold] else full_seed,
                           mask = if (fold > 0) masks[[fold]]), dots)),
-      betanmf_empty_warning = function(w) {
+      betanmf_warning_empty = function(w) {
         empty <<- conditionMessage(w)
         invokeRestart("muffleWarning")
       },
-      warning = function(w) {
-        if (grepl("maxit", conditionMessage(w))) {
-          n_warn <<- n_warn + 1L
-          invokeRestart("muffleWarning")
-        }
+      betanmf_warning_convergence = function(w) {
+        n_warn <<- n_warn + 1L
+        invokeRestart("muffleWarning")
       })
     if (fold == 0L) {
       # a readable call rather than one that embeds the data
@@ -189,13 +187,13 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
   res <- run_streams(nrow(jobs), rng_streams(seed, nrow(jobs)), run_job, label = "rank survey")
   n_warn <- sum(vapply(res, function(r) r$n_warn, integer(1)))
   if (n_warn > 0) {
-    warning(sprintf("%d of %d fits reached 'maxit' before converging; pass a larger 'maxit' (or 'tol') through '...'",
-                    n_warn, nrow(jobs)), call. = FALSE)
+    warn(sprintf("%d of %d fits reached 'maxit' before converging; pass a larger 'maxit' (or 'tol') through '...'",
+                 n_warn, nrow(jobs)), "convergence")
   }
   # rows or columns without an observed entry (all NA): one warning, from
   # the unmasked fits (the folds' masks never empty another one)
   empty <- unlist(lapply(res[jobs$fold == 0], function(r) r$empty))
-  if (length(empty)) warning(warningCondition(empty[1], class = "betanmf_empty_warning"))
+  if (length(empty)) warn(empty[1], "empty")
   is_cv <- jobs$fold > 0
   cv <- matrix(vapply(res[is_cv], function(r) r$cv, numeric(1)), length(ranks), folds, byrow = TRUE,
                dimnames = list(rank = ranks, fold = seq_len(folds)))
@@ -237,8 +235,8 @@ held_floor <- 0.01
 choose_rank <- function(table, rule, folds) {
   finite <- is.finite(table$cv_error)
   if (!any(finite)) {
-    stop(paste0("no rank has a finite held-out error, so none can be chosen; ",
-                "see the survey's 'cv' matrix (e.g. beta <= 0 with fitted values of zero)"), call. = FALSE)
+    abort(paste0("no rank has a finite held-out error, so none can be chosen; ",
+                 "see the survey's 'cv' matrix (e.g. beta <= 0 with fitted values of zero)"), "numerical")
   }
   err <- ifelse(finite, table$cv_error, Inf)
   best <- which.min(err)
@@ -256,9 +254,9 @@ report_nonfinite <- function(cv) {
     sprintf("rank %s (fold%s %s)", rownames(cv)[r], if (sum(bad[r, ]) > 1) "s" else "",
             paste(colnames(cv)[bad[r, ]], collapse = ", "))
   }, character(1))
-  warning(sprintf(paste0("%d of %d held-out errors are not finite: %s; ",
-                         "ranks with a non-finite mean held-out error are not chosen"),
-                  sum(bad), length(cv), paste(where, collapse = "; ")), call. = FALSE)
+  warn(sprintf(paste0("%d of %d held-out errors are not finite: %s; ",
+                      "ranks with a non-finite mean held-out error are not chosen"),
+               sum(bad), length(cv), paste(where, collapse = "; ")), "numerical")
 }
 
 # Variance accounted for, uncentred (the muscle-synergy convention):
@@ -389,7 +387,7 @@ as.data.frame.nmf_rank_survey <- function(x, row.names = NULL, optional = FALSE,
 autoplot.nmf_rank_survey <- function(object, log = NULL, ...) {
   tab <- object$table
   if (!is.null(log) && (!is.logical(log) || length(log) != 1L || is.na(log))) {
-    stop("'log' must be NULL, TRUE or FALSE", call. = FALSE)
+    abort("'log' must be NULL, TRUE or FALSE")
   }
   crit <- c(cv_error = "held-out error", train_loss = "training loss", vaf = "variance accounted for",
             cophenetic = "cophenetic", dispersion = "dispersion", stability = "stability")
@@ -407,7 +405,7 @@ autoplot.nmf_rank_survey <- function(object, log = NULL, ...) {
   if (is.null(log)) log <- spans_decades(tab$cv_error) || spans_decades(tab$train_loss)
   if (log) {
     if (!length(errors) || any(c(tab$cv_error, tab$train_loss) <= 0, na.rm = TRUE)) {
-      stop("log = TRUE needs positive held-out errors and training losses", call. = FALSE)
+      abort("log = TRUE needs positive held-out errors and training losses")
     }
     fold_min <- apply(object$cv, 1, function(v) if (any(is.finite(v))) min(v[is.finite(v)]) else NA_real_)
     lower <- ifelse(lower > 0, lower, fold_min)

@@ -131,14 +131,14 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
                            level = 0.95, seed = NULL, maxit = 1000, tol = 1e-8, threads = NULL) {
   call <- match.call()
   threads <- check_threads(threads)
-  resample <- match.arg(resample)
+  resample <- check_choice(resample)
   beta <- check_beta(beta)
   if (is.numeric(catalog) && is.null(dim(catalog))) {
     catalog <- matrix(catalog, ncol = 1L, dimnames = list(names(catalog), "sample1"))
   }
   x <- as.matrix(as_nmf_matrix(catalog, arg = "catalog"))
   if (anyNA(x) || any(!is.finite(x)) || any(x < 0)) {
-    stop("'catalog' must hold finite non-negative counts (no NA)", call. = FALSE)
+    abort("'catalog' must hold finite non-negative counts (no NA)", "data")
   }
   if (is.null(colnames(x))) colnames(x) <- paste0("sample", seq_len(ncol(x)))
   w <- if (inherits(signatures, "nmf_fit")) signatures$w else signatures
@@ -150,25 +150,24 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   w <- sweep(w, 2, colSums(w), "/")
   bootstrap <- check_count(bootstrap, "bootstrap", min = 0)
   if (bootstrap > 0 && any(x != round(x))) {
-    stop("'catalog' must hold whole-number counts when 'bootstrap' > 0 (mutations are resampled)", call. = FALSE)
+    abort("'catalog' must hold whole-number counts when 'bootstrap' > 0 (mutations are resampled)", "data")
   }
   if (!is.logical(prune) || length(prune) != 1L || is.na(prune)) {
-    stop("'prune' must be TRUE or FALSE", call. = FALSE)
+    abort("'prune' must be TRUE or FALSE")
   }
   if (is.null(prune_rule)) prune_rule <- if (beta == 1) "deviance" else "cosine"
-  prune_rule <- match.arg(prune_rule, c("deviance", "cosine"))
+  prune_rule <- check_choice(prune_rule, c("deviance", "cosine"))
   if (prune_rule == "deviance" && beta != 1) {
-    stop(sprintf("prune_rule = \"deviance\" is the Poisson likelihood-ratio rule and needs beta = 1, not %g; use prune_rule = \"cosine\"",
-                 beta), call. = FALSE)
+    abort(sprintf("prune_rule = \"deviance\" is the Poisson likelihood-ratio rule and needs beta = 1, not %g; use prune_rule = \"cosine\"",
+                  beta))
   }
   if (is.null(prune_threshold)) prune_threshold <- if (prune_rule == "deviance") stats::qchisq(0.99, 1) else 0.01
   if (!is.numeric(prune_threshold) || length(prune_threshold) != 1L || is.na(prune_threshold) ||
       !is.finite(prune_threshold) || prune_threshold < 0 || (prune_rule == "cosine" && prune_threshold >= 1)) {
-    stop(sprintf("'prune_threshold' must be a single number %s", if (prune_rule == "cosine") "in [0, 1)" else ">= 0"),
-         call. = FALSE)
+    abort(sprintf("'prune_threshold' must be a single number %s", if (prune_rule == "cosine") "in [0, 1)" else ">= 0"))
   }
   if (!is.numeric(level) || length(level) != 1L || is.na(level) || level <= 0 || level >= 1) {
-    stop("'level' must be a single number strictly between 0 and 1", call. = FALSE)
+    abort("'level' must be a single number strictly between 0 and 1")
   }
   opp <- check_opportunity(opportunity, x)
   solve <- function(data, active) {
@@ -229,57 +228,6 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
     prune = prune, prune_rule = prune_rule, prune_threshold = prune_threshold, resample = resample,
     seed = seed_used, call = call
   ), class = "signature_refit")
-}
-
-# opportunity as NULL or list(value = what the user gave, matrix = m x n,
-# per_sample = whether columns differ)
-check_opportunity <- function(opportunity, x) {
-  if (is.null(opportunity)) return(NULL)
-  m <- nrow(x)
-  n <- ncol(x)
-  value <- opportunity
-  if (is.data.frame(opportunity)) opportunity <- as.matrix(opportunity)
-  if (!is.numeric(opportunity)) {
-    stop("'opportunity' must be NULL, a numeric vector (one value per channel) or a channels x samples matrix",
-         call. = FALSE)
-  }
-  if (is.null(dim(opportunity))) {
-    if (length(opportunity) != m) {
-      stop(sprintf("'opportunity' must have one value per channel (%d), not %d", m, length(opportunity)),
-           call. = FALSE)
-    }
-    opportunity <- conform_rows(matrix(opportunity, dimnames = list(names(opportunity), NULL)),
-                                x, "opportunity", "catalog", arg_is_vector = TRUE)[, 1]
-    mat <- matrix(opportunity, m, n)
-  } else {
-    if (!identical(dim(opportunity), dim(x))) {
-      stop(sprintf("an 'opportunity' matrix must have the dimensions of 'catalog' (%d x %d)", m, n),
-           call. = FALSE)
-    }
-    mat <- conform_rows(opportunity, x, "opportunity", "catalog")
-    if (!is.null(colnames(mat)) && !is.null(colnames(x))) {
-      # samples too are matched by name when both sides name them
-      idx <- match(colnames(x), colnames(mat))
-      if (anyNA(idx) || anyDuplicated(colnames(mat))) {
-        problem <- if (anyNA(idx)) {
-          sprintf("missing: %s", paste(utils::head(colnames(x)[is.na(idx)], 5), collapse = ", "))
-        } else {
-          sprintf("repeated: %s", paste(utils::head(unique(colnames(mat)[duplicated(colnames(mat))]), 5),
-                                        collapse = ", "))
-        }
-        stop(sprintf(paste0("the columns of the 'opportunity' matrix are matched to the samples of 'catalog' ",
-                            "by name, so they must name each of its samples once (%s)"), problem),
-             call. = FALSE)
-      }
-      mat <- mat[, idx, drop = FALSE]
-    }
-  }
-  if (anyNA(mat) || any(!is.finite(mat)) || any(mat <= 0)) {
-    stop("'opportunity' must be finite and positive", call. = FALSE)
-  }
-  storage.mode(mat) <- "double"
-  per_sample <- n > 1L && any(mat != mat[, 1])
-  list(value = value, matrix = unname(mat), per_sample = per_sample)
 }
 
 opp_column <- function(opp, j) {

@@ -44,7 +44,7 @@ with_stream <- function(stream, expr) {
 resolve_seed <- function(seed) {
   if (is.null(seed)) return(sample.int(.Machine$integer.max, 1L))
   if (length(seed) != 1L || !is.numeric(seed) || is.na(seed) || !is.finite(seed) || seed != round(seed)) {
-    stop("'seed' must be NULL or a single whole number", call. = FALSE)
+    abort("'seed' must be NULL or a single whole number")
   }
   as.integer(seed %% .Machine$integer.max)
 }

@@ -25,37 +25,35 @@
 #' @export
 read_signatures <- function(file, normalize = TRUE) {
   if (is.character(file) && (length(file) != 1L || is.na(file) || !file.exists(file))) {
-    stop(sprintf("'file' must be the path of an existing file, not %s",
-                 if (length(file) == 1L) sQuote(file, FALSE) else "a vector"), call. = FALSE)
+    abort(sprintf("'file' must be the path of an existing file, not %s",
+                  if (length(file) == 1L) sQuote(file, FALSE) else "a vector"))
   }
   tab <- utils::read.delim(file, check.names = FALSE, stringsAsFactors = FALSE,
                            colClasses = "character", comment.char = "")
   if (ncol(tab) < 2L || tolower(names(tab)[1]) != "type") {
-    stop("'file' must have a first column named 'Type' holding the SBS channel labels, then one column per signature",
-         call. = FALSE)
+    abort("'file' must have a first column named 'Type' holding the SBS channel labels, then one column per signature")
   }
   has_subtype <- tolower(names(tab)[2]) == "subtype"
   labels <- if (has_subtype) sbs96_labels(tab[[1]], subtype = tab[[2]]) else sbs96_labels(tab[[1]])
   sig_cols <- if (has_subtype) -(1:2) else -1
   vals <- tab[, sig_cols, drop = FALSE]
-  if (ncol(vals) == 0L) stop("'file' has no signature columns", call. = FALSE)
+  if (ncol(vals) == 0L) abort("'file' has no signature columns")
   mat <- vapply(vals, function(col) suppressWarnings(as.numeric(col)), numeric(nrow(tab)))
   mat <- matrix(mat, nrow(tab), dimnames = list(labels, names(vals)))
   bad <- is.na(mat) | !is.finite(mat) | mat < 0
   if (any(bad)) {
     where <- which(bad, arr.ind = TRUE)[1, ]
-    stop(sprintf("'file' has %d entries that are not finite non-negative numbers (the first: channel %s, signature %s)",
-                 sum(bad), labels[where[1]], colnames(mat)[where[2]]), call. = FALSE)
+    abort(sprintf("'file' has %d entries that are not finite non-negative numbers (the first: channel %s, signature %s)",
+                  sum(bad), labels[where[1]], colnames(mat)[where[2]]), "data")
   }
   mat <- to_sbs96_order(mat, "file")
   if (nrow(tab) != 96L) {
-    stop(sprintf("'file' has %d channel rows; a SBS-96 signature file has 96", nrow(tab)), call. = FALSE)
+    abort(sprintf("'file' has %d channel rows; a SBS-96 signature file has 96", nrow(tab)))
   }
   if (isTRUE(normalize)) {
     cs <- colSums(mat)
     if (any(cs <= 0)) {
-      stop(sprintf("signature(s) %s in 'file' are all zero", paste(colnames(mat)[cs <= 0], collapse = ", ")),
-           call. = FALSE)
+      abort(sprintf("signature(s) %s in 'file' are all zero", paste(colnames(mat)[cs <= 0], collapse = ", ")), "data")
     }
     mat <- sweep(mat, 2, cs, "/")
   }
@@ -147,27 +145,3 @@ print.signature_match <- function(x, digits = 3, ...) {
 #' @param row.names,optional as in [as.data.frame()].
 #' @export
 as.data.frame.signature_match <- function(x, row.names = NULL, optional = FALSE, ...) x$matches
-
-# A finite, non-negative numeric matrix with at least one positive entry per
-# column; errors name the argument.
-check_profile_matrix <- function(mat, arg) {
-  if (is.data.frame(mat)) {
-    # a first column of labels (COSMIC's `Type`) names the rows
-    labelled <- split_label_column(mat, arg)
-    mat <- as.matrix(labelled$values)
-    if (!is.null(labelled$labels)) rownames(mat) <- labelled$labels
-  }
-  if (is.numeric(mat) && is.null(dim(mat))) mat <- matrix(mat, ncol = 1L, dimnames = list(names(mat), NULL))
-  if (!is.matrix(mat) || !is.numeric(mat)) {
-    stop(sprintf("'%s' must be a numeric matrix (rows = channels, columns = signatures)", arg), call. = FALSE)
-  }
-  if (anyNA(mat) || any(!is.finite(mat)) || any(mat < 0)) {
-    stop(sprintf("'%s' must be finite and non-negative", arg), call. = FALSE)
-  }
-  if (any(colSums(mat) <= 0)) {
-    stop(sprintf("'%s' has all-zero column(s): %s", arg,
-                 paste(utils::head(which(colSums(mat) <= 0), 5), collapse = ", ")), call. = FALSE)
-  }
-  storage.mode(mat) <- "double"
-  mat
-}

@@ -40,7 +40,7 @@
 simulate_nmf <- function(m, n, rank, noise = c("poisson", "gaussian", "gamma", "none"),
                          depth = 1000, noise_level = 0.1, w_shape = 0.5, h_shape = 1,
                          w = NULL, h = NULL, seed = NULL) {
-  noise <- match.arg(noise)
+  noise <- check_choice(noise)
   if (!is.null(w)) {
     w <- as.matrix(w)
     if (missing(m)) m <- nrow(w)
@@ -59,16 +59,16 @@ simulate_nmf <- function(m, n, rank, noise = c("poisson", "gaussian", "gamma", "
   check_positive(h_shape, "h_shape")
   if (!is.numeric(depth) || !(length(depth) %in% c(1L, n)) || anyNA(depth) || any(!is.finite(depth)) ||
       any(depth <= 0)) {
-    stop(sprintf("'depth' must be one positive number or %d (one per column)", n), call. = FALSE)
+    abort(sprintf("'depth' must be one positive number or %d (one per column)", n))
   }
   if (!is.null(w)) {
     if (!identical(dim(w), c(m, rank)) || !is.numeric(w) || anyNA(w) || any(w < 0)) {
-      stop(sprintf("'w' must be a non-negative %d x %d matrix", m, rank), call. = FALSE)
+      abort(sprintf("'w' must be a non-negative %d x %d matrix", m, rank))
     }
-    if (any(colSums(w) <= 0)) stop("'w' has a column of zeros", call. = FALSE)
+    if (any(colSums(w) <= 0)) abort("'w' has a column of zeros")
   }
   if (!is.null(h) && (!identical(dim(h), c(rank, n)) || !is.numeric(h) || anyNA(h) || any(h < 0))) {
-    stop(sprintf("'h' must be a non-negative %d x %d matrix", rank, n), call. = FALSE)
+    abort(sprintf("'h' must be a non-negative %d x %d matrix", rank, n))
   }
   seed <- resolve_seed(seed)
   stream <- rng_streams(seed, 1L)[[1]]
@@ -105,11 +105,4 @@ simulate_nmf <- function(m, n, rank, noise = c("poisson", "gaussian", "gamma", "
   dimnames(w) <- list(rn, kn)
   dimnames(h) <- list(kn, cn)
   list(x = x, w = w, h = h, noise = noise, seed = seed)
-}
-
-check_positive <- function(value, arg) {
-  if (!is.numeric(value) || length(value) != 1L || is.na(value) || !is.finite(value) || value <= 0) {
-    stop(sprintf("'%s' must be a single positive number", arg), call. = FALSE)
-  }
-  invisible(value)
 }

@@ -90,8 +90,8 @@ stability <- function(fit, max_iter = 100) {
     })) / n_runs)
   }
   if (!converged) {
-    warning(sprintf("the alignment of components still changed after max_iter = %d rounds; raise 'max_iter'",
-                    max_iter), call. = FALSE)
+    warn(sprintf("the alignment of components still changed after max_iter = %d rounds; raise 'max_iter'",
+                 max_iter), "convergence")
   }
   iterations <- iter
   component <- colnames(runs[[best]]$w)
@@ -190,7 +190,7 @@ plot.nmf_stability <- function(x, ...) {
 #' @export
 as.data.frame.nmf_stability <- function(x, row.names = NULL, optional = FALSE, ...,
                                         what = c("components", "runs")) {
-  what <- match.arg(what)
+  what <- check_choice(what)
   if (what == "components") return(x$components)
   n_runs <- nrow(x$cosine)
   comp <- colnames(x$cosine)

@@ -1,4 +1,4 @@
-# Shared by bench.R and issue6.R: packages and settings, the benchmark data
+# Shared by bench.R and targets.R: packages and settings, the benchmark data
 # sets, the loss every method is scored by (computed here from the returned
 # factors), and timing.
 

@@ -1,4 +1,4 @@
-/* Measured double-precision FMA peak of one core, for bench/issue6.R.
+/* Measured double-precision FMA peak of one core, for bench/targets.R.
  *
  * A register-blocked 4 x 12 micro-kernel (12 ymm accumulators, the shape of a
  * GEMM inner kernel: C[4 x 12] += A[4 x k] B[k x 12] with broadcasts of A),

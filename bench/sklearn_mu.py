@@ -1,8 +1,8 @@
-"""scikit-learn's multiplicative-update NMF for bench/issue6.R.
+"""scikit-learn's multiplicative-update NMF for bench/targets.R.
 
   /usr/bin/python3 bench/sklearn_mu.py DIR
 
-DIR holds spec.txt written by issue6.R ("m n r sparse repeats" on line 1, the
+DIR holds spec.txt written by targets.R ("m n r sparse repeats" on line 1, the
 per-iteration maxit pair on line 2, the to-target maxit grid on line 3, the
 time budget in seconds on line 4: the grid stops after a run longer than that) and
 little-endian doubles: x.bin (column-major m x n) or, when sparse, i.bin/j.bin

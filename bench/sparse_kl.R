@@ -6,7 +6,7 @@
 # the same run, interleaved.
 #
 # Data: Poisson counts of a rank-10 model, 20000 x 3000, 5 % non-zero (the
-# sparse set of bench/issue6.R) and 0.5 % non-zero; fits at rank 10.
+# sparse set of bench/targets.R) and 0.5 % non-zero; fits at rank 10.
 #
 #   1. Reference fits (untimed, the loss at every iteration): MU for
 #      SPARSE_KL_MU_ITERS (400) and CD for SPARSE_KL_CD_ITERS (100)

@@ -170,7 +170,7 @@ test_that("bad inputs are clear errors", {
   expect_error(cv_mask(x, 0.1, type = "columns", block = 6), "'block'.*5")
   expect_error(cv_mask(x, 0.1, type = "rows", block = 0), "'block'")
   expect_error(cv_mask(x, 0.1, type = "rows", block = 1.5), "'block'")
-  expect_error(cv_mask(x, 0.1, type = "diagonal"), "'arg'")
+  expect_error(cv_mask(x, 0.1, type = "diagonal"), "'type' must be one of")
   expect_error(cv_mask(x, 0.1, seed = "a"), "'seed'")
   expect_error(cv_mask("x", 0.1), "'x'")
   # too much held out to keep every row and column observed

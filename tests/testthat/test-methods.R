@@ -181,5 +181,5 @@ test_that("as.data.frame() puts both factors in one long table that survives a C
   fit0 <- nmf(p$x, 2, beta = 1, seed = 1)
   df0 <- as.data.frame(fit0, what = "h")
   expect_identical(df0$name, as.character(df0$index))
-  expect_error(as.data.frame(fit, what = "x"), "'arg' should be one of")
+  expect_error(as.data.frame(fit, what = "x"), "'what' must be one of \"both\", \"w\", \"h\", not \"x\"")
 })

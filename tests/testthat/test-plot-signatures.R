@@ -67,7 +67,7 @@ test_that("autoplot.nmf_fit() draws signatures, exposures, assemblies and activa
   expect_equal(nrow(act$data), 4 * 200)
   expect_equal(range(act$data$time), c(1, 200))
   expect_s3_class(act$facet, "FacetWrap")
-  expect_error(autoplot(fit, type = "nonsense"), "'arg'")
+  expect_error(autoplot(fit, type = "nonsense"), "'type' must be one of")
 })
 
 test_that("signature refits plot exposures with intervals and a reconstruction", {

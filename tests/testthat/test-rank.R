@@ -302,7 +302,7 @@ test_that("bad inputs are clear errors", {
   expect_error(nmf_rank(x, 1:2, beta = NA), "'beta'")
   expect_error(nmf_rank(x, 1:2, threads = 0), "'threads'")
   expect_error(nmf_rank(x, 1:2, mask = matrix(FALSE, 20, 15)), "'mask' cannot be passed")
-  expect_error(nmf_rank(x, 1:2, rule = "max"), "'arg'")
+  expect_error(nmf_rank(x, 1:2, rule = "max"), "'rule' must be one of \"min\", \"1se\", not \"max\"")
   expect_error(nmf_rank("x", 1:2), "'x'")
   expect_error(nmf_rank(x, 1:2, seed = 1.5), "'seed'")
 })

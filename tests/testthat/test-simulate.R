@@ -59,7 +59,7 @@ test_that("bad arguments are errors that name them", {
   expect_error(simulate_nmf(5, 5, 1.5), "'rank'")
   expect_error(simulate_nmf(5, 5, 2, depth = c(1, 2)), "'depth'")
   expect_error(simulate_nmf(5, 5, 2, noise_level = -1), "'noise_level'")
-  expect_error(simulate_nmf(5, 5, 2, noise = "cauchy"), "'arg'")
+  expect_error(simulate_nmf(5, 5, 2, noise = "cauchy"), "'noise' must be one of")
   expect_error(simulate_nmf(5, 5, 2, w = matrix(1, 4, 2)), "'w'")
   expect_error(simulate_nmf(5, 5, 2, seed = 1.5), "'seed'")
 })

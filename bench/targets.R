@@ -1,5 +1,6 @@
-# Issue 6 yardstick: every performance target of issue 6, measured in one run
-# (run it with `bash bench/run.sh`, or `BENCH_ONLY=issue6 bash bench/run.sh`).
+# Performance targets against the peers: every speed and memory target betanmf
+# set itself (in issue 6), measured against RcppML, NMF and scikit-learn in one
+# run (run it with `bash bench/run.sh`, or `BENCH_ONLY=targets bash bench/run.sh`).
 #
 # Data sets (seeded):
 #   expr    : 5000 x 38 expression-like, rank 3: W H times log-normal noise (dense)
@@ -46,7 +47,7 @@
 source("bench/common.R")
 options(width = 220, warn = 1)
 Sys.setenv(OMP_NUM_THREADS = "1", OPENBLAS_NUM_THREADS = "1", MKL_NUM_THREADS = "1")
-tmp <- tempfile("issue6-")
+tmp <- tempfile("targets-")
 dir.create(tmp)
 bench_dir <- Sys.getenv("BENCH_DIR", "bench")
 t_start <- proc.time()[["elapsed"]]
@@ -177,7 +178,7 @@ sklearn_run <- function(x, rank, start, pair, budget_s, kmax = 20480) {
 ## --------------------------------------------------------------- header ----
 
 blas <- sessionInfo()$BLAS
-cat("== issue 6 yardstick", if (quick) " [BENCH_QUICK: small data, 1 repeat]", "\n", sep = "")
+cat("== performance targets against the peers (issue 6)", if (quick) " [BENCH_QUICK: small data, 1 repeat]", "\n", sep = "")
 cat(sprintf("R BLAS:   %s\nLAPACK:   %s\n", blas, sessionInfo()$LAPACK))
 cat(sprintf("threads:  1 unless stated (betanmf threads = 1, RcppML::setRcppMLthreads(1), NMF sequential, OMP/OPENBLAS/MKL_NUM_THREADS=1); OPENBLAS_CORETYPE=%s\n",
             Sys.getenv("OPENBLAS_CORETYPE", "(unset)")))
