@@ -11,6 +11,7 @@
  */
 #include "betanmf.h"
 #include "simd.h"
+#include "kernels.h"
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -153,6 +154,13 @@ COLUMN_DEFS(base, , SQRT4_LANES)
 COLUMN_DEFS(avx2, TARGET_AVX2, SQRT4_AVX)
 #endif
 
+void kernels_fill_loss(betanmf_kernels *k, int avx2)
+{
+    k->kl_column = PICK(avx2, kl_column);
+    k->is_column = PICK(avx2, is_column);
+    k->pow_column = PICK(avx2, pow_column);
+}
+
 /* 2 beta an integer in [-16, 16], beta not 0, 1 or 2 */
 static int pow_chain_beta(double beta)
 {
@@ -162,9 +170,9 @@ static int pow_chain_beta(double beta)
 /* the loss of one dense column, through the vector paths where they apply */
 static double div_column(const double *x, const double *y, size_t m, double beta)
 {
-    if (beta == 1.0) return DISPATCH(kl_column, x, y, m, beta);
-    if (beta == 0.0) return DISPATCH(is_column, x, y, m, beta);
-    return DISPATCH(pow_column, x, y, m, beta);
+    if (beta == 1.0) return kern.kl_column(x, y, m, beta);
+    if (beta == 0.0) return kern.is_column(x, y, m, beta);
+    return kern.pow_column(x, y, m, beta);
 }
 
 #define LOSS_COLS 4

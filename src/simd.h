@@ -3,7 +3,8 @@
  * GCC/clang vector extensions of four doubles, which every target compiles
  * (to two SSE2 halves on the baseline x86-64, to one register with AVX2);
  * on x86-64 each kernel is compiled twice, once for the baseline and once
- * with target("avx2,fma"), and kernels_use_avx2() picks one at run time.
+ * with target("avx2,fma"), and the dispatch table of kernels.h holds the
+ * one the CPU runs.
  * No special flags in Makevars.
  */
 #ifndef BETANMF_SIMD_H
@@ -100,6 +101,10 @@ typedef long long v2i __attribute__((vector_size(16), aligned(8), may_alias));
  * cannot appear in their baseline copies. */
 #define VFLOOR_T(T, Y, FLOOR) VFLOOR_##T(Y, FLOOR)
 #define VFLOOR_SQRT4_LANES(Y, FLOOR) VFLOOR(0, Y, FLOOR)
+/* VFLOOR_T for the square root KT of the build a template is compiled
+ * for (target_base.h, target_avx2.h) */
+#define VFLOOR_K(Y, FLOOR) VFLOOR_EXPAND(KT, Y, FLOOR)
+#define VFLOOR_EXPAND(T, Y, FLOOR) VFLOOR_T(T, Y, FLOOR)
 
 /* horizontal sum of a vector in a fixed order (lane order never depends
  * on threads) */
@@ -270,12 +275,13 @@ typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_a
         (D) = VBLEND(VCMP(VWIDE(SQRT4), d_, >, VSET1(0.0)), d_, VSET1(0.0));  \
     } while (0)
 
+/* the AVX2 build of kernel NAME if AVX2 is set, else its baseline build
+ * (the only one compiled off x86-64): for the fillers of the dispatch table
+ * (kernels.h) */
 #ifdef HAVE_X86_DISPATCH
-int kernels_use_avx2(void);
-/* a call to NAME_avx2 or NAME_base, whichever the CPU runs */
-#define DISPATCH(NAME, ...) (kernels_use_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__))
+#define PICK(AVX2, NAME) ((AVX2) ? NAME##_avx2 : NAME##_base)
 #else
-#define DISPATCH(NAME, ...) NAME##_base(__VA_ARGS__)
+#define PICK(AVX2, NAME) ((void) (AVX2), NAME##_base)
 #endif
 
 #endif
