@@ -14,9 +14,10 @@
  * r is padded to a multiple of 4 doubles and each padded size is a separate
  * instantiation of one inline routine (the accumulator count must be a
  * compile-time constant to live in registers).  On x86-64 with GCC or clang
- * an AVX2+FMA version is compiled alongside the baseline one and chosen at
- * run time (function multi-versioning by hand; no special flags in
- * Makevars).  Every output column is computed by one thread with a fixed
+ * an AVX2+FMA build of each (kernels_template.h) is compiled alongside the
+ * baseline one, and kernels_init() below puts the one the CPU runs in the
+ * dispatch table (kernels.h), once when the library loads; no special
+ * flags in Makevars.  Every output column is computed by one thread with a fixed
  * summation order, so results do not depend on the number of threads.
  */
 #include "betanmf.h"
