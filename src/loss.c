@@ -33,13 +33,15 @@ double beta_div_scalar(double x, double y, double beta)
 }
 
 /* Sums of d(x|y) over one dense column, four entries at a time through
- * VDIV_LOG4 (beta = 1 and 0) or VDIV_POW4 (every other beta with 2 beta an
+ * vdiv_log4 (beta = 1 and 0) or vdiv_pow4 (every other beta with 2 beta an
  * integer in [-16, 16], where one scalar pow_beta per entry was most of a
- * beta = 1.5 loss; simd.h): first with no test per vector, then, only if a
- * lane failed, again with one, the failing vectors through beta_div_scalar
- * (the same sum when none fails).  loss_template.h, once per target (the
- * square root of the power chains): pow_column, kl_column and is_column. */
-/* KL and IS (VDIV_LOG4's stages, simd.h) go in chunks of LOG_CHUNK entries
+ * beta = 1.5 loss; simd_template.h): first with no test per vector, then,
+ * only if a lane failed, again with one, the failing vectors through
+ * beta_div_scalar (the same sum when none fails).  loss_template.h, once
+ * per target (the square root of the power chains): pow_column, kl_column
+ * and is_column.
+ *
+ * KL and IS (vdiv_log4's stages) go in chunks of LOG_CHUNK entries
  * with two loops each: the first forms the ratios and the logarithm's
  * reduction, with its two divisions, and stores them; the second sums the
  * series and d.  The same operations in the same order, so the same sums
@@ -53,7 +55,7 @@ double beta_div_scalar(double x, double y, double beta)
  * ratios are checked by their running minimum and maximum (two operations
  * a vector where two compares and two ANDs were four; LOG_TRACK) and, after
  * the column, by its sums being numbers: a NaN ratio comes only from a NaN
- * x or y or from x = y = Inf, and each makes d NaN (VLOG_DIV keeps NaN). */
+ * x or y or from x = y = Inf, and each makes d NaN (vlog_div keeps NaN). */
 #define LOG_CHUNK 64
 #define LOG_TRACK_SQRT4_LANES(Q, OK) (okall &= (OK))
 #define LOG_TRACK_SQRT4_AVX(Q, OK)                                            \
@@ -67,9 +69,11 @@ double beta_div_scalar(double x, double y, double beta)
 enum { LOSS_IS, LOSS_KL, LOSS_POW };
 
 #include "target_base.h"
+#include "simd_template.h"
 #include "loss_template.h"
 #ifdef HAVE_X86_DISPATCH
 #include "target_avx2.h"
+#include "simd_template.h"
 #include "loss_template.h"
 #endif
 

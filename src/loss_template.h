@@ -4,13 +4,14 @@
  * lane compares).  kind: LOSS_IS (beta = 0), LOSS_KL (beta = 1) or
  * LOSS_POW (the power chains), a constant in every instantiation. */
 
-/* d(x|y) of four lanes and their lane mask OK (simd.h, VDIV_LOG4 and
- * VDIV_POW4) into D; the statement both passes of a column make */
-#define LOSS_DIV4(D, OK, XV, YV)                                              \
-    do {                                                                      \
-        if (kind == LOSS_POW) VDIV_POW4(D, OK, XV, YV, n2x, n2y, c1, c2, beta, KT); \
-        else VDIV_LOG4(D, OK, XV, YV, (XV) / (YV), kind == LOSS_KL, KT);      \
-    } while (0)
+/* d(x|y) of four lanes and their lane mask (simd_template.h) */
+KATTR static inline __attribute__((always_inline))
+void KFN(div4)(v4 *d, v4i *ok, const v4 *xv, const v4 *yv, const int kind, int n2x, int n2y, double c1,
+               double c2, double beta)
+{
+    if (kind == LOSS_POW) KFN(vdiv_pow4)(d, ok, xv, yv, n2x, n2y, c1, c2, beta);
+    else KFN(vdiv_log4)(d, ok, xv, yv, kind == LOSS_KL);
+}
 
 /* the second pass of a column in which a lane failed: every vector again
  * with a test, the vectors with a failed lane through beta_div_scalar
@@ -21,15 +22,14 @@ double KFN(column_redo)(const double *x, const double *y, size_t m, double beta,
 {
     int n2x = (int) (2.0 * beta), n2y = (int) (2.0 * (beta - 1.0));
     double c1 = beta - 1.0, c2 = 1.0 / (beta * (beta - 1.0));
-    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
+    const v4 eps = VSET1(EPS_Y);
     v4 acc = VSET1(0.0), xv, yv, d;
     v4i ok;
-    (void) one;
     for (size_t i = 0; i + 4 <= m; i += 4) {
         VLOAD(xv, x + i);
         VLOAD(yv, y + i);
         yv = VFLOOR(KWIDE, yv, eps);
-        LOSS_DIV4(d, ok, xv, yv);
+        KFN(div4)(&d, &ok, &xv, &yv, kind, n2x, n2y, c1, c2, beta);
         if (ALL4(ok)) acc += d;
         else for (int l = 0; l < 4; l++) *tail += beta_div_scalar(x[i + l], yv[l], beta);
     }
@@ -54,7 +54,7 @@ KATTR static double KFN(pow_column)(const double *x, const double *y, size_t m, 
     const int kind = LOSS_POW;
     int n2x = (int) (2.0 * beta), n2y = (int) (2.0 * (beta - 1.0));
     double c1 = beta - 1.0, c2 = 1.0 / (beta * (beta - 1.0));
-    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
+    const v4 eps = VSET1(EPS_Y);
     v4 acc = VSET1(0.0), xv, yv, d;
     v4i okall = {-1, -1, -1, -1}, ok;
     size_t i = 0;
@@ -62,7 +62,7 @@ KATTR static double KFN(pow_column)(const double *x, const double *y, size_t m, 
         VLOAD(xv, x + i);
         VLOAD(yv, y + i);
         yv = VFLOOR(KWIDE, yv, eps);
-        LOSS_DIV4(d, ok, xv, yv);
+        KFN(div4)(&d, &ok, &xv, &yv, kind, n2x, n2y, c1, c2, beta);
         okall &= ok;
         acc += d;
     }
@@ -87,9 +87,10 @@ double KFN(log_column)(const double *x, const double *y, size_t m, double beta, 
             VLOAD(xv, x + i);
             VLOAD(yv, y + i);
             yv = VFLOOR_K(yv, eps);
-            VLOG_RATIO(q, ok, xv, xv / yv, KL, W);
+            v4 q0 = xv / yv;
+            KFN(vlog_ratio)(&q, &ok, &xv, &q0, KL);
             LOG_TRACK(q, ok);
-            VLOG_REDUCE(s, e, q);
+            KFN(vlog_reduce)(&s, &e, &q);
             VSTORE(sb + (i - c0), s);
             VSTORE(eb + (i - c0), e);
             VSTORE(tb + (i - c0), KL ? yv : q);
@@ -100,8 +101,8 @@ double KFN(log_column)(const double *x, const double *y, size_t m, double beta, 
             VLOAD(t, tb + (i - c0));
             VLOAD(s, sb + (i - c0));
             VLOAD(e, eb + (i - c0));
-            VLOG_SERIES(lq, s, e);
-            VLOG_DIV(d, lq, xv, t, t, KL, KT);
+            KFN(vlog_series)(&lq, &s, &e);
+            KFN(vlog_div)(&d, &lq, &xv, &t, &t, KL);
             acc += d;
         }
     }
@@ -120,4 +121,3 @@ KATTR static double KFN(is_column)(const double *x, const double *y, size_t m, d
     return KFN(log_column)(x, y, m, beta, LOSS_IS);
 }
 
-#undef LOSS_DIV4

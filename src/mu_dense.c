@@ -144,9 +144,11 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
 
 /* the builds of the fused passes and the vector update, one per target */
 #include "target_base.h"
+#include "simd_template.h"
 #include "mu_dense_template.h"
 #ifdef HAVE_X86_DISPATCH
 #include "target_avx2.h"
+#include "simd_template.h"
 #include "mu_dense_template.h"
 #endif
 

@@ -13,7 +13,7 @@
 KATTR static inline __attribute__((always_inline))
 size_t KFN(coef_loop)(const double *x, double *qx, double *qd, size_t n, int kl, const int n2)
 {
-    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
+    const v4 eps = VSET1(EPS_Y);
     size_t i = 0;
     if (kl) {
         for (; i + 4 <= n; i += 4) {
@@ -25,8 +25,7 @@ size_t KFN(coef_loop)(const double *x, double *qx, double *qd, size_t n, int kl,
         }
         return i;
     }
-    /* two vectors a step, one division for both (VPOW_CHAIN2): 10-12 %
-     * off the H half of a 96 x 1000 rank-8 fit at beta = 1.5 and 0 */
+    /* two vectors a step, one division for both (vpow_chain2) */
     for (; i + 8 <= n; i += 8) {
         v4 y0, y1, x0, x1, t0, t1;
         VLOAD(y0, qd + i);
@@ -35,7 +34,7 @@ size_t KFN(coef_loop)(const double *x, double *qx, double *qd, size_t n, int kl,
         VLOAD(x1, x + i + 4);
         y0 = VFLOOR_K(y0, eps);
         y1 = VFLOOR_K(y1, eps);
-        VPOW_CHAIN2(t0, t1, y0, y1, n2, KT);
+        KFN(vpow_chain2)(&t0, &t1, &y0, &y1, n2);
         VSTORE(qd + i, t0 * y0);
         VSTORE(qx + i, x0 * t0);
         VSTORE(qd + i + 4, t1 * y1);
@@ -46,7 +45,7 @@ size_t KFN(coef_loop)(const double *x, double *qx, double *qd, size_t n, int kl,
         VLOAD(y, qd + i);
         VLOAD(xv, x + i);
         y = VFLOOR_K(y, eps);
-        VPOW_CHAIN(t, y, n2, KT);
+        KFN(vpow_chain)(&t, &y, n2);
         VSTORE(qd + i, t * y);
         VSTORE(qx + i, xv * t);
     }
@@ -71,7 +70,7 @@ void KFN(fuse_col)(const double *Gc, size_t nrow, const double *f, const double 
                    double *den, int kl, const int n2, double beta, const int R)
 {
     v4 a0[FUSE_MAXR], a1[FUSE_MAXR], fk[FUSE_MAXR];
-    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
+    const v4 eps = VSET1(EPS_Y);
     UNROLL for (int k = 0; k < R; k++) {
         a0[k] = a1[k] = VSET1(0.0);
         fk[k] = VSET1(f[k]);
@@ -108,7 +107,7 @@ void KFN(fuse_col)(const double *Gc, size_t nrow, const double *f, const double 
         }
         VLOAD(x0, x + i);
         y0 = VFLOOR_K(y0, eps);
-        VPOW_CHAIN(t, y0, n2, KT);
+        KFN(vpow_chain)(&t, &y0, n2);
         v4 qx = x0 * t, qd = t * y0;
         UNROLL for (int k = 0; k < R; k++) {
             v4 g0;
@@ -186,7 +185,7 @@ void KFN(fuse_row)(const double *Xd, size_t m, size_t n, const double *G, const 
                    double *NUM, double *DEN, int kl, const int n2, const int R)
 {
     v4 w[FUSE_MAXR], a[FUSE_MAXR], b[FUSE_MAXR];
-    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);
+    const v4 eps = VSET1(EPS_Y);
     UNROLL for (int k = 0; k < R; k++) {
         w[k] = (v4){F[k + i * R], F[k + (i + 1) * R], F[k + (i + 2) * R],
                     F[k + (i + 3) * R]};
@@ -195,15 +194,10 @@ void KFN(fuse_row)(const double *Xd, size_t m, size_t n, const double *G, const 
     const double *xp = Xd + i;
     size_t j = 0;
     /* beta != 1 at R <= 3: two columns a step, summed in column order
-     * as one at a time would; at rank 4 the second column's registers
-     * spill (20 % slower), and in the H half two quartets a step gained
-     * nothing.  Each column has its own division: sharing one between
-     * the two (VPOW_CHAIN2, as the blocked passes do) took 10-15 % off
-     * this half on a Zen 3 core but cost 7 % of the whole 5000 x 38
-     * rank-3 beta = 1.5 iteration on a Zen 4 one (0.49 against 0.46 ms,
-     * and 0.37 against 0.34 at beta = 0), whose divider keeps up; the
-     * blocked passes still gain from it there (96 x 1000 at rank 8,
-     * beta = 1.5: 0.366 against 0.396 ms) */
+     * as one at a time would (at rank 4 the second column's registers
+     * spill).  Each column has its own division: sharing one between the
+     * two (vpow_chain2, as the blocked passes do) pays only where the
+     * divider is slow, and costs where it keeps up. */
     if (!kl && R <= 3) for (; j + 2 <= n; j += 2, xp += 2 * m) {
         if (!(i & 7)) { PREFETCH(xp + 32); PREFETCH(xp + m + 32); }
         const double *h0 = G + j * R, *h1 = h0 + R;
@@ -216,8 +210,8 @@ void KFN(fuse_row)(const double *Xd, size_t m, size_t n, const double *G, const 
         VLOAD(x1, xp + m);
         y0 = VFLOOR_K(y0, eps);
         y1 = VFLOOR_K(y1, eps);
-        VPOW_CHAIN(t0, y0, n2, KT);
-        VPOW_CHAIN(t1, y1, n2, KT);
+        KFN(vpow_chain)(&t0, &y0, n2);
+        KFN(vpow_chain)(&t1, &y1, n2);
         v4 qx0 = x0 * t0, qd0 = t0 * y0, qx1 = x1 * t1, qd1 = t1 * y1;
         UNROLL for (int k = 0; k < R; k++) {
             a[k] += qx0 * h0[k];
@@ -238,7 +232,7 @@ void KFN(fuse_row)(const double *Xd, size_t m, size_t n, const double *G, const 
             UNROLL for (int k = 0; k < R; k++) a[k] += q * h[k];
         } else {
             v4 t;
-            VPOW_CHAIN(t, y, n2, KT);
+            KFN(vpow_chain)(&t, &y, n2);
             v4 qx = xv * t, qd = t * y;
             UNROLL for (int k = 0; k < R; k++) {
                 a[k] += qx * h[k];
