@@ -682,7 +682,7 @@ void kernels_fill_products(betanmf_kernels *k, int avx2)
     k->gram = PICK(avx2, gram);
 }
 
-betanmf_kernels kern;
+attribute_hidden betanmf_kernels kern;
 
 /* set by C_simd_baseline (tests): the baseline kernels even on an AVX2 CPU */
 static int force_baseline = 0;

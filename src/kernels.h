@@ -12,6 +12,7 @@
 #define BETANMF_KERNELS_H
 
 #include <stddef.h>
+#include <R_ext/Visibility.h>
 
 struct lane_state; /* hals.c: the lanes of the inner sweeps */
 struct cd_work;    /* kl_cd.c: one column's work arrays */
@@ -52,7 +53,8 @@ typedef struct {
     double (*pow_column)(const double *x, const double *y, size_t m, double beta);
 } betanmf_kernels;
 
-extern betanmf_kernels kern;
+/* hidden: the short name stays inside the package's library */
+extern attribute_hidden betanmf_kernels kern;
 
 /* fills `kern` (kernels.c): the AVX2 builds where the CPU runs them and the
  * tests have not asked for the baseline */
