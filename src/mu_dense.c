@@ -50,13 +50,10 @@ static void coefficients(const double *x, double *qx, double *qd, size_t n, doub
 
 /* G (r x nrow) by coordinate, Gc[i + k nrow] = G[k, i], and, if gs is not
  * NULL, its row sums gs.  Each sum in four parts (rows i mod 4), added in a
- * fixed order: a single chain of additions per k bounded the first scalar
- * loop (7 % of a 5000 x 38 rank-3 KL iteration).  That loop, its parts in
- * memory behind a row-dependent index, still cost 6 % of the two fused
- * halves on that set (perf, Zen 3).  Here four rows a step, the rank a
- * constant up to 4, so that the loops unroll and the parts stay in
- * registers (each coordinate's four values as one vector were built
- * through the stack in the baseline build: slower).  The loss (loss.c)
+ * fixed order, so that no single chain of additions per k bounds the loop.
+ * Four rows a step, the rank a constant up to 4, so that the loops unroll
+ * and the parts stay in registers (each coordinate's four values as one
+ * vector would be built through the stack in the baseline build).  The loss (loss.c)
  * copies W the same way, without the sums (computed and not read: four
  * additions a row, next to the copy's stores). */
 static inline __attribute__((always_inline))
@@ -164,10 +161,9 @@ void kernels_fill_mu(betanmf_kernels *k, int avx2)
  * four entries at a time along the flat r x ncol array (the den_k of
  * beta = 1, the sums gs of G, repeat every r entries, so every lcm(r, 4)
  * along the vectors; r <= 32): the same operations as mu_step's, lane by
- * lane.  After the W half's pass this was 8 % of a 5000 x 38 iteration at
- * rank 3 as a scalar loop (one division an entry, latency-bound); the
- * blocked update uses it too where r is a multiple of 4 (its NUM and DEN
- * are then unpadded). */
+ * lane (a scalar loop is bound by one division an entry, one after the
+ * other).  The blocked update uses it too where r is a multiple of 4 (its
+ * NUM and DEN are then unpadded). */
 static void fuse_update(double *F, int r, int j0, int j1, const double *NUM, const double *DEN,
                         const double *gs, double l1, double l2, double gam)
 {
@@ -309,8 +305,7 @@ void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
         kernel_gx_cols(Gp, nv, qx, (size_t) nrow, 0, nb, num);
         if (!kl) kernel_gx_cols(Gp, nv, qd, (size_t) nrow, 0, nb, den);
         if (rp == r && !hp) {
-            /* unpadded: the vector update of the fused passes (8 scalar
-             * divisions a column were 5 % of a 96 x 1000 rank-8 KL fit) */
+            /* unpadded: the vector update of the fused passes */
             fuse_update(F + (size_t) j0 * r, r, 0, nb, num, den, kl ? gs : NULL, l1, l2, gam);
             continue;
         }

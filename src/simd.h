@@ -36,8 +36,8 @@ typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
 
 /* unaligned vector access (the type's alignment is that of a double, and it
  * may alias doubles); macros rather than functions so no vector crosses a
- * function boundary, whose ABI would differ between the baseline and the
- * AVX2 versions */
+ * function boundary by value, whose ABI would differ between the baseline
+ * and the AVX2 builds (simd_template.h passes vectors by pointer) */
 #define VLOAD(dst, p) ((dst) = *(const v4 *) (p))
 #define VSTORE(p, src) (*(v4 *) (p) = (src))
 #define VSET1(x) ((v4){(x), (x), (x), (x)})
@@ -95,10 +95,9 @@ typedef long long v2i __attribute__((vector_size(16), aligned(8), may_alias));
  * one vmaxpd, max(FLOOR, Y), which returns Y where Y is NaN as the blend
  * does and FLOOR where Y < FLOOR, so the same values; the blend is a
  * compare and an integer-domain vpblendvb on the chain from y to its
- * division (the fused W half, 5000 x 38 at rank 3, beta = 1: 0.61-0.63
- * against 0.56 ns an entry on a Zen 3 core).  The kernels that take their
- * target as a run-time argument (gf, kl_cd) keep VFLOOR: an AVX intrinsic
- * cannot appear in their baseline copies. */
+ * division.  The kernels that take their target as an argument of an
+ * always_inline body (gf, kl_cd) keep VFLOOR: an AVX intrinsic cannot
+ * appear in their baseline copies. */
 #define VFLOOR_T(T, Y, FLOOR) VFLOOR_##T(Y, FLOOR)
 #define VFLOOR_SQRT4_LANES(Y, FLOOR) VFLOOR(0, Y, FLOOR)
 /* VFLOOR_T for the square root KT of the build a template is compiled
@@ -112,8 +111,8 @@ typedef long long v2i __attribute__((vector_size(16), aligned(8), may_alias));
 
 /* square roots of four lanes: four scalar ones (the baseline) and the AVX
  * instruction.  An intrinsic can only appear in a function compiled for its
- * target, so code that needs a vector sqrt is written as a macro taking
- * one of these and instantiated once per target. */
+ * target, so code that needs a vector sqrt is a template compiled once per
+ * target, with one of these as its KT (target_base.h, target_avx2.h). */
 #define SQRT4_LANES(v) ((v4){sqrt((v)[0]), sqrt((v)[1]), sqrt((v)[2]), sqrt((v)[3])})
 #ifdef HAVE_X86_DISPATCH
 #include <immintrin.h>
