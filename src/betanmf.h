@@ -74,6 +74,24 @@ static inline int thread_id(void)
 #endif
 }
 
+/* The range [0, n) in nthr = max(threads, 1) contiguous parts, part t on
+ * thread t: fn(ctx, t, i0, i1) for each.  Every part is a fixed range, so a
+ * result computed range by range does not depend on which thread ran it.
+ * Returns the sum of what the calls return (an integer sum: the same for
+ * any number of threads). */
+typedef long (*range_fn)(const void *ctx, int t, int i0, int i1);
+static inline long parallel_ranges(int n, int threads, range_fn fn, const void *ctx)
+{
+    int nthr = threads > 0 ? threads : 1;
+    long sum = 0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static) reduction(+ : sum)
+#endif
+    for (int t = 0; t < nthr; t++)
+        sum += fn(ctx, t, (int) ((long long) n * t / nthr), (int) ((long long) n * (t + 1) / nthr));
+    return sum;
+}
+
 /* y^e for the exponents the updates need (e = beta - 2): integer and
  * half-integer e (beta = 0.5, 1.5, 3, ...) by multiplication and one sqrt,
  * several times faster than pow(); anything else by pow(). */

@@ -20,6 +20,7 @@
  */
 #include "betanmf.h"
 #include "simd.h"
+#include "kernels.h"
 #include <string.h>
 #include <stdlib.h>
 
@@ -100,7 +101,7 @@ static inline void lane_fill(double *fb, double *ab, const double *F, const doub
 /* The lanes between calls: the column in each lane (-1: none), its sweeps
  * so far and its first sweep's change, its f and a (fb, ab: r x LANES,
  * the caller's scratch), and the next column to take. */
-typedef struct {
+typedef struct lane_state {
     int col[LANES], next;
     double its[LANES], first[LANES];
     double *fb, *ab;
@@ -268,14 +269,9 @@ TARGET_AVX2 static long sweep_lanes_avx2(lane_state *L, double *F, const double 
 }
 #endif
 
-static long sweep_lanes(lane_state *L, double *F, const double *A, const int *hp, int avail, int need,
-                        const double *S, int r, int inner, double inner_tol, double l1, int avx)
+void kernels_fill_hals(betanmf_kernels *k, int avx2)
 {
-#ifdef HAVE_X86_DISPATCH
-    if (avx) return sweep_lanes_avx2(L, F, A, hp, avail, need, S, r, inner, inner_tol, l1);
-#endif
-    (void) avx;
-    return sweep_lanes_base(L, F, A, hp, avail, need, S, r, inner, inner_tol, l1);
+    k->sweep_lanes = PICK(avx2, sweep_lanes);
 }
 
 /* the sweeps of the columns of [j0, j1) with held-out rows, one at a time,
@@ -301,13 +297,28 @@ static long sweep_held(const nmf_data *X, double *F, const double *A, const doub
     return sweeps;
 }
 
-static int use_avx(void)
+/* what the ranges of columns of one HALS half share */
+typedef struct {
+    const nmf_data *X;
+    double *F, *A, *LW;
+    const double *S, *G;
+    int r, inner;
+    double inner_tol, l1;
+    size_t lw;
+} hals_args;
+
+/* the columns [j0, j1), on thread t: its lanes refilled from them */
+static long hals_range(const void *ctx, int t, int j0, int j1)
 {
-#ifdef HAVE_X86_DISPATCH
-    return kernels_use_avx2();
-#else
-    return 0;
-#endif
+    const hals_args *h = ctx;
+    int r = h->r;
+    double *fb = h->LW + (size_t) t * (2 * h->lw + (size_t) r * r);
+    lane_state L;
+    lanes_start(&L, fb, fb + h->lw, j0);
+    long sweeps = sweep_held(h->X, h->F, h->A, h->S, h->G, r, j0, j1, h->inner, h->inner_tol, h->l1,
+                             fb + 2 * h->lw);
+    sweeps += kern.sweep_lanes(&L, h->F, h->A, h->X->hp, j1, j1, h->S, r, h->inner, h->inner_tol, h->l1);
+    return sweeps;
 }
 
 /* have_A: A holds G X already (the H half of the fused update below made
@@ -325,21 +336,8 @@ long hals_half(const nmf_data *X, double *F, const double *G, int r,
     int nthr = threads > 0 ? threads : 1;
     size_t lw = (size_t) r * LANES;
     double *LW = (double *) scratch_alloc((size_t) nthr * (2 * lw + (size_t) r * r), sizeof(double));
-    int avx = use_avx();
-    long sweeps = 0;
-    /* each thread one range of columns, its lanes refilled from it */
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nthr) schedule(static) reduction(+ : sweeps)
-#endif
-    for (int t = 0; t < nthr; t++) {
-        double *fb = LW + (size_t) t * (2 * lw + (size_t) r * r);
-        int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
-        lane_state L;
-        lanes_start(&L, fb, fb + lw, j0);
-        sweeps += sweep_held(X, F, A, S, G, r, j0, j1, inner, inner_tol, l1, fb + 2 * lw);
-        sweeps += sweep_lanes(&L, F, A, X->hp, j1, j1, S, r, inner, inner_tol, l1, avx);
-    }
-    return sweeps;
+    hals_args h = {X, F, A, LW, S, G, r, inner, inner_tol, l1, lw};
+    return parallel_ranges(ncol, threads, hals_range, &h);
 }
 
 /* The H half of a dense fit in one pass over the data, which also makes the
@@ -403,7 +401,7 @@ long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
     double *LW = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
     size_t bsz = (size_t) rp * nrow;
     double *Bp = B ? (double *) scratch_alloc((size_t) nparts * bsz, sizeof(double)) : NULL;
-    int nblk = (ncol + FUSED_COLS - 1) / FUSED_COLS, avx = use_avx();
+    int nblk = (ncol + FUSED_COLS - 1) / FUSED_COLS;
     long sweeps = 0;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static) reduction(+ : sweeps)
@@ -426,10 +424,10 @@ long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
                 for (int j = 0; j < nc; j++)
                     memcpy(A + (size_t) (j0 + j) * r, Ab + (size_t) j * rp, (size_t) r * sizeof(double));
                 sweeps += sweep_held(X, F, A, S, G, r, j0, j0 + nc, inner, inner_tol, l1, Sl);
-                sweeps += sweep_lanes(&L, F, A, X->hp, j0 + nc, j0, S, r, inner, inner_tol, l1, avx);
+                sweeps += kern.sweep_lanes(&L, F, A, X->hp, j0 + nc, j0, S, r, inner, inner_tol, l1);
             } else {
                 int end = b1 * FUSED_COLS < ncol ? b1 * FUSED_COLS : ncol;
-                sweeps += sweep_lanes(&L, F, A, X->hp, end, end, S, r, inner, inner_tol, l1, avx);
+                sweeps += kern.sweep_lanes(&L, F, A, X->hp, end, end, S, r, inner, inner_tol, l1);
             }
             if (!Bc || b == b0) continue;
             int j0 = (b - 1) * FUSED_COLS, nc = j0 + FUSED_COLS < ncol ? FUSED_COLS : ncol - j0;

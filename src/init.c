@@ -10,6 +10,7 @@ SEXP C_scan_values(SEXP);
 SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_simd_baseline(SEXP);
+void kernels_init(void); /* kernels.h: fills the dispatch table of the vector kernels */
 
 static const R_CallMethodDef call_methods[] = {
     {"nmf_fit", (DL_FUNC) &C_nmf_fit, 12},
@@ -27,4 +28,5 @@ void R_init_betanmf(DllInfo *dll)
     R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
     R_useDynamicSymbols(dll, FALSE);
     R_forceSymbols(dll, TRUE);
+    kernels_init();
 }

@@ -14,9 +14,10 @@
  * r is padded to a multiple of 4 doubles and each padded size is a separate
  * instantiation of one inline routine (the accumulator count must be a
  * compile-time constant to live in registers).  On x86-64 with GCC or clang
- * an AVX2+FMA version is compiled alongside the baseline one and chosen at
- * run time (function multi-versioning by hand; no special flags in
- * Makevars).  Every output column is computed by one thread with a fixed
+ * an AVX2+FMA build of each (kernels_template.h) is compiled alongside the
+ * baseline one, and kernels_init() below puts the one the CPU runs in the
+ * dispatch table (kernels.h), once when the library loads; no special
+ * flags in Makevars.  Every output column is computed by one thread with a fixed
  * summation order, so results do not depend on the number of threads.
  */
 #include "betanmf.h"
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "simd.h"
+#include "kernels.h"
 
 /* nc columns of A = Gp X from column j, restricted to the vt vectors of
  * padded rows from v0: a register tile of vt x nc accumulators with the vt
@@ -346,114 +348,18 @@ void ssc_body(const double *Hp, int nv, const int *p, const int *idx, const doub
 #define CALL_GX(Gp, X, nrow, j0, j1, Ap, NV) gx_body(Gp, NV, X, nrow, j0, j1, Ap)
 #define CALL_GXT(Hp, D, nout, nin, i0, i1, Ap, NV) gxt_body(Hp, NV, D, nout, nin, i0, i1, Ap)
 #define CALL_HXT(Hp, D, nout, nin, i0, i1, Bp, pf, npf, NV) hxt_body(Hp, NV, D, nout, nin, i0, i1, Bp, pf, npf)
-
-static void gx_base(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap)
-{
-    GX_CASES(CALL_GX, Gp, X, nrow, j0, j1, Ap)
-}
-static void gxt_base(const double *Hp, int nv, const double *D, size_t nout, int nin,
-                     size_t i0, size_t i1, double *Ap)
-{
-    GX_CASES(CALL_GXT, Hp, D, nout, nin, i0, i1, Ap)
-}
-static void hxt_base(const double *Hp, int nv, const double *D, size_t nout, int nin,
-                     size_t i0, size_t i1, double *Bp, const double *pf, int npf)
-{
-    GX_CASES(CALL_HXT, Hp, D, nout, nin, i0, i1, Bp, pf, npf)
-}
-
 #define CALL_SGX(Gp, p, idx, xv, xs, j0, j1, Ap, NV) sgx_body(Gp, NV, p, idx, xv, xs, j0, j1, Ap)
 #define CALL_SKL(Gp, p, idx, xv, xs, Fp, j0, j1, Ap, NV) skl_body(Gp, NV, p, idx, xv, xs, Fp, j0, j1, Ap)
-static void sgx_base(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-                     double xs, int j0, int j1, double *Ap)
-{
-    GX_CASES(CALL_SGX, Gp, p, idx, xv, xs, j0, j1, Ap)
-}
-static void skl_base(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-                     double xs, const double *Fp, int j0, int j1, double *Ap)
-{
-    GX_CASES(CALL_SKL, Gp, p, idx, xv, xs, Fp, j0, j1, Ap)
-}
 #define CALL_SSC(Hp, p, idx, xv, xs, st, n, i0, i1, Fp, kl, Ap, NV) \
     ssc_body(Hp, NV, p, idx, xv, xs, st, n, i0, i1, Fp, kl, Ap)
-static void ssc_base(const double *Hp, int nv, const int *p, const int *idx, const double *xv, double xs,
-                     const int *st, int n, int i0, int i1, const double *Fp, int kl, double *Ap)
-{
-    GX_CASES(CALL_SSC, Hp, p, idx, xv, xs, st, n, i0, i1, Fp, kl, Ap)
-}
-#ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void ssc_avx2(const double *Hp, int nv, const int *p, const int *idx, const double *xv,
-                                 double xs, const int *st, int n, int i0, int i1, const double *Fp, int kl,
-                                 double *Ap)
-{
-    GX_CASES(CALL_SSC, Hp, p, idx, xv, xs, st, n, i0, i1, Fp, kl, Ap)
-}
-#endif
-#ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void sgx_avx2(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-                                 double xs, int j0, int j1, double *Ap)
-{
-    GX_CASES(CALL_SGX, Gp, p, idx, xv, xs, j0, j1, Ap)
-}
-TARGET_AVX2 static void skl_avx2(const double *Gp, int nv, const int *p, const int *idx, const double *xv,
-                                 double xs, const double *Fp, int j0, int j1, double *Ap)
-{
-    GX_CASES(CALL_SKL, Gp, p, idx, xv, xs, Fp, j0, j1, Ap)
-}
-#endif
-
-#ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void gx_avx2(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1,
-                                double *Ap)
-{
-    GX_CASES(CALL_GX, Gp, X, nrow, j0, j1, Ap)
-}
-TARGET_AVX2 static void gxt_avx2(const double *Hp, int nv, const double *D, size_t nout, int nin,
-                                 size_t i0, size_t i1, double *Ap)
-{
-    GX_CASES(CALL_GXT, Hp, D, nout, nin, i0, i1, Ap)
-}
-TARGET_AVX2 static void hxt_avx2(const double *Hp, int nv, const double *D, size_t nout, int nin,
-                                 size_t i0, size_t i1, double *Bp, const double *pf, int npf)
-{
-    GX_CASES(CALL_HXT, Hp, D, nout, nin, i0, i1, Bp, pf, npf)
-}
-/* set by C_simd_baseline (tests): the baseline kernels even on an AVX2 CPU */
-static int force_baseline = 0;
-int kernels_use_avx2(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached && !force_baseline;
-}
-#endif
-
-/* .Call entry (R/nmf.R, simd_baseline): on = TRUE makes every kernel take
- * its baseline instantiation (the code non-AVX2 x86 CPUs and other
- * architectures run), so the tests check it on any machine; returns the
- * previous setting.  Never while a fit runs (it is read inside them). */
-SEXP C_simd_baseline(SEXP on)
-{
-#ifdef HAVE_X86_DISPATCH
-    int old = force_baseline;
-    force_baseline = asLogical(on) == TRUE;
-    return ScalarLogical(old);
-#else
-    (void) on;
-    return ScalarLogical(TRUE);
-#endif
-}
-
+#define CALL_GRAM(F, r, k, Sp, NV) gram_body(F, r, NV, k, Sp)
 int kernels_available(int r) { return r >= 1 && r <= 4 * MAXV; }
 
 /* Ap (padded) = Gp X for columns [j0, j1), on the calling thread; Gp from
  * kernel_pack_gx */
 void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap)
 {
-    DISPATCH(gx, Gp, nv, X, nrow, j0, j1, Ap);
+    kern.gx(Gp, nv, X, nrow, j0, j1, Ap);
 }
 
 /* Bp[, i] += sum over the nin columns j of D (nout x nin) of D[i, j] Hp[, j],
@@ -462,7 +368,7 @@ void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int 
 void kernel_gxt_acc(const double *Hp, int nv, const double *D, size_t nout, int nin,
                     size_t i0, size_t i1, double *Bp, const double *pf, int npf)
 {
-    DISPATCH(hxt, Hp, nv, D, nout, nin, i0, i1, Bp, pf, npf);
+    kern.hxt(Hp, nv, D, nout, nin, i0, i1, Bp, pf, npf);
 }
 
 /* y_c = sum_k F[k, c] Gc[, k] for nb columns: Gc is nrow x r (column-major,
@@ -548,33 +454,17 @@ void gf_body(const double *Gc, size_t nrow, int r, const double *F, int nb, doub
         gf_tile(Gc, nrow, r, F + (size_t) c * r, 1, Y + (size_t) c * nrow, X ? X + (size_t) c * nrow : NULL, wide);
 }
 
-/* two inlined copies of the body, X known NULL in one: the plain product
- * keeps no test or load of X in its tile */
-static void gf_base(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y, const double *X)
-{
-    if (X) gf_body(Gc, nrow, r, F, nb, Y, X, 0);
-    else gf_body(Gc, nrow, r, F, nb, Y, NULL, 0);
-}
-#ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void gf_avx2(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y,
-                                const double *X)
-{
-    if (X) gf_body(Gc, nrow, r, F, nb, Y, X, 1);
-    else gf_body(Gc, nrow, r, F, nb, Y, NULL, 1);
-}
-#endif
-
 /* Y (nrow x nb) = t(Gc) F for nb columns of F (r x nb); Gc is nrow x r */
 void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y)
 {
-    DISPATCH(gf, Gc, nrow, r, F, nb, Y, NULL);
+    kern.gf(Gc, nrow, r, F, nb, Y, NULL);
 }
 
 /* Q (nrow x nb) = X / max(t(Gc) F, EPS_Y), X the nb data columns (nrow x nb) */
 void kernel_gf_kl_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, const double *X,
                        double *Q)
 {
-    DISPATCH(gf, Gc, nrow, r, F, nb, Q, X);
+    kern.gf(Gc, nrow, r, F, nb, Q, X);
 }
 
 /* S (rp x rp, padded, both triangles) = sum over the k columns g of F (r x k)
@@ -596,18 +486,6 @@ void gram_body(const double *F, int r, int nv, size_t k, double *Sp)
         for (int a = 0; a < r; a++) VAXPY_MEM(Sp + (size_t) a * rp, gp[a], gv, nv);
     }
 }
-#define CALL_GRAM(F, r, k, Sp, NV) gram_body(F, r, NV, k, Sp)
-static void gram_base(const double *F, int r, int nv, size_t k, double *Sp)
-{
-    GX_CASES(CALL_GRAM, F, r, k, Sp)
-}
-#ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void gram_avx2(const double *F, int r, int nv, size_t k, double *Sp)
-{
-    GX_CASES(CALL_GRAM, F, r, k, Sp)
-}
-#endif
-
 /* S (r x r, full) = F F' for an r x k factor, r <= 32.  For long factors
  * through hxt (the register tile of the one-pass H half: S[, b] = sum over
  * the k columns j of F[b, j] F[, j], with F as both its data, r x k, and
@@ -627,7 +505,7 @@ void kernel_gram(const double *F, int r, size_t k, double *S)
         for (int t = 0; t < rp * r; t++) Sp[t] = 0.0;
         kernel_gxt_acc(Fp, nv, F, (size_t) r, (int) k, 0, (size_t) r, Sp, NULL, 0);
     } else
-        DISPATCH(gram, F, r, nv, k, Sp);
+        kern.gram(F, r, nv, k, Sp);
     for (int b = 0; b < r; b++)
         for (int a = 0; a < r; a++) S[a + b * r] = Sp[a + (size_t) b * rp];
 }
@@ -675,27 +553,29 @@ static void unpad(const double *P, int rp, double *A, int r, size_t k)
 }
 
 /* A (r x ncol) = G (r x nrow) X, X dense nrow x ncol (column-major) */
+typedef struct {
+    const double *G, *X, *F;
+    const nmf_data *D;
+    int nv;
+    size_t nrow;
+    double *A;
+} product_args;
+
+static long gx_range(const void *ctx, int t, int j0, int j1)
+{
+    const product_args *a = ctx;
+    (void) t;
+    kern.gx(a->G, a->nv, a->X, a->nrow, j0, j1, a->A);
+    return 0;
+}
+
 void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, double *A, int threads)
 {
     int nv = (r + 3) / 4, rp = 4 * nv;
-    const double *Gp = kernel_pack_gx(G, r, (size_t) nrow);
-    double *Ap = (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double));
-    int nthr = threads > 0 ? threads : 1;
-#ifdef HAVE_X86_DISPATCH
-    int avx = kernels_use_avx2();
-#endif
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nthr) schedule(static)
-#endif
-    for (int t = 0; t < nthr; t++) {
-        int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
-#ifdef HAVE_X86_DISPATCH
-        if (avx) gx_avx2(Gp, nv, X, (size_t) nrow, j0, j1, Ap);
-        else
-#endif
-            gx_base(Gp, nv, X, (size_t) nrow, j0, j1, Ap);
-    }
-    unpad(Ap, rp, A, r, (size_t) ncol);
+    product_args a = {kernel_pack_gx(G, r, (size_t) nrow), X, NULL, NULL, nv, (size_t) nrow,
+                      (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double))};
+    parallel_ranges(ncol, threads, gx_range, &a);
+    unpad(a.A, rp, A, r, (size_t) ncol);
 }
 
 /* A (r x ncol) = H (r x nrow) t(D), D dense ncol x nrow (column-major), i.e.
@@ -706,9 +586,6 @@ void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, dou
     double *Hp = kernel_pad(H, r, rp, (size_t) nrow);
     double *Ap = (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
-#ifdef HAVE_X86_DISPATCH
-    int avx = kernels_use_avx2();
-#endif
     /* rows of D in blocks small enough that the block of A stays in cache
      * while all stored columns stream past it */
     size_t blk = ((size_t) ncol + nthr - 1) / nthr;
@@ -720,13 +597,21 @@ void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, dou
 #endif
     for (size_t b = 0; b < nblk; b++) {
         size_t i0 = b * blk, i1 = i0 + blk < (size_t) ncol ? i0 + blk : (size_t) ncol;
-#ifdef HAVE_X86_DISPATCH
-        if (avx) gxt_avx2(Hp, nv, D, (size_t) ncol, nrow, i0, i1, Ap);
-        else
-#endif
-            gxt_base(Hp, nv, D, (size_t) ncol, nrow, i0, i1, Ap);
+        kern.gxt(Hp, nv, D, (size_t) ncol, nrow, i0, i1, Ap);
     }
     unpad(Ap, rp, A, r, (size_t) ncol);
+}
+
+/* sparse X (CSC): the product G X (F NULL) or the beta = 1 numerator with
+ * the padded F, for the columns [j0, j1) */
+static long sparse_range(const void *ctx, int t, int j0, int j1)
+{
+    const product_args *a = ctx;
+    const nmf_data *X = a->D;
+    (void) t;
+    if (a->F) kern.skl(a->G, a->nv, X->p, X->i, X->x, X->xs, a->F, j0, j1, a->A);
+    else kern.sgx(a->G, a->nv, X->p, X->i, X->x, X->xs, j0, j1, a->A);
+    return 0;
 }
 
 /* A (r x ncol) = G (r x nrow) X for sparse X (CSC), columns shared among
@@ -734,24 +619,10 @@ void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, dou
 void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int threads)
 {
     int nv = (r + 3) / 4, rp = 4 * nv, ncol = X->ncol;
-    double *Gp = kernel_pad(G, r, rp, (size_t) X->nrow);
-    double *Ap = (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double));
-    int nthr = threads > 0 ? threads : 1;
-#ifdef HAVE_X86_DISPATCH
-    int avx = kernels_use_avx2();
-#endif
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nthr) schedule(static)
-#endif
-    for (int t = 0; t < nthr; t++) {
-        int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
-#ifdef HAVE_X86_DISPATCH
-        if (avx) sgx_avx2(Gp, nv, X->p, X->i, X->x, X->xs, j0, j1, Ap);
-        else
-#endif
-            sgx_base(Gp, nv, X->p, X->i, X->x, X->xs, j0, j1, Ap);
-    }
-    unpad(Ap, rp, A, r, (size_t) ncol);
+    product_args a = {kernel_pad(G, r, rp, (size_t) X->nrow), NULL, NULL, X, nv, (size_t) X->nrow,
+                      (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double))};
+    parallel_ranges(ncol, threads, sparse_range, &a);
+    unpad(a.A, rp, A, r, (size_t) ncol);
 }
 
 /* NUM (r x ncol): the beta = 1 multiplicative numerator on sparse X */
@@ -761,23 +632,10 @@ void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double
     int nv = (r + 3) / 4, rp = 4 * nv, ncol = X->ncol;
     double *Gp = kernel_pad(G, r, rp, (size_t) X->nrow);
     double *Fp = kernel_pad(F, r, rp, (size_t) ncol);
-    double *Ap = (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double));
-    int nthr = threads > 0 ? threads : 1;
-#ifdef HAVE_X86_DISPATCH
-    int avx = kernels_use_avx2();
-#endif
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nthr) schedule(static)
-#endif
-    for (int t = 0; t < nthr; t++) {
-        int j0 = (int) ((long long) ncol * t / nthr), j1 = (int) ((long long) ncol * (t + 1) / nthr);
-#ifdef HAVE_X86_DISPATCH
-        if (avx) skl_avx2(Gp, nv, X->p, X->i, X->x, X->xs, Fp, j0, j1, Ap);
-        else
-#endif
-            skl_base(Gp, nv, X->p, X->i, X->x, X->xs, Fp, j0, j1, Ap);
-    }
-    unpad(Ap, rp, NUM, r, (size_t) ncol);
+    product_args a = {Gp, NULL, Fp, X, nv, (size_t) X->nrow,
+                      (double *) scratch_alloc((size_t) rp * ncol + 1, sizeof(double))};
+    parallel_ranges(ncol, threads, sparse_range, &a);
+    unpad(a.A, rp, NUM, r, (size_t) ncol);
 }
 
 /* A (r x m) for the W half of a sparse fit (Xt flagged sparse_trans: its
@@ -793,20 +651,68 @@ void kernel_sparse_scatter(const double *H, int r, const nmf_data *Xt, const dou
     double *Fp = kl ? kernel_pad(F, r, rp, (size_t) m) : NULL;
     double *Ap = (double *) scratch_alloc((size_t) rp * m + 1, sizeof(double));
     int nthr = threads > 0 ? threads : 1;
-#ifdef HAVE_X86_DISPATCH
-    int avx = kernels_use_avx2();
-#endif
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
 #endif
     for (int b = 0; b < nb; b++) {
         int i0 = b * bs, i1 = i0 + bs < m ? i0 + bs : m;
         const int *st = Xt->bstart + (size_t) b * n;
-#ifdef HAVE_X86_DISPATCH
-        if (avx) ssc_avx2(Hp, nv, Xt->p, Xt->i, Xt->x, Xt->xs, st, n, i0, i1, Fp, kl, Ap);
-        else
-#endif
-            ssc_base(Hp, nv, Xt->p, Xt->i, Xt->x, Xt->xs, st, n, i0, i1, Fp, kl, Ap);
+        kern.ssc(Hp, nv, Xt->p, Xt->i, Xt->x, Xt->xs, st, n, i0, i1, Fp, kl, Ap);
     }
     unpad(Ap, rp, A, r, (size_t) m);
+}
+
+/* the builds of the kernels above, one per target */
+#include "target_base.h"
+#include "kernels_template.h"
+#ifdef HAVE_X86_DISPATCH
+#include "target_avx2.h"
+#include "kernels_template.h"
+#endif
+
+void kernels_fill_products(betanmf_kernels *k, int avx2)
+{
+    k->gx = PICK(avx2, gx);
+    k->gxt = PICK(avx2, gxt);
+    k->hxt = PICK(avx2, hxt);
+    k->sgx = PICK(avx2, sgx);
+    k->skl = PICK(avx2, skl);
+    k->ssc = PICK(avx2, ssc);
+    k->gf = PICK(avx2, gf);
+    k->gram = PICK(avx2, gram);
+}
+
+attribute_hidden betanmf_kernels kern;
+
+/* set by C_simd_baseline (tests): the baseline kernels even on an AVX2 CPU */
+static int force_baseline = 0;
+
+void kernels_init(void)
+{
+    int avx2 = 0;
+#ifdef HAVE_X86_DISPATCH
+    __builtin_cpu_init();
+    avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !force_baseline;
+#endif
+    kernels_fill_products(&kern, avx2);
+    kernels_fill_mu(&kern, avx2);
+    kernels_fill_hals(&kern, avx2);
+    kernels_fill_cd(&kern, avx2);
+    kernels_fill_loss(&kern, avx2);
+}
+
+/* .Call entry (R/nmf.R, simd_baseline): on = TRUE fills the table with the
+ * baseline build of every kernel (the code non-AVX2 x86 CPUs and other
+ * architectures run), so the tests check it on any machine; returns the
+ * previous setting (always TRUE where only the baseline is compiled).
+ * Never while a fit runs. */
+SEXP C_simd_baseline(SEXP on)
+{
+    int old = force_baseline;
+#ifndef HAVE_X86_DISPATCH
+    old = 1;
+#endif
+    force_baseline = asLogical(on) == TRUE;
+    kernels_init();
+    return ScalarLogical(old);
 }

@@ -35,11 +35,12 @@
  */
 #include "betanmf.h"
 #include "simd.h"
+#include "kernels.h"
 #include <math.h>
 #include <string.h>
 
 /* the per-column buffers of one thread */
-typedef struct {
+typedef struct cd_work {
     double *gz, *gz2, *xv, *y, *ry, *y2, *ry2;
     int *idx;
 } cd_work;
@@ -197,6 +198,11 @@ TARGET_AVX2 static void cd_column_avx2(const double *gz, const double *gz2, int 
 }
 #endif
 
+void kernels_fill_cd(betanmf_kernels *k, int avx2)
+{
+    k->cd_column = PICK(avx2, cd_column);
+}
+
 /* what every column of one half update shares */
 typedef struct {
     const nmf_data *X;
@@ -205,9 +211,6 @@ typedef struct {
     const double *G, *gs, *Gc, *Gc2;
     double *buf, *s, *F, l1, l2;
     int *ibuf;
-#ifdef HAVE_X86_DISPATCH
-    int avx;
-#endif
 } cd_half;
 
 /* Column j of F, on the calling thread.  Sparse data: its cnt stored
@@ -287,11 +290,7 @@ static void cd_column(const cd_half *c, int j, const int *ri, const double *rx, 
         for (int k = 0; k < r; k++) if (sk[k] + c->l1 > 0.0 || c->l2 > 0.0) f[k] = 0.0;
         return;
     }
-#ifdef HAVE_X86_DISPATCH
-    if (c->avx) cd_column_avx2(gz, gz2, r, nz, nzp, w.xv, sk, f, &w, c->sweeps, c->l1, c->l2);
-    else
-#endif
-        cd_column_base(gz, gz2, r, nz, nzp, w.xv, sk, f, &w, c->sweeps, c->l1, c->l2);
+    kern.cd_column(gz, gz2, r, nz, nzp, w.xv, sk, f, &w, c->sweeps, c->l1, c->l2);
 }
 
 /* The W half on sparse data without a transposed copy (X flagged
@@ -364,9 +363,6 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
     c.buf = (double *) scratch_alloc((size_t) nthr * (2 * r + 5) * nrp + 1, sizeof(double));
     c.ibuf = (int *) scratch_alloc((size_t) nthr * nrp + 1, sizeof(int));
     c.s = (double *) scratch_alloc((size_t) nthr * r, sizeof(double));
-#ifdef HAVE_X86_DISPATCH
-    c.avx = kernels_use_avx2();
-#endif
     if (X->sparse_trans) {
         cd_half_blocks(&c, nthr);
         return;

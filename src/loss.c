@@ -11,6 +11,7 @@
  */
 #include "betanmf.h"
 #include "simd.h"
+#include "kernels.h"
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -32,126 +33,56 @@ double beta_div_scalar(double x, double y, double beta)
 }
 
 /* Sums of d(x|y) over one dense column, four entries at a time through
- * VDIV_LOG4 (beta = 1 and 0) or VDIV_POW4 (every other beta with 2 beta an
+ * vdiv_log4 (beta = 1 and 0) or vdiv_pow4 (every other beta with 2 beta an
  * integer in [-16, 16], where one scalar pow_beta per entry was most of a
- * beta = 1.5 loss; simd.h): first with no test per vector, then, only if a
- * lane failed, again with one, the failing vectors through beta_div_scalar
- * (the same sum when none fails).  A macro, instantiated per beta family
- * and per target (the square root of the power chains). */
-#define COLUMN_BODY(DIV4, W)                                                  \
-    const v4 eps = VSET1(EPS_Y), one = VSET1(1.0);                            \
-    (void) one;                                                               \
-    v4 acc = VSET1(0.0), xv, yv, d;                                           \
-    v4i okall = {-1, -1, -1, -1}, ok;                                         \
-    double tail = 0.0;                                                        \
-    size_t i = 0;                                                             \
-    for (; i + 4 <= m; i += 4) {                                              \
-        VLOAD(xv, x + i); VLOAD(yv, y + i);                                   \
-        yv = VFLOOR(W, yv, eps);                                              \
-        DIV4;                                                                 \
-        okall &= ok;                                                          \
-        acc += d;                                                             \
-    }                                                                         \
-    COLUMN_REDO(W, DIV4)
-
-/* the second pass of a column in which a lane failed */
-#define COLUMN_REDO(W, ...)                                                   \
-    if (!ALL4(okall)) {                                                       \
-        acc = VSET1(0.0);                                                     \
-        for (i = 0; i + 4 <= m; i += 4) {                                     \
-            VLOAD(xv, x + i); VLOAD(yv, y + i);                               \
-            yv = VFLOOR(W, yv, eps);                                          \
-            __VA_ARGS__;                                                      \
-            if (ALL4(ok)) acc += d;                                           \
-            else for (int l = 0; l < 4; l++) tail += beta_div_scalar(x[i + l], yv[l], beta); \
-        }                                                                     \
-    }                                                                         \
-    for (; i < m; i++) tail += beta_div_scalar(x[i], y[i] < EPS_Y ? EPS_Y : y[i], beta); \
-    return HSUM(acc) + tail
-
-/* The same for KL and IS (VDIV_LOG4's stages, simd.h), in chunks of
- * LOG_CHUNK entries with two loops each: the first forms the ratios and
- * the logarithm's reduction, with its two divisions, and stores them; the
- * second sums the series and d.  The same operations in the same order, so
- * the same sums as one loop; but one loop ran at 2.7 ns an entry against
- * 1.9 for the two (a micro-benchmark on 96 x 1000 Poisson-like counts, Zen
- * 3; in perf, this function against gx 4.17 -> 3.14 in a catalog fit with
- * a check every iteration): each vector's ~50
- * operations hang on a chain of about 90 cycles (two divisions, the
- * reduction, Estrin's levels), so the scheduler held only two or three
- * vectors at a time; the shorter chains of the two loops let it overlap
- * more of them.  Thread-safe: the buffers are on the stack.
+ * beta = 1.5 loss; simd_template.h): first with no test per vector, then,
+ * only if a lane failed, again with one, the failing vectors through
+ * beta_div_scalar (the same sum when none fails).  loss_template.h, once
+ * per target (the square root of the power chains): pow_column, kl_column
+ * and is_column.
+ *
+ * KL and IS (vdiv_log4's stages) go in chunks of LOG_CHUNK entries
+ * with two loops each: the first forms the ratios and the logarithm's
+ * reduction, with its two divisions, and stores them; the second sums the
+ * series and d.  The same operations in the same order, so the same sums
+ * as one loop; but each vector's ~50 operations hang on a long chain (two
+ * divisions, the reduction, Estrin's levels), so in one loop the scheduler
+ * holds only two or three vectors at a time; the shorter chains of the two
+ * loops let it overlap more of them.  Thread-safe: the buffers are on the
+ * stack.
  *
  * The two loops are then bound by their number of operations.  On AVX the
  * ratios are checked by their running minimum and maximum (two operations
  * a vector where two compares and two ANDs were four; LOG_TRACK) and, after
  * the column, by its sums being numbers: a NaN ratio comes only from a NaN
- * x or y or from x = y = Inf, and each makes d NaN (VLOG_DIV keeps NaN).
- * With simd.h's shorter reduction and series: 1.84 -> 1.40 ns an entry on
- * 5000 x 38 expression-like data, 1.93 -> 1.47 on the counts (Zen 3). */
+ * x or y or from x = y = Inf, and each makes d NaN (vlog_div keeps NaN). */
 #define LOG_CHUNK 64
 #define LOG_TRACK_SQRT4_LANES(Q, OK) (okall &= (OK))
 #define LOG_TRACK_SQRT4_AVX(Q, OK)                                            \
     (vmin = (v4) _mm256_min_pd((__m256d) vmin, (__m256d) (Q)),                \
      vmax = (v4) _mm256_max_pd((__m256d) vmax, (__m256d) (Q)))
-#define LOG_COLUMN_BODY(KL, T)                                                \
-    const int W = VWIDE(T);                                                   \
-    const v4 eps = VSET1(EPS_Y);                                              \
-    v4 acc = VSET1(0.0), xv, yv, d, vmin = VSET1(1.0), vmax = VSET1(1.0);     \
-    v4i okall = {-1, -1, -1, -1}, ok;                                         \
-    double sb[LOG_CHUNK], eb[LOG_CHUNK], tb[LOG_CHUNK]; /* tb: y (KL), q (IS) */ \
-    double tail = 0.0;                                                        \
-    size_t i = 0, mv = m & ~(size_t) 3;                                       \
-    for (size_t c0 = 0; c0 < mv; c0 += LOG_CHUNK) {                           \
-        size_t c1 = c0 + LOG_CHUNK < mv ? c0 + LOG_CHUNK : mv;                \
-        for (i = c0; i < c1; i += 4) {                                        \
-            v4 q, s, e;                                                       \
-            VLOAD(xv, x + i); VLOAD(yv, y + i);                               \
-            yv = VFLOOR_T(T, yv, eps);                                        \
-            VLOG_RATIO(q, ok, xv, xv / yv, KL, W);                            \
-            LOG_TRACK_##T(q, ok);                                             \
-            VLOG_REDUCE(s, e, q);                                             \
-            VSTORE(sb + (i - c0), s);                                         \
-            VSTORE(eb + (i - c0), e);                                         \
-            VSTORE(tb + (i - c0), (KL) ? yv : q);                             \
-        }                                                                     \
-        for (i = c0; i < c1; i += 4) {                                        \
-            v4 t, s, e, lq;                                                   \
-            VLOAD(xv, x + i); VLOAD(t, tb + (i - c0));                        \
-            VLOAD(s, sb + (i - c0)); VLOAD(e, eb + (i - c0));                 \
-            VLOG_SERIES(lq, s, e);                                            \
-            VLOG_DIV(d, lq, xv, t, t, KL, T);                                 \
-            acc += d;                                                         \
-        }                                                                     \
-    }                                                                         \
-    okall &= VCMP(W, vmin, >=, VSET1(DBL_MIN)) & VCMP(W, vmax, <=, VSET1(DBL_MAX)) & \
-             VCMP(W, acc, ==, acc);                                           \
-    i = mv;                                                                   \
-    COLUMN_REDO(W, VDIV_LOG4(d, ok, xv, yv, xv / yv, KL, T))
+/* the tracking of the build's square root KT (target_base.h, target_avx2.h) */
+#define LOG_TRACK(Q, OK) LOG_TRACK_EXPAND(KT, Q, OK)
+#define LOG_TRACK_EXPAND(T, Q, OK) LOG_TRACK_T(T, Q, OK)
+#define LOG_TRACK_T(T, Q, OK) LOG_TRACK_##T(Q, OK)
 
-#define POW_CONSTANTS                                                         \
-    int n2x = (int) (2.0 * beta), n2y = (int) (2.0 * (beta - 1.0));           \
-    double c1 = beta - 1.0, c2 = 1.0 / (beta * (beta - 1.0))
+enum { LOSS_IS, LOSS_KL, LOSS_POW };
 
-#define COLUMN_DEFS(SFX, ATTR, SQRT4)                                         \
-    ATTR static double kl_column_##SFX(const double *x, const double *y, size_t m, double beta) \
-    {                                                                         \
-        LOG_COLUMN_BODY(1, SQRT4);                                            \
-    }                                                                         \
-    ATTR static double is_column_##SFX(const double *x, const double *y, size_t m, double beta) \
-    {                                                                         \
-        LOG_COLUMN_BODY(0, SQRT4);                                            \
-    }                                                                         \
-    ATTR static double pow_column_##SFX(const double *x, const double *y, size_t m, double beta) \
-    {                                                                         \
-        POW_CONSTANTS;                                                        \
-        COLUMN_BODY(VDIV_POW4(d, ok, xv, yv, n2x, n2y, c1, c2, beta, SQRT4), VWIDE(SQRT4)); \
-    }
-
-COLUMN_DEFS(base, , SQRT4_LANES)
+#include "target_base.h"
+#include "simd_template.h"
+#include "loss_template.h"
 #ifdef HAVE_X86_DISPATCH
-COLUMN_DEFS(avx2, TARGET_AVX2, SQRT4_AVX)
+#include "target_avx2.h"
+#include "simd_template.h"
+#include "loss_template.h"
 #endif
+
+void kernels_fill_loss(betanmf_kernels *k, int avx2)
+{
+    k->kl_column = PICK(avx2, kl_column);
+    k->is_column = PICK(avx2, is_column);
+    k->pow_column = PICK(avx2, pow_column);
+}
 
 /* 2 beta an integer in [-16, 16], beta not 0, 1 or 2 */
 static int pow_chain_beta(double beta)
@@ -162,9 +93,9 @@ static int pow_chain_beta(double beta)
 /* the loss of one dense column, through the vector paths where they apply */
 static double div_column(const double *x, const double *y, size_t m, double beta)
 {
-    if (beta == 1.0) return DISPATCH(kl_column, x, y, m, beta);
-    if (beta == 0.0) return DISPATCH(is_column, x, y, m, beta);
-    return DISPATCH(pow_column, x, y, m, beta);
+    if (beta == 1.0) return kern.kl_column(x, y, m, beta);
+    if (beta == 0.0) return kern.is_column(x, y, m, beta);
+    return kern.pow_column(x, y, m, beta);
 }
 
 #define LOSS_COLS 4
