@@ -19,6 +19,7 @@
  * R error leaves nothing behind.
  */
 #include "betanmf.h"
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -79,28 +80,35 @@ static double num_elt(SEXP list, const char *name)
     return asReal(v);
 }
 
+static int int_elt(SEXP list, const char *name)
+{
+    double v = num_elt(list, name);
+    if (!(v >= INT_MIN && v <= INT_MAX)) error("internal error: '%s' must be an integer", name);
+    return (int) v;
+}
+
 /* control = list(solver, beta, maxit, tol, check, inner, inner_tol, l1_w,
  * l1_h, l2_w, l2_h, update_w, threads, verbose, unit, run), by name */
 static void read_params(SEXP control, nmf_params *P)
 {
-    P->solver = (int) num_elt(control, "solver");
+    P->solver = int_elt(control, "solver");
     P->beta = num_elt(control, "beta");
-    P->maxit = (int) num_elt(control, "maxit");
+    P->maxit = int_elt(control, "maxit");
     P->tol = num_elt(control, "tol");
-    P->check = (int) num_elt(control, "check");
-    P->inner = (int) num_elt(control, "inner");
+    P->check = int_elt(control, "check");
+    P->inner = int_elt(control, "inner");
     P->inner_tol = num_elt(control, "inner_tol");
     P->l1w = num_elt(control, "l1_w");
     P->l1h = num_elt(control, "l1_h");
     P->l2w = num_elt(control, "l2_w");
     P->l2h = num_elt(control, "l2_h");
     P->update_w = num_elt(control, "update_w") != 0.0;
-    P->threads = (int) num_elt(control, "threads");
+    P->threads = int_elt(control, "threads");
     /* verbose: the loss in the user's units (the solver's times unit, as
      * finish_factors() reports it), labelled with its restart when run > 0 */
     P->verbose = num_elt(control, "verbose") == 1.0;
     P->unit = num_elt(control, "unit");
-    P->run = (int) num_elt(control, "run");
+    P->run = int_elt(control, "run");
     if (P->check < 1) P->check = 1;
     if (P->threads < 1) P->threads = 1;
     if (P->maxit < 0) error("internal error: 'maxit' must be >= 0");

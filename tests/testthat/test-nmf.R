@@ -833,6 +833,9 @@ test_that("the driver reads control, data and held-out lists by name, in any ord
   a$control$tol <- NULL
   expect_error(call_driver(a), "internal error: missing 'tol'")
   a <- run$args
+  a$control$maxit <- NA_real_
+  expect_error(call_driver(a), "internal error: 'maxit' must be an integer")
+  a <- run$args
   a$data$sparse$x <- NULL
   expect_error(call_driver(a), "internal error: missing 'x'")
   a <- run$args
