@@ -23,13 +23,6 @@
 #include <math.h>
 #include <string.h>
 
-double mu_gamma(double beta)
-{
-    if (beta < 1.0) return 1.0 / (2.0 - beta);
-    if (beta > 2.0) return 1.0 / (beta - 1.0);
-    return 1.0;
-}
-
 /* coefficients of g_i in the numerator (cx) and denominator (cd) */
 static inline void mu_coef(double x, double y, double beta, double *cx, double *cd)
 {
