@@ -53,7 +53,7 @@ thin_mult <- function(xs, q, xscale = 1) thin_product(xs, q, FALSE) / xscale
 thin_crossprod <- function(xs, q, xscale = 1) thin_product(xs, q, TRUE) / xscale
 thin_product <- function(xs, q, trans) {
   sparse <- inherits(xs, "dgCMatrix")
-  sp <- if (sparse) list(xs@i, xs@p, xs@x) else NULL
+  sp <- if (sparse) list(p = xs@p, i = xs@i, x = xs@x) else NULL
   t(.Call(C_thin_product, if (sparse) NULL else xs, sp, dim(xs), q, trans))
 }
 
@@ -67,10 +67,10 @@ truncated_svd <- function(xs, rank, xscale = 1) {
   # in C on buffers allocated once (src/range.c): the m x k intermediates
   # would otherwise be the memory peak of a large sparse fit
   sparse <- inherits(xs, "dgCMatrix")
-  sp <- if (sparse) list(xs@i, xs@p, xs@x) else NULL
+  sp <- if (sparse) list(p = xs@p, i = xs@i, x = xs@x) else NULL
   qb <- .Call(C_range_finder, if (sparse) NULL else xs, sp, dim(xs), omega, as.double(xscale), 1L)
-  q <- qb[[1]]
-  b <- qb[[2]] # k x n
+  q <- qb$q
+  b <- qb$b # k x n
   s <- La.svd(b, nu = rank, nv = rank)
   list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
 }

@@ -191,7 +191,7 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
     # ratio is bit for bit what the scaled copy would give; `xs` stays in
     # the user's units and `xscale` says so
     c_dense <- NULL
-    c_sparse <- list(i = xc@i, p = xc@p, x = xc@x, xs = 1 / scale)
+    c_sparse <- list(p = xc@p, i = xc@i, x = xc@x, xs = 1 / scale)
     xscale <- scale
   } else {
     c_dense <- xc / scale

@@ -260,14 +260,24 @@ simd_baseline <- function(on) {
 
 # One call of the C driver on prepared data; factors in internal units.
 # verbose = TRUE prints the loss in the user's units (what fit$loss reports),
-# prefixed by the run number when run > 0.
+# prefixed by the run number when run > 0.  Every list the C side reads is
+# named and read by name (src/nmf.c, src/data.c).
 run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L) {
-  ctl_vec <- c(ctl$maxit, ctl$tol, ctl$check, ctl$inner, ctl$inner_tol,
-               ctl$l1[1], ctl$l1[2], ctl$l2[1], ctl$l2[2])
-  .Call(C_nmf_fit, d$dense, d$sp, as.integer(d$dims), d$hold,
-        t(w), h, as.double(beta), switch(solver, hals = 1L, mu = 2L, cd = 3L),
-        as.double(ctl_vec), update_w, as.integer(threads),
-        if (isTRUE(verbose)) c(d$scale^beta, run) else FALSE)
+  a <- solver_args(d, w, h, beta, solver, ctl, update_w, threads, verbose, run)
+  .Call(C_nmf_fit, a$data, a$wt, a$h, a$control)
+}
+
+# The arguments of C_nmf_fit: data = list(dense, sparse, dims, hold), t(W),
+# H and the named control list.
+solver_args <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L) {
+  data <- list(dense = d$dense, sparse = d$sp, dims = as.integer(d$dims), hold = d$hold)
+  control <- list(solver = switch(solver, hals = 1L, mu = 2L, cd = 3L), beta = as.double(beta),
+                  maxit = ctl$maxit, tol = ctl$tol, check = ctl$check, inner = ctl$inner,
+                  inner_tol = ctl$inner_tol, l1_w = ctl$l1[1], l1_h = ctl$l1[2],
+                  l2_w = ctl$l2[1], l2_h = ctl$l2[2], update_w = isTRUE(update_w),
+                  threads = as.integer(threads), verbose = isTRUE(verbose), unit = d$scale^beta,
+                  run = as.integer(run))
+  list(data = data, wt = t(w), h = h, control = control)
 }
 
 # Back to the user's units, W columns summing to one, components ordered by
@@ -288,7 +298,7 @@ finish_factors <- function(res, d, beta) {
   unit <- d$scale^beta
   list(w = w, h = h, loss = res$loss * unit,
        trace = data.frame(iteration = res$trace_iter, loss = res$trace * unit),
-       iterations = res$iterations, converged = isTRUE(attr(res, "converged")), sweeps = res$sweeps)
+       iterations = res$iterations, converged = res$converged, sweeps = res$sweeps)
 }
 
 solver_control <- function(control, solver, dims, rank, maxit, tol) {

@@ -48,7 +48,27 @@ typedef struct {
     const int *bstart;
     const int *hp, *hi;  /* held-out CSC pattern, or NULL */
     const int *npos;     /* dense: the positive entries of each column, or NULL */
+    int blas;            /* dense products and Gram matrices through R's BLAS
+                          * (BETANMF_BLAS, read once by the .Call entry) */
 } nmf_data;
+
+/* The environment switches, for comparisons and tests: read once per .Call
+ * (read_switches) and passed down, never looked up inside an update. */
+typedef struct {
+    int blas;    /* BETANMF_BLAS=1: R's BLAS for every dense product */
+    int nofuse;  /* BETANMF_NOFUSE=1: no fused pass (HALS, MU) */
+    int fuse;    /* BETANMF_FUSE=1: HALS's one-pass update at any size */
+} nmf_switches;
+
+/* What a solver needs of the data, from its plan function; the driver
+ * (nmf.c) lays the data out accordingly and hands the plan back to the
+ * solver's half updates. */
+typedef struct {
+    int copy;    /* the W half walks a dense transposed copy of X */
+    int parts;   /* HALS: partial sums of the one-pass update (0: two passes) */
+    int fused;   /* MU: the fused update of small ranks (mu_dense.c) */
+    int npos;    /* CD: the positive entries of each dense column, counted */
+} nmf_plan;
 
 /* the t-th stored value of sparse data, in the solver's units */
 #define XVAL(X, t) ((X)->x[t] * (X)->xs)
@@ -115,6 +135,16 @@ static inline double pow_beta(double y, double e)
     return pow(y, e);
 }
 
+/* the exponent gamma(beta) of Fevotte & Idier (2011) that makes the
+ * multiplicative update non-increasing: 1/(2-beta) for beta < 1, 1 for
+ * 1 <= beta <= 2, 1/(beta-1) for beta > 2 (mu.c and mu_dense.c) */
+static inline double mu_gamma(double beta)
+{
+    if (beta < 1.0) return 1.0 / (2.0 - beta);
+    if (beta > 2.0) return 1.0 / (beta - 1.0);
+    return 1.0;
+}
+
 /* the multiplicative factor ratio^gamma: gamma is 1 for 1 <= beta <= 2 and
  * 1/2 for beta = 0 (Itakura-Saito), where sqrt() costs a fraction of pow()
  * (one pow per coefficient was a third of an IS iteration on 96 x 1000) */
@@ -131,7 +161,11 @@ void scratch_end(void);
 void scratch_reset(void);
 char *scratch_alloc(size_t n, int size);
 
-/* data.c */
+/* data.c: what the .Call entries hand to the C core */
+SEXP list_elt(SEXP list, const char *name, int required);
+void read_switches(nmf_switches *sw);
+void data_read(SEXP dense, SEXP sparse, int m, int n, nmf_data *X);
+void data_read_held_out(SEXP hold, nmf_data *X);
 void data_init(nmf_data *d, int nrow, int ncol);
 void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r);
 void data_count_positive(nmf_data *d);
@@ -140,8 +174,9 @@ void data_count_positive(nmf_data *d);
 void product_gx(const nmf_data *X, const double *G, int r, double *A, int threads);
 void scatter_sparse(const double *H, int r, const nmf_data *Xt, const double *F, double *A,
                     int mode, double beta, int threads);
-/* Gram matrix S = F F' of an r x k factor (full symmetric r x r) */
-void gram(const double *F, int r, int k, double *S);
+/* Gram matrix S = F F' of an r x k factor (full symmetric r x r); blas:
+ * through dsyrk (BETANMF_BLAS) */
+void gram(const double *F, int r, int k, double *S, int blas);
 
 /* kernels.c: register-blocked dense products for r <= 32 */
 int kernels_available(int r);
@@ -171,26 +206,28 @@ int mu_fused(const nmf_data *X, double beta, int r);
 void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
                         double l1, double l2, int threads);
 void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
-                   double beta, double l1, double l2, int threads);
-double mu_gamma(double beta);
+                   double beta, double l1, double l2, int fused, int threads);
 /* G (r x nrow) by coordinate, Gc[i + k nrow] = G[k, i]; gs, if not NULL,
  * its row sums (in a fixed order) */
 void coordinate_copy(const double *G, int r, size_t nrow, double *Gc, double *gs);
 
 /* hals.c: one HALS half update of F (r x ncol) given G (r x nrow). */
+nmf_plan hals_plan(const nmf_data *X, int r, const nmf_switches *sw);
 long hals_half(const nmf_data *X, double *F, const double *G, int r,
                int inner, double inner_tol, double l1, double l2,
                double *A, double *S, int have_A, int threads);
-int hals_fused_parts(const nmf_data *X, int r);
 long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
                      int inner, double inner_tol, double l1, double l2,
                      double *A, double *S, double *B, int threads);
 
-/* mu.c: one multiplicative half update of F (r x ncol) given G (r x nrow). */
+/* mu.c: one multiplicative half update of F (r x ncol) given G (r x nrow);
+ * fused: the plan's choice of the fused update (mu_plan) */
+nmf_plan mu_plan(const nmf_data *X, double beta, int r, const nmf_switches *sw);
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
-             double beta, double l1, double l2, int threads);
+             double beta, double l1, double l2, int fused, int threads);
 
 /* kl_cd.c: coordinate-descent sweeps of F (r x ncol) given G for beta = 1 */
+nmf_plan cd_plan(void);
 void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps,
                 double l1, double l2, int threads);
 

@@ -12,8 +12,83 @@
  * kernels can read the original array transposed.
  * All memory comes from R_alloc, so it is released when .Call returns,
  * normally or through an error or interrupt.
+ *
+ * The .Call entries read their data here, by name and in one field order
+ * everywhere: sparse data list(p, i, x[, xs]) (the dgCMatrix slots, xs the
+ * power-of-two scale of the values), held-out patterns list(p, i).
  */
 #include "betanmf.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* the element `name` of a named list; a missing one is an internal error
+ * when required, NULL otherwise */
+SEXP list_elt(SEXP list, const char *name, int required)
+{
+    SEXP names = getAttrib(list, R_NamesSymbol);
+    if (TYPEOF(list) == VECSXP && !isNull(names))
+        for (R_xlen_t k = 0; k < XLENGTH(list); k++)
+            if (strcmp(CHAR(STRING_ELT(names, k)), name) == 0) return VECTOR_ELT(list, k);
+    if (required) error("internal error: missing '%s'", name);
+    return NULL;
+}
+
+/* the environment switches, once per .Call (see nmf_switches) */
+void read_switches(nmf_switches *sw)
+{
+    sw->blas = getenv("BETANMF_BLAS") != NULL;
+    sw->nofuse = getenv("BETANMF_NOFUSE") != NULL;
+    sw->fuse = getenv("BETANMF_FUSE") != NULL;
+}
+
+static const int *int_elt(SEXP list, const char *name, R_xlen_t len)
+{
+    SEXP v = list_elt(list, name, 1);
+    if (TYPEOF(v) != INTSXP || (len >= 0 && XLENGTH(v) != len))
+        error("internal error: '%s' must be an integer vector of length %lld", name, (long long) len);
+    return INTEGER(v);
+}
+
+/* column pointers p (length ncol + 1, from 0 to nnz, non-decreasing) and
+ * row indices i (nnz, in [0, nrow)) by name: whatever is checked here the
+ * kernels may index with */
+static void read_pattern(SEXP list, int nrow, int ncol, const int **p, const int **i)
+{
+    const int *pp = int_elt(list, "p", (R_xlen_t) ncol + 1);
+    if (pp[0] != 0) error("internal error: 'p' must start at 0");
+    for (int j = 0; j < ncol; j++)
+        if (pp[j + 1] < pp[j]) error("internal error: 'p' must not decrease");
+    const int *ii = int_elt(list, "i", pp[ncol]);
+    for (int t = 0; t < pp[ncol]; t++)
+        if (ii[t] < 0 || ii[t] >= nrow) error("internal error: 'i' out of range");
+    *p = pp; *i = ii;
+}
+
+/* X (m x n) from a dense array or a sparse list(p, i, x[, xs]) */
+void data_read(SEXP dense, SEXP sparse, int m, int n, nmf_data *X)
+{
+    data_init(X, m, n);
+    if (!isNull(sparse)) {
+        read_pattern(sparse, m, n, &X->p, &X->i);
+        SEXP x = list_elt(sparse, "x", 1), xs = list_elt(sparse, "xs", 0);
+        if (TYPEOF(x) != REALSXP || XLENGTH(x) != X->p[n])
+            error("internal error: 'x' must be a double vector of length %d", X->p[n]);
+        X->x = REAL(x);
+        /* the values in the solver's units are x * xs: R passes the user's
+         * values with the power-of-two scale rather than a scaled copy */
+        if (xs) X->xs = asReal(xs);
+    } else {
+        if (TYPEOF(dense) != REALSXP || XLENGTH(dense) != (R_xlen_t) m * n)
+            error("internal error: data size");
+        X->dense = REAL(dense);
+    }
+}
+
+/* the held-out pattern list(p, i) of X, or none */
+void data_read_held_out(SEXP hold, nmf_data *X)
+{
+    if (!isNull(hold)) read_pattern(hold, X->nrow, X->ncol, &X->hp, &X->hi);
+}
 
 /* CSC transpose of an nrow x ncol pattern */
 static void csc_transpose(int nrow, int ncol, const int *p, const int *i, int **tp, int **ti)
@@ -44,6 +119,7 @@ void data_init(nmf_data *d, int nrow, int ncol)
     d->sparse_trans = 0; d->bsize = 0; d->nblk = 0; d->bstart = NULL;
     d->hp = d->hi = NULL;
     d->npos = NULL;
+    d->blas = 0;
 }
 
 /* the number of positive entries of each column of dense data, counted once
@@ -72,6 +148,7 @@ void data_count_positive(nmf_data *d)
 void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r)
 {
     data_init(out, in->ncol, in->nrow);
+    out->blas = in->blas;
     if (in->p) {
         out->p = in->p; out->i = in->i; out->x = in->x; out->xs = in->xs;
         out->sparse_trans = 1;

@@ -331,7 +331,7 @@ long hals_half(const nmf_data *X, double *F, const double *G, int r,
 {
     int ncol = X->ncol;
     if (!have_A) product_gx(X, G, r, A, threads);
-    gram(G, r, X->nrow, S);
+    gram(G, r, X->nrow, S, X->blas);
     for (int k = 0; k < r; k++) S[k + k * r] += l2;
     int nthr = threads > 0 ? threads : 1;
     size_t lw = (size_t) r * LANES;
@@ -369,16 +369,15 @@ long hals_half(const nmf_data *X, double *F, const double *G, int r,
 #define FUSED_COLS LANES /* columns per block of the pass (2 and 4 x LANES: no faster) */
 #define FUSED_ROWS 512 /* rows of B per accumulation step (its block stays in L2) */
 
-int hals_fused_parts(const nmf_data *X, int r)
+static int hals_fused_parts(const nmf_data *X, int r, const nmf_switches *sw)
 {
-    if (!X->dense || X->dense_trans || X->p || !kernels_available(r) || getenv("BETANMF_BLAS") ||
-        getenv("BETANMF_NOFUSE"))
+    if (!X->dense || X->dense_trans || X->p || !kernels_available(r) || sw->blas || sw->nofuse)
         return 0;
     size_t m = (size_t) X->nrow, n = (size_t) X->ncol, rp = 4 * (size_t) ((r + 3) / 4);
     /* below FUSED_MIN entries the copy is cheap and the two passes are as
      * fast (5000 x 38 at rank 3: 0.32 against 0.33 ms per iteration);
      * BETANMF_FUSE=1 takes the fused pass whatever the size (tests) */
-    if (m * n < FUSED_MIN && !getenv("BETANMF_FUSE")) return 0;
+    if (m * n < FUSED_MIN && !sw->fuse) return 0;
     size_t nblk = (n + FUSED_COLS - 1) / FUSED_COLS;
     int P = nblk < FUSED_PARTS ? (int) nblk : FUSED_PARTS;
     /* one block of columns: nothing to share among threads */
@@ -388,13 +387,30 @@ int hals_fused_parts(const nmf_data *X, int r)
     return P;
 }
 
+/* largest dense m x n for which unfused HALS keeps a transposed copy (32 MB;
+ * from 2^20 entries the one-pass update needs none) */
+#define TRANSPOSE_COPY_MAX ((size_t) 1 << 22)
+
+/* What HALS needs of the data: on dense data from FUSED_MIN entries the
+ * one-pass update, whose H half makes the W half's product, so there is no
+ * copy to walk; otherwise a dense transposed copy lets the W half use the
+ * register-tiled G X kernel instead of H t(X) on the original array,
+ * taken while it costs at most TRANSPOSE_COPY_MAX entries. */
+nmf_plan hals_plan(const nmf_data *X, int r, const nmf_switches *sw)
+{
+    nmf_plan plan = {0, 0, 0, 0};
+    plan.parts = hals_fused_parts(X, r, sw);
+    plan.copy = !plan.parts && (size_t) X->nrow * X->ncol <= TRANSPOSE_COPY_MAX;
+    return plan;
+}
+
 long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
                      int inner, double inner_tol, double l1, double l2,
                      double *A, double *S, double *B, int threads)
 {
     int nrow = X->nrow, ncol = X->ncol, nv = (r + 3) / 4, rp = 4 * nv;
     const double *Gp = kernel_pack_gx(G, r, (size_t) nrow);
-    gram(G, r, nrow, S);
+    gram(G, r, nrow, S, X->blas);
     for (int k = 0; k < r; k++) S[k + k * r] += l2;
     int nthr = threads > 0 ? threads : 1;
     size_t lw = (size_t) r * LANES, per = 2 * lw + (size_t) r * r + 2 * (size_t) rp * FUSED_COLS;

@@ -3,7 +3,7 @@
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
 
-SEXP C_nmf_fit(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_nmf_fit(SEXP, SEXP, SEXP, SEXP);
 SEXP C_beta_divergence(SEXP, SEXP, SEXP, SEXP);
 SEXP C_hungarian(SEXP, SEXP);
 SEXP C_scan_values(SEXP);
@@ -13,7 +13,7 @@ SEXP C_simd_baseline(SEXP);
 void kernels_init(void); /* kernels.h: fills the dispatch table of the vector kernels */
 
 static const R_CallMethodDef call_methods[] = {
-    {"nmf_fit", (DL_FUNC) &C_nmf_fit, 12},
+    {"nmf_fit", (DL_FUNC) &C_nmf_fit, 4},
     {"beta_divergence", (DL_FUNC) &C_beta_divergence, 4},
     {"hungarian", (DL_FUNC) &C_hungarian, 2},
     {"scan_values", (DL_FUNC) &C_scan_values, 1},

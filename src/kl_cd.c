@@ -338,6 +338,16 @@ static void cd_half_blocks(const cd_half *c, int nthr)
     }
 }
 
+/* What coordinate descent needs of the data: it walks the columns of
+ * t(X) too, so dense data get a transposed copy (the rows of sparse data
+ * come block by block from the user's arrays, with no copy), and the
+ * positive entries of each dense column are counted once per fit. */
+nmf_plan cd_plan(void)
+{
+    nmf_plan plan = {1, 0, 0, 1};
+    return plan;
+}
+
 void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps,
                 double l1, double l2, int threads)
 {

@@ -137,7 +137,7 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
             for (int i = 0; i < m; i++) t += Wt[k + (size_t) i * r];
             gs[k] = t;
         }
-    if (X->p && beta == 2.0) gram(Wt, r, m, S);
+    if (X->p && beta == 2.0) gram(Wt, r, m, S, X->blas);
     /* dense data: each column of the model W H comes from the vectorised
      * kernel (W in column layout), not from one r-length dot per entry */
     double *Gc = NULL, *ybuf = NULL;

@@ -23,13 +23,6 @@
 #include <math.h>
 #include <string.h>
 
-double mu_gamma(double beta)
-{
-    if (beta < 1.0) return 1.0 / (2.0 - beta);
-    if (beta > 2.0) return 1.0 / (beta - 1.0);
-    return 1.0;
-}
-
 /* coefficients of g_i in the numerator (cx) and denominator (cd) */
 static inline void mu_coef(double x, double y, double beta, double *cx, double *cd)
 {
@@ -49,15 +42,27 @@ static inline double dot(const double *a, const double *b, int r)
     return s;
 }
 
-void mu_half(const nmf_data *X, double *F, const double *G, int r,
-             double beta, double l1, double l2, int threads)
+/* What MU needs of the data: its column kernels walk a dense transposed
+ * copy for the W half, except the fused update of small ranks, whose W half
+ * reads the user's array along its rows (mu_dense.c); BETANMF_NOFUSE turns
+ * that update off, for comparisons. */
+nmf_plan mu_plan(const nmf_data *X, double beta, int r, const nmf_switches *sw)
 {
-    if (X->dense_trans && mu_fused(X, beta, r)) {
+    nmf_plan plan = {0, 0, 0, 0};
+    plan.fused = !sw->nofuse && mu_fused(X, beta, r);
+    plan.copy = !plan.fused;
+    return plan;
+}
+
+void mu_half(const nmf_data *X, double *F, const double *G, int r,
+             double beta, double l1, double l2, int fused, int threads)
+{
+    if (X->dense_trans && fused) {
         mu_half_fused_rows(X, F, G, r, beta, l1, l2, threads);
         return;
     }
     if (!X->p && !X->dense_trans && kernels_available(r)) {
-        mu_half_dense(X, F, G, r, beta, l1, l2, threads);
+        mu_half_dense(X, F, G, r, beta, l1, l2, fused, threads);
         return;
     }
     int nrow = X->nrow, ncol = X->ncol;

@@ -177,7 +177,7 @@ static int fuse_beta(double beta)
 
 int mu_fused(const nmf_data *X, double beta, int r)
 {
-    return fuse_beta(beta) && !X->p && !X->hp && r >= 1 && r <= FUSE_MAXR && !getenv("BETANMF_NOFUSE");
+    return fuse_beta(beta) && !X->p && !X->hp && r >= 1 && r <= FUSE_MAXR;
 }
 
 /* what the ranges of one fused half share */
@@ -266,9 +266,9 @@ void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, d
 }
 
 void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
-                   double beta, double l1, double l2, int threads)
+                   double beta, double l1, double l2, int fused, int threads)
 {
-    if (mu_fused(X, beta, r)) {
+    if (fused) {
         mu_half_fused(X, F, G, r, beta, l1, l2, threads);
         return;
     }

@@ -1,5 +1,10 @@
 /* nmf.c: the alternating driver behind nmf(), predict() and refitting.
  *
+ * C_nmf_fit(data, wt, h, control) unpacks its named lists into an
+ * nmf_params and the data (data.c), and nmf_run() fits: it asks the
+ * solver's plan function (hals_plan, mu_plan, cd_plan) what layout of the
+ * data it needs, lays the data out, and alternates the half updates.
+ *
  * Alternates a half update of t(W) (from t(X)) and of H (from X) with the
  * HALS (beta = 2), multiplicative (any beta) or coordinate-descent
  * (beta = 1) kernels until the loss,
@@ -14,13 +19,9 @@
  * R error leaves nothing behind.
  */
 #include "betanmf.h"
+#include <limits.h>
 #include <math.h>
 #include <string.h>
-#include <stdlib.h>
-
-/* largest dense m x n for which unfused HALS keeps a transposed copy (32 MB;
- * from 2^20 entries the one-pass update of hals.c needs none) */
-#define TRANSPOSE_COPY_MAX ((size_t) 1 << 22)
 
 /* HALS loss from quantities the H half update already paid for:
  * 1/2 ||X_obs - Y_obs||^2 = 1/2 (sum x^2 - 2 <A, H> + <S, H H'> - sum_ho y^2)
@@ -32,7 +33,7 @@ static double hals_loss(const nmf_data *X, double xx, const double *A,
     int n = X->ncol;
     double ah = 0.0, sh = 0.0, ho = 0.0;
     for (size_t t = 0; t < (size_t) r * n; t++) ah += A[t] * H[t];
-    gram(H, r, n, HH);
+    gram(H, r, n, HH, X->blas);
     for (int a = 0; a < r; a++)
         for (int b = 0; b < r; b++)
             sh += (S[a + b * r] - (a == b ? l2 : 0.0)) * HH[a + b * r];
@@ -48,203 +49,300 @@ static double hals_loss(const nmf_data *X, double xx, const double *A,
     return L > 0.0 ? L : 0.0; /* cancellation can leave -1e-16 * ||X||^2 */
 }
 
-SEXP C_nmf_fit(SEXP x, SEXP sp, SEXP dims, SEXP hold, SEXP wt0, SEXP h0,
-               SEXP sbeta, SEXP ssolver, SEXP control, SEXP supdate_w,
-               SEXP sthreads, SEXP sverbose)
-{
-    int nprotect = 0;
-    int m = INTEGER(dims)[0], n = INTEGER(dims)[1];
-    int r = nrows(h0);
-    if (ncols(h0) != n || nrows(wt0) != r || ncols(wt0) != m)
-        error("internal error: factor shapes do not match the data");
-    if (XLENGTH(control) != 9) error("internal error: control must have 9 entries");
-    double beta = asReal(sbeta);
-    int solver = asInteger(ssolver), update_w = asLogical(supdate_w);
-    int threads = asInteger(sthreads), verbose = 0, run = 0;
-    /* verbose: FALSE, or c(unit, run) from R: the loss is printed in the
-     * user's units (the solver's times unit = scale^beta, as finish_factors()
-     * reports it) and labelled with the restart it belongs to (run > 0) */
-    double unit = 1.0;
-    if (isReal(sverbose) && XLENGTH(sverbose) == 2) {
-        verbose = 1;
-        unit = REAL(sverbose)[0];
-        run = (int) REAL(sverbose)[1];
-    } else verbose = asLogical(sverbose) == 1;
-    const double *ctl = REAL(control);
-    int maxit = (int) ctl[0], check = (int) ctl[2], inner = (int) ctl[3];
-    double tol = ctl[1], inner_tol = ctl[4];
-    double l1w = ctl[5], l1h = ctl[6], l2w = ctl[7], l2h = ctl[8];
-    if (check < 1) check = 1;
-    if (threads < 1) threads = 1;
+/* everything a fit reads from R's control list, and the switches */
+typedef struct {
+    int solver, update_w, threads, maxit, check, inner, verbose, run;
+    double beta, tol, inner_tol, l1w, l1h, l2w, l2h;
+    double unit;        /* verbose: the loss is printed times unit = scale^beta */
+    nmf_switches sw;
+} nmf_params;
 
+/* a fit in progress: the data in both orientations, the factors (r x m
+ * and r x n), the products and Gram matrices HALS keeps between halves */
+typedef struct {
     nmf_data X, Xt;
-    data_init(&X, m, n);
-    if (!isNull(sp)) {
-        X.i = INTEGER(VECTOR_ELT(sp, 0));
-        X.p = INTEGER(VECTOR_ELT(sp, 1));
-        X.x = REAL(VECTOR_ELT(sp, 2));
-        /* the values in the solver's units are x * xs: R passes the user's
-         * values with the power-of-two scale rather than a scaled copy */
-        if (XLENGTH(sp) > 3) X.xs = asReal(VECTOR_ELT(sp, 3));
-        if (XLENGTH(VECTOR_ELT(sp, 1)) != (R_xlen_t) n + 1)
-            error("internal error: column pointers do not match the data");
-    } else {
-        if (XLENGTH(x) != (R_xlen_t) m * n) error("internal error: data size");
-        X.dense = REAL(x);
-    }
-    if (!isNull(hold)) {
-        X.hp = INTEGER(VECTOR_ELT(hold, 0));
-        X.hi = INTEGER(VECTOR_ELT(hold, 1));
-    }
-    if (solver == SOLVER_CD && beta != 1.0)
+    nmf_plan plan;
+    int r;
+    double *wt, *h, *A, *S, *HH, *B, xx, sweeps;
+} nmf_state;
+
+/* what nmf_run() hands back; the trace lives in R_alloc memory */
+typedef struct {
+    double *trace, loss;
+    int *trace_it, ntrace, cap, iterations, converged;
+} nmf_result;
+
+static double num_elt(SEXP list, const char *name)
+{
+    SEXP v = list_elt(list, name, 1);
+    if (XLENGTH(v) != 1 || !(isReal(v) || isInteger(v) || isLogical(v)))
+        error("internal error: '%s' must be a single number", name);
+    return asReal(v);
+}
+
+static int int_elt(SEXP list, const char *name)
+{
+    double v = num_elt(list, name);
+    if (!(v >= INT_MIN && v <= INT_MAX)) error("internal error: '%s' must be an integer", name);
+    return (int) v;
+}
+
+/* control = list(solver, beta, maxit, tol, check, inner, inner_tol, l1_w,
+ * l1_h, l2_w, l2_h, update_w, threads, verbose, unit, run), by name */
+static void read_params(SEXP control, nmf_params *P)
+{
+    P->solver = int_elt(control, "solver");
+    P->beta = num_elt(control, "beta");
+    P->maxit = int_elt(control, "maxit");
+    P->tol = num_elt(control, "tol");
+    P->check = int_elt(control, "check");
+    P->inner = int_elt(control, "inner");
+    P->inner_tol = num_elt(control, "inner_tol");
+    P->l1w = num_elt(control, "l1_w");
+    P->l1h = num_elt(control, "l1_h");
+    P->l2w = num_elt(control, "l2_w");
+    P->l2h = num_elt(control, "l2_h");
+    P->update_w = num_elt(control, "update_w") != 0.0;
+    P->threads = int_elt(control, "threads");
+    /* verbose: the loss in the user's units (the solver's times unit, as
+     * finish_factors() reports it), labelled with its restart when run > 0 */
+    P->verbose = num_elt(control, "verbose") == 1.0;
+    P->unit = num_elt(control, "unit");
+    P->run = int_elt(control, "run");
+    if (P->check < 1) P->check = 1;
+    if (P->threads < 1) P->threads = 1;
+    if (P->maxit < 0) error("internal error: 'maxit' must be >= 0");
+    if (P->solver != SOLVER_HALS && P->solver != SOLVER_MU && P->solver != SOLVER_CD)
+        error("internal error: unknown solver %d", P->solver);
+    if (P->solver == SOLVER_CD && P->beta != 1.0)
         error("internal error: coordinate descent is for beta = 1");
-    /* a dense transposed copy lets the W half use the register-tiled G X
-     * kernel instead of H t(X) on the original array (35 against 27
-     * GFLOP/s at 2000 x 2000, and more for small m): MU needs it anyway;
-     * HALS takes it while it costs at most TRANSPOSE_COPY_MAX entries */
-    int copy = solver == SOLVER_MU || (size_t) m * n <= TRANSPOSE_COPY_MAX;
-    /* HALS on dense data: the H half makes the W half's product in the
-     * same pass over X (hals.c), so there is no copy to walk */
-    int hparts = solver == SOLVER_HALS ? hals_fused_parts(&X, r) : 0;
-    if (hparts) copy = 0;
-    /* ... except the fused update of small ranks, whose W half reads the
-     * user's array along its rows (mu_dense.c) */
-    if (solver == SOLVER_MU && mu_fused(&X, beta, r)) copy = 0;
-    /* coordinate descent walks the columns of t(X) too: a dense copy; the
-     * rows of sparse data come block by block from the user's arrays
-     * (kl_cd.c), with no copy */
-    if (solver == SOLVER_CD) copy = 1;
-    if (update_w) data_transpose(&X, &Xt, copy, r);
-    if (solver == SOLVER_CD) {
-        data_count_positive(&X);
-        if (update_w) data_count_positive(&Xt);
+    read_switches(&P->sw);
+}
+
+/* the plan of the fit's solver, and the data laid out as it asks */
+static void plan_data(const nmf_params *P, nmf_state *s)
+{
+    nmf_data *X = &s->X;
+    X->blas = P->sw.blas;
+    if (P->solver == SOLVER_HALS) s->plan = hals_plan(X, s->r, &P->sw);
+    else if (P->solver == SOLVER_MU) s->plan = mu_plan(X, P->beta, s->r, &P->sw);
+    else s->plan = cd_plan();
+    if (P->update_w) data_transpose(X, &s->Xt, s->plan.copy, s->r);
+    if (s->plan.npos) {
+        data_count_positive(X);
+        if (P->update_w) data_count_positive(&s->Xt);
     }
+}
 
-    /* the kernels' scratch, reused across iterations (scratch.c) */
-    SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
-    scratch_begin(ws);
-
-    SEXP Wt = PROTECT(duplicate(wt0)); nprotect++;
-    SEXP H = PROTECT(duplicate(h0)); nprotect++;
-    double *wt = REAL(Wt), *h = REAL(H);
-
-    int big = m > n ? m : n;
-    double *A = (double *) R_alloc((size_t) r * big + 1, sizeof(double));
-    double *S = (double *) R_alloc((size_t) r * r, sizeof(double));
-    double *HH = (double *) R_alloc((size_t) r * r, sizeof(double));
+/* the workspace of HALS (A, S, HH; B for the one-pass update) and the
+ * data's sum of squares its loss expansion starts from */
+static void alloc_work(const nmf_params *P, nmf_state *s)
+{
+    const nmf_data *X = &s->X;
+    int m = X->nrow, n = X->ncol, r = s->r, big = m > n ? m : n;
+    s->A = (double *) R_alloc((size_t) r * big + 1, sizeof(double));
+    s->S = (double *) R_alloc((size_t) r * r, sizeof(double));
+    s->HH = (double *) R_alloc((size_t) r * r, sizeof(double));
     /* the fused HALS fit's H t(X), made by each H half for the next W half */
-    double *B = hparts && update_w ? (double *) R_alloc((size_t) r * m + 1, sizeof(double)) : NULL;
-    double xx = 0.0;
-    if (solver == SOLVER_HALS) {
-        if (X.p) for (int t = 0; t < X.p[n]; t++) xx += XVAL(&X, t) * XVAL(&X, t);
-        else for (size_t t = 0; t < (size_t) m * n; t++) xx += X.dense[t] * X.dense[t];
+    s->B = s->plan.parts && P->update_w ? (double *) R_alloc((size_t) r * m + 1, sizeof(double)) : NULL;
+    s->xx = 0.0;
+    s->sweeps = 0.0;
+    if (P->solver == SOLVER_HALS) {
+        if (X->p) for (int t = 0; t < X->p[n]; t++) s->xx += XVAL(X, t) * XVAL(X, t);
+        else for (size_t t = 0; t < (size_t) m * n; t++) s->xx += X->dense[t] * X->dense[t];
     }
+}
 
-    /* the trace starts small and doubles when full: maxit can be huge while a
-     * fit converges after a few checks (and maxit / check + 3 overflows int
-     * at maxit = INT_MAX), so it is not sized by maxit up front */
-    int ntrace = 0;
-    size_t cap = (size_t) maxit / (size_t) check + 3;
+/* the initial loss: for HALS through one product and a Gram matrix (the
+ * expansion hals_loss uses), a fraction of a pass over the data with an
+ * r-term dot product per entry; directly when the expansion would cancel
+ * (a start already within a millionth of ||X||^2) */
+static double initial_loss(const nmf_params *P, nmf_state *s)
+{
+    const nmf_data *X = &s->X;
+    int r = s->r;
+    if (P->solver != SOLVER_HALS) return loss_factored(X, s->wt, s->h, r, P->beta, P->threads);
+    product_gx(X, s->wt, r, s->A, P->threads);
+    gram(s->wt, r, X->nrow, s->S, X->blas);
+    double L = hals_loss(X, s->xx, s->A, s->S, 0.0, s->wt, s->h, r, s->HH);
+    if (!(L > 1e-6 * s->xx)) L = loss_factored(X, s->wt, s->h, r, P->beta, P->threads);
+    if (s->B) product_gx(&s->Xt, s->h, r, s->B, P->threads); /* the first W half's product */
+    return L;
+}
+
+/* one iteration: the W half (unless W is fixed), then the H half */
+static void update(const nmf_params *P, nmf_state *s)
+{
+    int r = s->r, uw = P->update_w, th = P->threads;
+    double *wt = s->wt, *h = s->h;
+    if (P->solver == SOLVER_HALS) {
+        /* HALS: inner sweeps run, summed over the rows of W, the columns of
+         * H and the iterations (what the sweeps cost: 2 r^2 flops each) */
+        int in = P->inner;
+        double itol = P->inner_tol;
+        if (s->plan.parts) {
+            if (uw) s->sweeps += hals_half(&s->Xt, wt, h, r, in, itol, P->l1w, P->l2w, s->B, s->S, 1, th);
+            s->sweeps += hals_half_fused(&s->X, h, wt, r, s->plan.parts, in, itol, P->l1h, P->l2h, s->A, s->S,
+                                         s->B, th);
+        } else {
+            if (uw) s->sweeps += hals_half(&s->Xt, wt, h, r, in, itol, P->l1w, P->l2w, s->A, s->S, 0, th);
+            s->sweeps += hals_half(&s->X, h, wt, r, in, itol, P->l1h, P->l2h, s->A, s->S, 0, th);
+        }
+    } else if (P->solver == SOLVER_CD) {
+        if (uw) kl_cd_half(&s->Xt, wt, h, r, P->inner, P->l1w, P->l2w, th);
+        kl_cd_half(&s->X, h, wt, r, P->inner, P->l1h, P->l2h, th);
+    } else {
+        if (uw) mu_half(&s->Xt, wt, h, r, P->beta, P->l1w, P->l2w, s->plan.fused, th);
+        mu_half(&s->X, h, wt, r, P->beta, P->l1h, P->l2h, s->plan.fused, th);
+    }
+}
+
+/* append (it, loss) to the trace, which starts small and doubles when full:
+ * maxit can be huge while a fit converges after a few checks (and
+ * maxit / check + 3 overflows int at maxit = INT_MAX), so it is not sized
+ * by maxit up front */
+static void trace_push(nmf_result *res, int it, double loss)
+{
+    if (res->ntrace == res->cap) {
+        double *t2 = (double *) R_alloc(2 * (size_t) res->cap, sizeof(double));
+        int *i2 = (int *) R_alloc(2 * (size_t) res->cap, sizeof(int));
+        memcpy(t2, res->trace, (size_t) res->cap * sizeof(double));
+        memcpy(i2, res->trace_it, (size_t) res->cap * sizeof(int));
+        res->trace = t2; res->trace_it = i2; res->cap *= 2;
+    }
+    res->trace[res->ntrace] = loss;
+    res->trace_it[res->ntrace++] = it;
+}
+
+static void trace_begin(const nmf_params *P, nmf_result *res)
+{
+    size_t cap = (size_t) P->maxit / (size_t) P->check + 3;
     if (cap > 1024) cap = 1024;
-    double *trace = (double *) R_alloc(cap, sizeof(double));
-    int *trace_it = (int *) R_alloc(cap, sizeof(int));
-    /* the initial loss: for HALS through one product and a Gram matrix (the
-     * expansion hals_loss uses), a fraction of a pass over the data with an
-     * r-term dot product per entry; directly when the expansion would
-     * cancel (a start already within a millionth of ||X||^2) */
-    double prev;
-    if (solver == SOLVER_HALS) {
-        product_gx(&X, wt, r, A, threads);
-        gram(wt, r, m, S);
-        prev = hals_loss(&X, xx, A, S, 0.0, wt, h, r, HH);
-        if (!(prev > 1e-6 * xx)) prev = loss_factored(&X, wt, h, r, beta, threads);
-        if (B) product_gx(&Xt, h, r, B, threads); /* the first W half's product */
-    } else prev = loss_factored(&X, wt, h, r, beta, threads);
-    double loss0 = prev;
-    trace[ntrace] = prev; trace_it[ntrace++] = 0;
-    int prev_it = 0, it = 0, converged = 0;
-    /* HALS: inner sweeps run, summed over the rows of W, the columns of H
-     * and the iterations (what the sweeps cost: 2 r^2 flops each) */
-    double sweeps = 0.0;
-    if (!R_FINITE(prev)) error("the loss at the initial factors is not finite");
+    res->cap = (int) cap;
+    res->ntrace = 0;
+    res->trace = (double *) R_alloc(cap, sizeof(double));
+    res->trace_it = (int *) R_alloc(cap, sizeof(int));
+}
 
-    for (it = 1; it <= maxit; it++) {
+/* Fit from the factors in s (updated in place) until the loss, evaluated
+ * every `check` iterations, decreases by less than `tol` per iteration, or
+ * `maxit` iterations.  Every allocation is R_alloc'd or the kernels'
+ * scratch (scratch.c, begun by the caller). */
+static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
+{
+    plan_data(P, s);
+    alloc_work(P, s);
+    trace_begin(P, res);
+    double prev = initial_loss(P, s), loss0 = prev;
+    if (!R_FINITE(prev)) error("the loss at the initial factors is not finite");
+    trace_push(res, 0, prev);
+    int prev_it = 0, it = 0;
+    res->converged = 0;
+    for (it = 1; it <= P->maxit; it++) {
         /* the kernels' scratch starts over each iteration (scratch.c); any
          * R_alloc made in the iteration is released after the updates and
          * after the loss (only the trace outlives them) */
         const void *vmax = vmaxget();
         scratch_reset();
-        if (solver == SOLVER_HALS) {
-            if (hparts) {
-                if (update_w) sweeps += hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, B, S, 1, threads);
-                sweeps += hals_half_fused(&X, h, wt, r, hparts, inner, inner_tol, l1h, l2h, A, S, B, threads);
-            } else {
-                if (update_w) sweeps += hals_half(&Xt, wt, h, r, inner, inner_tol, l1w, l2w, A, S, 0, threads);
-                sweeps += hals_half(&X, h, wt, r, inner, inner_tol, l1h, l2h, A, S, 0, threads);
-            }
-        } else if (solver == SOLVER_CD) {
-            if (update_w) kl_cd_half(&Xt, wt, h, r, inner, l1w, l2w, threads);
-            kl_cd_half(&X, h, wt, r, inner, l1h, l2h, threads);
-        } else {
-            if (update_w) mu_half(&Xt, wt, h, r, beta, l1w, l2w, threads);
-            mu_half(&X, h, wt, r, beta, l1h, l2h, threads);
-        }
+        update(P, s);
         vmaxset(vmax);
-        if (it % check == 0 || it == maxit) {
-            double cur = (solver == SOLVER_HALS)
-                ? hals_loss(&X, xx, A, S, l2h, wt, h, r, HH)
-                : loss_factored(&X, wt, h, r, beta, threads);
+        if (it % P->check == 0 || it == P->maxit) {
+            double cur = (P->solver == SOLVER_HALS)
+                ? hals_loss(&s->X, s->xx, s->A, s->S, P->l2h, s->wt, s->h, s->r, s->HH)
+                : loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
             if (!R_FINITE(cur)) error("internal error: the loss became non-finite at iteration %d", it);
             vmaxset(vmax);
-            if ((size_t) ntrace == cap) {
-                double *t2 = (double *) R_alloc(2 * cap, sizeof(double));
-                int *i2 = (int *) R_alloc(2 * cap, sizeof(int));
-                memcpy(t2, trace, cap * sizeof(double));
-                memcpy(i2, trace_it, cap * sizeof(int));
-                trace = t2; trace_it = i2; cap *= 2;
-            }
-            trace[ntrace] = cur; trace_it[ntrace++] = it;
+            trace_push(res, it, cur);
             /* relative to the current loss; on (nearly) exactly factorizable
              * data the loss itself heads to zero, so below a millionth of
              * the initial loss the decrease is measured against that floor */
             double denom = prev > 1e-6 * loss0 ? prev : 1e-6 * loss0;
             double rel = (denom > 0.0) ? (prev - cur) / denom / (it - prev_it) : 0.0;
-            if (verbose) {
-                if (run > 0) Rprintf("run %d  ", run);
-                Rprintf("iteration %5d  loss %.10g  relative decrease %.3e\n", it, cur * unit, rel);
+            if (P->verbose) {
+                if (P->run > 0) Rprintf("run %d  ", P->run);
+                Rprintf("iteration %5d  loss %.10g  relative decrease %.3e\n", it, cur * P->unit, rel);
             }
             prev = cur; prev_it = it;
             /* tol = 0 asks for exactly maxit iterations (benchmarks, tests) */
-            if (cur == 0.0 || (tol > 0.0 && rel < tol)) { converged = 1; break; }
+            if (cur == 0.0 || (P->tol > 0.0 && rel < P->tol)) { res->converged = 1; break; }
         }
         R_CheckUserInterrupt();
     }
-    if (it > maxit) it = maxit;
-
+    res->iterations = it > P->maxit ? P->maxit : it;
     /* the last iteration is always a check, so `prev` is the loss at the
      * final factors already; HALS's check is the expansion through the
      * products, which cancels near an exact fit: there, recompute */
-    double final = prev;
-    if (solver == SOLVER_HALS && !(prev > 1e-6 * xx)) {
+    res->loss = prev;
+    if (P->solver == SOLVER_HALS && !(prev > 1e-6 * s->xx)) {
         scratch_reset();
-        final = loss_factored(&X, wt, h, r, beta, threads);
+        res->loss = loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
     }
-    scratch_end();
-    SEXP out = PROTECT(allocVector(VECSXP, 7)); nprotect++;
-    SEXP names = PROTECT(allocVector(STRSXP, 7)); nprotect++;
-    SEXP tr = PROTECT(allocVector(REALSXP, ntrace)); nprotect++;
-    SEXP tri = PROTECT(allocVector(INTSXP, ntrace)); nprotect++;
-    for (int t = 0; t < ntrace; t++) { REAL(tr)[t] = trace[t]; INTEGER(tri)[t] = trace_it[t]; }
-    SET_VECTOR_ELT(out, 0, Wt); SET_STRING_ELT(names, 0, mkChar("wt"));
-    SET_VECTOR_ELT(out, 1, H); SET_STRING_ELT(names, 1, mkChar("h"));
-    SET_VECTOR_ELT(out, 2, tr); SET_STRING_ELT(names, 2, mkChar("trace"));
-    SET_VECTOR_ELT(out, 3, tri); SET_STRING_ELT(names, 3, mkChar("trace_iter"));
-    SET_VECTOR_ELT(out, 4, ScalarInteger(it)); SET_STRING_ELT(names, 4, mkChar("iterations"));
-    SET_VECTOR_ELT(out, 5, ScalarReal(final)); SET_STRING_ELT(names, 5, mkChar("loss"));
-    SET_VECTOR_ELT(out, 6, ScalarReal(solver == SOLVER_HALS ? sweeps : NA_REAL));
-    SET_STRING_ELT(names, 6, mkChar("sweeps"));
+}
+
+/* list(wt, h, trace, trace_iter, iterations, loss, sweeps, converged,
+ * layout): every element named */
+static SEXP fit_output(const nmf_params *P, const nmf_state *s, const nmf_result *res, SEXP Wt, SEXP H)
+{
+    const char *nm[] = {"wt", "h", "trace", "trace_iter", "iterations", "loss", "sweeps", "converged",
+                        "layout"};
+    const char *lay[] = {"copy", "parts", "fused", "npos", "blas"};
+    int nout = (int) (sizeof(nm) / sizeof(nm[0])), nprotect = 0;
+    SEXP out = PROTECT(allocVector(VECSXP, nout)); nprotect++;
+    SEXP names = PROTECT(allocVector(STRSXP, nout)); nprotect++;
+    for (int k = 0; k < nout; k++) SET_STRING_ELT(names, k, mkChar(nm[k]));
     setAttrib(out, R_NamesSymbol, names);
-    setAttrib(out, install("converged"), ScalarLogical(converged));
+    SEXP tr = PROTECT(allocVector(REALSXP, res->ntrace)); nprotect++;
+    SEXP tri = PROTECT(allocVector(INTSXP, res->ntrace)); nprotect++;
+    for (int t = 0; t < res->ntrace; t++) { REAL(tr)[t] = res->trace[t]; INTEGER(tri)[t] = res->trace_it[t]; }
+    SEXP layout = PROTECT(allocVector(INTSXP, 5)); nprotect++;
+    SEXP lnames = PROTECT(allocVector(STRSXP, 5)); nprotect++;
+    int lv[] = {s->plan.copy, s->plan.parts, s->plan.fused, s->plan.npos, s->X.blas};
+    for (int k = 0; k < 5; k++) { INTEGER(layout)[k] = lv[k]; SET_STRING_ELT(lnames, k, mkChar(lay[k])); }
+    setAttrib(layout, R_NamesSymbol, lnames);
+    SET_VECTOR_ELT(out, 0, Wt);
+    SET_VECTOR_ELT(out, 1, H);
+    SET_VECTOR_ELT(out, 2, tr);
+    SET_VECTOR_ELT(out, 3, tri);
+    SET_VECTOR_ELT(out, 4, ScalarInteger(res->iterations));
+    SET_VECTOR_ELT(out, 5, ScalarReal(res->loss));
+    SET_VECTOR_ELT(out, 6, ScalarReal(P->solver == SOLVER_HALS ? s->sweeps : NA_REAL));
+    SET_VECTOR_ELT(out, 7, ScalarLogical(res->converged));
+    SET_VECTOR_ELT(out, 8, layout);
+    UNPROTECT(nprotect);
+    return out;
+}
+
+/* .Call entry: data = list(dense, sparse, dims, hold) with sparse
+ * list(p, i, x, xs) or NULL and hold list(p, i) or NULL; wt (r x m) and
+ * h (r x n) the starting factors; control a named list (read_params) */
+SEXP C_nmf_fit(SEXP data, SEXP wt0, SEXP h0, SEXP control)
+{
+    int nprotect = 0;
+    nmf_params P;
+    read_params(control, &P);
+    SEXP dims = list_elt(data, "dims", 1);
+    if (TYPEOF(dims) != INTSXP || XLENGTH(dims) != 2) error("internal error: 'dims' must be 2 integers");
+    int m = INTEGER(dims)[0], n = INTEGER(dims)[1];
+    if (m < 0 || n < 0) error("internal error: negative 'dims'");
+    if (!isReal(h0) || !isReal(wt0) || !isMatrix(h0) || !isMatrix(wt0))
+        error("internal error: factors must be double matrices");
+    nmf_state s;
+    s.r = nrows(h0);
+    if (ncols(h0) != n || nrows(wt0) != s.r || ncols(wt0) != m)
+        error("internal error: factor shapes do not match the data");
+    data_read(list_elt(data, "dense", 1), list_elt(data, "sparse", 1), m, n, &s.X);
+    data_read_held_out(list_elt(data, "hold", 1), &s.X);
+
+    /* the kernels' scratch, reused across iterations (scratch.c) */
+    SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
+    scratch_begin(ws);
+    SEXP Wt = PROTECT(duplicate(wt0)); nprotect++;
+    SEXP H = PROTECT(duplicate(h0)); nprotect++;
+    s.wt = REAL(Wt); s.h = REAL(H);
+    nmf_result res;
+    nmf_run(&P, &s, &res);
+    scratch_end();
+    SEXP out = fit_output(&P, &s, &res, Wt, H);
     UNPROTECT(nprotect);
     return out;
 }

@@ -6,7 +6,6 @@
  * columns can be shared among threads without changing any sum's order.
  */
 #include "betanmf.h"
-#include <stdlib.h>
 
 /* The W half of a sparse fit, any rank (see kernel_sparse_scatter, which
  * does the same for r <= 32 in vector registers): A[, i] = sum over the
@@ -63,7 +62,7 @@ void product_gx(const nmf_data *X, const double *G, int r, double *A, int thread
             for (size_t k = 0; k < (size_t) r * ncol; k++) A[k] = 0.0;
             return;
         }
-        if (kernels_available(r) && !getenv("BETANMF_BLAS")) {
+        if (kernels_available(r) && !X->blas) {
             if (X->dense_trans) kernel_gxt(G, r, X->dense, nrow, ncol, A, threads);
             else kernel_gx(G, r, X->dense, nrow, ncol, A, threads);
             return;
@@ -97,14 +96,14 @@ void product_gx(const nmf_data *X, const double *G, int r, double *A, int thread
 }
 
 /* S = F F' (r x r, both triangles filled) for an r x k factor F */
-void gram(const double *F, int r, int k, double *S)
+void gram(const double *F, int r, int k, double *S, int blas)
 {
     const double one = 1.0, zero = 0.0;
     if (k == 0) {
         for (int t = 0; t < r * r; t++) S[t] = 0.0;
         return;
     }
-    if (kernels_available(r) && !getenv("BETANMF_BLAS")) {
+    if (kernels_available(r) && !blas) {
         kernel_gram(F, r, (size_t) k, S);
         return;
     }

@@ -26,17 +26,11 @@
  * transposed in place) or the user's CSC arrays (the W side scatters) */
 static void range_data(SEXP x, SEXP sp, SEXP dims, int k, nmf_data *X, nmf_data *Xt)
 {
-    int m = INTEGER(dims)[0], n = INTEGER(dims)[1];
-    data_init(X, m, n);
-    if (!isNull(sp)) {
-        X->i = INTEGER(VECTOR_ELT(sp, 0));
-        X->p = INTEGER(VECTOR_ELT(sp, 1));
-        X->x = REAL(VECTOR_ELT(sp, 2));
-        if (XLENGTH(VECTOR_ELT(sp, 1)) != (R_xlen_t) n + 1) error("internal error: range data pointers");
-    } else {
-        if (!isReal(x) || XLENGTH(x) != (R_xlen_t) m * n) error("internal error: range data size");
-        X->dense = REAL(x);
-    }
+    if (TYPEOF(dims) != INTSXP || XLENGTH(dims) != 2) error("internal error: range data dims");
+    data_read(x, sp, INTEGER(dims)[0], INTEGER(dims)[1], X);
+    nmf_switches sw;
+    read_switches(&sw);
+    X->blas = sw.blas;
     data_transpose(X, Xt, 0, k);
 }
 
@@ -96,7 +90,7 @@ static void thin(const nmf_data *X, const nmf_data *Xt, const double *ft, int k,
 }
 
 /* .Call entry (R/init.R, thin_product): t(x) %*% q (trans = TRUE) or
- * x %*% q for a thin q, x dense (x) or sparse (sp = list(i, p, x)), through
+ * x %*% q for a thin q, x dense (x) or sparse (sp = list(p, i, x)), through
  * thin(); returns the product transposed (k x n or k x m). */
 SEXP C_thin_product(SEXP x, SEXP sp, SEXP dims, SEXP q, SEXP trans)
 {
@@ -131,11 +125,11 @@ SEXP C_thin_product(SEXP x, SEXP sp, SEXP dims, SEXP q, SEXP trans)
  * too ill-conditioned for that (Cholesky fails, or Q1 is that far from
  * orthonormal); At is then untouched (only the second pass writes it), and
  * the caller falls back to Householder on it.  S: k x k for R, G: k x k for R^-T, B: k x rows. */
-static int orth_cholqr2(double *At, int rows, int k, double *S, double *G, double *B)
+static int orth_cholqr2(double *At, int rows, int k, double *S, double *G, double *B, int blas)
 {
     for (int pass = 0; pass < 2; pass++) {
         double *in = pass ? B : At, *out = pass ? At : B;
-        gram(in, k, rows, S);
+        gram(in, k, rows, S, blas);
         if (pass == 1)
             for (int a = 0; a < k; a++)
                 for (int c = 0; c < k; c++)
@@ -159,9 +153,9 @@ static int orth_cholqr2(double *At, int rows, int k, double *S, double *G, doubl
 /* At (k x rows) <- t(orth(t(At))): CholeskyQR2, or Householder QR (LAPACK
  * dgeqrf + dorgqr on A = t(At)) when that fails */
 static void orth(double *At, double *A, int rows, int k, double *S,
-                 double *tau, double *work, int lwork)
+                 double *tau, double *work, int lwork, int blas)
 {
-    if (orth_cholqr2(At, rows, k, S, S + (size_t) k * k, A)) return;
+    if (orth_cholqr2(At, rows, k, S, S + (size_t) k * k, A, blas)) return;
     for (int c = 0; c < k; c++)
         for (int r = 0; r < rows; r++) A[r + (size_t) c * rows] = At[c + (size_t) r * k];
     int info = 0;
@@ -205,13 +199,13 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     for (int c = 0; c < k; c++)
         for (int j = 0; j < n; j++) ft[c + (size_t) j * k] = om[j + (size_t) c * n];
     thin(&X, &Xt, ft, k, 0, pt);                        /* t(X Omega), k x m */
-    orth(pt, A, m, k, S, tau, work, lwork);   /* pt = t(Q) */
+    orth(pt, A, m, k, S, tau, work, lwork, X.blas);   /* pt = t(Q) */
     for (int it = 0; it < iters; it++) {
         R_CheckUserInterrupt();
         thin(&X, &Xt, pt, k, 1, ft);                    /* t(X' Q), k x n */
-        orth(ft, A, n, k, S, tau, work, lwork);
+        orth(ft, A, n, k, S, tau, work, lwork, X.blas);
         thin(&X, &Xt, ft, k, 0, pt);                    /* t(X Z), k x m */
-        orth(pt, A, m, k, S, tau, work, lwork);
+        orth(pt, A, m, k, S, tau, work, lwork, X.blas);
     }
     SEXP q = PROTECT(allocMatrix(REALSXP, m, k));
     SEXP b = PROTECT(allocMatrix(REALSXP, k, n));
@@ -222,8 +216,10 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     for (size_t t = 0; t < (size_t) k * n; t++) bp[t] /= xscale;
     scratch_end();
     SEXP out = PROTECT(allocVector(VECSXP, 2));
-    SET_VECTOR_ELT(out, 0, q);
-    SET_VECTOR_ELT(out, 1, b);
-    UNPROTECT(4);
+    SEXP names = PROTECT(allocVector(STRSXP, 2));
+    SET_VECTOR_ELT(out, 0, q); SET_STRING_ELT(names, 0, mkChar("q"));
+    SET_VECTOR_ELT(out, 1, b); SET_STRING_ELT(names, 1, mkChar("b"));
+    setAttrib(out, R_NamesSymbol, names);
+    UNPROTECT(5);
     return out;
 }

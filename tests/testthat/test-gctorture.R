@@ -19,10 +19,7 @@ prepared_call <- function(x, beta, solver, mask = NULL, update_w = TRUE) {
   set.seed(1)
   start <- ns$init_factors(d$xs, 2L, "random", 1)
   ctl <- ns$solver_control(list(check = 1L), solver, d$dims, 2L, 2L, 0)
-  ctl_vec <- c(ctl$maxit, ctl$tol, ctl$check, ctl$inner, ctl$inner_tol,
-               ctl$l1[1], ctl$l1[2], ctl$l2[1], ctl$l2[2])
-  list(d$dense, d$sp, as.integer(d$dims), d$hold, t(start$w), start$h, as.double(beta),
-       switch(solver, hals = 1L, mu = 2L, cd = 3L), as.double(ctl_vec), update_w, 1L, FALSE)
+  unname(ns$solver_args(d, start$w, start$h, beta, solver, ctl, update_w, 1L, FALSE))
 }
 
 call_fit <- function(args) do.call(.Call, c(list(ns$C_nmf_fit), args))

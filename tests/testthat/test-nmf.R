@@ -771,3 +771,129 @@ test_that("a fit that hits maxit says so", {
   expect_identical(fit0$iterations, 3L)
   expect_false(fit$converged)
 })
+
+# The driver (src/nmf.c): named lists in, named list out; the data's layout
+# from each solver's plan function; the environment switches read once per
+# .Call.
+driver_fit <- function(x, beta, solver, w, h, mask = NULL, maxit = 1L, tol = 0, update_w = TRUE) {
+  ns <- asNamespace("betanmf")
+  d <- ns$prepare_data(x, beta = beta, mask = mask)
+  ctl <- ns$solver_control(list(check = 1L, inner = 1L), solver, d$dims, ncol(w), maxit, tol)
+  list(d = d, args = ns$solver_args(d, w, h, beta, solver, ctl, update_w, 1L, FALSE))
+}
+call_driver <- function(args) do.call(.Call, c(list(asNamespace("betanmf")$C_nmf_fit), unname(args)))
+
+test_that("the driver returns every output as a named element, converged included", {
+  p <- planted(12, 10, 2, seed = 31)
+  set.seed(1)
+  w <- matrix(stats::runif(24) + 0.5, 12, 2)
+  h <- matrix(stats::runif(20) + 0.5, 2, 10)
+  ns <- asNamespace("betanmf")
+  d <- ns$prepare_data(p$x, beta = 1)
+  solve <- function(maxit, tol) {
+    ctl <- ns$solver_control(list(check = 1L), "mu", d$dims, 2L, maxit, tol)
+    ns$run_solver(d, w, h, 1, "mu", ctl, TRUE, 1L, FALSE)
+  }
+  res <- solve(2L, 0)
+  expect_named(res, c("wt", "h", "trace", "trace_iter", "iterations", "loss", "sweeps", "converged", "layout"))
+  expect_identical(names(attributes(res)), "names") # no attribute carries an output
+  expect_identical(res$converged, FALSE) # tol = 0: exactly maxit iterations
+  expect_identical(res$iterations, 2L)
+  # a fit that stops on tol says so in the element
+  res <- solve(500L, 0.5)
+  expect_identical(res$converged, TRUE)
+  expect_lt(res$iterations, 500L)
+})
+
+test_that("the driver reads control, data and held-out lists by name, in any order", {
+  p <- planted(12, 10, 2, seed = 32)
+  set.seed(2)
+  w <- matrix(stats::runif(24) + 0.5, 12, 2)
+  h <- matrix(stats::runif(20) + 0.5, 2, 10)
+  mask <- matrix(FALSE, 12, 10)
+  mask[cbind(c(1, 5, 9, 12), c(2, 2, 7, 10))] <- TRUE
+  xs <- methods::as(Matrix::Matrix(p$x, sparse = TRUE), "CsparseMatrix")
+  for (x in list(p$x, xs)) {
+    run <- driver_fit(x, 1.5, "mu", w, h, mask = mask)
+    a <- run$args
+    a$control <- rev(a$control)
+    a$data <- rev(a$data)
+    if (!is.null(a$data$sparse)) a$data$sparse <- rev(a$data$sparse)
+    a$data$hold <- rev(a$data$hold)
+    res <- call_driver(a)
+    # one multiplicative iteration, by the plain-R twin on the internal units
+    xi <- as.matrix(x) / run$d$scale
+    ref <- ref_mu(xi, w, h, 1.5, keep = !mask)
+    expect_equal(t(res$wt), ref$w, tolerance = 1e-10)
+    expect_equal(res$h, ref$h, tolerance = 1e-10)
+  }
+  # a missing element is an internal error that names it
+  run <- driver_fit(xs, 1, "mu", w, h)
+  a <- run$args
+  a$control$tol <- NULL
+  expect_error(call_driver(a), "internal error: missing 'tol'")
+  a <- run$args
+  a$control$maxit <- NA_real_
+  expect_error(call_driver(a), "internal error: 'maxit' must be an integer")
+  a <- run$args
+  a$data$sparse$x <- NULL
+  expect_error(call_driver(a), "internal error: missing 'x'")
+  a <- run$args
+  a$data$sparse$i <- a$data$sparse$i + 100L
+  expect_error(call_driver(a), "internal error: 'i' out of range")
+})
+
+test_that("the range finder and thin products read sparse lists by name", {
+  ns <- asNamespace("betanmf")
+  set.seed(3)
+  x <- matrix(stats::rpois(40 * 12, 1), 40, 12)
+  xs <- methods::as(Matrix::Matrix(x, sparse = TRUE), "CsparseMatrix")
+  q <- matrix(stats::rnorm(40 * 3), 40, 3)
+  sp <- list(x = xs@x, i = xs@i, p = xs@p) # not the slots' order
+  got <- t(.Call(ns$C_thin_product, NULL, sp, dim(xs), q, TRUE))
+  expect_equal(got, crossprod(x, q), tolerance = 1e-12)
+  omega <- matrix(stats::rnorm(12 * 4), 12, 4)
+  qb <- .Call(ns$C_range_finder, NULL, sp, dim(xs), omega, 1, 1L)
+  expect_named(qb, c("q", "b"))
+  expect_equal(crossprod(qb$q), diag(4), tolerance = 1e-10)
+  expect_equal(qb$b, crossprod(qb$q, x), tolerance = 1e-10)
+})
+
+test_that("each solver's plan sets the data's layout, and the switches are read per fit", {
+  p <- planted(60, 50, 2, seed = 33)
+  set.seed(4)
+  w <- matrix(stats::runif(120) + 0.5, 60, 2)
+  h <- matrix(stats::runif(100) + 0.5, 2, 50)
+  xs <- methods::as(Matrix::Matrix(p$x, sparse = TRUE), "CsparseMatrix")
+  layout <- function(x, beta, solver, ...) call_driver(driver_fit(x, beta, solver, w, h, ...)$args)$layout
+  vars <- c("BETANMF_BLAS", "BETANMF_FUSE", "BETANMF_NOFUSE")
+  old <- Sys.getenv(vars, NA, names = TRUE)
+  on.exit(for (v in vars) if (is.na(old[[v]])) Sys.unsetenv(v) else do.call(Sys.setenv, as.list(old[v])))
+  Sys.unsetenv(vars)
+  # HALS: a transposed copy below 2^22 entries, the one-pass update (no
+  # copy, partial sums) from 2^20 entries or with BETANMF_FUSE
+  expect_identical(layout(p$x, 2, "hals")[c("copy", "parts", "fused", "npos", "blas")],
+                   c(copy = 1L, parts = 0L, fused = 0L, npos = 0L, blas = 0L))
+  # MU: the fused update of dense data at rank <= 4 without held-out
+  # entries, for beta = 1 and the power chain; a copy otherwise
+  expect_identical(layout(p$x, 1, "mu")[c("copy", "fused")], c(copy = 0L, fused = 1L))
+  expect_identical(layout(p$x, 0.5, "mu")[c("copy", "fused")], c(copy = 0L, fused = 1L))
+  expect_identical(layout(p$x, 2, "mu")[c("copy", "fused")], c(copy = 1L, fused = 0L))
+  expect_identical(layout(p$x, 1, "mu", mask = p$x == 0)[c("copy", "fused")], c(copy = 1L, fused = 0L))
+  expect_identical(layout(xs, 1, "mu")[["fused"]], 0L)
+  # CD: a copy of dense data and the positive entries counted
+  expect_identical(layout(p$x, 1, "cd")[c("copy", "npos")], c(copy = 1L, npos = 1L))
+  Sys.setenv(BETANMF_FUSE = "1")
+  lay <- layout(p$x, 2, "hals")
+  expect_gt(lay[["parts"]], 1L)
+  expect_identical(lay[["copy"]], 0L)
+  Sys.setenv(BETANMF_NOFUSE = "1")
+  expect_identical(layout(p$x, 2, "hals")[["parts"]], 0L)
+  expect_identical(layout(p$x, 1, "mu")[c("copy", "fused")], c(copy = 1L, fused = 0L))
+  Sys.unsetenv(c("BETANMF_NOFUSE", "BETANMF_FUSE"))
+  Sys.setenv(BETANMF_BLAS = "1")
+  lay <- layout(p$x, 2, "hals")
+  expect_identical(lay[["blas"]], 1L)
+  Sys.setenv(BETANMF_FUSE = "1")
+  expect_identical(layout(p$x, 2, "hals")[["parts"]], 0L) # the one-pass update needs the kernels
+})
