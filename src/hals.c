@@ -73,8 +73,7 @@ static int sweep_column(double *f, const double *a, const double *S, int r,
  * what sweep_column computes for its column, in the same order of
  * operations, whichever lane and whatever neighbours it has.  Before, a
  * block of LANES columns swept until its slowest column stopped, the others
- * frozen by a mask: on 2000 x 2000 at rank 20, 43 % of the lanes' sweeps
- * were frozen ones.  The lanes keep their state between calls (lane_state),
+ * frozen by a mask (bench/NOTES.md has how many sweeps that wasted).  The lanes keep their state between calls (lane_state),
  * so the one-pass H half can hand them its columns a block at a time.
  * Columns with held-out rows (hp) are skipped: they have their own Gram
  * matrix (sweep_held).  Returns the sweeps of the columns, summed: what
@@ -351,14 +350,12 @@ long hals_half(const nmf_data *X, double *F, const double *G, int r,
  * their products are made, the lanes sweep until block b - 1's columns have
  * all stopped, and then block b - 1's share is added.  Taking a block's
  * share at once made its 16 lanes wait, more and more of them idle, for its
- * slowest column: on 2000 x 2000 at rank 20 this half's sweeps cost twice
- * the W half's for the same number of sweeps.
+ * slowest column, so its lanes idled (bench/NOTES.md).
  * The unfused fit reads X twice per iteration, the W half from a
  * transposed copy (up to 32 MB, made at set-up) or, above that, through the
  * slower H t(X) kernel on the original array; this reads it once and needs
- * no copy.  Per iteration it gains little (the products are compute-bound:
- * 2000 x 2000 at rank 20, 13.0 against 13.4 ms at best, 3000 x 3000 the
- * same); it saves the copy's memory and set-up time (about 20 ms there).
+ * no copy.  Per iteration it gains little, the products being compute-bound;
+ * it saves the copy's memory and set-up time (bench/NOTES.md).
  *
  * B is summed in `nparts` partial sums over fixed ranges of blocks, added
  * in order at the end: the number depends on the data's shape only
@@ -375,8 +372,8 @@ static int hals_fused_parts(const nmf_data *X, int r, const nmf_switches *sw)
         return 0;
     size_t m = (size_t) X->nrow, n = (size_t) X->ncol, rp = 4 * (size_t) ((r + 3) / 4);
     /* below FUSED_MIN entries the copy is cheap and the two passes are as
-     * fast (5000 x 38 at rank 3: 0.32 against 0.33 ms per iteration);
-     * BETANMF_FUSE=1 takes the fused pass whatever the size (tests) */
+     * fast (bench/NOTES.md); BETANMF_FUSE=1 takes the fused pass whatever
+     * the size (tests) */
     if (m * n < FUSED_MIN && !sw->fuse) return 0;
     size_t nblk = (n + FUSED_COLS - 1) / FUSED_COLS;
     int P = nblk < FUSED_PARTS ? (int) nblk : FUSED_PARTS;

@@ -76,8 +76,8 @@ void gx_cols(const double *Gp, int nv, int nc, const double *X, size_t nrow, int
 }
 
 /* columns per pass for the tiles of gx_cols: 8 for r <= 4 (1 vector), 6 for
- * r <= 8 (2 vectors), else 4 (measured on 2000 x 2000 at rank 20: 36 GFLOP/s
- * against 18 for two columns of all nv vectors, on a 48 GFLOP/s core) */
+ * r <= 8 (2 vectors), else 4: as many accumulators as the registers hold
+ * (bench/NOTES.md has the rates against two columns of all nv vectors) */
 #define NCOLS(nv) ((nv) == 1 ? 8 : ((nv) == 2 ? 6 : 4))
 
 /* A (rp x ncol, padded) = Gp (rp x nrow) X (nrow x ncol), columns [j0, j1) */
@@ -144,8 +144,8 @@ void gxt_body(const double *Hp, int nv, const double *D, size_t nout, int nin,
             VSTORE(Ap + i * rp + 4 * v, z);
         }
     /* eight stored columns per pass: each load and store of A then carries
-     * eight multiply-adds per vector (26 GFLOP/s against 19 for two, on
-     * 2000 x 2000 at rank 20); H is read from L1 rather than held */
+     * eight multiply-adds per vector, not two; H is read from L1 rather
+     * than held */
     int j = 0;
     for (; j + 8 <= nin; j += 8) gxt_cols(Hp, nv, 8, D, nout, j, i0, i1, Ap);
     if (j + 4 <= nin) { gxt_cols(Hp, nv, 4, D, nout, j, i0, i1, Ap); j += 4; }
@@ -386,8 +386,7 @@ void kernel_gxt_acc(const double *Hp, int nv, const double *D, size_t nout, int 
  * as its separate pass, made while the sums are in registers.  That pass
  * ran one division per four entries after the products, so the divider
  * and the multiply-adds took turns; here a tile's divisions overlap the
- * next tile's multiply-adds, in part (the pair's share of a 96 x 1000
- * rank-8 KL fit fell by 8 %, where full overlap would take a third). */
+ * next tile's multiply-adds, in part (bench/NOTES.md). */
 static inline __attribute__((always_inline))
 void gf_rows(const double *Gc, size_t nrow, int r, const double *F, int nc, double *Y, size_t i, int NV,
              const double *X, int wide)
@@ -490,9 +489,8 @@ void gram_body(const double *F, int r, int nv, size_t k, double *Sp)
  * through hxt (the register tile of the one-pass H half: S[, b] = sum over
  * the k columns j of F[b, j] F[, j], with F as both its data, r x k, and
  * its padded factor), whose 4 x 12 tile keeps the sums in registers; the
- * rank-one updates of gram_body load and store a row of S per entry of F
- * (2-3 % of a 2000 x 2000 rank-20 HALS iteration for 1 % of its flops, and
- * on the main thread alone, so the second thread waited; now 0.7 %).  Each entry is the
+ * rank-one updates of gram_body load and store a row of S per entry of F,
+ * on the main thread alone while the other threads wait.  Each entry is the
  * same sum over j in order either way, so both give the same bits, and
  * S[a, b] and S[b, a] add the same products: S is exactly symmetric. */
 #define GRAM_HXT_MIN 64
@@ -514,11 +512,9 @@ void kernel_gram(const double *F, int r, size_t k, double *S)
  * cut into the tiles of gx_cols (3 vectors each, the last 1 or 2), each
  * tile's k rows contiguous -- for r <= 12 (one tile) the padded rp x k
  * array.  A tile read from the padded array took 12 of every 20 doubles of
- * a row at r = 20, so its rows straddled cache lines it only partly used:
- * the 2000 x 2000 product at rank 20 ran at 21 GFLOP/s, 25 packed; in cache
- * (16 to 256 columns of X) 27-34 against 31-44.  Where r is a multiple of
- * 4 up to 12 that layout is G's own, and G itself is returned (the copy
- * was 2.3 % of a 96 x 1000 rank-8 KL fit). */
+ * a row at r = 20, so its rows straddled cache lines it only partly used
+ * (bench/NOTES.md).  Where r is a multiple of 4 up to 12 that layout is
+ * G's own, and G itself is returned, with no copy. */
 const double *kernel_pack_gx(const double *G, int r, size_t k)
 {
     int nv = (r + 3) / 4;
