@@ -34,7 +34,9 @@ R_MAKEVARS_USER="$work/Makevars" "$R" CMD INSTALL --preclean --no-multiarch --no
     --library="$work/lib" "$work/pkg"
 
 so="$work/lib/betanmf/libs/betanmf.so"
-nm -D "$so" | grep -q __asan_init || { echo "sanitize.sh: $so is not instrumented" >&2; exit 1; }
+# (grep reads all of nm's output: with -q it stops at the match, nm dies of
+# SIGPIPE, and pipefail turns an instrumented library into a failure)
+nm -D "$so" | grep __asan_init >/dev/null || { echo "sanitize.sh: $so is not instrumented" >&2; exit 1; }
 
 cc=$("$R" CMD config CC | cut -d' ' -f1)
 libasan=$("$cc" -print-file-name=libasan.so)
