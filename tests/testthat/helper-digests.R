@@ -67,7 +67,7 @@ digest_data <- function() {
 
 # The grid: a named list of cases, each a function returning its digest.
 # `threads`: passed to every fit. `ranks`: the main ranks, chosen for the
-# thresholds of src/ at commit 1efea72: register tiles of 4 columns (1, 2, 3,
+# thresholds of src/ at commit fe6bdf3: register tiles of 4 columns (1, 2, 3,
 # 4 vectors ...), the fused MU pass at rank <= 4, the tiled kernels up to 32
 # and BLAS beyond (33, 35).
 digest_cases <- function(data, threads = 1L,

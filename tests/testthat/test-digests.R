@@ -1,7 +1,7 @@
 # The bit-for-bit baseline of issue 23 (one structure for the C core):
 # "behaviour does not change" means every fit of helper-digests.R's grid
 # returns the same bits as when the digests in digests/ were recorded (from
-# commit 1efea72, before the restructure) -- W, H, loss, loss trace and
+# commit fe6bdf3, before the restructure) -- W, H, loss, loss trace and
 # iterations of every solver, beta, storage, mask and rank 1-35, in both
 # kernel builds, plus restarts and predict().
 #

@@ -12,7 +12,7 @@ list(
     CC = "gcc | gcc (Debian 12.2.0-14+deb12u1) 12.2.0",
     CFLAGS = "-O2"
   ),
-  reason = "first recording: the code (src/, R/) of commit 1efea72, before the C-core restructure of issue 23",
+  reason = "first recording: the code (src/, R/) of commit fe6bdf3, before the C-core restructure of issue 23",
   digests = c(
     "avx2/hals/dense/r1" = "deb32fe84c28dc948816970806b269d2",
     "avx2/hals/sparse/r1" = "4d03e38d6272b77cc855162d42170d33",
