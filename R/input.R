@@ -103,10 +103,10 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
   hold <- check_mask(mask, dims)
   # one pass in C: NA, NaN, infinite and negative counts, smallest value
   scan <- .Call(C_scan_values, vals)
-  if (scan[2] > 0) {
-    abort(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, scan[2]), "data")
+  if (scan$nan > 0) {
+    abort(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, scan$nan), "data")
   }
-  na <- if (scan[1] > 0) is.na(vals) else FALSE
+  na <- if (scan$na > 0) is.na(vals) else FALSE
   if (any(na)) {
     if (!identical(missing, "mask")) {
       where <- if (sparse) which(na)[1] else which(is.na(x), arr.ind = TRUE)[1, ]
@@ -126,12 +126,12 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
     old <- if (is.null(hold)) list(i = integer(0), j = integer(0)) else hold
     hold <- pattern_csc(c(old$i, ni), c(old$j, nj), dims)
   }
-  if (scan[3] > 0) {
-    abort(sprintf("'%s' contains %d infinite value(s); NMF needs finite data", arg, scan[3]), "data")
+  if (scan$inf > 0) {
+    abort(sprintf("'%s' contains %d infinite value(s); NMF needs finite data", arg, scan$inf), "data")
   }
-  if (scan[4] > 0) {
+  if (scan$negative > 0) {
     abort(sprintf("'%s' contains %d negative value(s) (the smallest is %g); NMF needs non-negative data",
-                  arg, scan[4], scan[5]), "data")
+                  arg, scan$negative, scan$min), "data")
   }
   n_held <- if (is.null(hold)) 0 else length(hold$i)
   if (n_held > 0) {

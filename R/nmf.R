@@ -258,6 +258,11 @@ simd_baseline <- function(on) {
   invisible(.Call(C_simd_baseline, isTRUE(on)))
 }
 
+# Tests only: the kernel builds this library runs on this CPU,
+# c("avx2+fma", "baseline") or "baseline" (what simd_baseline() switches
+# between; the key of the recorded digests).
+simd_builds <- function() .Call(C_simd_builds)
+
 # One call of the C driver on prepared data; factors in internal units.
 # verbose = TRUE prints the loss in the user's units (what fit$loss reports),
 # prefixed by the run number when run > 0.  Every list the C side reads is

@@ -66,7 +66,7 @@ typedef struct {
 typedef struct {
     int copy;    /* the W half walks a dense transposed copy of X */
     int parts;   /* HALS: partial sums of the one-pass update (0: two passes) */
-    int fused;   /* MU: the fused update of small ranks (mu_dense.c) */
+    int fused;   /* MU: the fused update of small ranks (mu.c) */
     int npos;    /* CD: the positive entries of each dense column, counted */
 } nmf_plan;
 
@@ -137,7 +137,7 @@ static inline double pow_beta(double y, double e)
 
 /* the exponent gamma(beta) of Fevotte & Idier (2011) that makes the
  * multiplicative update non-increasing: 1/(2-beta) for beta < 1, 1 for
- * 1 <= beta <= 2, 1/(beta-1) for beta > 2 (mu.c and mu_dense.c) */
+ * 1 <= beta <= 2, 1/(beta-1) for beta > 2 (mu.c) */
 static inline double mu_gamma(double beta)
 {
     if (beta < 1.0) return 1.0 / (2.0 - beta);
@@ -178,38 +178,30 @@ void scatter_sparse(const double *H, int r, const nmf_data *Xt, const double *F,
  * through dsyrk (BETANMF_BLAS) */
 void gram(const double *F, int r, int k, double *S, int blas);
 
-/* kernels.c: register-blocked dense products for r <= 32 */
+/* kernels_dense.c: register-blocked products with dense data, r <= 32 */
 int kernels_available(int r);
 void kernel_gx(const double *G, int r, const double *X, int nrow, int ncol, double *A, int threads);
 void kernel_gxt(const double *H, int r, const double *D, int nrow, int ncol, double *A, int threads);
 double *kernel_pad(const double *F, int r, int rp, size_t k);
+void kernel_unpad(const double *P, int rp, double *A, int r, size_t k);
 const double *kernel_pack_gx(const double *G, int r, size_t k);
 void kernel_gx_cols(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap);
 void kernel_gxt_acc(const double *Hp, int nv, const double *D, size_t nout, int nin,
                     size_t i0, size_t i1, double *Bp, const double *pf, int npf);
+void kernel_gram(const double *F, int r, size_t k, double *S);
+void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y);
+void kernel_gf_kl_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, const double *X,
+                       double *Q);
+/* G (r x nrow) by coordinate, Gc[i + k nrow] = G[k, i]; gs, if not NULL,
+ * its row sums (in a fixed order) */
+void coordinate_copy(const double *G, int r, size_t nrow, double *Gc, double *gs);
+
+/* kernels_sparse.c: products with sparse data (CSC), r <= 32 */
 void kernel_sparse_gx(const double *G, int r, const nmf_data *X, double *A, int threads);
 void kernel_sparse_klnum(const double *G, int r, const nmf_data *X, const double *F, double *NUM,
                          int threads);
 void kernel_sparse_scatter(const double *H, int r, const nmf_data *Xt, const double *F, double *A,
                            int kl, int threads);
-void kernel_gram(const double *F, int r, size_t k, double *S);
-void kernel_gf_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y);
-void kernel_gf_kl_cols(const double *Gc, size_t nrow, int r, const double *F, int nb, const double *X,
-                       double *Q);
-
-/* mu_dense.c: the multiplicative half update for dense data through the
- * blocked kernels (r <= 32) */
-/* MU at ranks <= 4 on dense data without held-out entries, for beta = 1 and
- * the betas of the power chain: one fused pass per half, the W half on the
- * user's array (no transposed copy) */
-int mu_fused(const nmf_data *X, double beta, int r);
-void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
-                        double l1, double l2, int threads);
-void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
-                   double beta, double l1, double l2, int fused, int threads);
-/* G (r x nrow) by coordinate, Gc[i + k nrow] = G[k, i]; gs, if not NULL,
- * its row sums (in a fixed order) */
-void coordinate_copy(const double *G, int r, size_t nrow, double *Gc, double *gs);
 
 /* hals.c: one HALS half update of F (r x ncol) given G (r x nrow). */
 nmf_plan hals_plan(const nmf_data *X, int r, const nmf_switches *sw);
@@ -219,6 +211,10 @@ long hals_half(const nmf_data *X, double *F, const double *G, int r,
 long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
                      int inner, double inner_tol, double l1, double l2,
                      double *A, double *S, double *B, int threads);
+/* the HALS loss 1/2 ||X_obs - t(Wt) H||^2 from the H half's A = Wt X and
+ * S = Wt t(Wt) (HH: r x r workspace) */
+double hals_loss(const nmf_data *X, double xx, const double *A, const double *S, double l2,
+                 const double *Wt, const double *H, int r, double *HH);
 
 /* mu.c: one multiplicative half update of F (r x ncol) given G (r x nrow);
  * fused: the plan's choice of the fused update (mu_plan) */

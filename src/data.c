@@ -3,7 +3,7 @@
  * Every solver updates H from X (m x n) and t(W) from t(X) (n x m) with the
  * same column kernel, so each fit needs X in both orientations.  Sparse X is
  * never copied: the transposed orientation reads the user's CSC arrays by
- * scattering (kernels.c, kernel_sparse_scatter) or, for coordinate descent,
+ * scattering (kernels_sparse.c, kernel_sparse_scatter) or, for coordinate descent,
  * by sorting one block of rows at a time into columns (kl_cd.c), so a
  * sparse fit needs memory for the data once.  The held-out pattern
  * (integers only) is transposed once per fit by a counting sort (O(nnz),

@@ -254,18 +254,12 @@ long sweep_lanes_body(lane_state *L, double *F, const double *A, const int *hp, 
     return sweeps;
 }
 
-static long sweep_lanes_base(lane_state *L, double *F, const double *A, const int *hp, int avail, int need,
-                             const double *S, int r, int inner, double inner_tol, double l1)
-{
-    return sweep_lanes_body(L, F, A, hp, avail, need, S, r, inner, inner_tol, l1, 0);
-}
+/* the builds of sweep_lanes_body, one per target */
+#include "target_base.h"
+#include "hals_template.h"
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static long sweep_lanes_avx2(lane_state *L, double *F, const double *A, const int *hp, int avail,
-                                         int need, const double *S, int r, int inner, double inner_tol,
-                                         double l1)
-{
-    return sweep_lanes_body(L, F, A, hp, avail, need, S, r, inner, inner_tol, l1, 1);
-}
+#include "target_avx2.h"
+#include "hals_template.h"
 #endif
 
 void kernels_fill_hals(betanmf_kernels *k, int avx2)
@@ -345,7 +339,7 @@ long hals_half(const nmf_data *X, double *F, const double *G, int r,
  * a time: for each block of FUSED_COLS columns, its products (the
  * register-tiled G X kernel), its sweeps, and, while the block of X is still
  * in cache, its share B += H_block t(X_block) of the product H t(X) with the
- * new H (hxt in kernels.c, the next block fetched into cache meanwhile).
+ * new H (hxt in kernels_dense.c, the next block fetched into cache meanwhile).
  * The share is one block late: block b's columns join the lanes as soon as
  * their products are made, the lanes sweep until block b - 1's columns have
  * all stopped, and then block b - 1's share is added.  Taking a block's
@@ -472,4 +466,29 @@ long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
             B[(size_t) i * r + k] = s;
         }
     return sweeps;
+}
+
+/* HALS loss from quantities the H half update already paid for:
+ * 1/2 ||X_obs - Y_obs||^2 = 1/2 (sum x^2 - 2 <A, H> + <S, H H'> - sum_ho y^2)
+ * where A = t(W) X and S = t(W) W (held-out x are zero already). */
+double hals_loss(const nmf_data *X, double xx, const double *A, const double *S, double l2,
+                 const double *Wt, const double *H, int r, double *HH)
+{
+    int n = X->ncol;
+    double ah = 0.0, sh = 0.0, ho = 0.0;
+    for (size_t t = 0; t < (size_t) r * n; t++) ah += A[t] * H[t];
+    gram(H, r, n, HH, X->blas);
+    for (int a = 0; a < r; a++)
+        for (int b = 0; b < r; b++)
+            sh += (S[a + b * r] - (a == b ? l2 : 0.0)) * HH[a + b * r];
+    if (X->hp)
+        for (int j = 0; j < n; j++)
+            for (int t = X->hp[j]; t < X->hp[j + 1]; t++) {
+                const double *g = Wt + (size_t) X->hi[t] * r, *h = H + (size_t) j * r;
+                double y = 0.0;
+                for (int k = 0; k < r; k++) y += g[k] * h[k];
+                ho += y * y;
+            }
+    double L = 0.5 * (xx - 2.0 * ah + sh - ho);
+    return L > 0.0 ? L : 0.0; /* cancellation can leave -1e-16 * ||X||^2 */
 }

@@ -10,6 +10,7 @@ SEXP C_scan_values(SEXP);
 SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_simd_baseline(SEXP);
+SEXP C_simd_builds(void);
 void kernels_init(void); /* kernels.h: fills the dispatch table of the vector kernels */
 
 static const R_CallMethodDef call_methods[] = {
@@ -20,6 +21,7 @@ static const R_CallMethodDef call_methods[] = {
     {"thin_product", (DL_FUNC) &C_thin_product, 5},
     {"range_finder", (DL_FUNC) &C_range_finder, 6},
     {"simd_baseline", (DL_FUNC) &C_simd_baseline, 1},
+    {"simd_builds", (DL_FUNC) &C_simd_builds, 0},
     {NULL, NULL, 0}
 };
 

@@ -1,7 +1,8 @@
 /* input.c: one pass over the data values for the checks of R/input.R.
  *
- * Returns c(NA count (not NaN), NaN count, infinite count, negative count,
- * smallest value) over a double vector, so validating a large matrix costs
+ * Returns list(na = count of NA (not NaN), nan = count of NaN, inf = count of
+ * infinite values, negative = count of negative values, min = smallest
+ * non-NaN value) over a double vector, so validating a large matrix costs
  * one read instead of the half-dozen full-size temporaries of the R idiom.
  */
 #include "betanmf.h"
@@ -23,9 +24,10 @@ SEXP C_scan_values(SEXP x)
         if (a < 0) n_neg++;
         if (a < lo) lo = a;
     }
-    SEXP out = PROTECT(allocVector(REALSXP, 5));
-    REAL(out)[0] = n_na; REAL(out)[1] = n_nan; REAL(out)[2] = n_inf;
-    REAL(out)[3] = n_neg; REAL(out)[4] = lo;
+    const char *names[] = {"na", "nan", "inf", "negative", "min", ""};
+    const double vals[] = {n_na, n_nan, n_inf, n_neg, lo};
+    SEXP out = PROTECT(mkNamed(VECSXP, names));
+    for (int k = 0; k < 5; k++) SET_VECTOR_ELT(out, k, ScalarReal(vals[k]));
     UNPROTECT(1);
     return out;
 }

@@ -3,10 +3,11 @@
  * Every kernel here exists in two builds on x86-64 with GCC or clang: the
  * baseline instruction set and AVX2 + FMA (one source per kernel, compiled
  * once per target: the *_template.h files, or an always_inline body called
- * from one wrapper per target).  kernels_init() fills the table `kern` with
- * one build of each, once when the library loads (R_init_betanmf) and again
- * when the tests switch builds (C_simd_baseline); call sites go through the
- * table and never ask the CPU.  Elsewhere only the baseline is compiled.
+ * from one wrapper per target).  kernels_init() (kernels.c) fills the table
+ * `kern` with one build of each, once when the library loads
+ * (R_init_betanmf) and again when the tests switch builds
+ * (C_simd_baseline); call sites go through the table and never ask the CPU.
+ * Elsewhere only the baseline is compiled.
  */
 #ifndef BETANMF_KERNELS_H
 #define BETANMF_KERNELS_H
@@ -18,7 +19,8 @@ struct lane_state; /* hals.c: the lanes of the inner sweeps */
 struct cd_work;    /* kl_cd.c: one column's work arrays */
 
 typedef struct {
-    /* kernels.c: products with padded factors (nv vectors of 4 rows) */
+    /* kernels_dense.c, kernels_sparse.c: products with padded factors
+     * (nv vectors of 4 rows) */
     void (*gx)(const double *Gp, int nv, const double *X, size_t nrow, int j0, int j1, double *Ap);
     void (*gxt)(const double *Hp, int nv, const double *D, size_t nout, int nin, size_t i0, size_t i1,
                 double *Ap);
@@ -32,7 +34,7 @@ typedef struct {
                 const int *start, int n, int i0, int i1, const double *Fp, int kl, double *Ap);
     void (*gf)(const double *Gc, size_t nrow, int r, const double *F, int nb, double *Y, const double *X);
     void (*gram)(const double *F, int r, int nv, size_t k, double *Sp);
-    /* mu_dense_template.h: the multiplicative update's coefficients and
+    /* mu_template.h (mu.c): the multiplicative update's coefficients and
      * fused passes */
     size_t (*coef_vec)(const double *x, double *qx, double *qd, size_t n, int kl, int n2);
     void (*fuse_cols)(const double *Gc, size_t nrow, int r, const double *F, const double *Xd, int j0,
@@ -60,7 +62,8 @@ extern attribute_hidden betanmf_kernels kern;
  * tests have not asked for the baseline */
 void kernels_init(void);
 /* each file's share of the table, avx2 = 1 for the AVX2 builds */
-void kernels_fill_products(betanmf_kernels *k, int avx2);
+void kernels_fill_dense(betanmf_kernels *k, int avx2);
+void kernels_fill_sparse(betanmf_kernels *k, int avx2);
 void kernels_fill_mu(betanmf_kernels *k, int avx2);
 void kernels_fill_hals(betanmf_kernels *k, int avx2);
 void kernels_fill_cd(betanmf_kernels *k, int avx2);

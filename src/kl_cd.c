@@ -25,7 +25,7 @@
  * Each column is gathered once per sweep into contiguous arrays (its
  * positive entries and the matching rows of G, one coordinate after
  * another), so every pass runs in vector lanes (base and AVX2 versions, as
- * in kernels.c); a column at least half positive is walked whole instead
+ * in kernels_dense.c); a column at least half positive is walked whole instead
  * (still at most twice its positive entries), dense or sparse alike, so
  * that both storages add the same terms in the same lanes.  On sparse data
  * the W half reads the rows of the user's CSC matrix one block of rows at a
@@ -184,18 +184,12 @@ void cd_column_body(const double *gz, const double *gz2, int r, int nz, int nzp,
     }
 }
 
-static void cd_column_base(const double *gz, const double *gz2, int r, int nz, int nzp, const double *xv,
-                           const double *s, double *f, cd_work *w, int sweeps, double l1, double l2)
-{
-    cd_column_body(gz, gz2, r, nz, nzp, xv, s, f, w, sweeps, l1, l2, 0);
-}
+/* the builds of cd_column_body, one per target */
+#include "target_base.h"
+#include "kl_cd_template.h"
 #ifdef HAVE_X86_DISPATCH
-TARGET_AVX2 static void cd_column_avx2(const double *gz, const double *gz2, int r, int nz, int nzp,
-                                       const double *xv, const double *s, double *f, cd_work *w, int sweeps,
-                                       double l1, double l2)
-{
-    cd_column_body(gz, gz2, r, nz, nzp, xv, s, f, w, sweeps, l1, l2, 1);
-}
+#include "target_avx2.h"
+#include "kl_cd_template.h"
 #endif
 
 void kernels_fill_cd(betanmf_kernels *k, int avx2)

@@ -18,8 +18,28 @@
  * Model values are floored at EPS_Y inside the ratios and the denominator at
  * EPS_DEN, so y^(beta-2) and the ratio stay finite (data are scaled to mean 1
  * by the caller, which makes these absolute floors meaningful).
+ *
+ * Three paths compute that one update, with the same operations entry by
+ * entry:
+ *   - mu_half, at the end of this file: the update as written, one r-long
+ *     dot product per entry; for sparse data, ranks above 32, and where
+ *     the data are held transposed;
+ *   - mu_half_dense: dense data in blocks of NB columns, as three
+ *     matrix-shaped passes that run through the register-blocked kernels
+ *     (kernels_dense.c) instead of one dot product per entry:
+ *       Y  = W F_b                              (kernel_gf_cols)
+ *       Qx = X .* Y^(beta-2),  Qd = Y^(beta-1)  (held-out entries 0)
+ *       numerator = t(W) Qx,  denominator = t(W) Qd   (kernel_gx_cols)
+ *     For beta = 1 the denominator is the column sums of W (less held-out
+ *     rows).  Workspace: 2 nrow x NB doubles per thread, never nrow x ncol.
+ *   - the fused update of ranks <= 4 (mu_half_fused, mu_half_fused_rows):
+ *     one pass per column with everything in registers.
+ * Blocks and columns are each computed by one thread in a fixed order, so
+ * results do not depend on the number of threads.
  */
 #include "betanmf.h"
+#include "simd.h"
+#include "kernels.h"
 #include <math.h>
 #include <string.h>
 
@@ -42,9 +62,267 @@ static inline double dot(const double *a, const double *b, int r)
     return s;
 }
 
+#define NB 32
+
+/* Qx = x y^(beta-2), Qd = y^(beta-1) for one column (y floored at EPS_Y) */
+static void coefficients(const double *x, double *qx, double *qd, size_t n, double beta)
+{
+    size_t i0 = 0;
+    if (beta == 1.0 || (beta != 2.0 && half_integer(beta - 2.0))) {
+        int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
+        i0 = kern.coef_vec(x, qx, qd, n, kl, n2);
+    }
+    if (beta == 1.0) {
+        for (size_t i = i0; i < n; i++) {
+            double y = qd[i] < EPS_Y ? EPS_Y : qd[i];
+            qx[i] = x[i] / y;
+        }
+    } else if (beta == 2.0) {
+        for (size_t i = 0; i < n; i++) {
+            qx[i] = x[i];
+            if (qd[i] < EPS_Y) qd[i] = EPS_Y;
+        }
+    } else {
+        for (size_t i = i0; i < n; i++) {
+            double y = qd[i] < EPS_Y ? EPS_Y : qd[i], t = pow_beta(y, beta - 2.0);
+            qd[i] = t * y;
+            qx[i] = x[i] * t;
+        }
+    }
+}
+
+/* G by coordinate (coordinate_copy, kernels_dense.c) into scratch */
+static double *coordinate_layout(const double *G, int r, int nrow, double *gs)
+{
+    double *Gc = (double *) scratch_alloc((size_t) nrow * r + 1, sizeof(double));
+    coordinate_copy(G, r, (size_t) nrow, Gc, gs);
+    return Gc;
+}
+
+/* one entry's numerator and denominator coefficients, y floored already:
+ * the scalar remainders of the fused loops, by pow_beta as the vector
+ * chain (beta = 1: the denominator is the sums of G, cd unused) */
+static inline void fuse_coef(double x, double y, int kl, double beta, double *cx, double *cd)
+{
+    if (kl) { *cx = x / y; *cd = 0.0; }
+    else { double t = pow_beta(y, beta - 2.0); *cx = x * t; *cd = t * y; }
+}
+
+/* The fused update: at rank R <= FUSE_MAXR without held-out entries, for
+ * beta = 1 and every beta whose exponent beta - 2 is a half-integer in
+ * [-8, 8] (beta = 0, 0.5, 1.5, 3, ...), the three passes of the blocked
+ * update become one pass per column with everything in registers:
+ *   y = G' f (lanes along rows), t = max(y, EPS_Y)^(beta - 2),
+ *   num[k] += x t G[k, ],  den[k] += t y G[k, ]   (beta = 1: x / y only).
+ * Nothing of length nrow is written, so the column streams through the cache
+ * once instead of five times: for small ranks (the 5000 x 38 expression
+ * shape) that, not the arithmetic, bounds the blocked passes.  Above rank 4
+ * the accumulators no longer fit in the 16 vector registers and the blocked
+ * passes win.  In the H half beta = 1 takes 8 rows a step with two sets of
+ * accumulators (even and odd quartets, added at the end), the others 4 rows;
+ * the W half takes one column a step (a second set of accumulators for a
+ * second column spills them to the stack at rank 3), or two into the same
+ * accumulators for beta != 1 at ranks <= 3.  Each sum depends on nrow only,
+ * never on threads.
+ *
+ * mu_template.h holds them, once per target for its square root:
+ * fuse_cols (H half, lanes along the rows of X) and fuse_rows (W half on
+ * the user's array, lanes along four rows of X, the loop along its
+ * columns). */
+#define FUSE_MAXR 4
+
+/* the builds of the fused passes and the vector update, one per target */
+#include "target_base.h"
+#include "simd_template.h"
+#include "mu_template.h"
+#ifdef HAVE_X86_DISPATCH
+#include "target_avx2.h"
+#include "simd_template.h"
+#include "mu_template.h"
+#endif
+
+void kernels_fill_mu(betanmf_kernels *k, int avx2)
+{
+    k->coef_vec = PICK(avx2, coef_vec);
+    k->fuse_cols = PICK(avx2, fuse_cols);
+    k->fuse_rows = PICK(avx2, fuse_rows);
+    k->fuse_update = PICK(avx2, fuse_update);
+}
+
+/* f_k *= (num_k / (den_k + l1 + l2 f_k))^gamma for the columns [j0, j1),
+ * four entries at a time along the flat r x ncol array (the den_k of
+ * beta = 1, the sums gs of G, repeat every r entries, so every lcm(r, 4)
+ * along the vectors; r <= 32): the same operations as mu_step's, lane by
+ * lane (a scalar loop is bound by one division an entry, one after the
+ * other).  The blocked update uses it too where r is a multiple of 4 (its
+ * NUM and DEN are then unpadded). */
+static void fuse_update(double *F, int r, int j0, int j1, const double *NUM, const double *DEN,
+                        const double *gs, double l1, double l2, double gam)
+{
+    kern.fuse_update(F, r, j0, j1, NUM, DEN, gs, l1, l2, gam);
+}
+
+static int fuse_beta(double beta)
+{
+    return beta == 1.0 || (beta != 2.0 && half_integer(beta - 2.0));
+}
+
+static int mu_fused(const nmf_data *X, double beta, int r)
+{
+    return fuse_beta(beta) && !X->p && !X->hp && r >= 1 && r <= FUSE_MAXR;
+}
+
+/* what the ranges of one fused half share */
+typedef struct {
+    const double *Gc, *Xd;
+    size_t nrow, n;
+    double *F;
+    const double *G;
+    int r;
+    double *NUM, *DEN;
+    int kl, n2;
+    double beta, *gs, l1, l2, gam;
+} fused_args;
+
+/* the columns [j0, j1) of the H half: their sums, then their update */
+static long fused_cols_range(const void *ctx, int t, int j0, int j1)
+{
+    const fused_args *a = ctx;
+    (void) t;
+    kern.fuse_cols(a->Gc, a->nrow, a->r, a->F, a->Xd, j0, j1, a->NUM, a->DEN, a->kl, a->n2, a->beta);
+    fuse_update(a->F, a->r, j0, j1, a->NUM, a->DEN, a->kl ? a->gs : NULL, a->l1, a->l2, a->gam);
+    return 0;
+}
+
+/* the quartets of rows [q0, q1) of the W half: their sums */
+static long fused_rows_range(const void *ctx, int t, int q0, int q1)
+{
+    const fused_args *a = ctx;
+    (void) t;
+    kern.fuse_rows(a->Xd, a->nrow, a->n, a->r, a->G, a->F, 4 * (size_t) q0, 4 * (size_t) q1, a->NUM,
+                   a->DEN, a->kl, a->n2);
+    return 0;
+}
+
+/* the H half (X: the data's own columns) */
+static void mu_half_fused(const nmf_data *X, double *F, const double *G, int r, double beta,
+                          double l1, double l2, int threads)
+{
+    int nrow = X->nrow, ncol = X->ncol;
+    int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
+    double gam = mu_gamma(beta);
+    double gs[FUSE_MAXR];
+    double *Gc = coordinate_layout(G, r, nrow, gs);
+    double *NUM = (double *) scratch_alloc((size_t) ncol * r + 1, sizeof(double));
+    double *DEN = (double *) scratch_alloc((size_t) ncol * r + 1, sizeof(double));
+    fused_args a = {Gc, X->dense, (size_t) nrow, 0, F, G, r, NUM, DEN, kl, n2, beta, gs, l1, l2, gam};
+    parallel_ranges(ncol, threads, fused_cols_range, &a);
+}
+
+/* the W half on the user's array.  Xt: the W half's view of dense data
+ * (dense_trans: Xt->dense is the user's m x n array, Xt->ncol = m);
+ * F = t(W), r x m; G = H, r x n */
+static void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
+                               double l1, double l2, int threads)
+{
+    size_t m = (size_t) Xt->ncol, n = (size_t) Xt->nrow;
+    int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
+    double gam = mu_gamma(beta);
+    const double *Xd = Xt->dense;
+    double gs[FUSE_MAXR];
+    for (int k = 0; k < r; k++) gs[k] = 0.0;
+    for (size_t j = 0; j < n; j++)
+        for (int k = 0; k < r; k++) gs[k] += G[k + j * r];
+    double *NUM = (double *) scratch_alloc(m * r + 1, sizeof(double));
+    double *DEN = (double *) scratch_alloc(m * r + 1, sizeof(double));
+    size_t m4 = m - m % 4, nq = m4 / 4;
+    fused_args a = {NULL, Xd, m, n, F, G, r, NUM, DEN, kl, n2, beta, gs, l1, l2, gam};
+    parallel_ranges((int) nq, threads, fused_rows_range, &a);
+    /* the last m % 4 rows, one at a time, in the same order */
+    for (size_t i = m4; i < m; i++) {
+        const double *f = F + i * r;
+        double *a = NUM + i * r, *d = DEN + i * r;
+        for (int k = 0; k < r; k++) a[k] = d[k] = 0.0;
+        for (size_t j = 0; j < n; j++) {
+            const double *h = G + j * r;
+            double y = f[0] * h[0];
+            for (int k = 1; k < r; k++) y += f[k] * h[k];
+            if (y < EPS_Y) y = EPS_Y;
+            double cx, cd;
+            fuse_coef(Xd[i + j * m], y, kl, beta, &cx, &cd);
+            for (int k = 0; k < r; k++) { a[k] += cx * h[k]; d[k] += cd * h[k]; }
+        }
+    }
+    /* the update needs every row's sums first (F is read by all rows' y) */
+    fuse_update(F, r, 0, (int) m, NUM, DEN, kl ? gs : NULL, l1, l2, gam);
+}
+
+static void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
+                          double beta, double l1, double l2, int fused, int threads)
+{
+    if (fused) {
+        mu_half_fused(X, F, G, r, beta, l1, l2, threads);
+        return;
+    }
+    int nrow = X->nrow, ncol = X->ncol, kl = (beta == 1.0);
+    int nv = (r + 3) / 4, rp = 4 * nv, nthr = threads > 0 ? threads : 1;
+    double gam = mu_gamma(beta);
+    const int *hp = X->hp, *hi = X->hi;
+    const double *Gp = kernel_pack_gx(G, r, (size_t) nrow);
+    double *gs = (double *) scratch_alloc((size_t) r, sizeof(double));
+    double *Gc = coordinate_layout(G, r, nrow, gs);
+    size_t per = (size_t) nrow * NB;
+    double *Qx = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
+    double *Qd = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
+    double *ND = (double *) scratch_alloc((size_t) nthr * 2 * rp * NB, sizeof(double));
+    int nblk = (ncol + NB - 1) / NB;
+
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (int b = 0; b < nblk; b++) {
+        int tid = thread_id();
+        int j0 = b * NB, nb = (j0 + NB <= ncol) ? NB : ncol - j0;
+        double *qx = Qx + (size_t) tid * per, *qd = Qd + (size_t) tid * per;
+        double *num = ND + (size_t) tid * 2 * rp * NB, *den = num + (size_t) rp * NB;
+        /* beta = 1: the product and x / y in one pass (kernels_dense.c) */
+        if (kl) kernel_gf_kl_cols(Gc, (size_t) nrow, r, F + (size_t) j0 * r, nb, X->dense + (size_t) j0 * nrow, qx);
+        else kernel_gf_cols(Gc, (size_t) nrow, r, F + (size_t) j0 * r, nb, qd);
+        for (int c = 0; c < nb; c++) {
+            size_t off = (size_t) c * nrow;
+            if (!kl) coefficients(X->dense + (size_t) (j0 + c) * nrow, qx + off, qd + off, (size_t) nrow, beta);
+            if (hp)
+                for (int t = hp[j0 + c]; t < hp[j0 + c + 1]; t++) qx[off + hi[t]] = qd[off + hi[t]] = 0.0;
+        }
+        kernel_gx_cols(Gp, nv, qx, (size_t) nrow, 0, nb, num);
+        if (!kl) kernel_gx_cols(Gp, nv, qd, (size_t) nrow, 0, nb, den);
+        if (rp == r && !hp) {
+            /* unpadded: the vector update of the fused passes */
+            fuse_update(F + (size_t) j0 * r, r, 0, nb, num, den, kl ? gs : NULL, l1, l2, gam);
+            continue;
+        }
+        for (int c = 0; c < nb; c++) {
+            int j = j0 + c;
+            double *f = F + (size_t) j * r, *nc = num + (size_t) c * rp, *dc = den + (size_t) c * rp;
+            if (kl) {
+                for (int k = 0; k < r; k++) dc[k] = gs[k];
+                if (hp)
+                    for (int t = hp[j]; t < hp[j + 1]; t++)
+                        for (int k = 0; k < r; k++) dc[k] -= G[k + (size_t) hi[t] * r];
+            }
+            for (int k = 0; k < r; k++) {
+                double d = dc[k] + l1 + l2 * f[k];
+                if (!(d > EPS_DEN)) d = EPS_DEN;
+                double ratio = nc[k] / d;
+                f[k] *= mu_step(ratio, gam);
+            }
+        }
+    }
+}
+
 /* What MU needs of the data: its column kernels walk a dense transposed
  * copy for the W half, except the fused update of small ranks, whose W half
- * reads the user's array along its rows (mu_dense.c); BETANMF_NOFUSE turns
+ * reads the user's array along its rows (mu_half_fused_rows); BETANMF_NOFUSE turns
  * that update off, for comparisons. */
 nmf_plan mu_plan(const nmf_data *X, double beta, int r, const nmf_switches *sw)
 {

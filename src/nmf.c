@@ -23,32 +23,6 @@
 #include <math.h>
 #include <string.h>
 
-/* HALS loss from quantities the H half update already paid for:
- * 1/2 ||X_obs - Y_obs||^2 = 1/2 (sum x^2 - 2 <A, H> + <S, H H'> - sum_ho y^2)
- * where A = t(W) X and S = t(W) W (held-out x are zero already). */
-static double hals_loss(const nmf_data *X, double xx, const double *A,
-                        const double *S, double l2, const double *Wt,
-                        const double *H, int r, double *HH)
-{
-    int n = X->ncol;
-    double ah = 0.0, sh = 0.0, ho = 0.0;
-    for (size_t t = 0; t < (size_t) r * n; t++) ah += A[t] * H[t];
-    gram(H, r, n, HH, X->blas);
-    for (int a = 0; a < r; a++)
-        for (int b = 0; b < r; b++)
-            sh += (S[a + b * r] - (a == b ? l2 : 0.0)) * HH[a + b * r];
-    if (X->hp)
-        for (int j = 0; j < n; j++)
-            for (int t = X->hp[j]; t < X->hp[j + 1]; t++) {
-                const double *g = Wt + (size_t) X->hi[t] * r, *h = H + (size_t) j * r;
-                double y = 0.0;
-                for (int k = 0; k < r; k++) y += g[k] * h[k];
-                ho += y * y;
-            }
-    double L = 0.5 * (xx - 2.0 * ah + sh - ho);
-    return L > 0.0 ? L : 0.0; /* cancellation can leave -1e-16 * ||X||^2 */
-}
-
 /* everything a fit reads from R's control list, and the switches */
 typedef struct {
     int solver, update_w, threads, maxit, check, inner, verbose, run;

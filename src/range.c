@@ -11,7 +11,7 @@
  * or Householder QR (LAPACK dgeqrf + dorgqr) when the sketch is too
  * ill-conditioned for it: Q has orthonormal columns spanning the columns of
  * its argument, whatever that argument's rank.  Products with X are the
- * kernels of the solvers (kernels.c: a gather over sparse columns, a
+ * kernels of the solvers (kernels_*.c: a gather over sparse columns, a
  * scatter for the transposed side; sparse data are never transposed or
  * densified), chosen so that dense and sparse data give the same bits.
  * Only B depends on the units: it is divided by xscale, the power of two

@@ -1,4 +1,4 @@
-/* simd.h: the portable SIMD vocabulary of the kernels (kernels.c, hals.c).
+/* simd.h: the portable SIMD vocabulary of the kernels (kernels_*.c, the solvers).
  *
  * GCC/clang vector extensions of four doubles, which every target compiles
  * (to two SSE2 halves on the baseline x86-64, to one register with AVX2);
@@ -69,10 +69,8 @@ typedef long long v4i __attribute__((vector_size(32), aligned(8), may_alias));
 /* Lane masks of a comparison, A OP B.  WIDE = 1 in the AVX2 build: one
  * 256-bit compare.  WIDE = 0 in the baseline build: two 128-bit compares --
  * gcc compiles a 256-bit compare, on a target without 256-bit vectors (SSE2,
- * NEON), into four scalar compares with a branch each (part of why the
- * baseline kernels ran 4-22 times slower than the AVX2 ones, the rest
- * being tiles sized for 16 ymm registers); the halves are vector compares
- * everywhere.  WIDE is a constant in every instantiation,
+ * NEON), into four scalar compares with a branch each (bench/NOTES.md);
+ * the halves are vector compares everywhere.  WIDE is a constant in every instantiation,
  * so only one of the two is compiled.  VWIDE(T): WIDE for the square root
  * T of a target (SQRT4_AVX or SQRT4_LANES, below). */
 typedef double v2 __attribute__((vector_size(16), aligned(8), may_alias));
@@ -138,6 +136,22 @@ typedef unsigned long long v4u __attribute__((vector_size(32), aligned(8), may_a
 #define VLOG_LN2_HI 6.93147180369123816490e-01
 #define VLOG_LN2_LO 1.90821492927058770002e-10
 #define VLOG_C 0x3fe6a09e667f3bcdULL /* the bits of sqrt(1/2) */
+
+/* One instantiation of an always_inline kernel body per padded size: BODY
+ * is called with its arguments and then nv (1..8 vectors of 4 rows) as a
+ * compile-time constant, so its accumulators can live in registers; the
+ * variable nv selects the case.  For the kernel templates (kernels.h). */
+#define GX_CASES(BODY, ...)                      \
+    switch (nv) {                                \
+    case 1: BODY(__VA_ARGS__, 1); break;         \
+    case 2: BODY(__VA_ARGS__, 2); break;         \
+    case 3: BODY(__VA_ARGS__, 3); break;         \
+    case 4: BODY(__VA_ARGS__, 4); break;         \
+    case 5: BODY(__VA_ARGS__, 5); break;         \
+    case 6: BODY(__VA_ARGS__, 6); break;         \
+    case 7: BODY(__VA_ARGS__, 7); break;         \
+    default: BODY(__VA_ARGS__, 8); break;        \
+    }
 
 /* the AVX2 build of kernel NAME if AVX2 is set, else its baseline build
  * (the only one compiled off x86-64): for the fillers of the dispatch table

@@ -2,7 +2,7 @@
  * included once per CPU target after target_base.h or target_avx2.h (KFN:
  * the build's names, KATTR: its target, KT: its square root of four lanes,
  * KWIDE: its lane compares), before the templates that use them
- * (mu_dense_template.h, loss_template.h).  Vectors travel by pointer: a
+ * (mu_template.h, loss_template.h).  Vectors travel by pointer: a
  * 32-byte vector passed by value would have a different ABI in the
  * baseline and the AVX2 builds; always_inline, they stay in registers. */
 

@@ -231,17 +231,13 @@ digest_grid <- function(threads = 1L) digest_run(digest_cases(digest_data(), thr
 
 # What the bits depend on besides the code: R, the BLAS and LAPACK it calls
 # (products beyond rank 32, Grams, the QR of the NNDSVD starts), the C
-# library (pow, exp, log), whether the CPU has AVX2 and FMA (the package's
-# run-time dispatch), and the compiler with its optimisation and target flags.
+# library (pow, exp, log), whether the package's run-time dispatch runs the
+# AVX2 + FMA kernels, and the compiler with its optimisation and target flags.
 digest_platform <- function() {
   esv <- extSoftVersion()
-  cpu <- if (file.exists("/proc/cpuinfo")) {
-    flags <- grep("^flags", readLines("/proc/cpuinfo", warn = FALSE), value = TRUE)
-    flags <- if (length(flags)) strsplit(flags[1], "[[:space:]:]+")[[1]] else character(0)
-    if (all(c("avx2", "fma") %in% flags)) "avx2+fma" else "no avx2+fma"
-  } else {
-    "unknown"
-  }
+  # the builds the package's own dispatch runs here (what simd_baseline()
+  # switches between), not what the CPU advertises
+  cpu <- if ("avx2+fma" %in% betanmf:::simd_builds()) "avx2+fma" else "no avx2+fma"
   r_cmd <- file.path(R.home("bin"), "R")
   config <- function(var) {
     out <- tryCatch(suppressWarnings(system2(r_cmd, c("CMD", "config", var), stdout = TRUE, stderr = FALSE)),

@@ -90,3 +90,33 @@ test_that("the C sources keep the kernels behind one table, without macro bodies
   expect_false(any(grepl("kernels_use_avx2|DISPATCH\\(|if \\(avx", code)))
   expect_length(grep("\\* t / nthr", code), 1)
 })
+
+# Each solver is one file that calls kernels, never another solver: every
+# function named for a solver (mu_*, hals_*, cd_*, kl_cd_*) is defined in
+# that solver's file, only the driver (nmf.c) calls a solver's exported
+# functions, and no file includes another's C source.
+test_that("each solver is one file, called only by the driver", {
+  src <- test_path("..", "..", "src")
+  skip_if_not(file.exists(file.path(src, "kernels.c")), "the C sources are not at hand")
+  cfiles <- list.files(src, pattern = "\\.c$")
+  text <- lapply(stats::setNames(file.path(src, cfiles), cfiles), readLines)
+  def_re <- "^(static )?(inline )?[a-z][a-z_0-9]*[ *]+([a-z_0-9]+)\\([^;]*$"
+  defs <- lapply(text, function(l) sub(def_re, "\\3", grep(def_re, l, value = TRUE)))
+  owner <- c(mu = "mu.c", hals = "hals.c", kl_cd = "kl_cd.c", cd = "kl_cd.c")
+  for (f in cfiles) for (p in names(owner)) {
+    mine <- grep(paste0("^", p, "_"), defs[[f]], value = TRUE)
+    expect_true(length(mine) == 0 || f == owner[[p]],
+                label = sprintf("%s defines %s (a %s function)", f, paste(mine, collapse = ", "), owner[[p]]))
+  }
+  exported <- lapply(text[unique(owner)], function(l) {
+    d <- grep(def_re, l, value = TRUE)
+    sub(def_re, "\\3", d[!grepl("^static", d)])
+  })
+  expect_true(all(lengths(exported) > 0))
+  for (f in setdiff(cfiles, "nmf.c")) for (s in setdiff(unique(owner), f)) {
+    fns <- setdiff(exported[[s]], grep("^kernels_fill_", exported[[s]], value = TRUE))
+    calls <- fns[vapply(fns, function(fn) any(grepl(paste0("\\b", fn, "\\("), text[[f]])), logical(1))]
+    expect_true(length(calls) == 0, label = sprintf("%s calls %s's %s", f, s, paste(calls, collapse = ", ")))
+  }
+  expect_false(any(grepl("#include \"[a-z_]+\\.c\"", unlist(text))))
+})

@@ -1,4 +1,4 @@
-/* mu_dense_template.h: one build of the vector kernels of mu_dense.c (see
+/* mu_template.h: one build of the vector kernels of mu.c (see
  * there for what they compute and why they are shaped so).  Included once
  * per CPU target, after target_base.h or target_avx2.h: KFN names the
  * build's functions, KATTR is its target, KT its square root of four lanes
@@ -8,7 +8,7 @@
  * as constants, so each instantiation keeps its accumulators in registers
  * and its power chain straight-line. */
 
-/* the coefficients four entries at a time (coefficients(), mu_dense.c);
+/* the coefficients four entries at a time (coefficients(), mu.c);
  * returns how many entries it did (a multiple of 4) */
 KATTR static inline __attribute__((always_inline))
 size_t KFN(coef_loop)(const double *x, double *qx, double *qd, size_t n, int kl, const int n2)
@@ -271,7 +271,7 @@ KATTR static void KFN(fuse_rows)(const double *Xd, size_t m, size_t n, int r, co
 }
 
 /* f_k *= (num_k / (den_k + l1 + l2 f_k))^gamma for the columns [j0, j1)
- * (fuse_update, mu_dense.c) */
+ * (fuse_update, mu.c) */
 KATTR static void KFN(fuse_update)(double *F, int r, int j0, int j1, const double *NUM, const double *DEN,
                                    const double *gs, double l1, double l2, double gam)
 {
