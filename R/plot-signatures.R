@@ -149,7 +149,8 @@ choose_signatures <- function(totals_of, signatures, top, where) {
   names <- rownames(totals_of)
   # a signature may itself be called "other": never merge the two
   label <- utils::tail(make.unique(c(names, "other")), 1L)
-  list(keep = keep, pooled = pooled, other = other, label = label, levels = c(names[keep], if (other) label))
+  list(keep = keep, pooled = pooled, other = other, label = label, levels = c(names[keep], if (other) label),
+       pooled_present = sum(rowSums(totals_of[pooled, , drop = FALSE] > 0) > 0))
 }
 
 # `signatures` (names or indices) as row indices of a matrix with rows `names`
@@ -207,7 +208,8 @@ signature_palette <- function(choice) {
 # a subtitle saying what was pooled, or NULL
 pooled_subtitle <- function(choice) {
   if (!choice$other) return(NULL)
-  sprintf("%d signatures pooled as \"%s\" (grey)", length(choice$pooled), choice$label)
+  sprintf("%d more signature%s present, pooled as \"%s\" (grey)", choice$pooled_present,
+          if (choice$pooled_present == 1L) "" else "s", choice$label)
 }
 
 # Stacked bars of `values` (signatures x samples); `weights` (the same shape)

@@ -74,6 +74,9 @@ test_that("the pooled \"other\" is exactly the sum of the signatures pooled", {
   p <- plot_exposures(h, top = 3)
   expect_identical(drawn(p), c(rownames(h)[rownames(h) %in% top3], "other"))
   expect_equal(value_of(p, "other")[colnames(h)], colSums(h[pooled, ]))
+  # the subtitle counts the pooled signatures that are present, not the zeros
+  expect_identical(p$labels$subtitle, sprintf("%d more signatures present, pooled as \"other\" (grey)",
+                                              sum(rowSums(h[pooled, ]) > 0)))
   for (s in top3) expect_equal(value_of(p, s)[colnames(h)], h[s, ])
   # every bar keeps its height
   expect_equal(c(tapply(p$data$value, p$data$sample, sum))[colnames(h)], colSums(h))
