@@ -309,17 +309,60 @@ column_cosine <- function(a, b) {
   out
 }
 
+# The expected mutations per unit exposure of each signature in each sample
+# (signatures x samples): sum_i o_ij W_ik, or 1 without an opportunity, so
+# that contributions = exposures * refit_scale(). The opportunity is stored as
+# the user gave it, so it is matched to the catalog's channels again.
+refit_scale <- function(object) {
+  opp <- check_opportunity(object$opportunity, object$catalog)
+  k <- ncol(object$signatures)
+  n <- ncol(object$catalog)
+  if (is.null(opp)) matrix(1, k, n) else crossprod(object$signatures, opp$matrix)
+}
+
+# Each bootstrap replicate's share of a sample's mutations by signature
+# (signatures x samples x B): replicate contributions over the replicate's
+# own total, sum_k replicates[k, j, b] * scale[k, j]. A replicate with no
+# mutations (a Poisson total of 0) has no shares (NA); a sample whose every
+# replicate is empty has shares 0, as its point estimate does.
+replicate_shares <- function(object) {
+  reps <- object$replicates * as.vector(refit_scale(object))
+  totals <- colSums(reps)  # samples x B
+  shares <- sweep(reps, c(2, 3), totals, "/")
+  shares[is.nan(shares)] <- NA
+  empty <- rowSums(totals > 0) == 0
+  shares[, empty, ] <- 0
+  shares
+}
+
+# The `level` percentile intervals over the last dimension of a
+# rows x samples x B array (the rule of fit_signatures(); NA replicates
+# are left out), as two rows x samples matrices.
+replicate_intervals <- function(reps, level) {
+  probs <- c((1 - level) / 2, 1 - (1 - level) / 2)
+  q <- apply(reps, c(1, 2), function(v) {
+    v <- v[!is.na(v)]
+    if (length(v) == 0L) c(NA_real_, NA_real_) else stats::quantile(v, probs, names = FALSE, type = 7)
+  })
+  d <- dim(reps)[1:2]
+  list(lower = matrix(q[1, , ], d[1], d[2]), upper = matrix(q[2, , ], d[1], d[2]))
+}
+
 #' @rdname fit_signatures
 #' @param x,object a `signature_refit`.
+#' @param n `print()` lists at most this many signatures (the largest).
 #' @param ... unused.
 #' @export
-print.signature_refit <- function(x, ...) {
+print.signature_refit <- function(x, n = 20, ...) {
+  n <- check_count(n, "n")
   k <- nrow(x$exposures)
-  n <- ncol(x$exposures)
-  cat(sprintf("Signature refit: %d signatures x %d samples, beta = %g%s\n", k, n, x$beta,
+  n_samples <- ncol(x$exposures)
+  cat(sprintf("Signature refit: %d signatures x %d samples, beta = %g%s\n", k, n_samples, x$beta,
               if (is.null(x$opportunity)) "" else ", with opportunity"))
-  cat(sprintf("Reconstruction cosine: median %.3f (range %.3f-%.3f)\n", stats::median(x$cosine, na.rm = TRUE),
-              min(x$cosine, na.rm = TRUE), max(x$cosine, na.rm = TRUE)))
+  if (any(!is.na(x$cosine))) {
+    cat(sprintf("Reconstruction cosine: median %.3f (range %.3f-%.3f)\n", stats::median(x$cosine, na.rm = TRUE),
+                min(x$cosine, na.rm = TRUE), max(x$cosine, na.rm = TRUE)))
+  }
   if (x$prune) {
     cat(sprintf("Pruned (%s rule, threshold %g): %.1f signatures per sample on average\n",
                 x$prune_rule, x$prune_threshold, mean(colSums(x$active))))
@@ -328,10 +371,53 @@ print.signature_refit <- function(x, ...) {
     cat(sprintf("Bootstrap: %d %s replicates, %g%% percentile intervals (seed %d)\n",
                 x$bootstrap, x$resample, 100 * x$level, x$seed))
   }
-  share <- rowSums(x$contributions) / sum(x$contributions)
-  cat("Share of all mutations by signature:\n")
-  print(round(share, 3))
+  by_signature <- rowSums(x$contributions)
+  present <- which(by_signature > 0)
+  present <- present[order(-by_signature[present])]
+  if (length(present) == 0L) {
+    cat("No signature explains any mutation (every sample is empty)\n")
+  } else {
+    listed <- present[seq_len(min(n, length(present)))]
+    share <- by_signature / sum(by_signature)
+    in_samples <- rowSums(x$contributions > 0)
+    table <- data.frame(
+      signature = rownames(x$exposures)[listed],
+      share = format_share(share[listed]),
+      samples = sprintf("%d/%d", in_samples[listed], n_samples),
+      stringsAsFactors = FALSE
+    )
+    if (!is.null(x$replicates)) {
+      # the width of the interval of the signature's share of a sample,
+      # median over the samples where it is present
+      iv <- replicate_intervals(replicate_shares(x)[listed, , , drop = FALSE], x$level)
+      width <- iv$upper - iv$lower
+      width[x$contributions[listed, , drop = FALSE] <= 0] <- NA
+      table$interval <- format_share(apply(width, 1, stats::median, na.rm = TRUE))
+      names(table)[4] <- sprintf("%g%% width", 100 * x$level)
+    }
+    cat(sprintf("%d signature%s present, by share of all mutations:\n", length(present),
+                if (length(present) == 1L) "" else "s"))
+    print(table, row.names = FALSE, right = FALSE)
+    if (length(present) > length(listed)) {
+      rest <- present[-seq_along(listed)]
+      cat(sprintf("... and %d more present, %s of all mutations: print(x, n = %d) lists them\n",
+                  length(rest), format_share(sum(share[rest])), length(present)))
+    }
+    cat(sprintf("(samples: where present%s)\n", if (is.null(x$replicates)) "" else
+      sprintf("; %g%% width: of the interval of its share of a sample, median where present", 100 * x$level)))
+  }
+  if (length(present) < k) {
+    cat(sprintf("%d of %d signatures contribute nothing; see coef()\n", k - length(present), k))
+  }
   invisible(x)
+}
+
+# proportions as percentages that never print a non-zero share as 0
+format_share <- function(p) {
+  out <- sprintf("%.1f%%", 100 * p)
+  out[!is.na(p) & p > 0 & p < 5e-4] <- "<0.1%"
+  out[is.na(p)] <- "NA"
+  out
 }
 
 #' @rdname fit_signatures

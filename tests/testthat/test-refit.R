@@ -260,3 +260,46 @@ test_that("an opportunity is matched to the catalog's channels by name or canoni
   rownames(genes) <- paste0("g", 1:20)
   expect_error(fit_signatures(genes %*% h, genes, opportunity = o[1:20]), "'opportunity' has no names.*names\\(opportunity\\) <-")
 })
+
+test_that("print() of a refit lists the signatures present by share, not the absent ones", {
+  w <- refit65_signatures()
+  x <- refit65_catalog(w)
+  pruned <- fit_signatures(x, w, prune = TRUE, bootstrap = 20, seed = 1, threads = 1)
+  out <- capture.output(print(pruned))
+  totals <- rowSums(pruned$contributions)
+  present <- names(sort(totals[totals > 0], decreasing = TRUE))
+  absent <- names(totals)[totals == 0]
+  expect_gt(length(absent), 50)
+  has <- function(name) grepl(sprintf("(^|\\s)%s(\\s|$)", name), out)
+  lines <- vapply(present, function(s) which(has(s))[1], integer(1))
+  expect_false(anyNA(lines))
+  expect_false(is.unsorted(lines))  # sorted by share
+  for (s in absent) expect_false(any(has(s)), info = s)
+  expect_true(any(out == sprintf("%d of 65 signatures contribute nothing; see coef()", length(absent))))
+  expect_lt(length(out), 20)
+  # each line: the share of all mutations, the samples where present, the
+  # median width of the interval of the share where present
+  top <- present[1]
+  fields <- strsplit(trimws(out[lines[1]]), "\\s+")[[1]]
+  expect_identical(fields[2], sprintf("%.1f%%", 100 * totals[[top]] / sum(totals)))
+  expect_identical(fields[3], sprintf("%d/8", sum(pruned$contributions[top, ] > 0)))
+  reps <- pruned$replicates
+  widths <- vapply(colnames(x)[pruned$contributions[top, ] > 0], function(j) {
+    diff(stats::quantile(reps[top, j, ] / colSums(reps[, j, ]), c(0.025, 0.975), names = FALSE))
+  }, numeric(1))
+  expect_identical(fields[4], sprintf("%.1f%%", 100 * stats::median(widths)))
+
+  # without pruning most signatures get a little: the largest 20 are listed
+  plain <- fit_signatures(x, w, threads = 1)
+  out <- capture.output(print(plain))
+  totals <- rowSums(plain$contributions)
+  n_present <- sum(totals > 0)
+  expect_gt(n_present, 20)
+  listed <- names(sort(totals[totals > 0], decreasing = TRUE))
+  has <- function(name) any(grepl(sprintf("(^|\\s)%s(\\s|$)", name), out))
+  expect_true(all(vapply(listed[1:20], has, logical(1))))
+  expect_false(any(vapply(listed[-(1:20)], has, logical(1))))
+  expect_true(any(grepl(sprintf("and %d more present", n_present - 20), out)))
+  expect_output(print(plain, n = 100), listed[n_present])
+  expect_error(print(plain, n = 0), "'n'")
+})
