@@ -24,9 +24,9 @@
  *
  * Each column is gathered once per sweep into contiguous arrays (its
  * positive entries and the matching rows of G, one coordinate after
- * another), so every pass runs in vector lanes (base and AVX2 versions, as
- * in kernels_dense.c); a column at least half positive is walked whole instead
- * (still at most twice its positive entries), dense or sparse alike, so
+ * another), so every pass runs in vector lanes (the baseline and AVX2
+ * builds of cd_column_body, from kl_cd_template.h); a column at least half
+ * positive is walked whole instead (still at most twice its positive entries), dense or sparse alike, so
  * that both storages add the same terms in the same lanes.  On sparse data
  * the W half reads the rows of the user's CSC matrix one block of rows at a
  * time, sorted into columns (no transposed copy of the data).  Columns are
