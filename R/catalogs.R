@@ -94,9 +94,9 @@ read_channel_table <- function(file, set, what) {
 #' `system.file("extdata", package = "betanmf")` holds small synthetic files
 #' of each kind (not real data; made by `data-raw/make-fixtures.R` in the
 #' package sources from random signature shapes and Poisson counts):
-#' `toy.SBS96.all` (4 samples, rows sorted by label as
+#' `toy.SBS96.all` (12 samples, rows sorted by label as
 #' SigProfilerMatrixGenerator writes them, counts from [sbs_signatures]),
-#' `toy.DBS78.all` and `toy.ID83.all` (4 samples each; the ID-83 rows sorted
+#' `toy.DBS78.all` and `toy.ID83.all` (12 samples each; the ID-83 rows sorted
 #' by label, not in COSMIC's order), and the COSMIC-style signature tables
 #' `toy_signatures_DBS78.tsv` and `toy_signatures_ID83.tsv` (3 signatures
 #' each, from which the DBS-78 and ID-83 catalogs were drawn).

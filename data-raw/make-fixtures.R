@@ -12,12 +12,12 @@
 # read files the package did not make.
 #
 # Files:
-#   toy.SBS96.all           4 samples x 96 channels, SigProfilerMatrixGenerator
+#   toy.SBS96.all           12 samples x 96 channels, SigProfilerMatrixGenerator
 #                           layout (MutationType, rows sorted by label as that
 #                           tool writes them), counts from sbs_signatures
-#   toy.DBS78.all           4 samples, DBS-78 in COSMIC order, counts from the
+#   toy.DBS78.all           12 samples, DBS-78 in COSMIC order, counts from the
 #                           toy DBS signatures
-#   toy.ID83.all            4 samples, ID-83 with rows sorted by label (not
+#   toy.ID83.all            12 samples, ID-83 with rows sorted by label (not
 #                           COSMIC's order: the reader must sort them)
 #   toy_signatures_DBS78.tsv  3 signatures, COSMIC layout (Type column),
 #                           6 decimals as in COSMIC's tables
@@ -39,7 +39,7 @@ toy_signatures <- function(channels, prefix, n_sig = 3) {
   sigs
 }
 
-toy_catalog <- function(sigs, n = 4, depth = 600) {
+toy_catalog <- function(sigs, n = 12, depth = 600) {
   h <- matrix(stats::rgamma(ncol(sigs) * n, 0.8), ncol(sigs), n)
   h <- sweep(h, 2, colSums(h), "/") * depth
   x <- matrix(stats::rpois(nrow(sigs) * n, sigs %*% h), nrow(sigs), n,
@@ -62,9 +62,9 @@ sbs_x <- toy_catalog(sbs_signatures, depth = 800)
 sorted <- order(rownames(sbs_x), method = "radix")
 write_tsv("MutationType", rownames(sbs_x)[sorted], sbs_x[sorted, ], "toy.SBS96.all")
 
-dbs_x <- toy_catalog(dbs, depth = 300)
+dbs_x <- toy_catalog(dbs, depth = 1000)
 write_tsv("MutationType", rownames(dbs_x), dbs_x, "toy.DBS78.all")
 
-id_x <- toy_catalog(id, depth = 400)
+id_x <- toy_catalog(id, depth = 1000)
 sorted <- order(rownames(id_x), method = "radix")
 write_tsv("MutationType", rownames(id_x)[sorted], id_x[sorted, ], "toy.ID83.all")
