@@ -28,7 +28,7 @@ read_channel_table <- function(file, set, what) {
   check_file_path(file)
   if (!is.null(set)) set <- check_channel_set(set)
   tab <- utils::read.delim(file, check.names = FALSE, stringsAsFactors = FALSE,
-                           colClasses = "character", comment.char = "", quote = "")
+                           colClasses = "character", comment.char = "", quote = "\"")
   first <- tolower(gsub("[ _]", "", names(tab)[1]))
   if (ncol(tab) < 2L || !(first %in% c("type", "mutationtype"))) {
     abort(sprintf(paste0("'file' must have a first column named 'MutationType' or 'Type' holding the channel ",
@@ -171,9 +171,10 @@ file_row_order <- function(set) {
 }
 
 check_table_names <- function(names, what) {
-  bad <- is.na(names) | names == "" | grepl("[\t\n\r]", names) | duplicated(names)
+  bad <- is.na(names) | names == "" | grepl("[\t\n\r\"]", names) | duplicated(names)
   if (any(bad)) {
-    abort(sprintf("the %s names must be distinct, non-empty and free of tabs and line breaks (offending: %s)",
+    abort(sprintf(paste0("the %s names must be distinct, non-empty and free of tabs, line breaks and ",
+                         "double quotes (offending: %s)"),
                   what, paste(utils::head(unique(names[bad]), 5), collapse = ", ")), "alignment")
   }
 }
@@ -218,12 +219,19 @@ write_channel_table <- function(mat, file, set, arg, what, default_prefix) {
 #'   ID-83 in COSMIC's order.
 #' * `write_signatures()`: the same layout, one column per signature.
 #' * `write_exposures()`: a first column `Samples`, one row per sample and
-#'   one column per signature (SigProfilerAssignment's activities layout).
+#'   one column per signature (SigProfilerAssignment's activities layout):
+#'   the refit's `exposures`, which are mutation counts unless the refit has
+#'   an `opportunity` (then they are per unit of opportunity, and its
+#'   `contributions` are the counts: `write_exposures(refit$contributions,
+#'   file)` writes those).
 #'   When the refit has bootstrap intervals, they follow as columns
 #'   `<signature>_lower` for every signature and then `<signature>_upper`
 #'   for every signature (percentile intervals at the refit's `level`), so
 #'   the first columns are still the plain activities table.
 #'
+#' Labels and names are written without quotes, so they may not contain
+#' tabs, line breaks or double quotes (the readers also accept
+#' double-quoted fields, as `write.table(sep = "\t")` writes them).
 #' Numbers are written with 15 significant digits where that reads back
 #' exactly, else 17, so writing and reading back gives identical matrices.
 #' Rows are matched to the channel set by name (any label style); a matrix
@@ -316,7 +324,7 @@ write_exposures <- function(x, file) {
 read_exposures <- function(file) {
   check_file_path(file)
   tab <- utils::read.delim(file, check.names = FALSE, stringsAsFactors = FALSE,
-                           colClasses = "character", comment.char = "", quote = "")
+                           colClasses = "character", comment.char = "", quote = "\"")
   if (ncol(tab) < 2L || tolower(names(tab)[1]) != "samples") {
     abort("'file' must have a first column named 'Samples', then one column per signature")
   }

@@ -77,6 +77,12 @@ test_that("read_signatures() reads DBS78 and ID83 tables, Type or MutationType",
   })
   expect_match(readLines(pc)[2], "^DEL_C_1_0\t")
   expect_identical(read_signatures(pc, normalize = FALSE), id)
+  # double-quoted fields, as write.table() writes them by default
+  quoted <- tempfile()
+  utils::write.table(data.frame(MutationType = rownames(id), id, check.names = FALSE), quoted, sep = "\t",
+                     row.names = FALSE)
+  expect_match(readLines(quoted)[2], '^"1:Del:C:0"\t')
+  expect_identical(read_signatures(quoted, normalize = FALSE), id)
 })
 
 test_that("a changed, repeated or missing label is an error that names it", {
@@ -102,7 +108,9 @@ test_that("a changed, repeated or missing label is an error that names it", {
   expect_error(read_catalog(header), "'MutationType' or 'Type'")
   neg <- edited_copy("toy.DBS78.all", function(l) sub("^(AC>CA\t)[0-9]+", "\\1-1", l))
   expect_error(read_catalog(neg), "non-negative.*AC>CA, sample Sample1", class = "betanmf_error_data")
-  genes <- edited_copy("toy.DBS78.all", function(l) c(l[1], paste0("gene", seq_along(l[-1]), sub("^[^\t]*", "", l[-1]))))
+  genes <- edited_copy("toy.DBS78.all", function(l) {
+    c(l[1], paste0("gene", seq_along(l[-1]), sub("^[^\t]*", "", l[-1])))
+  })
   expect_error(read_catalog(genes), "not channels of SBS-96, DBS-78 or ID-83", class = "betanmf_error_alignment")
   same_sample <- edited_copy("toy.DBS78.all", function(l) sub("Sample2", "Sample1", l))
   expect_error(read_catalog(same_sample), "distinct.*Sample1")

@@ -127,7 +127,8 @@ test_that("rows of every set meet by name or by the canonical order of an unname
   # two different sets never pair up
   id <- matrix(1, 83, 1, dimnames = list(mutation_channels("ID83"), NULL))
   sbs <- matrix(1, 96, 1, dimnames = list(sbs96_channels(), NULL))
-  expect_error(conform_rows(id, sbs, "m", "t"), "'m' has ID-83 channels as rows where SBS-96 channels are expected \\(those of 't'\\)")
+  expect_error(conform_rows(id, sbs, "m", "t"),
+               "'m' has ID-83 channels as rows where SBS-96 channels are expected \\(those of 't'\\)")
 })
 
 test_that("a DBS catalog with its samples in rows is refused", {
