@@ -190,6 +190,8 @@ likely_channel_set <- function(labels) {
 #' not silently converted.
 #'
 #' @param set `"SBS96"`, `"DBS78"` or `"ID83"` (`"SBS-96"` etc. also do).
+#'   For `channel_labels()`, `NULL` (its default) detects the set from the
+#'   labels; a set given is the one they must belong to.
 #' @return `mutation_channels()`: a character vector (96, 78 or 83 labels).
 #'   `channel_labels()`: the canonical labels, as long as `labels`.
 #' @seealso [read_catalog()], [plot_profiles()].
@@ -206,8 +208,6 @@ mutation_channels <- function(set = c("SBS96", "DBS78", "ID83")) {
 
 #' @rdname mutation_channels
 #' @param labels a character vector of channel labels.
-#' @param set for `channel_labels()`: `NULL` (the default) to detect the set
-#'   from the labels, or the set they must belong to.
 #' @export
 channel_labels <- function(labels, set = NULL) {
   if (!is.character(labels) && !is.factor(labels)) {
