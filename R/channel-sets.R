@@ -120,8 +120,9 @@ build_id83_set <- function() {
   pcawg_count <- ifelse(count == 5L, "5+", as.character(count))
   pcawg <- paste(toupper(type), ifelse(size == 1L, kind, ifelse(kind == "M", "MH", "repeats")), size_label,
                  pcawg_count, sep = "_")
-  colours <- c("#FDBE6F", "#FF8001", "#B0DD8B", "#36A12E", "#FDCAB5", "#FC8A6A", "#F14432", "#BC141A",
-               "#D0E1F2", "#94C4DF", "#4A98C9", "#1764AB", "#E2E2EF", "#B6B6D8", "#8683BD", "#61409B")
+  # COSMIC's palette, as drawn by SigProfilerPlotting, one colour per class
+  colours <- c("#FDBE6F", "#FF8002", "#B0DD8B", "#36A12E", "#FDCAB5", "#FC8A6A", "#F14432", "#BC191A",
+               "#D0E1F2", "#94C4DF", "#4A98C9", "#1764AB", "#E2E2EF", "#B6B6D8", "#8683BD", "#62409B")
   list(name = "ID83", title = "ID-83", short = "ID", channels = ch, class = class, class_levels = class_levels,
        colours = stats::setNames(colours, class_levels), tick = tick,
        styles = list(cosmic = ch, pcawg = pcawg, mutational_patterns = paste0(mp_type, "_", tick)))

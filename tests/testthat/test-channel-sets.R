@@ -33,6 +33,7 @@ test_that("mutation_channels(\"DBS78\") is COSMIC's list, in COSMIC's order", {
   expect_identical(info$class[c(1, 10, 78)], c("AC>NN", "AT>NN", "TT>NN"))
   expect_identical(info$tick[1:3], c("CA", "CG", "CT"))
   expect_length(info$colours, 10)
+  expect_identical(unname(info$colours[c("AC>NN", "TT>NN")]), c("#03BDEF", "#4C0199"))
   expect_identical(names(info$colours), info$class_levels)
 })
 
@@ -60,7 +61,7 @@ test_that("mutation_channels(\"ID83\") is COSMIC's list, in COSMIC's order", {
   expect_identical(info$tick[1:6], c("1", "2", "3", "4", "5", "6+"))
   expect_identical(info$tick[13:18], c("0", "1", "2", "3", "4", "5+"))
   expect_identical(info$tick[79:83], c("1", "2", "3", "4", "5+"))
-  expect_identical(unname(info$colours[c("Del C", "MH 5+")]), c("#FDBE6F", "#61409B"))
+  expect_identical(unname(info$colours[c("Del C", "MH 5+")]), c("#FDBE6F", "#62409B"))
   expect_identical(mutation_channels(), sbs96_channels())
   expect_error(mutation_channels("SBS192"), "'set' must be one of")
 })
