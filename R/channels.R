@@ -110,14 +110,16 @@ as_sbs96_or_null <- function(labels) {
 # genes) meet: `mat` with its rows put in the order of `target`'s rows
 # (DESIGN.md, "Names are the contract"). Never pairs by position when a side
 # is named:
-# * both named: matched by name, SBS labels in any style of sbs96_labels()
-#   compared in canonical form; the sets must be equal and free of
-#   duplicates, and the result takes `target`'s row names;
-# * one side unnamed with 96 rows, the other named by the 96 SBS labels: the
-#   unnamed side is in the canonical order of COSMIC and MutationalPatterns
-#   (sbs96_channels()), and the rows are matched through it; with `target`
-#   the unnamed one, the result is in canonical order and named by it, so
-#   the caller can give `target` those names;
+# * both named: matched by name, channel labels (SBS-96, DBS-78, ID-83) in
+#   any style of channel_labels() compared in canonical form; the sets must
+#   be equal and free of duplicates, and the result takes `target`'s row
+#   names;
+# * one side unnamed with 96, 78 or 83 rows, the other named by the channels
+#   of the set of that size: the unnamed side is in the set's canonical order
+#   (that of COSMIC and MutationalPatterns, mutation_channels()), and the
+#   rows are matched through it; with `target` the unnamed one, the result
+#   is in canonical order and named by it, so the caller can give `target`
+#   those names;
 # * both unnamed: by position (nothing else is possible), equal counts;
 # * any other mix: an error saying which side lacks names and how to add them.
 # `target_desc` is how messages refer to `target`, `target_names_code` how
@@ -135,12 +137,15 @@ conform_rows <- function(mat, target, arg, target_arg, target_desc = sprintf("'%
     return(mat)
   }
   if (is.null(rn) || is.null(tn)) {
-    named_sbs <- !is.null(as_sbs96_or_null(if (is.null(rn)) tn else rn))
-    if (!named_sbs || (if (is.null(rn)) nrow(mat) else nrow(target)) != 96L) {
+    named <- if (is.null(rn)) tn else rn
+    set <- detect_channel_set(named)
+    n_unnamed <- if (is.null(rn)) nrow(mat) else nrow(target)
+    # both sides must have the whole set: the named one says which set it is
+    if (is.null(set) || n_unnamed != length(channel_set(set)$channels) || length(named) != n_unnamed) {
       abort(unnamed_rows_message(mat, target, arg, target_desc, target_names_code, arg_is_vector), "alignment")
     }
-    # an unnamed 96-row side is in the canonical SBS-96 order
-    if (is.null(rn)) rownames(mat) <- sbs96_channels() else tn <- sbs96_channels()
+    # an unnamed side with a set's number of rows is in its canonical order
+    if (is.null(rn)) rownames(mat) <- channel_set(set)$channels else tn <- channel_set(set)$channels
   }
   idx <- match_row_names(rownames(mat), tn, arg, target_desc, target_names_code)
   out <- mat[idx, , drop = FALSE]
@@ -149,8 +154,8 @@ conform_rows <- function(mat, target, arg, target_arg, target_desc = sprintf("'%
 }
 
 # For each of `target_names`, its row in `names` (the row names of `arg`),
-# after converting both to canonical SBS labels when both are SBS labels;
-# an error when either has duplicates or the two sets differ.
+# after converting both to canonical channel labels when both are channels
+# of one set; an error when either has duplicates or the two sets differ.
 match_row_names <- function(names, target_names, arg, target_desc, target_names_code) {
   check_unique <- function(labels, desc, suffix = "") {
     dup <- duplicated(labels)
@@ -161,17 +166,22 @@ match_row_names <- function(names, target_names, arg, target_desc, target_names_
   }
   check_unique(names, sprintf("'%s'", arg))
   check_unique(target_names, target_desc)
-  canon <- sbs_labels_or_null(names)
-  canon_target <- sbs_labels_or_null(target_names)
-  sbs <- !is.null(canon) && !is.null(canon_target)
-  if (sbs) {
-    # the same channel in two label styles is a duplicate too
-    names <- canon
-    target_names <- canon_target
-    check_unique(names, sprintf("'%s'", arg), " (as SBS channels)")
-    check_unique(target_names, target_desc, " (as SBS channels)")
+  canon <- channels_or_null(names)
+  canon_target <- channels_or_null(target_names)
+  if (!is.null(canon) && !is.null(canon_target) && canon$set != canon_target$set) {
+    abort(sprintf("'%s' has %s channels as rows where %s channels are expected (those of %s): they cannot be matched",
+                  arg, channel_set(canon$set)$title, channel_set(canon_target$set)$title, target_desc), "alignment")
   }
-  what <- if (sbs) "channel(s)" else "row(s)"
+  is_channels <- !is.null(canon) && !is.null(canon_target)
+  if (is_channels) {
+    # the same channel in two label styles is a duplicate too
+    names <- canon$labels
+    target_names <- canon_target$labels
+    suffix <- sprintf(" (as %s channels)", channel_set(canon$set)$short)
+    check_unique(names, sprintf("'%s'", arg), suffix)
+    check_unique(target_names, target_desc, suffix)
+  }
+  what <- if (is_channels) "channel(s)" else "row(s)"
   idx <- match(target_names, names)
   extra <- setdiff(names, target_names)
   if (anyNA(idx) || length(extra)) {
@@ -187,18 +197,15 @@ match_row_names <- function(names, target_names, arg, target_desc, target_names_
     abort(paste0(paste(parts, collapse = "; "),
                  sprintf(paste0("; rows are matched by name, so both must have the same %s ",
                                 "(to keep only the common ones: %s[intersect(rownames(%s), %s), ])"),
-                         if (sbs) "channels" else "row names", arg, arg, target_names_code)), "alignment")
+                         if (is_channels) "channels" else "row names", arg, arg, target_names_code)), "alignment")
   }
   idx
 }
 
 # Canonical labels if every label is an SBS-96 channel (any style), else NULL.
 sbs_labels_or_null <- function(labels) {
-  if (length(labels) == 0L) return(NULL)
-  convert <- function(l) tryCatch(sbs96_labels(l), error = function(e) NULL)
-  # gene or cell names fail on the first label, before all are converted
-  if (is.null(convert(labels[1]))) return(NULL)
-  convert(labels)
+  found <- channels_or_null(labels)
+  if (is.null(found) || found$set != "SBS96") NULL else found$labels
 }
 
 unnamed_rows_message <- function(mat, target, arg, target_desc, target_names_code, arg_is_vector = FALSE) {
@@ -217,9 +224,15 @@ unnamed_rows_message <- function(mat, target, arg, target_desc, target_names_cod
   }
   named <- if (is.null(rownames(mat))) rownames(target) else rownames(mat)
   n_unnamed <- if (is.null(rownames(mat))) nrow(mat) else nrow(target)
-  if (n_unnamed == 96L || !is.null(as_sbs96_or_null(named))) {
-    how <- paste0(how, "; an unnamed side is read in the canonical SBS-96 order of sbs96_channels() only ",
-                  "when it has 96 rows and the other side is named by the 96 SBS channels")
+  sizes <- c(SBS96 = 96L, DBS78 = 78L, ID83 = 83L)
+  set <- detect_channel_set(named)
+  if (is.null(set) && n_unnamed %in% sizes) set <- names(sizes)[match(n_unnamed, sizes)]
+  if (!is.null(set)) {
+    info <- channel_set(set)
+    how <- paste0(how, sprintf(paste0("; an unnamed side is read in the canonical %s order of ",
+                                      "mutation_channels(\"%s\") only when it has %d rows and the other side ",
+                                      "is named by the %d %s channels"),
+                               info$title, set, length(info$channels), length(info$channels), info$title))
   }
   how
 }

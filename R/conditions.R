@@ -20,8 +20,10 @@
 #'     resampled. Also of class `betanmf_error_input`.}
 #'   \item{`betanmf_error_alignment`}{rows (or columns) cannot be matched
 #'     by name: one side lacks names, names repeat, the two sides name
-#'     different channels or samples, labels are not SBS-96 channels, two
-#'     unnamed sides differ in length, or a catalog has its samples in rows
+#'     different channels or samples, labels are not channels of SBS-96,
+#'     DBS-78 or ID-83 (also in files read by [read_catalog()] and
+#'     [read_signatures()]), two unnamed sides differ in length, or a
+#'     catalog has its samples in rows
 #'     (e.g. the signatures and the catalog of [fit_signatures()], the
 #'     `newdata` of [predict()][predict.nmf_fit]). Also of class
 #'     `betanmf_error_input`.}

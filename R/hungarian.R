@@ -77,9 +77,9 @@ hungarian <- function(cost, maximize = FALSE) {
 #' @param a a numeric vector or matrix (columns are the vectors compared).
 #' @param b `NULL` (compare `a` with itself) or a numeric vector or matrix
 #'   with the rows of `a`: matched to them by name when both are named (the
-#'   names of plain vectors count), by the canonical SBS-96 order when one
-#'   side is unnamed with 96 rows and the other named by SBS channels (see
-#'   Matching rows).
+#'   names of plain vectors count), by the canonical order of a channel set
+#'   when one side is unnamed with 96, 78 or 83 rows and the other named by
+#'   the SBS-96, DBS-78 or ID-83 channels (see Matching rows).
 #' @inheritSection fit_signatures Matching rows
 #' @return A matrix with one row per column of `a` and one column per column
 #'   of `b`, named by their column names; a single number when `a` and `b`

@@ -46,8 +46,8 @@
 #'   (see `assay`) or an `ExpressionSet`; features (channels, genes,
 #'   neurons) in rows, samples in columns. A data frame whose first column
 #'   holds labels (SigProfiler's `MutationType`, gene ids) takes them as row
-#'   names. Column names that are SBS-96 channels (with row names that are
-#'   not) are an error: the samples are in rows, and `t(x)` is the fix.
+#'   names. Column names that are SBS-96, DBS-78 or ID-83 channels (with row
+#'   names that are not) are an error: the samples are in rows, and `t(x)` is the fix.
 #' @param rank the number of components, a whole number between 1 and
 #'   `min(dim(x))`.
 #' @param beta the beta of the divergence, a single finite number.

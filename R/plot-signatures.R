@@ -8,10 +8,11 @@ sbs96_colours <- c("C>A" = "#1EBFF0", "C>G" = "#050708", "C>T" = "#E62725",
 
 #' Plot SBS-96 signature profiles
 #'
-#' Draws each column of a channels x signatures matrix as a 96-channel
-#' profile in the field's layout: bars in [sbs96_channels()] order, coloured
-#' by the six substitution classes, one row of panels per signature and one
-#' column of panels per substitution class.
+#' [plot_profiles()] for SBS-96 (kept for code written before the DBS-78 and
+#' ID-83 sets): each column of a channels x signatures matrix as a
+#' 96-channel profile in the field's layout, bars in [sbs96_channels()]
+#' order, coloured by the six substitution classes, one row of panels per
+#' signature and one column of panels per substitution class.
 #'
 #' @param w a 96-row non-negative matrix (rows named by SBS channels in any
 #'   style of [sbs96_labels()], or unnamed and in COSMIC order), e.g. an NMF
@@ -19,8 +20,9 @@ sbs96_colours <- c("C>A" = "#1EBFF0", "C>G" = "#050708", "C>T" = "#E62725",
 #' @param normalize rescale each column to sum to one (the default), so
 #'   heights are proportions of the signature's mutations.
 #' @param labels show the trinucleotide context under each bar.
-#' @return A ggplot object.
-#' @seealso [autoplot.nmf_fit()] with `type = "signatures"`.
+#' @return A ggplot object (as [plot_profiles()]'s, its data also carrying
+#'   the class as `substitution`).
+#' @seealso [plot_profiles()], [autoplot.nmf_fit()] with `type = "signatures"`.
 #' @examples
 #' p <- plot_sbs96(sbs_signatures[, 1:2])
 #' class(p)
@@ -28,37 +30,9 @@ sbs96_colours <- c("C>A" = "#1EBFF0", "C>G" = "#050708", "C>T" = "#E62725",
 plot_sbs96 <- function(w, normalize = TRUE, labels = FALSE) {
   w <- check_profile_matrix(w, "w")
   if (nrow(w) != 96L) abort(sprintf("'w' must have 96 rows (SBS channels), not %d", nrow(w)))
-  # unnamed: in canonical order; named: put in canonical order by name
-  w <- to_sbs96_order(w, "w")
-  if (is.null(colnames(w))) colnames(w) <- paste0("Sig", seq_len(ncol(w)))
-  if (isTRUE(normalize)) w <- sweep(w, 2, colSums(w), "/")
-  channels <- rownames(w)
-  df <- data.frame(
-    channel = factor(rep(channels, ncol(w)), levels = channels),
-    context = factor(rep(paste0(substr(channels, 1, 1), substr(channels, 3, 3), substr(channels, 7, 7)), ncol(w))),
-    substitution = factor(rep(sbs96_class(channels), ncol(w)), levels = sbs_substitutions),
-    signature = factor(rep(colnames(w), each = 96L), levels = colnames(w)),
-    value = as.vector(w)
-  )
-  ggplot2::ggplot(df, ggplot2::aes(x = .data$channel, y = .data$value, fill = .data$substitution)) +
-    ggplot2::geom_col(width = 0.75) +
-    ggplot2::facet_grid(signature ~ substitution, scales = "free", space = "free_x") +
-    ggplot2::scale_fill_manual(values = sbs96_colours, drop = FALSE) +
-    ggplot2::scale_x_discrete(labels = function(b) paste0(substr(b, 1, 1), substr(b, 3, 3), substr(b, 7, 7))) +
-    ggplot2::labs(x = NULL, y = if (isTRUE(normalize)) "proportion of mutations" else "value",
-                  fill = "substitution") +
-    ggplot2::theme_bw() +
-    ggplot2::theme(
-      panel.spacing.x = ggplot2::unit(0.5, "mm"),
-      panel.grid.major.x = ggplot2::element_blank(),
-      legend.position = "none",
-      axis.text.x = if (isTRUE(labels)) {
-        ggplot2::element_text(angle = 90, vjust = 0.5, size = 5, family = "mono")
-      } else {
-        ggplot2::element_blank()
-      },
-      axis.ticks.x = ggplot2::element_blank()
-    )
+  p <- plot_profiles(w, set = "SBS96", normalize = normalize, labels = labels)
+  p$data$substitution <- p$data$class
+  p
 }
 
 #' Plot exposures as stacked bars

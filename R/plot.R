@@ -5,12 +5,13 @@
 #'
 #' @param object,x an `nmf_fit`.
 #' @param type `"trace"` (the loss by iteration), `"basis"` (a heatmap of W),
-#'   `"coef"` (a heatmap of H), `"signatures"` (W as 96-channel SBS profiles,
-#'   see [plot_sbs96()]; needs 96 rows), `"exposures"` (H as stacked bars per
+#'   `"coef"` (a heatmap of H), `"signatures"` (W as SBS-96, DBS-78 or ID-83
+#'   profiles, see [plot_profiles()]; needs rows named by the channels of one
+#'   set, or 96, 78 or 83 unnamed rows), `"exposures"` (H as stacked bars per
 #'   sample, see [plot_exposures()]), `"assemblies"` (W as a neuron-weight
 #'   heatmap, neurons grouped by their strongest component) or
 #'   `"activations"` (the rows of H over the columns of x, read as time).
-#' @param ... passed to [plot_sbs96()] for `"signatures"` and to
+#' @param ... passed to [plot_profiles()] for `"signatures"` and to
 #'   [plot_exposures()] for `"exposures"` (e.g. `relative = TRUE`).
 #' @return `autoplot()`: a ggplot object; `plot()`: the same, invisibly.
 #' @examples
@@ -43,7 +44,7 @@ autoplot.nmf_fit <- function(object, type = c("trace", "basis", "coef", "signatu
     },
     basis = factor_heatmap(object$w, "row of x", "component", "W (basis)"),
     coef = factor_heatmap(t(object$h), "column of x", "component", "H (coefficients)"),
-    signatures = plot_sbs96(object$w, ...),
+    signatures = plot_profiles(object$w, ...),
     exposures = plot_exposures(object$h, ...),
     assemblies = assembly_heatmap(object$w),
     activations = activation_lines(object$h)

@@ -10,8 +10,8 @@
 #' @param newdata a non-negative matrix (or data frame, dgCMatrix, ...) whose
 #'   rows are the rows of the data the model was fitted on. If both carry row
 #'   names, they are matched by name (the same set, in any order); an
-#'   unnamed 96-row `newdata` meets a fit named by SBS channels in the
-#'   canonical SBS-96 order; other mixes of named and unnamed rows are an
+#'   unnamed 96-, 78- or 83-row `newdata` meets a fit named by the SBS-96,
+#'   DBS-78 or ID-83 channels in the set's canonical order; other mixes of named and unnamed rows are an
 #'   error (see Matching rows). Rows whose row of `W` is `NA` (no observed
 #'   entry in the fit) are left out of the solve.
 #' @inheritSection fit_signatures Matching rows

@@ -59,13 +59,14 @@
 #' Wherever two matrices with the same rows meet (a catalog and signatures,
 #' new data and a fit's basis, two sets of components), their rows are
 #' matched by name, never paired by position when a side is named:
-#' * both named: the rows are matched by name (SBS labels in any style of
-#'   [sbs96_labels()] are compared in canonical form); the two sets of names
-#'   must be the same, without duplicates, or it is an error that lists the
-#'   missing and extra ones;
-#' * one side unnamed with 96 rows and the other named by the 96 SBS
-#'   channels: the unnamed side is taken to be in the canonical order of
-#'   COSMIC and MutationalPatterns ([sbs96_channels()]; e.g.
+#' * both named: the rows are matched by name (SBS-96, DBS-78 and ID-83
+#'   labels in any style of [mutation_channels()] are compared in canonical
+#'   form); the two sets of names must be the same, without duplicates, or
+#'   it is an error that lists the missing and extra ones;
+#' * one side unnamed with 96, 78 or 83 rows and the other named by all the
+#'   channels of that set (SBS-96, DBS-78, ID-83): the unnamed side is
+#'   taken to be in the canonical order of COSMIC and MutationalPatterns
+#'   ([mutation_channels()]; e.g.
 #'   `MutationalPatterns::get_known_signatures()`), and the named side,
 #'   whatever its order (SigProfiler's alphabetical one, say), is aligned to
 #'   it;
@@ -77,14 +78,15 @@
 #' @param catalog a non-negative matrix of mutation counts, channels x
 #'   samples (or a vector, one sample), a data frame or a dgCMatrix. A data
 #'   frame whose first column holds labels (SigProfiler's `MutationType`)
-#'   takes them as row names. Column names that are SBS channels are an
-#'   error: the samples are then in rows, use `t(catalog)`.
+#'   takes them as row names. Column names that are channels (SBS-96,
+#'   DBS-78, ID-83) are an error: the samples are then in rows, use
+#'   `t(catalog)`. [read_catalog()] reads SigProfiler's matrix files.
 #' @param signatures a channels x signatures matrix (e.g. from
 #'   [read_signatures()]; a data frame with COSMIC's `Type` column is read
 #'   as for `catalog`) or an [nmf()] fit (its basis). Columns are rescaled
 #'   to sum to one. Its rows are matched to those of `catalog` by name, or
-#'   by the canonical SBS-96 order when one side has no row names (see
-#'   Matching rows).
+#'   by the canonical order of the channel set when one side has no row
+#'   names (see Matching rows).
 #' @param beta the beta-divergence: 1 (Poisson, the default) or 2 (least
 #'   squares), or any other value the solver accepts.
 #' @param bootstrap the number of bootstrap replicates (0 for none).

@@ -57,16 +57,17 @@ check_rank <- function(rank, dims) {
   as.integer(rank)
 }
 
-# Samples in rows: column names that are SBS-96 channels over row names that
-# are not mean the catalog was transposed (nmf(t(catalog)) would fit, and
-# the mistake show only later).
+# Samples in rows: column names that are channels (SBS-96, DBS-78, ID-83)
+# over row names that are not mean the catalog was transposed
+# (nmf(t(catalog)) would fit, and the mistake show only later).
 check_samples_in_columns <- function(x, arg) {
   cn <- colnames(x)
   if (is.null(cn) || length(cn) < 2L) return(invisible())
-  if (!is.null(sbs_labels_or_null(cn)) && is.null(sbs_labels_or_null(rownames(x)))) {
-    abort(sprintf(paste0("the columns of '%s' are named by SBS-96 channels (%s, ...) and its rows are not: ",
+  set <- detect_channel_set(cn)
+  if (!is.null(set) && is.null(detect_channel_set(rownames(x)))) {
+    abort(sprintf(paste0("the columns of '%s' are named by %s channels (%s, ...) and its rows are not: ",
                          "the samples seem to be in rows. Channels must be rows and samples columns: use t(%s)"),
-                  arg, paste(utils::head(cn, 2), collapse = ", "), arg), "alignment")
+                  arg, channel_set(set)$title, paste(utils::head(cn, 2), collapse = ", "), arg), "alignment")
   }
   invisible()
 }
