@@ -271,9 +271,10 @@ activation_lines <- function(h) {
 #' * `type = "stacked"`: stacked bars per sample, as [plot_exposures()].
 #' * `type = "reconstruction"`: one sample's observed catalog (bars) against
 #'   the model's reconstruction (points), channel by channel, with the cosine
-#'   similarity of the two in the title. SBS-96 channels are drawn in COSMIC
-#'   order in the six substitution classes and colours; any other channels
-#'   (DBS-78, ID-83, or unnamed ones) in the catalog's row order, in grey.
+#'   similarity of the two in the title. SBS-96, DBS-78 and ID-83 channels
+#'   are drawn in COSMIC's order, in their classes and colours (see
+#'   [plot_profiles()]); any other channels in the catalog's row order, in
+#'   grey.
 #'
 #' Against a large reference set (COSMIC's 60-odd signatures) the exposure
 #' plots draw the signatures present, at most 12 of them by default, and pool
@@ -400,9 +401,12 @@ reconstruction_plot <- function(object, sample, relative) {
   j <- if (is.character(sample)) match(sample, samples) else as.integer(sample)
   channels <- rownames(object$catalog)
   if (is.null(channels)) channels <- as.character(seq_len(nrow(object$catalog)))
-  canon <- as_sbs96_or_null(channels)
-  # SBS bars in canonical order whatever the catalog's row order
-  levels <- if (is.null(canon)) channels else channels[order(match(canon, sbs96_channels()))]
+  # channels of a known set (SBS-96, DBS-78, ID-83) in its canonical order,
+  # whatever the catalog's row order, coloured by its classes
+  known <- channels_or_null(channels)
+  cs <- if (is.null(known)) NULL else channel_set(known$set)
+  pos <- if (is.null(cs)) NULL else match(known$labels, cs$channels)
+  levels <- if (is.null(cs)) channels else channels[order(pos)]
   observed <- object$catalog[, j]
   fitted <- object$fitted[, j]
   total <- sum(observed)
@@ -421,19 +425,19 @@ reconstruction_plot <- function(object, sample, relative) {
                           axis.ticks.x = ggplot2::element_blank(),
                           panel.grid.major.x = ggplot2::element_blank())
   points <- ggplot2::geom_point(ggplot2::aes(y = .data$fitted), size = 0.9, shape = 21, fill = "white")
-  if (is.null(canon)) {
-    # a channel set without SBS classes: one neutral fill
+  if (is.null(cs)) {
+    # channels of no known set: one neutral fill
     return(ggplot2::ggplot(df, ggplot2::aes(x = .data$channel)) +
              ggplot2::geom_col(ggplot2::aes(y = .data$observed), fill = "grey55", width = 0.75) +
              points + ggplot2::labs(x = NULL, y = y_label, title = title) +
              ggplot2::theme_bw() + theme)
   }
-  df$class <- factor(sbs96_class(canon), levels = sbs_substitutions)
+  df$class <- factor(cs$class[pos], levels = cs$class_levels)
   ggplot2::ggplot(df, ggplot2::aes(x = .data$channel)) +
     ggplot2::geom_col(ggplot2::aes(y = .data$observed, fill = .data$class), width = 0.75) +
     points +
     ggplot2::facet_grid(cols = ggplot2::vars(.data$class), scales = "free_x", space = "free_x") +
-    ggplot2::scale_fill_manual(values = sbs96_colours, drop = FALSE) +
+    ggplot2::scale_fill_manual(values = cs$colours, drop = FALSE) +
     ggplot2::labs(x = NULL, y = y_label, title = title) +
     ggplot2::theme_bw() + theme +
     ggplot2::theme(panel.spacing.x = ggplot2::unit(0.5, "mm"))

@@ -207,7 +207,8 @@ test_that("the reconstruction plot shows the refit's cosine, for any channel set
   expect_equal(r$data$fitted, unname(reconstruction / sum(x65[, j])), tolerance = 1e-6)
   expect_identical(r$labels$title, p$labels$title)
 
-  # DBS-78 (COSMIC's labels) and an 83-row set: not SBS, drawn in the
+  # DBS-78 (COSMIC's labels, rows shuffled): drawn in COSMIC's order in its
+  # ten classes' colours; an 83-row set of no known channels: in the
   # catalog's order with one neutral fill
   dbs <- c(paste0("AC>", c("CA", "CG", "CT", "GA", "GG", "GT", "TA", "TG", "TT")),
            paste0("AT>", c("CA", "CC", "CG", "GA", "GC", "TA")),
@@ -220,7 +221,8 @@ test_that("the reconstruction plot shows the refit's cosine, for any channel set
            paste0("TG>", c("AA", "AC", "AT", "CA", "CC", "CT", "GA", "GC", "GT")),
            paste0("TT>", c("AA", "AC", "AG", "CA", "CC", "CG", "GA", "GC", "GG")))
   expect_length(unique(dbs), 78)
-  for (labels in list(dbs, sprintf("ID%02d", 1:83))) {
+  shuffled <- with_seed_local65(6, sample(dbs))
+  for (labels in list(shuffled, sprintf("ID%02d", 1:83))) {
     m <- length(labels)
     w <- with_seed_local65(7, matrix(stats::rgamma(m * 62, 0.3), m, 62,
                                      dimnames = list(labels, paste0("S", 1:62))))
@@ -236,8 +238,23 @@ test_that("the reconstruction plot shows the refit's cosine, for any channel set
     }
     q <- autoplot(refit, type = "reconstruction", sample = 2, relative = TRUE)
     built <- ggplot2::ggplot_build(q)
-    expect_identical(unique(built$data[[1]]$fill), "grey55")
-    expect_identical(levels(q$data$channel), labels)
+    if (identical(labels, shuffled)) {
+      expect_identical(levels(q$data$channel), dbs)
+      # each bar in the colour of its reference dinucleotide ("AC>NN", ...)
+      bars <- built$data[[1]]
+      layout <- built$layout$layout
+      cls <- as.character(layout$class[match(bars$PANEL, layout$PANEL)])
+      ref <- substr(cls, 1, 2)
+      expect_equal(as.vector(table(factor(ref, levels = unique(substr(dbs, 1, 2))))),
+                   c(9, 6, 9, 6, 9, 6, 6, 9, 9, 9))
+      # SigProfilerPlotting's DBS colours, written out here
+      palette <- c(AC = "#03BDEF", AT = "#0366CC", CC = "#A2CF63", CG = "#016601", CT = "#FF9999",
+                   GC = "#E42926", TA = "#FFB266", TC = "#FF8001", TG = "#CC99FF", TT = "#4C0199")
+      expect_identical(toupper(bars$fill), unname(palette[ref]))
+    } else {
+      expect_identical(unique(built$data[[1]]$fill), "grey55")
+      expect_identical(levels(q$data$channel), labels)
+    }
     expect_equal(q$data$observed, unname(x[, 2] / sum(x[, 2])))
     title_cosine <- as.numeric(sub(".*cosine ([0-9.]+).*", "\\1", q$labels$title))
     expect_equal(title_cosine, round(plain_cosine(x[, 2], w %*% coef(refit)[, 2]), 3))
