@@ -83,6 +83,7 @@ test_that("200 interrupted fits leave memory at baseline and the session working
                                      mask = if (k %% 3 == 0) mask else NULL))
     outcomes[k] <- r$outcome
     in_c[k] <- r$in_c
+    if (k == 100L) rss_mid <- rss_mb()
   }
   expect_true(all(grepl("elapsed time limit", outcomes)))
   # nearly all of them land in the C loop (a loaded machine may stretch the
@@ -93,8 +94,11 @@ test_that("200 interrupted fits leave memory at baseline and the session working
   # R_alloc scratch and the PROTECTed copies of W and H are all reclaimed:
   # 200 fits' worth of leaked factors alone would be ~ 200 * 1.1 MB
   expect_lt(after - before, 5)
-  # and nothing outside R's heap (malloc) piles up either
-  if (!is.na(rss_before)) expect_lt(rss_mb() - rss_before, 40)
+  # and nothing outside R's heap (malloc) piles up either: measured over the
+  # second hundred fits, after the first hundred have made the OpenMP
+  # threads and their malloc arenas (a one-off cost that a loaded machine
+  # can inflate); a leak of the factors would add ~ 100 * 1.1 MB here
+  if (!is.na(rss_before)) expect_lt(rss_mb() - rss_mid, 20)
   # the session still works, and gives the same answer as before
   again <- suppressWarnings(nmf(dat$dense, 3, beta = 1, maxit = 30, seed = 4))
   expect_identical(again$w, reference$w)
