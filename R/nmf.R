@@ -19,10 +19,15 @@
 #' never increases. An iteration of `"cd"` costs a few MU iterations but
 #' reaches a given loss in far fewer iterations, and it sets coefficients
 #' exactly to zero where MU only approaches zero. `"auto"` picks HALS for
-#' beta = 2, coordinate descent for beta = 1 without left-out entries, and
-#' MU otherwise: coordinate descent's exact zeros can give a fitted value of
-#' zero at a left-out positive entry, whose divergence is infinite, while MU
-#' keeps every fitted value positive. The storage of `x` never changes the
+#' beta = 2, coordinate descent for beta = 1, with or without left-out
+#' entries (`mask`, or `NA` with `missing = "mask"`: they are left out of its
+#' gradients, curvatures and column sums, so it minimises the loss over the
+#' observed entries, which never increases), and MU otherwise. Left-out
+#' entries are not fitted, so coordinate descent's exact zeros can give a
+#' fitted value of zero at a left-out positive entry, whose divergence is
+#' infinite; MU approaches zero without reaching it. To score left-out
+#' entries, floor the fitted values as [nmf_rank()] does (its "Zero
+#' predictions"), or pass `solver = "mu"`. The storage of `x` never changes the
 #' solver: a dense matrix and its `dgCMatrix` copy get the same solver and
 #' the same start for the same `seed`, and give the same fit (by coordinate
 #' descent the same factors, bit for bit; the other solvers sum their
@@ -151,12 +156,25 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   beta <- check_beta(beta)
   solver <- check_choice(solver)
   missing <- check_choice(missing)
+  check_solver_beta(solver, beta)
+  check_fit_args(nrun, maxit, tol, threads, verbose) # a bad argument is reported before the data are read
+  d <- prepare_data(x, beta = beta, mask = mask, missing = missing, assay = assay)
+  nmf_prepared(d, rank, beta, solver, init, nrun, seed, maxit, tol, threads, verbose, control, call)
+}
+
+# solver = "hals" and "cd" minimise one beta only
+check_solver_beta <- function(solver, beta) {
   if (solver == "hals" && beta != 2) {
     abort(sprintf("solver = \"hals\" minimises the beta = 2 loss only; use solver = \"mu\" for beta = %g", beta))
   }
   if (solver == "cd" && beta != 1) {
     abort(sprintf("solver = \"cd\" minimises the beta = 1 loss only; use solver = \"mu\" for beta = %g", beta))
   }
+}
+
+# The scalar arguments of a fit, checked; returns nrun, maxit and threads as
+# the fit uses them.
+check_fit_args <- function(nrun, maxit, tol, threads, verbose) {
   nrun <- check_count(nrun, "nrun")
   maxit <- check_count(maxit, "maxit")
   if (!is.numeric(tol) || length(tol) != 1L || is.na(tol) || tol < 0) {
@@ -166,15 +184,24 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   if (!is.logical(verbose) || length(verbose) != 1L || is.na(verbose)) {
     abort("'verbose' must be TRUE or FALSE")
   }
-  d <- prepare_data(x, beta = beta, mask = mask, missing = missing, assay = assay)
-  # beta = 1: coordinate descent, dense or sparse alike (storage never
-  # changes the solver, so a matrix and its dgCMatrix copy give the same
-  # fit), except with held-out entries (CD's exact zeros can put a fitted
-  # zero at a held-out count, whose divergence is infinite; MU keeps every
-  # fitted value positive)
-  if (solver == "auto") {
-    solver <- if (beta == 2) "hals" else if (beta == 1 && d$n_held == 0) "cd" else "mu"
-  }
+  list(nrun = nrun, maxit = maxit, threads = threads)
+}
+
+# The solver "auto" stands for: HALS for beta = 2, coordinate descent for
+# beta = 1 (with or without held-out entries: they are left out of its
+# gradients, curvatures and column sums, src/kl_cd.c), MU otherwise.
+auto_solver <- function(beta) if (beta == 2) "hals" else if (beta == 1) "cd" else "mu"
+
+# nmf() from the data prepared by prepare_data() (its checks done): the fits
+# of a rank survey share one prepared data set per fold (R/rank.R).  `beta`
+# checked, `solver` one of the choices and compatible with `beta`.
+nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, seed = NULL, maxit = 1000,
+                         tol = 1e-5, threads = NULL, verbose = FALSE, control = list(), call = NULL) {
+  a <- check_fit_args(nrun, maxit, tol, threads, verbose)
+  nrun <- a$nrun
+  maxit <- a$maxit
+  threads <- a$threads
+  if (solver == "auto") solver <- auto_solver(beta)
   rank <- check_rank(rank, d$dims)
   if (is.null(init)) init <- if (nrun > 1L) "random" else if (solver == "mu") "nndsvds" else "nndsvda"
   user_init <- NULL

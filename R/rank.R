@@ -22,6 +22,15 @@
 #' The masks of the folds are the same for every rank, so differences
 #' between ranks are not blurred by differences between masks.
 #'
+#' Solver and set-up: every fit uses the solver [nmf()] would choose for the
+#' whole data (`solver = "auto"`: HALS for beta = 2, coordinate descent for
+#' beta = 1, multiplicative updates otherwise), held-out entries or not, so
+#' each fold runs the algorithm a full fit would; pass `solver = "mu"`
+#' through `...` for multiplicative updates. The data are checked and
+#' prepared (scaled, with the fold's held-out entries left out) once per
+#' fold and once unmasked, and shared by every rank and restart: each fit
+#' equals `nmf(x, rank, mask = <the fold's mask>, seed = <its seed>)`.
+#'
 #' Reproducibility: from `seed` (or, if `NULL`, a seed drawn from the session's
 #' generator) one seed per fold mask, one per fold fit and one for the
 #' unmasked fits are derived up front, so the survey is identical whatever
@@ -32,9 +41,11 @@
 #' Zero predictions (beta <= 1): a held-out positive count whose fitted value
 #' is zero has an infinite divergence. On sparse counts (neurons x time
 #' bins, mostly zeros) the fit drives many fitted values towards zero:
-#' multiplicative updates approach zero without reaching it, so the fitted
-#' value there, and its score, reflect how many iterations ran rather than
-#' the rank (one such entry can outweigh all the others). Two things keep
+#' coordinate descent (the beta = 1 solver) reaches zero exactly, and
+#' multiplicative updates approach it without reaching it, so the fitted
+#' value there, and its score, would reflect the solver and how many
+#' iterations ran rather than the rank (one such entry can outweigh all the
+#' others). Two things keep
 #' the score about the rank. The hold-outs leave every row and column an
 #' observed positive entry where it has one ([cv_mask()]), so no column is
 #' fitted as zero for want of data. And each held-out fitted value is
@@ -81,7 +92,8 @@
 #'   beta-divergence per observed entry, and `cophenetic`, `dispersion`,
 #'   `stability`, and for beta = 2 `vaf`), `chosen` (the chosen rank), `rule`, `cv` (ranks x folds
 #'   matrix of held-out errors), `fits` (the unmasked fits, named by rank),
-#'   `beta`, `folds`, `nrun`, `fraction`, `type`, `block`, `seed`,
+#'   `beta`, `solver` (the solver of every fit, the folds' and the unmasked
+#'   ones), `folds`, `nrun`, `fraction`, `type`, `block`, `seed`,
 #'   `fold_seeds` (the [cv_mask()] seed of each fold), `fit_seeds` (the
 #'   [nmf()] seed of each fold's fits) and `call`. It has `print()`,
 #'   `summary()`, `as.data.frame()`, `autoplot()` and `plot()` methods
@@ -123,8 +135,15 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
   if (length(taken)) {
     abort(sprintf("'%s' cannot be passed through '...' (nmf_rank() sets it)", taken[1]))
   }
-  x <- as_nmf_matrix(x, assay = dots$assay, arg = "x")
+  x <- as_nmf_matrix(x, assay = dots[["assay"]], arg = "x")
   dots$assay <- NULL
+  missing <- check_choice(if (is.null(dots[["missing"]])) "error" else dots[["missing"]], c("error", "mask"),
+                          arg = "missing")
+  dots$missing <- NULL
+  if (!is.null(dots[["solver"]])) {
+    dots$solver <- check_choice(dots[["solver"]], c("auto", "hals", "mu", "cd"), arg = "solver")
+    check_solver_beta(dots$solver, beta)
+  }
   top <- min(dim(x))
   if (!is.numeric(ranks) || length(ranks) < 1L || anyNA(ranks) || any(!is.finite(ranks)) ||
       any(ranks != round(ranks)) || any(ranks < 1) || any(ranks > top)) {
@@ -154,6 +173,14 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
     if (beta > 1) 0 else held_floor * (sum_known - sum(v)) / (n_known - length(v))
   }, numeric(1))
 
+  # the data each fit sees, checked, scaled and with its fold's held-out
+  # pattern, prepared once per fold (and once unmasked) and shared by every
+  # rank and restart: what nmf(x, mask = masks[[fold]]) would prepare for
+  # each of them
+  prepared <- lapply(0:folds, function(fold) {
+    prepare_data(x, beta = beta, mask = if (fold > 0) masks[[fold]], missing = missing)
+  })
+
   # one job per (rank, fold), then one unmasked fit per rank
   jobs <- rbind(expand.grid(fold = seq_len(folds), rank = ranks), data.frame(fold = 0L, rank = ranks))
   run_job <- function(k) {
@@ -162,9 +189,8 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
     n_warn <- 0L
     empty <- NULL
     fit <- withCallingHandlers(
-      do.call(nmf, c(list(x, rank, beta = beta, nrun = nrun, threads = threads,
-                          seed = if (fold > 0) fit_seeds[fold] else full_seed,
-                          mask = if (fold > 0) masks[[fold]]), dots)),
+      do.call(nmf_prepared, c(list(prepared[[fold + 1L]], rank, beta = beta, nrun = nrun, threads = threads,
+                                   seed = if (fold > 0) fit_seeds[fold] else full_seed), dots)),
       betanmf_warning_empty = function(w) {
         empty <<- conditionMessage(w)
         invokeRestart("muffleWarning")
@@ -209,8 +235,8 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
   if (beta == 2) table$vaf <- vapply(fits, vaf, numeric(1), USE.NAMES = FALSE)
   report_nonfinite(cv)
   out <- list(table = table, chosen = choose_rank(table, rule, folds), rule = rule, cv = cv, fits = fits,
-              beta = beta, folds = folds, nrun = nrun, fraction = fraction, type = type,
-              block = if (type == "speckled") NA_integer_ else as.integer(block), dims = dim(x),
+              beta = beta, solver = fits[[1]]$solver, folds = folds, nrun = nrun, fraction = fraction,
+              type = type, block = if (type == "speckled") NA_integer_ else as.integer(block), dims = dim(x),
               seed = seed, fold_seeds = mask_seeds, fit_seeds = fit_seeds, call = call)
   class(out) <- "nmf_rank_survey"
   out

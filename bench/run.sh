@@ -13,6 +13,9 @@
 #   BENCH_ONLY=sparse_kl bash bench/run.sh # sparse beta = 1: MU (the old default) vs CD (bench/sparse_kl.R)
 #   BENCH_OLD=<rev> BENCH_ONLY=commits bash bench/run.sh
 #                                          # commit <rev> against the work tree, interleaved (bench/commits.R)
+#   BENCH_OLD=<rev> BENCH_ONLY=survey bash bench/run.sh
+#                                          # the rank surveys of issue 28, <rev> against the work tree,
+#                                          # interleaved (bench/survey.R)
 #
 # bench/targets.R measures every target of issue 6 (four data sets; betanmf vs
 # RcppML, NMF brunet and scikit-learn MU; beta = 0 / 1.5; sparse KL scaling in
@@ -55,9 +58,9 @@ fi
 
 only="${BENCH_ONLY:-all}"
 if [ "$only" = issue6 ]; then only=targets; fi # the old name of targets.R
-case "$only" in all|bench|targets|mu_start|sparse_kl|commits) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl or commits" >&2; exit 2;; esac
-if [ "$only" = commits ] && [ -z "${BENCH_OLD:-}" ]; then
-  echo "bench: BENCH_ONLY=commits needs BENCH_OLD=<git revision> to compare the work tree with" >&2; exit 2
+case "$only" in all|bench|targets|mu_start|sparse_kl|commits|survey) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl, commits or survey" >&2; exit 2;; esac
+if { [ "$only" = commits ] || [ "$only" = survey ]; } && [ -z "${BENCH_OLD:-}" ]; then
+  echo "bench: BENCH_ONLY=$only needs BENCH_OLD=<git revision> to compare the work tree with" >&2; exit 2
 fi
 py="${BENCH_PYTHON:-/usr/bin/python3}"
 if { [ "$only" = all ] || [ "$only" = targets ]; } && [ "${BENCH_SKLEARN:-1}" != 0 ] && ! "$py" -c 'import sklearn' >/dev/null 2>&1 &&
@@ -79,7 +82,7 @@ if [ "$only" = mu_start ]; then
   Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/mu_start.R")' "$lib"
   exit 0
 fi
-if [ "$only" = commits ]; then
+if [ "$only" = commits ] || [ "$only" = survey ]; then
   # the old build from `git archive`, into a library of its own
   old_lib="$lib-old"
   old_src=$(mktemp -d "${TMPDIR:-/tmp}/betanmf-bench-old.XXXXXX")
@@ -90,7 +93,7 @@ if [ "$only" = commits ]; then
   R CMD INSTALL --preclean --library="$old_lib" "$old_src" >"$old_src/install.log" 2>&1 || { cat "$old_src/install.log" >&2; exit 1; }
   BENCH_OLD_DESC="$(git -C "$repo" log -1 --format='%h %s' "$BENCH_OLD")" \
   BENCH_NEW_DESC="work tree at $(git -C "$repo" log -1 --format='%h %s')$(git -C "$repo" diff --quiet || echo ' (modified)')" \
-    Rscript --vanilla bench/commits.R "$old_lib" "$lib"
+    Rscript --vanilla "bench/$only.R" "$old_lib" "$lib"
   exit 0
 fi
 if [ "$only" = sparse_kl ]; then

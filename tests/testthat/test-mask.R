@@ -394,3 +394,70 @@ test_that("columns and rows with no observed entry are left out: NA there, W as 
   expect_equal(fs$w, fd$w, tolerance = 1e-8)
   expect_true(all(is.na(fs$h[, 31:36])))
 })
+
+test_that("beta = 1 with held-out entries runs coordinate descent, equal to its plain-R twin", {
+  # solver = "auto": held-out entries leave coordinate descent's gradients,
+  # curvatures and column sums (ref_cd's `observed`), three iterations
+  set.seed(48)
+  for (r in c(1, 3, 5)) {
+    x <- matrix(rpois(14 * 12, 1.5), 14, 12) * 1
+    x[, 3] <- c(rep(0, 13), 5)          # one positive entry, observed
+    held <- matrix(runif(14 * 12) < 0.2, 14, 12)
+    held[14, 3] <- FALSE
+    held[2, ] <- TRUE                   # a row observed in one column only
+    held[2, 5] <- FALSE
+    w <- matrix(runif(14 * r) + 0.05, 14, r)
+    h <- matrix(runif(r * 12) + 0.05, r, 12)
+    ref <- list(w = w, h = h)
+    for (it in 1:3) ref <- ref_cd(x, ref$w, ref$h, observed = !held)
+    for (sparse in c(FALSE, TRUE)) {
+      xx <- if (sparse) Matrix::Matrix(x, sparse = TRUE) else x
+      what <- sprintf("rank %d, sparse = %s", r, sparse)
+      fit <- suppressWarnings(nmf(xx, r, beta = 1, init = list(w = w, h = h), mask = held, maxit = 3, tol = 0,
+                                  control = list(check = 1)))
+      expect_identical(fit$solver, "cd", label = what)
+      expect_equal(fitted(fit), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE, label = what)
+    }
+    # the same entries given as NA, left out by missing = "mask"
+    xna <- x
+    xna[held] <- NA
+    fna <- suppressWarnings(nmf(xna, r, beta = 1, init = list(w = w, h = h), missing = "mask", maxit = 3,
+                                tol = 0, control = list(check = 1)))
+    expect_identical(fna$solver, "cd")
+    expect_equal(fitted(fna), ref$w %*% ref$h, tolerance = 1e-12, ignore_attr = TRUE)
+  }
+})
+
+test_that("masked coordinate descent never increases the loss over the observed entries", {
+  set.seed(49)
+  m <- 50
+  n <- 40
+  w <- matrix(rexp(m * 3)^2, m, 3)
+  h <- matrix(rexp(3 * n)^2, 3, n)
+  x <- matrix(rpois(m * n, 0.5 * w %*% h / mean(w %*% h)), m, n) * 1 # about 2 / 3 zeros
+  held <- matrix(runif(m * n) < 0.2, m, n)
+  for (sparse in c(FALSE, TRUE)) {
+    xx <- if (sparse) Matrix::Matrix(x, sparse = TRUE) else x
+    for (seed in 1:2) {
+      what <- sprintf("sparse = %s, seed %d", sparse, seed)
+      fit <- suppressWarnings(nmf(xx, 4, beta = 1, seed = seed, maxit = 60, tol = 0, mask = held,
+                                  control = list(check = 1)))
+      expect_identical(fit$solver, "cd", label = what)
+      tr <- fit$trace$loss
+      expect_identical(length(tr), 61L, label = what)
+      expect_true(all(diff(tr) <= 1e-12 * tr[-length(tr)]), label = paste("monotone", what))
+      # the loss is that of the observed entries only (mask_div: plain R)
+      expect_equal(fit$loss, mask_div(x, fitted(fit), 1, !held), tolerance = 1e-10, label = what)
+    }
+  }
+  # and the same fit from the held-out entries' values: they are never read
+  x2 <- x
+  x2[held] <- x2[held] * 3 + 7
+  a <- suppressWarnings(nmf(x, 4, beta = 1, seed = 1, maxit = 60, mask = held))
+  b <- suppressWarnings(nmf(x2, 4, beta = 1, seed = 1, maxit = 60, mask = held))
+  expect_identical(b$w, a$w)
+  expect_identical(b$h, a$h)
+  # multiplicative updates stay available by name
+  expect_identical(suppressWarnings(nmf(x, 4, beta = 1, seed = 1, maxit = 5, mask = held, solver = "mu"))$solver,
+                   "mu")
+})

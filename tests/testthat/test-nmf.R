@@ -329,7 +329,7 @@ test_that("coordinate descent never increases the loss and meets the KKT conditi
   expect_lte(fit$loss, mu$loss * (1 + 1e-7))
 })
 
-test_that("coordinate descent is the beta = 1 default, on dense and sparse data alike", {
+test_that("coordinate descent is the beta = 1 default, on dense and sparse data alike, masked or not", {
   p <- planted(20, 25, 2, seed = 32)
   expect_identical(nmf(p$x, 2, beta = 1, seed = 1)$solver, "cd")
   expect_identical(nmf(Matrix::Matrix(p$x, sparse = TRUE), 2, beta = 1, seed = 1)$solver, "cd")
@@ -337,7 +337,8 @@ test_that("coordinate descent is the beta = 1 default, on dense and sparse data 
   expect_identical(nmf(p$x, 2, beta = 2, seed = 1)$solver, "hals")
   held <- matrix(FALSE, 20, 25)
   held[3, 4] <- TRUE
-  expect_identical(suppressWarnings(nmf(p$x, 2, beta = 1, seed = 1, mask = held))$solver, "mu")
+  expect_identical(suppressWarnings(nmf(p$x, 2, beta = 1, seed = 1, mask = held))$solver, "cd")
+  expect_identical(suppressWarnings(nmf(p$x, 2, beta = 1, seed = 1, mask = held, solver = "mu"))$solver, "mu")
   expect_error(nmf(p$x, 2, beta = 1.5, solver = "cd"), "beta = 1 loss only")
   f1 <- suppressWarnings(nmf(p$x, 2, beta = 1, solver = "cd", seed = 3, maxit = 30, tol = 0, threads = 1))
   f2 <- suppressWarnings(nmf(p$x, 2, beta = 1, solver = "cd", seed = 3, maxit = 30, tol = 0, threads = 2))

@@ -26,6 +26,10 @@ test_that("Poisson counts of planted rank 4: the survey chooses 4, the held-out 
                                  "stability"))
   expect_identical(tab$rank, 2:6)
   expect_identical(s$chosen, 4L)
+  expect_identical(s$solver, "cd") # every fit, the folds' too
+  # multiplicative updates, by name, choose the same rank
+  expect_identical(quiet_survey(x, 2:6, beta = 1, folds = 3, nrun = 2, seed = 1, maxit = 150, tol = 1e-4,
+                                solver = "mu")$chosen, 4L)
   cv <- tab$cv_error
   expect_true(all(diff(cv[1:3]) < 0)) # falls up to the true rank
   expect_true(all(diff(cv[3:5]) > 0)) # and rises after it
@@ -74,6 +78,63 @@ test_that("the held-out error is the mean beta-divergence over the held-out entr
   expect_equal(s$table$cv_error[2], mean(cv), tolerance = 1e-10)
   expect_equal(s$table$train_loss[2], mean(train), tolerance = 1e-10)
   expect_equal(s$table$cv_sd[2], sd(cv), tolerance = 1e-10)
+})
+
+test_that("every fit of a survey is nmf() on its fold's mask with its seed, coordinate descent at beta = 1", {
+  x <- planted_poisson(40, 30, 3, seed = 70)
+  s <- quiet_survey(x, 2:3, beta = 1, folds = 2, nrun = 2, seed = 4, maxit = 80)
+  expect_identical(s$solver, "cd")
+  train <- matrix(0, 2, 2)
+  for (r in 2:3) {
+    for (f in 1:2) {
+      m <- cv_mask(x, 0.1, seed = s$fold_seeds[f])
+      fit <- suppressWarnings(nmf(x, r, beta = 1, nrun = 2, seed = s$fit_seeds[f], mask = m, maxit = 80,
+                                  solver = "cd"))
+      ij <- which(m, arr.ind = TRUE, useNames = FALSE)
+      y <- rowSums(fit$w[ij[, 1], , drop = FALSE] * t(fit$h)[ij[, 2], , drop = FALSE])
+      y <- pmax(y, 0.01 * (sum(x) - sum(x[ij])) / (length(x) - nrow(ij)))
+      expect_identical(s$cv[as.character(r), f], beta_divergence(x[ij], y, 1) / length(y),
+                       label = sprintf("held-out error, rank %d fold %d", r, f))
+      train[r - 1, f] <- fit$loss / fit$n_obs
+    }
+    full <- suppressWarnings(nmf(x, r, beta = 1, nrun = 2, seed = s$fits[[as.character(r)]]$seed, maxit = 80))
+    for (part in c("w", "h", "loss", "runs", "solver", "iterations")) {
+      expect_identical(s$fits[[as.character(r)]][[part]], full[[part]], label = sprintf("rank %d %s", r, part))
+    }
+  }
+  expect_identical(s$table$train_loss, rowMeans(train))
+})
+
+test_that("a survey prepares the data once per fold, not once per fit", {
+  x <- planted_poisson(30, 25, 2, seed = 71)
+  count <- new.env()
+  count$n <- 0L
+  suppressMessages(trace("prepare_data", function() count$n <- count$n + 1L, print = FALSE,
+                         where = asNamespace("betanmf")))
+  on.exit(suppressMessages(untrace("prepare_data", where = asNamespace("betanmf"))), add = TRUE)
+  s <- quiet_survey(x, 1:3, beta = 1, folds = 2, nrun = 2, seed = 1, maxit = 30)
+  expect_identical(count$n, 3L) # 2 folds and the unmasked data, for 3 ranks x 2 runs
+  expect_true(all(is.finite(s$cv)))
+})
+
+test_that("held-out errors stay finite where coordinate descent fits zeros at held-out counts", {
+  # sparse counts (about 90 % zeros): coordinate descent sets fitted values
+  # exactly to zero, some of them at held-out positive counts, whose
+  # divergence is infinite; the floor of ?nmf_rank keeps the score finite
+  set.seed(81)
+  w <- matrix(rexp(60 * 3)^2, 60, 3)
+  h <- matrix(rexp(3 * 120)^2, 3, 120)
+  x <- matrix(rpois(60 * 120, 0.15 * w %*% h / mean(w %*% h)), 60, 120)
+  s <- quiet_survey(x, 1:4, beta = 1, folds = 2, nrun = 1, seed = 1, maxit = 200)
+  expect_identical(s$solver, "cd")
+  expect_true(all(is.finite(s$cv)))
+  expect_true(all(is.finite(s$table$cv_error)))
+  # the floor is doing work: the unfloored score of a fold fit is infinite
+  m <- cv_mask(x, 0.1, seed = s$fold_seeds[1])
+  fit <- suppressWarnings(nmf(x, 3, beta = 1, seed = s$fit_seeds[1], mask = m, maxit = 200))
+  y <- fitted(fit)
+  expect_gt(sum(y[m] == 0 & x[m] > 0), 0)
+  expect_identical(beta_divergence(x[m], y[m], 1), Inf)
 })
 
 test_that("missing values are left out of every fit with missing = \"mask\"", {
