@@ -221,6 +221,11 @@ double hals_loss(const nmf_data *X, double xx, const double *A, const double *S,
 nmf_plan mu_plan(const nmf_data *X, double beta, int r, const nmf_switches *sw);
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
              double beta, double l1, double l2, int fused, int threads);
+/* the minimum-volume W half (F = t(W), columns of W on the simplex; mu:
+ * the r multipliers, kept between iterations) and its penalty's logdet */
+void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, double beta, double lam,
+                    double delta, int fused, double *mu, int blas, int threads);
+double mu_minvol_logdet(const double *F, int r, int m, double delta, int blas);
 
 /* kl_cd.c: coordinate-descent sweeps of F (r x ncol) given G for beta = 1 */
 nmf_plan cd_plan(void);
