@@ -511,22 +511,28 @@ typedef struct {
 /* phi(rho) - mu and phi'(rho) of one entry */
 static double mv_phi(const mv_entry *e, double rho, double beta, double *dphi)
 {
-    double v, dv;
-    if (beta >= 1.0 && beta <= 2.0) {
-        double p2 = pow(rho, beta - 2.0), p1 = p2 * rho;
-        v = p1 * e->P - p2 * e->Q;
-        dv = (beta - 1.0) * p2 * e->P - (beta - 2.0) * p2 / rho * e->Q;
-    } else if (beta > 2.0) {
-        double p2 = pow(rho, beta - 2.0);
-        v = p2 * rho * e->P - e->Q;
-        dv = (beta - 1.0) * p2 * e->P;
+    double v, dv, ir = 1.0 / rho;
+    if (beta == 1.0) {
+        v = e->P - e->Q * ir;
+        dv = e->Q * ir * ir;
+    } else if (beta == 2.0) {
+        v = rho * e->P - e->Q;
+        dv = e->P;
     } else {
-        double p2 = pow(rho, beta - 2.0);
-        v = e->P - p2 * e->Q;
-        dv = -(beta - 2.0) * p2 / rho * e->Q;
+        double p2 = pow_beta(rho, beta - 2.0); /* rho^(beta-2) */
+        if (beta > 1.0 && beta < 2.0) {
+            v = p2 * rho * e->P - p2 * e->Q;
+            dv = (beta - 1.0) * p2 * e->P - (beta - 2.0) * p2 * ir * e->Q;
+        } else if (beta > 2.0) {
+            v = p2 * rho * e->P - e->Q;
+            dv = (beta - 1.0) * p2 * e->P;
+        } else {
+            v = e->P - p2 * e->Q;
+            dv = -(beta - 2.0) * p2 * ir * e->Q;
+        }
     }
-    *dphi = dv + e->a2 + e->b2 / (rho * rho);
-    return v + e->a2 * rho - e->b2 / rho;
+    *dphi = dv + e->a2 + e->b2 * ir * ir;
+    return v + e->a2 * rho - e->b2 * ir;
 }
 
 /* the non-negative root of A rho^2 + B rho - C = 0 (A > 0, C >= 0), without
@@ -631,6 +637,51 @@ static double mv_column(const mv_entry *E, const double *w0, int m, double beta,
     return mu;
 }
 
+/* The column's system at once: Newton on (rho_1..rho_m, mu) for
+ *   phi_i(rho_i) + mu = 0,  sum_i w~_i rho_i = 1,
+ * whose step eliminates mu in closed form (the constraint is linear in
+ * rho): mu = (sum w~ rho - 1 - sum w~ phi / phi') / sum w~ / phi', then
+ * rho_i -= (phi_i + mu) / phi_i'.  One phi per entry and step, from rho = 1
+ * (the fixed point of the MM iteration) or, for beta = 1 and 2, from each
+ * entry's closed-form root at the last multiplier (then only mu moves
+ * much), so it costs a few passes where the nested search (mv_column)
+ * solves every entry afresh for each trial mu.
+ * Steps that would more than halve or double an entry are taken in log rho
+ * (positivity).  Returns 0 when it does not settle: mv_column then. */
+static int mv_joint(const mv_entry *E, const double *w0, int m, double beta, double *rho, double *fd,
+                    double *mu_out)
+{
+    for (int it = 0; it < 60; it++) {
+        double sr = 0.0, sf = 0.0, sd = 0.0;
+        for (int i = 0; i < m; i++) {
+            if (w0[i] == 0.0) continue;
+            double d, f = mv_phi(&E[i], rho[i], beta, &d), id = 1.0 / d;
+            fd[2 * i] = f;
+            fd[2 * i + 1] = id;
+            sr += w0[i] * rho[i];
+            sf += w0[i] * f * id;
+            sd += w0[i] * id;
+        }
+        double mu = (sr - 1.0 - sf) / sd;
+        if (!R_FINITE(mu)) return 0;
+        int settled = 1;
+        for (int i = 0; i < m; i++) {
+            if (w0[i] == 0.0) continue;
+            double step = -(fd[2 * i] + mu) * fd[2 * i + 1], r0 = rho[i];
+            if (step > -0.5 * r0 && step < r0) rho[i] = r0 + step;
+            else {
+                double rel = step / r0;
+                rho[i] = r0 * exp(rel < -3.0 ? -3.0 : (rel > 3.0 ? 3.0 : rel));
+            }
+            /* quadratic convergence: after a step of 1e-9 the error is of
+             * the order of its square, below rounding */
+            if (!(fabs(step) <= 1e-9 * r0)) settled = 0;
+        }
+        if (settled) { *mu_out = mu; return 1; }
+    }
+    return 0;
+}
+
 /* Y = (F F' + delta I)^-1 (r x r, full) by Cholesky; returns
  * logdet(F F' + delta I) */
 static double mv_inverse(const double *F, int r, int m, double delta, double *Y, int blas, int invert)
@@ -659,8 +710,8 @@ double mu_minvol_logdet(const double *F, int r, int m, double delta, int blas)
 
 typedef struct {
     const double *F, *NUM, *DEN, *Y;
-    int r, m;
-    double beta, lam, *mu, *W0, *RHO, *Wn;
+    int r, m, nested;
+    double beta, lam, *mu, *W0, *RHO, *Wn, *FD;
     mv_entry *E;
 } mv_args;
 
@@ -670,6 +721,7 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
     const mv_args *a = ctx;
     int r = a->r, m = a->m;
     mv_entry *E = a->E + (size_t) t * m;
+    double *fd = a->FD + (size_t) t * 2 * m;
     for (int k = k0; k < k1; k++) {
         double *w0 = a->W0 + (size_t) k * m, *rho = a->RHO + (size_t) k * m, *wn = a->Wn + (size_t) k * m;
         double tot = 0.0;
@@ -689,7 +741,19 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
             tot += f[k];
         }
         if (!(tot > 0.0)) { for (int i = 0; i < m; i++) wn[i] = w0[i]; continue; }
-        a->mu[k] = mv_column(E, w0, m, a->beta, a->mu[k], rho);
+        /* the joint Newton iteration, or (BETANMF_MINVOL_NESTED, or when
+         * it does not settle) the nested search from the last multiplier */
+        double muk = a->mu[k];
+        if (a->beta == 1.0 || a->beta == 2.0)
+            for (int i = 0; i < m; i++) {
+                double r1 = w0[i] > 0.0 ? mv_rho(&E[i], a->beta, muk, 1.0) : 1.0;
+                rho[i] = r1 > 0.0 && R_FINITE(r1) ? r1 : 1.0;
+            }
+        if (a->nested || !mv_joint(E, w0, m, a->beta, rho, fd, &muk)) {
+            for (int i = 0; i < m; i++) rho[i] = 1.0;
+            muk = mv_column(E, w0, m, a->beta, a->mu[k], rho);
+        }
+        a->mu[k] = muk;
         /* the sum is 1 to rounding; make it exact for the next majoriser */
         double s = 0.0;
         for (int i = 0; i < m; i++) { wn[i] = w0[i] * rho[i]; s += wn[i]; }
@@ -702,18 +766,19 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
  * data Xt and G = H; mu (r) holds each column's multiplier between
  * iterations (the next solve's start) */
 void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, double beta, double lam,
-                    double delta, int fused, double *mu, int blas, int threads)
+                    double delta, int fused, double *mu, const nmf_switches *sw, int threads)
 {
     int m = Xt->ncol, nthr = threads > 0 ? threads : 1;
     double *NUM = (double *) scratch_alloc((size_t) r * m + 1, sizeof(double));
     double *DEN = (double *) scratch_alloc((size_t) r * m + 1, sizeof(double));
     half(Xt, F, G, r, beta, 0.0, 0.0, fused, threads, NUM, DEN);
     double *Y = (double *) scratch_alloc((size_t) r * r, sizeof(double));
-    mv_inverse(F, r, m, delta, Y, blas, 1);
-    mv_args a = {F, NUM, DEN, Y, r, m, beta, lam, mu,
+    mv_inverse(F, r, m, delta, Y, sw->blas, 1);
+    mv_args a = {F, NUM, DEN, Y, r, m, sw->minvol_nested, beta, lam, mu,
                  (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
                  (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
                  (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
+                 (double *) scratch_alloc((size_t) nthr * 2 * m + 1, sizeof(double)),
                  (mv_entry *) scratch_alloc((size_t) nthr * m + 1, sizeof(mv_entry))};
     parallel_ranges(r, threads, mv_columns, &a);
     for (int k = 0; k < r; k++)

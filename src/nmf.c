@@ -173,7 +173,7 @@ static void update(const nmf_params *P, nmf_state *s)
         kl_cd_half(&s->X, h, wt, r, P->inner, P->l1h, P->l2h, th);
     } else {
         if (uw && P->volume > 0.0)
-            mu_minvol_half(&s->Xt, wt, h, r, P->beta, s->lam, P->delta, s->plan.fused, s->mu, s->X.blas, th);
+            mu_minvol_half(&s->Xt, wt, h, r, P->beta, s->lam, P->delta, s->plan.fused, s->mu, &P->sw, th);
         else if (uw) mu_half(&s->Xt, wt, h, r, P->beta, P->l1w, P->l2w, s->plan.fused, th);
         mu_half(&s->X, h, wt, r, P->beta, P->l1h, P->l2h, s->plan.fused, th);
     }

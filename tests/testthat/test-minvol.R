@@ -128,6 +128,14 @@ test_that("one min-volume iteration equals its plain-R twin (dense, every path)"
   expect_twin(fit, minvol_iteration_twin(p$x, p$w0, p$h0, 1.5, 0.05), "unfused beta 1.5")
   fit <- one_minvol(p$x, p$w0, p$h0, 3, volume = 0.05)
   expect_twin(fit, minvol_iteration_twin(p$x, p$w0, p$h0, 3, 0.05), "beta 3")
+  # the multipliers by the nested search alone (the fallback of the joint
+  # Newton iteration when that does not settle)
+  Sys.setenv(BETANMF_MINVOL_NESTED = "1")
+  on.exit(Sys.unsetenv("BETANMF_MINVOL_NESTED"), add = TRUE)
+  for (beta in c(0, 0.5, 1, 2, 3)) {
+    fit <- one_minvol(p$x, p$w0, p$h0, beta, volume = 0.3)
+    expect_twin(fit, minvol_iteration_twin(p$x, p$w0, p$h0, beta, 0.3), sprintf("nested beta %g", beta))
+  }
 })
 
 test_that("one min-volume iteration equals its plain-R twin (sparse and masked)", {
@@ -214,6 +222,7 @@ test_that("the fit records the penalty; restarts, nmf_rank and bad input", {
   expect_named(fit$trace, c("iteration", "loss", "penalty"))
   expect_equal(fit$penalty, fit$lam * logdet_twin(fit$w), tolerance = 1e-10)
   expect_equal(fit$loss, div_twin(p$x, fit$w %*% fit$h, 1), tolerance = 1e-10)
+  expect_output(print(fit), "minimum volume 0.1: penalty lam \\* logdet\\(W'W \\+ 1 I\\)")
   objective <- vapply(fit$runs, function(r) r$loss + r$penalty, numeric(1))
   expect_identical(fit$best, which.min(objective))
   survey <- suppressWarnings(nmf_rank(p$x, 2:3, beta = 1, folds = 2, nrun = 2, seed = 1, maxit = 30,
