@@ -117,9 +117,10 @@
 #'   share neurons) that plain NMF blends. The weight is relative, as in
 #'   Leplat et al. and MuSiCal (Jin et al. 2024): \eqn{\lambda}{lam} =
 #'   `volume` times \eqn{D_\beta(X | W_0 H_0) / |\log\det(W_0^T W_0 +
-#'   \delta I)|}{D_beta(X | W0 H0) / |logdet(W0'W0 + delta I)|} at each
-#'   run's start (its `W` columns scaled to sum to one), so it does not
-#'   depend on the units of `x`; \eqn{\delta = 1}{delta = 1} (MuSiCal's
+#'   \delta I)|}{D_beta(X | W0 H0) / |logdet(W0'W0 + delta I)|} at the
+#'   start (its `W` columns scaled to sum to one; with restarts, the first
+#'   run's start, and that one weight for every run so that their
+#'   objectives compare), so it does not depend on the units of `x`; \eqn{\delta = 1}{delta = 1} (MuSiCal's
 #'   default), which keeps the log-determinant non-negative and finite when
 #'   `W` is rank deficient. Useful values of `volume` are small (around
 #'   `0.01`): larger ones trade fit for volume and pull distinct components
@@ -232,11 +233,23 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   mean_x <- (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
 
   run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
-  one_run <- function(k) {
+  start_of <- function() {
     start <- if (is.null(user_init)) init_factors(d$xs, rank, init_name, mean_x, d$xscale) else user_init
-    if (volume > 0) start <- simplex_start(start)
+    if (volume > 0) simplex_start(start) else start
+  }
+  # minimum volume: one absolute weight for every run, Leplat's relative
+  # rule at the first run's start (its stream's first draws), so the runs'
+  # objectives compare
+  lam <- 0
+  if (volume > 0) {
+    start1 <- with_stream(streams[[1]], start_of())
+    lam <- run_solver(d, start1$w, start1$h, beta, solver, utils::modifyList(ctl, list(maxit = 0L)), FALSE,
+                      threads, FALSE, volume = volume)$lam
+  }
+  one_run <- function(k) {
+    start <- start_of()
     res <- run_solver(d, start$w, start$h, beta, solver, ctl, TRUE, run_threads, verbose,
-                      run = if (nrun > 1L) k else 0L, volume = volume)
+                      run = if (nrun > 1L) k else 0L, volume = volume, lam = lam)
     finish_factors(res, d, beta, volume)
   }
   runs <- run_streams(nrun, streams, one_run, label = "nmf restarts")
@@ -311,21 +324,26 @@ simd_builds <- function() .Call(C_simd_builds)
 # verbose = TRUE prints the loss in the user's units (what fit$loss reports),
 # prefixed by the run number when run > 0.  Every list the C side reads is
 # named and read by name (src/nmf.c, src/data.c).
-run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L, volume = 0) {
-  a <- solver_args(d, w, h, beta, solver, ctl, update_w, threads, verbose, run, volume)
+run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L, volume = 0,
+                       lam = 0) {
+  a <- solver_args(d, w, h, beta, solver, ctl, update_w, threads, verbose, run, volume, lam)
   .Call(C_nmf_fit, a$data, a$wt, a$h, a$control)
 }
 
 # The arguments of C_nmf_fit: data = list(dense, sparse, dims, hold), t(W),
-# H and the named control list (volume > 0: minimum volume, with delta = 1).
-solver_args <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L, volume = 0) {
+# H and the named control list (volume > 0: minimum volume, with delta = 1
+# and the absolute weight lam in the solver's units, or 0 to take it from
+# the start by the relative rule).
+solver_args <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L, volume = 0,
+                        lam = 0) {
   data <- list(dense = d$dense, sparse = d$sp, dims = as.integer(d$dims), hold = d$hold)
   control <- list(solver = switch(solver, hals = 1L, mu = 2L, cd = 3L), beta = as.double(beta),
                   maxit = ctl$maxit, tol = ctl$tol, check = ctl$check, inner = ctl$inner,
                   inner_tol = ctl$inner_tol, l1_w = ctl$l1[1], l1_h = ctl$l1[2],
                   l2_w = ctl$l2[1], l2_h = ctl$l2[2], update_w = isTRUE(update_w),
                   threads = as.integer(threads), verbose = isTRUE(verbose), unit = d$scale^beta,
-                  run = as.integer(run), volume = as.double(volume), delta = 1)
+                  run = as.integer(run), volume = as.double(volume), delta = 1,
+                  lam = as.double(lam))
   list(data = data, wt = t(w), h = h, control = control)
 }
 

@@ -29,6 +29,7 @@ typedef struct {
     double beta, tol, inner_tol, l1w, l1h, l2w, l2h;
     double unit;        /* verbose: the loss is printed times unit = scale^beta */
     double volume, delta; /* minimum volume: relative weight (0: off) and delta */
+    double lam;         /* its absolute weight, or 0: from the start */
     nmf_switches sw;
 } nmf_params;
 
@@ -64,7 +65,8 @@ static int int_elt(SEXP list, const char *name)
 }
 
 /* control = list(solver, beta, maxit, tol, check, inner, inner_tol, l1_w,
- * l1_h, l2_w, l2_h, update_w, threads, verbose, unit, run, volume, delta), by name */
+ * l1_h, l2_w, l2_h, update_w, threads, verbose, unit, run, volume, delta, lam),
+ * by name */
 static void read_params(SEXP control, nmf_params *P)
 {
     P->solver = int_elt(control, "solver");
@@ -87,6 +89,7 @@ static void read_params(SEXP control, nmf_params *P)
     P->run = int_elt(control, "run");
     P->volume = num_elt(control, "volume");
     P->delta = num_elt(control, "delta");
+    P->lam = num_elt(control, "lam");
     if (P->check < 1) P->check = 1;
     if (P->threads < 1) P->threads = 1;
     if (P->maxit < 0) error("internal error: 'maxit' must be >= 0");
@@ -94,8 +97,9 @@ static void read_params(SEXP control, nmf_params *P)
         error("internal error: unknown solver %d", P->solver);
     if (P->solver == SOLVER_CD && P->beta != 1.0)
         error("internal error: coordinate descent is for beta = 1");
-    if (!(P->volume >= 0.0) || (P->volume > 0.0 && (P->solver != SOLVER_MU || !(P->delta > 0.0))))
-        error("internal error: minimum volume needs solver MU, volume >= 0 and delta > 0");
+    if (!(P->volume >= 0.0) || !(P->lam >= 0.0) ||
+        (P->volume > 0.0 && (P->solver != SOLVER_MU || !(P->delta > 0.0))))
+        error("internal error: minimum volume needs solver MU, volume >= 0, lam >= 0 and delta > 0");
     read_switches(&P->sw);
 }
 
@@ -217,8 +221,9 @@ static double penalty(const nmf_params *P, const nmf_state *s)
     return s->lam * mu_minvol_logdet(s->wt, s->r, s->X.nrow, P->delta, s->X.blas);
 }
 
-/* Leplat et al.'s relative weight: lam = volume D(X | W0 H0) /
- * |logdet(W0'W0 + delta I)| at the start, in the solver's units */
+/* the weight given (P->lam > 0), else Leplat et al.'s relative weight
+ * lam = volume D(X | W0 H0) / |logdet(W0'W0 + delta I)| at the start, in
+ * the solver's units */
 static void minvol_begin(const nmf_params *P, nmf_state *s, double loss0)
 {
     s->lam = 0.0;
@@ -226,7 +231,7 @@ static void minvol_begin(const nmf_params *P, nmf_state *s, double loss0)
     if (!(P->volume > 0.0)) return;
     double ld = mu_minvol_logdet(s->wt, s->r, s->X.nrow, P->delta, s->X.blas);
     if (!(fabs(ld) > 0.0)) error("logdet(W'W + delta I) is 0 at the start: minimum volume has no scale");
-    s->lam = P->volume * loss0 / fabs(ld);
+    s->lam = P->lam > 0.0 ? P->lam : P->volume * loss0 / fabs(ld);
     s->mu = (double *) R_alloc((size_t) s->r, sizeof(double));
     for (int k = 0; k < s->r; k++) s->mu[k] = 0.0;
 }

@@ -225,6 +225,14 @@ test_that("the fit records the penalty; restarts, nmf_rank and bad input", {
   expect_output(print(fit), "minimum volume 0.1: penalty lam \\* logdet\\(W'W \\+ 1 I\\)")
   objective <- vapply(fit$runs, function(r) r$loss + r$penalty, numeric(1))
   expect_identical(fit$best, which.min(objective))
+  # one weight for every run (the relative rule at the first run's start),
+  # so the objectives compare
+  lams <- vapply(fit$runs, function(r) r$lam, numeric(1))
+  expect_identical(lams, rep(fit$lam, 3))
+  # a single run from the same seed starts where the first restart did
+  first <- suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, init = "random", maxit = 50, seed = 1))
+  expect_identical(first$lam, fit$lam)
+  expect_identical(first$w, fit$runs[[1]]$w)
   survey <- suppressWarnings(nmf_rank(p$x, 2:3, beta = 1, folds = 2, nrun = 2, seed = 1, maxit = 30,
                                       volume = 0.1))
   expect_identical(survey$fits[[1]]$volume, 0.1)
