@@ -36,6 +36,13 @@
  *     one pass per column with everything in registers.
  * Blocks and columns are each computed by one thread in a fixed order, so
  * results do not depend on the number of threads.
+ *
+ * Minimum volume (mu_minvol_half, at the end of this file): the W half of
+ * Leplat, Gillis & Ang (2020), "Blind audio source separation with
+ * minimum-volume beta-divergence NMF", IEEE TSP 68: each path above, in
+ * store mode, hands back its numerators and denominators instead of
+ * stepping, and a majorize-minimize step of D_beta + lam logdet(W'W + dI)
+ * with the columns of W on the simplex uses them.
  */
 #include "betanmf.h"
 #include "simd.h"

@@ -229,6 +229,10 @@ test_that("the fit records the penalty; restarts, nmf_rank and bad input", {
   # so the objectives compare
   lams <- vapply(fit$runs, function(r) r$lam, numeric(1))
   expect_identical(lams, rep(fit$lam, 3))
+  # what works on restarts works on min-volume restarts
+  expect_s3_class(consensus(fit), "nmf_consensus")
+  expect_length(stability(fit)$mean_stability, 1)
+  expect_equal(dim(predict(fit, p$x)), dim(fit$h))
   # a single run from the same seed starts where the first restart did
   first <- suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, init = "random", maxit = 50, seed = 1))
   expect_identical(first$lam, fit$lam)
