@@ -188,7 +188,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   beta <- check_beta(beta)
   solver <- check_choice(solver)
   missing <- check_choice(missing)
-  volume <- check_volume(volume, solver, control)
+  volume <- check_volume(volume, solver)
   if (solver == "hals" && beta != 2) {
     abort(sprintf("solver = \"hals\" minimises the beta = 2 loss only; use solver = \"mu\" for beta = %g", beta))
   }
@@ -228,6 +228,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   }
   check_restart_init(init_name, nrun)
   ctl <- solver_control(control, solver, d$dims, rank, maxit, tol)
+  check_volume(volume, solver, ctl)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, nrun)
   mean_x <- (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs

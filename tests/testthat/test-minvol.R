@@ -245,4 +245,10 @@ test_that("the fit records the penalty; restarts, nmf_rank and bad input", {
   expect_error(nmf(p$x, 3, volume = -1), "volume", class = "betanmf_error_input")
   expect_error(nmf(p$x, 3, volume = c(1, 2)), "volume", class = "betanmf_error_input")
   expect_error(nmf(p$x, 3, volume = 0.1, control = list(l1 = 1)), "l1", class = "betanmf_error_input")
+  expect_error(nmf(p$x, 3, volume = 0.1, control = list(l2 = c(1, 0))), "l2", class = "betanmf_error_input")
+  expect_error(nmf(p$x, 3, volume = 0.1, control = list(l1 = NA_real_)), "l1", class = "betanmf_error_input")
+  # an l1/l2 penalty on H alone is fine
+  expect_silent(suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, maxit = 5, control = list(l1 = c(0, 1)))))
+  expect_output(suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, maxit = 10, verbose = TRUE)),
+                "iteration +10  loss [0-9.e+]+  penalty [0-9.e+]+  relative decrease")
 })
