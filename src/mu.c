@@ -506,16 +506,19 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
  * With a multiplier mu_k for column k's sum, each entry solves
  *   phi(rho) = [that derivative] + 2 lam a rho - 2 lam b / rho + mu_k = 0,
  * phi strictly increasing (a > 0), so rho(mu) is unique and decreasing, and
- * mu_k is the one root of sum_i w~_ik rho_ik(mu_k) = 1 (safeguarded Newton
- * with d rho / d mu = -1 / phi'(rho)).  The new W minimises a majoriser of
- * the objective over a set that contains W~: the objective never increases.
+ * mu_k is the one root of sum_i w~_ik rho_ik(mu_k) = 1.  Newton on the
+ * column's whole system (mv_joint) finds it in a few passes; a safeguarded
+ * Newton search on mu alone, each trial solving every entry (mv_column,
+ * d rho / d mu = -1 / phi'(rho)), is the fallback.  The new W minimises a
+ * majoriser of the objective over a set that contains W~ (its columns sum
+ * to 1, made exact after each update): the objective never increases.
  * Entries with w~ = 0 stay 0. */
 
 typedef struct {
     double P, Q, a2, b2;   /* a2 = 2 lam a, b2 = 2 lam b */
 } mv_entry;
 
-/* phi(rho) - mu and phi'(rho) of one entry */
+/* phi(rho) without the multiplier's term, and phi'(rho), of one entry */
 static double mv_phi(const mv_entry *e, double rho, double beta, double *dphi)
 {
     double v, dv, ir = 1.0 / rho;
