@@ -149,6 +149,11 @@ print.nmf_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
               if (!is.null(x$runs)) sprintf(", best of %d runs (run %d)", length(x$runs), x$best) else ""))
   cat(sprintf("loss %s after %d iterations (%s)\n", format(x$loss, digits = digits), x$iterations,
               if (x$converged) "converged" else "not converged: maxit reached"))
+  if (!is.null(x$volume)) {
+    cat(sprintf("minimum volume %s: penalty lam * logdet(W'W + %g I) = %s (lam = %s)\n",
+                format(x$volume, digits = digits), x$delta, format(x$penalty, digits = digits),
+                format(x$lam, digits = digits)))
+  }
   if (!is.null(x$mask)) cat(sprintf("%d entries held out of the fit\n", length(x$mask$i)))
   if (!is.null(x$dropped)) {
     cat(sprintf("%d rows and %d columns without an observed entry: NA in W and H\n",

@@ -22,7 +22,8 @@
 #' beta = 2, coordinate descent for beta = 1, with or without left-out
 #' entries (`mask`, or `NA` with `missing = "mask"`: they are left out of its
 #' gradients, curvatures and column sums, so it minimises the loss over the
-#' observed entries, which never increases), and MU otherwise. Left-out
+#' observed entries, which never increases), and MU otherwise and for
+#' minimum volume (`volume > 0`). Left-out
 #' entries are not fitted, so coordinate descent's exact zeros can give a
 #' fitted value of zero at a left-out positive entry, whose divergence is
 #' infinite; MU approaches zero without reaching it. To score left-out
@@ -111,6 +112,32 @@
 #'   `inner_tol` (0.01), `l1` and `l2` (penalties on W and H, each
 #'   a number or a pair `c(w, h)`).
 #' @param assay for a `SummarizedExperiment`, which assay to factorize.
+#' @param volume the relative weight of a minimum-volume penalty on `W`
+#'   (Leplat, Gillis & Ang 2020), a single non-negative number; `0` (the
+#'   default) fits ordinary NMF. With `volume > 0` the fit minimises
+#'   \eqn{D_\beta(X | WH) + \lambda \log\det(W^T W + \delta I)}{D_beta(X | WH) +
+#'   lam * logdet(W'W + delta I)} with every column of `W` summing to one,
+#'   which picks, among the factorizations that explain the data about as
+#'   well, the one whose basis spans the smallest volume: it separates
+#'   overlapping components (flat mutational signatures, assemblies that
+#'   share neurons) that plain NMF blends. The weight is relative, as in
+#'   Leplat et al. and MuSiCal (Jin et al. 2024): \eqn{\lambda}{lam} =
+#'   `volume` times \eqn{D_\beta(X | W_0 H_0) / |\log\det(W_0^T W_0 +
+#'   \delta I)|}{D_beta(X | W0 H0) / |logdet(W0'W0 + delta I)|} at the
+#'   start (its `W` columns scaled to sum to one; with restarts, the first
+#'   run's start, and that one weight for every run so that their
+#'   objectives compare), so it does not depend on the units of `x`; \eqn{\delta = 1}{delta = 1} (MuSiCal's
+#'   default), which keeps the log-determinant non-negative and finite when
+#'   `W` is rank deficient. Useful values of `volume` are small (around
+#'   `0.01`): larger ones trade fit for volume and pull distinct components
+#'   towards each other, so compare a few. Any
+#'   `beta`, dense or sparse `x`, masks and restarts; the solver is `"mu"`
+#'   (`"auto"` picks it; `"hals"` and `"cd"` are an error): `H` takes the
+#'   ordinary multiplicative update, `W` one majorize-minimize step of the
+#'   whole objective under the column-sum constraint, so the objective never
+#'   increases. With restarts the run with the lowest objective is returned.
+#'   Penalties on `W` through `control$l1`, `control$l2` cannot be combined
+#'   with it.
 #' @return An object of class `nmf_fit`: a list with `w`, `h`, `beta`,
 #'   `rank`, `loss` (the beta-divergence), `trace` (a data frame of iteration
 #'   and loss), `iterations`, `converged`, `solver`, `init`, `seed`, `call`,
@@ -118,7 +145,11 @@
 #'   `converged`) and `best` (the index of the returned run).  HALS fits also
 #'   have `sweeps`: the inner sweeps run (see `control$inner`), summed over
 #'   the rows of `w`, the columns of `h` and the iterations; each costs about
-#'   `2 * rank^2` flops.
+#'   `2 * rank^2` flops.  Minimum-volume fits (`volume > 0`) also have
+#'   `volume`, `delta`, `lam` (the absolute weight, in the units of the
+#'   loss) and `penalty` (\eqn{\lambda \log\det(W^T W + \delta I)}{lam *
+#'   logdet(W'W + delta I)} at the returned factors), and their `trace` a
+#'   column `penalty` beside `loss` (the objective is their sum).
 #' @references
 #' Fevotte, C. and Idier, J. (2011). Algorithms for nonnegative matrix
 #' factorization with the beta-divergence. Neural Computation 23(9), 2421-2456.
@@ -137,6 +168,13 @@
 #'
 #' Boutsidis, C. and Gallopoulos, E. (2008). SVD based initialization: a head
 #' start for nonnegative matrix factorization. Pattern Recognition 41(4).
+#'
+#' Leplat, V., Gillis, N. and Ang, A. M. S. (2020). Blind audio source
+#' separation with minimum-volume beta-divergence NMF. IEEE Transactions on
+#' Signal Processing 68, 3400-3410.
+#'
+#' Jin, H. et al. (2024). Accurate and sensitive mutational signature
+#' analysis with MuSiCal. Nature Genetics 56, 541-552.
 #' @seealso [predict.nmf_fit()], [beta_divergence()], [basis()].
 #' @examples
 #' set.seed(1)
@@ -151,15 +189,17 @@
 nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init = NULL,
                 nrun = 1, seed = NULL, maxit = 1000, tol = 1e-5, mask = NULL,
                 missing = c("error", "mask"), threads = NULL, verbose = FALSE,
-                control = list(), assay = NULL) {
+                control = list(), assay = NULL, volume = 0) {
   call <- match.call()
   beta <- check_beta(beta)
   solver <- check_choice(solver)
   missing <- check_choice(missing)
+  volume <- check_volume(volume, solver)
   check_solver_beta(solver, beta)
   check_fit_args(nrun, maxit, tol, threads, verbose) # a bad argument is reported before the data are read
   d <- prepare_data(x, beta = beta, mask = mask, missing = missing, assay = assay)
-  nmf_prepared(d, rank, beta, solver, init, nrun, seed, maxit, tol, threads, verbose, control, call)
+  nmf_prepared(d, rank, beta, solver, init, nrun, seed, maxit, tol, threads, verbose, control, call,
+               volume = volume)
 }
 
 # solver = "hals" and "cd" minimise one beta only
@@ -187,21 +227,27 @@ check_fit_args <- function(nrun, maxit, tol, threads, verbose) {
   list(nrun = nrun, maxit = maxit, threads = threads)
 }
 
-# The solver "auto" stands for: HALS for beta = 2, coordinate descent for
-# beta = 1 (with or without held-out entries: they are left out of its
-# gradients, curvatures and column sums, src/kl_cd.c), MU otherwise.
-auto_solver <- function(beta) if (beta == 2) "hals" else if (beta == 1) "cd" else "mu"
+# The solver "auto" stands for: MU for minimum volume (its W update is an
+# MU step, src/mu.c); else HALS for beta = 2, coordinate descent for beta = 1
+# (with or without held-out entries: they are left out of its gradients,
+# curvatures and column sums, src/kl_cd.c), MU otherwise.
+auto_solver <- function(beta, volume = 0) {
+  if (volume > 0) "mu" else if (beta == 2) "hals" else if (beta == 1) "cd" else "mu"
+}
 
 # nmf() from the data prepared by prepare_data() (its checks done): the fits
 # of a rank survey share one prepared data set per fold (R/rank.R).  `beta`
-# checked, `solver` one of the choices and compatible with `beta`.
+# checked, `solver` one of the choices and compatible with `beta`, `volume`
+# checked against `solver` (check_volume()).
 nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, seed = NULL, maxit = 1000,
-                         tol = 1e-5, threads = NULL, verbose = FALSE, control = list(), call = NULL) {
+                         tol = 1e-5, threads = NULL, verbose = FALSE, control = list(), call = NULL,
+                         volume = 0) {
   a <- check_fit_args(nrun, maxit, tol, threads, verbose)
   nrun <- a$nrun
   maxit <- a$maxit
   threads <- a$threads
-  if (solver == "auto") solver <- auto_solver(beta)
+  volume <- check_volume(volume, solver)
+  if (solver == "auto") solver <- auto_solver(beta, volume)
   rank <- check_rank(rank, d$dims)
   if (is.null(init)) init <- if (nrun > 1L) "random" else if (solver == "mu") "nndsvds" else "nndsvda"
   user_init <- NULL
@@ -217,21 +263,36 @@ nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, 
   }
   check_restart_init(init_name, nrun)
   ctl <- solver_control(control, solver, d$dims, rank, maxit, tol)
+  check_volume(volume, solver, ctl)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, nrun)
   mean_x <- (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
 
   run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
-  one_run <- function(k) {
+  start_of <- function() {
     start <- if (is.null(user_init)) init_factors(d$xs, rank, init_name, mean_x, d$xscale) else user_init
+    if (volume > 0) simplex_start(start) else start
+  }
+  # minimum volume: one absolute weight for every run, Leplat's relative
+  # rule at the first run's start (its stream's first draws), so the runs'
+  # objectives compare
+  lam <- 0
+  if (volume > 0) {
+    start1 <- with_stream(streams[[1]], start_of())
+    lam <- run_solver(d, start1$w, start1$h, beta, solver, utils::modifyList(ctl, list(maxit = 0L)), FALSE,
+                      threads, FALSE, volume = volume)$lam
+  }
+  one_run <- function(k) {
+    start <- start_of()
     res <- run_solver(d, start$w, start$h, beta, solver, ctl, TRUE, run_threads, verbose,
-                      run = if (nrun > 1L) k else 0L)
-    finish_factors(res, d, beta)
+                      run = if (nrun > 1L) k else 0L, volume = volume, lam = lam)
+    finish_factors(res, d, beta, volume)
   }
   runs <- run_streams(nrun, streams, one_run, label = "nmf restarts")
   runs <- lapply(runs, restore_dropped, d$dropped)
   warn_dropped(d$dropped)
-  losses <- vapply(runs, function(r) r$loss, numeric(1))
+  # minimum volume: the best run by the objective (divergence + penalty)
+  losses <- vapply(runs, function(r) r$loss + if (volume > 0) r$penalty else 0, numeric(1))
   best <- which.min(losses)
   fit <- runs[[best]]
   n_unconverged <- sum(!vapply(runs, function(r) r$converged, logical(1)))
@@ -261,8 +322,13 @@ nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, 
     fit$dropped <- d$dropped[c("rows", "cols")]
   }
   fit$sparse <- d$sparse
+  if (volume > 0) {
+    fit$volume <- volume
+    fit$delta <- 1
+  }
   if (nrun > 1L) {
-    fit$runs <- lapply(runs, function(r) r[c("w", "h", "loss", "iterations", "converged")])
+    keep <- c("w", "h", "loss", "iterations", "converged", if (volume > 0) c("penalty", "lam"))
+    fit$runs <- lapply(runs, function(r) r[keep])
     fit$best <- best
   }
   class(fit) <- "nmf_fit"
@@ -294,27 +360,44 @@ simd_builds <- function() .Call(C_simd_builds)
 # verbose = TRUE prints the loss in the user's units (what fit$loss reports),
 # prefixed by the run number when run > 0.  Every list the C side reads is
 # named and read by name (src/nmf.c, src/data.c).
-run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L) {
-  a <- solver_args(d, w, h, beta, solver, ctl, update_w, threads, verbose, run)
+run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L, volume = 0,
+                       lam = 0) {
+  a <- solver_args(d, w, h, beta, solver, ctl, update_w, threads, verbose, run, volume, lam)
   .Call(C_nmf_fit, a$data, a$wt, a$h, a$control)
 }
 
 # The arguments of C_nmf_fit: data = list(dense, sparse, dims, hold), t(W),
-# H and the named control list.
-solver_args <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L) {
+# H and the named control list (volume > 0: minimum volume, with delta = 1
+# and the absolute weight lam in the solver's units, or 0 to take it from
+# the start by the relative rule).
+solver_args <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L, volume = 0,
+                        lam = 0) {
   data <- list(dense = d$dense, sparse = d$sp, dims = as.integer(d$dims), hold = d$hold)
   control <- list(solver = switch(solver, hals = 1L, mu = 2L, cd = 3L), beta = as.double(beta),
                   maxit = ctl$maxit, tol = ctl$tol, check = ctl$check, inner = ctl$inner,
                   inner_tol = ctl$inner_tol, l1_w = ctl$l1[1], l1_h = ctl$l1[2],
                   l2_w = ctl$l2[1], l2_h = ctl$l2[2], update_w = isTRUE(update_w),
                   threads = as.integer(threads), verbose = isTRUE(verbose), unit = d$scale^beta,
-                  run = as.integer(run))
+                  run = as.integer(run), volume = as.double(volume), delta = 1,
+                  lam = as.double(lam))
   list(data = data, wt = t(w), h = h, control = control)
 }
 
+# The start of a minimum-volume fit: the columns of W on the simplex (the
+# constraint set of its W update), H's rows carrying their sums.
+simplex_start <- function(start) {
+  cs <- colSums(start$w)
+  if (any(!(cs > 0))) {
+    abort("volume > 0 needs every column of the starting W to have a positive entry", "numerical")
+  }
+  list(w = sweep(start$w, 2, cs, "/"), h = start$h * cs)
+}
+
 # Back to the user's units, W columns summing to one, components ordered by
-# contribution, dimnames from x.
-finish_factors <- function(res, d, beta) {
+# contribution, dimnames from x.  Minimum volume (volume > 0): the penalty
+# lam logdet(W'W + I) in the units of the loss, in the trace as a column of
+# its own, and lam.
+finish_factors <- function(res, d, beta, volume = 0) {
   w <- t(res$wt)
   h <- res$h * d$scale
   cs <- colSums(w)
@@ -328,9 +411,15 @@ finish_factors <- function(res, d, beta) {
   dimnames(w) <- list(d$dimnames[[1]], comp)
   dimnames(h) <- list(comp, d$dimnames[[2]])
   unit <- d$scale^beta
-  list(w = w, h = h, loss = res$loss * unit,
-       trace = data.frame(iteration = res$trace_iter, loss = res$trace * unit),
-       iterations = res$iterations, converged = res$converged, sweeps = res$sweeps)
+  out <- list(w = w, h = h, loss = res$loss * unit,
+              trace = data.frame(iteration = res$trace_iter, loss = res$trace * unit),
+              iterations = res$iterations, converged = res$converged, sweeps = res$sweeps)
+  if (volume > 0) {
+    out$trace$penalty <- res$trace_penalty * unit
+    out$penalty <- res$penalty * unit
+    out$lam <- res$lam * unit
+  }
+  out
 }
 
 solver_control <- function(control, solver, dims, rank, maxit, tol) {

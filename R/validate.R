@@ -245,3 +245,22 @@ check_positive <- function(value, arg) {
   }
   invisible(value)
 }
+
+# The minimum-volume weight of nmf(): 0 (off) or positive, and only with the
+# solver that has the min-volume update (MU); ctl: the validated control
+# list (solver_control()), or NULL before it exists; no penalty on W beside
+# the volume.
+check_volume <- function(volume, solver, ctl = NULL) {
+  if (!is.numeric(volume) || length(volume) != 1L || is.na(volume) || !is.finite(volume) || volume < 0) {
+    abort("'volume' must be a single non-negative number (0 = no minimum-volume penalty)")
+  }
+  volume <- as.double(volume)
+  if (volume > 0 && solver %in% c("hals", "cd")) {
+    abort(sprintf(paste0("volume > 0 (minimum volume) is fitted by multiplicative updates only; ",
+                         "use solver = \"mu\" or \"auto\", not \"%s\""), solver))
+  }
+  if (volume > 0 && !is.null(ctl) && (ctl$l1[1] != 0 || ctl$l2[1] != 0)) {
+    abort("volume > 0 cannot be combined with an l1 or l2 penalty on W (control$l1[1], control$l2[1]); set them to 0")
+  }
+  volume
+}

@@ -11,6 +11,8 @@
 #   BENCH_ONLY=bench bash bench/run.sh     # only the first yardstick (bench/bench.R)
 #   BENCH_ONLY=mu_start bash bench/run.sh  # MU's iterations from its two NNDSVD starts (bench/mu_start.R)
 #   BENCH_ONLY=sparse_kl bash bench/run.sh # sparse beta = 1: MU (the old default) vs CD (bench/sparse_kl.R)
+#   BENCH_ONLY=minvol_cost bash bench/run.sh
+#                                          # minimum volume's iteration against MU's (bench/minvol_cost.R)
 #   BENCH_OLD=<rev> BENCH_ONLY=commits bash bench/run.sh
 #                                          # commit <rev> against the work tree, interleaved (bench/commits.R)
 #   BENCH_OLD=<rev> BENCH_ONLY=survey bash bench/run.sh
@@ -58,7 +60,7 @@ fi
 
 only="${BENCH_ONLY:-all}"
 if [ "$only" = issue6 ]; then only=targets; fi # the old name of targets.R
-case "$only" in all|bench|targets|mu_start|sparse_kl|commits|survey) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl, commits or survey" >&2; exit 2;; esac
+case "$only" in all|bench|targets|mu_start|sparse_kl|minvol_cost|commits|survey) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl, minvol_cost, commits or survey" >&2; exit 2;; esac
 if { [ "$only" = commits ] || [ "$only" = survey ]; } && [ -z "${BENCH_OLD:-}" ]; then
   echo "bench: BENCH_ONLY=$only needs BENCH_OLD=<git revision> to compare the work tree with" >&2; exit 2
 fi
@@ -98,6 +100,10 @@ if [ "$only" = commits ] || [ "$only" = survey ]; then
 fi
 if [ "$only" = sparse_kl ]; then
   Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/sparse_kl.R")' "$lib"
+  exit 0
+fi
+if [ "$only" = minvol_cost ]; then
+  Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/minvol_cost.R")' "$lib"
   exit 0
 fi
 if [ "$only" != targets ]; then

@@ -58,6 +58,8 @@ typedef struct {
     int blas;    /* BETANMF_BLAS=1: R's BLAS for every dense product */
     int nofuse;  /* BETANMF_NOFUSE=1: no fused pass (HALS, MU) */
     int fuse;    /* BETANMF_FUSE=1: HALS's one-pass update at any size */
+    int minvol_nested; /* BETANMF_MINVOL_NESTED=1: min-volume multipliers by
+                        * the nested search only (mu.c) */
 } nmf_switches;
 
 /* What a solver needs of the data, from its plan function; the driver
@@ -221,6 +223,11 @@ double hals_loss(const nmf_data *X, double xx, const double *A, const double *S,
 nmf_plan mu_plan(const nmf_data *X, double beta, int r, const nmf_switches *sw);
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
              double beta, double l1, double l2, int fused, int threads);
+/* the minimum-volume W half (F = t(W), columns of W on the simplex; mu:
+ * the r multipliers, kept between iterations) and its penalty's logdet */
+void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, double beta, double lam,
+                    double delta, int fused, double *mu, const nmf_switches *sw, int threads);
+double mu_minvol_logdet(const double *F, int r, int m, double delta, int blas);
 
 /* kl_cd.c: coordinate-descent sweeps of F (r x ncol) given G for beta = 1 */
 nmf_plan cd_plan(void);

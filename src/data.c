@@ -39,6 +39,7 @@ void read_switches(nmf_switches *sw)
     sw->blas = getenv("BETANMF_BLAS") != NULL;
     sw->nofuse = getenv("BETANMF_NOFUSE") != NULL;
     sw->fuse = getenv("BETANMF_FUSE") != NULL;
+    sw->minvol_nested = getenv("BETANMF_MINVOL_NESTED") != NULL;
 }
 
 static const int *int_elt(SEXP list, const char *name, R_xlen_t len)

@@ -36,10 +36,18 @@
  *     one pass per column with everything in registers.
  * Blocks and columns are each computed by one thread in a fixed order, so
  * results do not depend on the number of threads.
+ *
+ * Minimum volume (mu_minvol_half, at the end of this file): the W half of
+ * Leplat, Gillis & Ang (2020), "Blind audio source separation with
+ * minimum-volume beta-divergence NMF", IEEE TSP 68: each path above, in
+ * store mode, hands back its numerators and denominators instead of
+ * stepping, and a majorize-minimize step of D_beta + lam logdet(W'W + dI)
+ * with the columns of W on the simplex uses them.
  */
 #include "betanmf.h"
 #include "simd.h"
 #include "kernels.h"
+#include <R_ext/Lapack.h>
 #include <math.h>
 #include <string.h>
 
@@ -223,7 +231,7 @@ static void mu_half_fused(const nmf_data *X, double *F, const double *G, int r, 
  * (dense_trans: Xt->dense is the user's m x n array, Xt->ncol = m);
  * F = t(W), r x m; G = H, r x n */
 static void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
-                               double l1, double l2, int threads)
+                               double l1, double l2, int threads, double *ONUM, double *ODEN)
 {
     size_t m = (size_t) Xt->ncol, n = (size_t) Xt->nrow;
     int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
@@ -253,12 +261,20 @@ static void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, i
             for (int k = 0; k < r; k++) { a[k] += cx * h[k]; d[k] += cd * h[k]; }
         }
     }
+    if (ONUM) {
+        /* the min-volume update's terms (beta = 1: the denominator is gs) */
+        memcpy(ONUM, NUM, m * r * sizeof(double));
+        for (size_t i = 0; i < m; i++)
+            for (int k = 0; k < r; k++) ODEN[k + i * r] = kl ? gs[k] : DEN[k + i * r];
+        return;
+    }
     /* the update needs every row's sums first (F is read by all rows' y) */
     fuse_update(F, r, 0, (int) m, NUM, DEN, kl ? gs : NULL, l1, l2, gam);
 }
 
 static void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
-                          double beta, double l1, double l2, int fused, int threads)
+                          double beta, double l1, double l2, int fused, int threads,
+                          double *ONUM, double *ODEN)
 {
     if (fused) {
         mu_half_fused(X, F, G, r, beta, l1, l2, threads);
@@ -296,7 +312,7 @@ static void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
         }
         kernel_gx_cols(Gp, nv, qx, (size_t) nrow, 0, nb, num);
         if (!kl) kernel_gx_cols(Gp, nv, qd, (size_t) nrow, 0, nb, den);
-        if (rp == r && !hp) {
+        if (rp == r && !hp && !ONUM) {
             /* unpadded: the vector update of the fused passes */
             fuse_update(F + (size_t) j0 * r, r, 0, nb, num, den, kl ? gs : NULL, l1, l2, gam);
             continue;
@@ -309,6 +325,11 @@ static void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
                 if (hp)
                     for (int t = hp[j]; t < hp[j + 1]; t++)
                         for (int k = 0; k < r; k++) dc[k] -= G[k + (size_t) hi[t] * r];
+            }
+            if (ONUM) {
+                memcpy(ONUM + (size_t) j * r, nc, (size_t) r * sizeof(double));
+                memcpy(ODEN + (size_t) j * r, dc, (size_t) r * sizeof(double));
+                continue;
             }
             for (int k = 0; k < r; k++) {
                 double d = dc[k] + l1 + l2 * f[k];
@@ -332,15 +353,18 @@ nmf_plan mu_plan(const nmf_data *X, double beta, int r, const nmf_switches *sw)
     return plan;
 }
 
-void mu_half(const nmf_data *X, double *F, const double *G, int r,
-             double beta, double l1, double l2, int fused, int threads)
+/* The half update of F, or with ONUM (r x ncol) only its numerators and
+ * denominators stored there and in ODEN, F left as it is (the min-volume
+ * W half, mu_minvol_half) */
+static void half(const nmf_data *X, double *F, const double *G, int r, double beta, double l1,
+                 double l2, int fused, int threads, double *ONUM, double *ODEN)
 {
     if (X->dense_trans && fused) {
-        mu_half_fused_rows(X, F, G, r, beta, l1, l2, threads);
+        mu_half_fused_rows(X, F, G, r, beta, l1, l2, threads, ONUM, ODEN);
         return;
     }
     if (!X->p && !X->dense_trans && kernels_available(r)) {
-        mu_half_dense(X, F, G, r, beta, l1, l2, fused, threads);
+        mu_half_dense(X, F, G, r, beta, l1, l2, fused, threads, ONUM, ODEN);
         return;
     }
     int nrow = X->nrow, ncol = X->ncol;
@@ -443,6 +467,10 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
                 }
         }
         if (fl) for (int t = hp[j]; t < hp[j + 1]; t++) fl[hi[t]] = 0;
+        if (ONUM) {
+            for (int k = 0; k < r; k++) { ONUM[k + (size_t) j * r] = num[k]; ODEN[k + (size_t) j * r] = den[k]; }
+            continue;
+        }
 
         for (int k = 0; k < r; k++) {
             double d = den[k] + l1 + l2 * f[k];
@@ -451,4 +479,318 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
             f[k] *= mu_step(ratio, gam);
         }
     }
+}
+
+void mu_half(const nmf_data *X, double *F, const double *G, int r,
+             double beta, double l1, double l2, int fused, int threads)
+{
+    half(X, F, G, r, beta, l1, l2, fused, threads, NULL, NULL);
+}
+
+/* ---- minimum volume: the W half of Leplat, Gillis & Ang (2020) ----
+ *
+ * min D_beta(X | WH) + lam logdet(W'W + delta I), every column of W summing
+ * to 1.  One majorize-minimize step from the current W~ (rows w~, r-vectors;
+ * here the columns of F = t(W), r x m):
+ *   - logdet is concave in W'W: logdet(W'W + dI) <= c + tr(Y W'W) with
+ *     Y = (W~'W~ + dI)^-1, a sum over rows of w Y w'.  With Y = Y+ - Y-
+ *     (elementwise positive and negative parts), a = Y+ w~, b = Y- w~:
+ *       w Y+ w' <= sum_k a_k w_k^2 / w~_k            (Y+ >= 0)
+ *      -w Y- w' <= c - 2 sum_k b_k w~_k log w_k      (z >= 1 + log z);
+ *   - the divergence by Fevotte & Idier's (2011) majoriser, whose
+ *     derivative in w_k, with rho = w_k / w~_k, P and Q the MU denominator
+ *     and numerator (half(), store mode), is
+ *       rho^(beta-1) P - rho^(beta-2) Q   (1 <= beta <= 2)
+ *       rho^(beta-1) P - Q                (beta > 2)
+ *       P - rho^(beta-2) Q                (beta < 1).
+ * With a multiplier mu_k for column k's sum, each entry solves
+ *   phi(rho) = [that derivative] + 2 lam a rho - 2 lam b / rho + mu_k = 0,
+ * phi strictly increasing (a > 0), so rho(mu) is unique and decreasing, and
+ * mu_k is the one root of sum_i w~_ik rho_ik(mu_k) = 1.  Newton on the
+ * column's whole system (mv_joint) finds it in a few passes; a safeguarded
+ * Newton search on mu alone, each trial solving every entry (mv_column,
+ * d rho / d mu = -1 / phi'(rho)), is the fallback.  The new W minimises a
+ * majoriser of the objective over a set that contains W~ (its columns sum
+ * to 1, made exact after each update): the objective never increases.
+ * Entries with w~ = 0 stay 0. */
+
+typedef struct {
+    double P, Q, a2, b2;   /* a2 = 2 lam a, b2 = 2 lam b */
+} mv_entry;
+
+/* phi(rho) without the multiplier's term, and phi'(rho), of one entry */
+static double mv_phi(const mv_entry *e, double rho, double beta, double *dphi)
+{
+    double v, dv, ir = 1.0 / rho;
+    if (beta == 1.0) {
+        v = e->P - e->Q * ir;
+        dv = e->Q * ir * ir;
+    } else if (beta == 2.0) {
+        v = rho * e->P - e->Q;
+        dv = e->P;
+    } else {
+        double p2 = pow_beta(rho, beta - 2.0); /* rho^(beta-2) */
+        if (beta > 1.0 && beta < 2.0) {
+            v = p2 * rho * e->P - p2 * e->Q;
+            dv = (beta - 1.0) * p2 * e->P - (beta - 2.0) * p2 * ir * e->Q;
+        } else if (beta > 2.0) {
+            v = p2 * rho * e->P - e->Q;
+            dv = (beta - 1.0) * p2 * e->P;
+        } else {
+            v = e->P - p2 * e->Q;
+            dv = -(beta - 2.0) * p2 * ir * e->Q;
+        }
+    }
+    *dphi = dv + e->a2 + e->b2 * ir * ir;
+    return v + e->a2 * rho - e->b2 * ir;
+}
+
+/* the non-negative root of A rho^2 + B rho - C = 0 (A > 0, C >= 0), without
+ * cancellation */
+static double pos_root(double A, double B, double C)
+{
+    double s = sqrt(B * B + 4.0 * A * C);
+    if (B >= 0.0) return (s + B > 0.0) ? 2.0 * C / (B + s) : 0.0;
+    return (s - B) / (2.0 * A);
+}
+
+/* rho(mu) of one entry: closed forms for beta = 1 and 2, else safeguarded
+ * Newton on t = log rho from the start rho0 (phi is increasing in t too) */
+static double mv_rho(const mv_entry *e, double beta, double mu, double rho0)
+{
+    if (beta == 1.0) return pos_root(e->a2, e->P + mu, e->Q + e->b2);
+    if (beta == 2.0) return pos_root(e->P + e->a2, mu - e->Q, e->b2);
+    double d, t = log(rho0 > 0.0 ? rho0 : 1.0), f = mv_phi(e, exp(t), beta, &d) + mu;
+    if (f == 0.0) return exp(t);
+    /* bracket [lo, hi]: phi(lo) < 0 < phi(hi); phi -> +inf as rho -> inf
+     * (a > 0); if phi stays >= 0 as rho -> 0 the minimiser is rho = 0 */
+    double lo = t, hi = t, step = 1.0;
+    if (f > 0.0) {
+        for (;;) {
+            lo = t - step;
+            if (lo < -700.0) return 0.0;
+            if (mv_phi(e, exp(lo), beta, &d) + mu < 0.0) break;
+            hi = lo; step *= 2.0;
+        }
+    } else {
+        for (;;) {
+            hi = t + step;
+            if (hi > 700.0) hi = 700.0;
+            if (mv_phi(e, exp(hi), beta, &d) + mu > 0.0 || hi == 700.0) break;
+            lo = hi; step *= 2.0;
+        }
+    }
+    t = 0.5 * (lo + hi);
+    for (int it = 0; it < 200; it++) {
+        double rho = exp(t);
+        f = mv_phi(e, rho, beta, &d) + mu;
+        if (f == 0.0) break;
+        if (f < 0.0) lo = t; else hi = t;
+        double tn = t - f / (d * rho);
+        if (!(tn > lo && tn < hi)) tn = 0.5 * (lo + hi);
+        if (fabs(tn - t) <= 1e-15 * (1.0 + fabs(t)) || hi - lo <= 1e-15 * (1.0 + fabs(t))) { t = tn; break; }
+        t = tn;
+    }
+    return exp(t);
+}
+
+/* sum_i w~_i rho_i(mu) - 1 and its derivative in mu; rho holds each
+ * entry's last root (the next solve's start) */
+static double mv_gap(const mv_entry *E, const double *w0, int m, double beta, double mu, double *rho,
+                     double *dgap)
+{
+    double g = -1.0, dg = 0.0, d;
+    for (int i = 0; i < m; i++) {
+        if (w0[i] == 0.0) continue;
+        rho[i] = mv_rho(&E[i], beta, mu, rho[i]);
+        if (rho[i] > 0.0) {
+            mv_phi(&E[i], rho[i], beta, &d);
+            dg -= w0[i] / d;
+        }
+        g += w0[i] * rho[i];
+    }
+    *dgap = dg;
+    return g;
+}
+
+/* the multiplier of one column: the root of the decreasing gap, bracketed
+ * and then safeguarded Newton, from the previous iteration's mu */
+static double mv_column(const mv_entry *E, const double *w0, int m, double beta, double mu, double *rho)
+{
+    double s = 0.0, dg;
+    for (int i = 0; i < m; i++)
+        if (w0[i] > 0.0) s = fmax(s, E[i].P + E[i].Q + E[i].a2 + E[i].b2);
+    double g = mv_gap(E, w0, m, beta, mu, rho, &dg);
+    if (g == 0.0) return mu;
+    /* g decreasing: bracket g(lo) > 0 > g(hi), then Newton from the end
+     * nearer the root (the start, when one step brackets it) */
+    double lo = mu, hi = mu, glo = g, ghi = g, step = s > 0.0 ? s : 1.0;
+    while (R_FINITE(step)) {
+        double c = g > 0.0 ? hi + step : lo - step, dc;
+        double gc = mv_gap(E, w0, m, beta, c, rho, &dc);
+        if (gc == 0.0) return c;
+        if (g > 0.0) { lo = hi; glo = ghi; hi = c; ghi = gc; if (gc < 0.0) break; }
+        else { hi = lo; ghi = glo; lo = c; glo = gc; if (gc > 0.0) break; }
+        step *= 2.0;
+    }
+    mu = fabs(glo) < fabs(ghi) ? lo : hi;
+    g = mv_gap(E, w0, m, beta, mu, rho, &dg);
+    for (int it = 0; it < 200 && g != 0.0; it++) {
+        if (g > 0.0) lo = mu; else hi = mu;
+        double mn = (dg < 0.0) ? mu - g / dg : 0.5 * (lo + hi);
+        if (!(mn > lo && mn < hi)) mn = 0.5 * (lo + hi);
+        int done = fabs(mn - mu) <= 1e-15 * (fabs(mu) + s) || hi - lo <= 1e-15 * (fabs(lo) + fabs(hi));
+        mu = mn;
+        g = mv_gap(E, w0, m, beta, mu, rho, &dg);
+        if (done) break;
+    }
+    return mu;
+}
+
+/* The column's system at once: Newton on (rho_1..rho_m, mu) for
+ *   phi_i(rho_i) + mu = 0,  sum_i w~_i rho_i = 1,
+ * whose step eliminates mu in closed form (the constraint is linear in
+ * rho): mu = (sum w~ rho - 1 - sum w~ phi / phi') / sum w~ / phi', then
+ * rho_i -= (phi_i + mu) / phi_i'.  One phi per entry and step, from rho = 1
+ * (the fixed point of the MM iteration) or, for beta = 1 and 2, from each
+ * entry's closed-form root at the last multiplier (then only mu moves
+ * much), so it costs a few passes where the nested search (mv_column)
+ * solves every entry afresh for each trial mu.
+ * Steps that would more than halve or double an entry are taken in log rho
+ * (positivity).  Returns 0 when it does not settle: mv_column then. */
+static int mv_joint(const mv_entry *E, const double *w0, int m, double beta, double *rho, double *fd,
+                    double *mu_out)
+{
+    for (int it = 0; it < 60; it++) {
+        double sr = 0.0, sf = 0.0, sd = 0.0;
+        for (int i = 0; i < m; i++) {
+            if (w0[i] == 0.0) continue;
+            double d, f = mv_phi(&E[i], rho[i], beta, &d), id = 1.0 / d;
+            fd[2 * i] = f;
+            fd[2 * i + 1] = id;
+            sr += w0[i] * rho[i];
+            sf += w0[i] * f * id;
+            sd += w0[i] * id;
+        }
+        double mu = (sr - 1.0 - sf) / sd;
+        if (!R_FINITE(mu)) return 0;
+        int settled = 1;
+        for (int i = 0; i < m; i++) {
+            if (w0[i] == 0.0) continue;
+            double step = -(fd[2 * i] + mu) * fd[2 * i + 1], r0 = rho[i];
+            if (step > -0.5 * r0 && step < r0) rho[i] = r0 + step;
+            else {
+                double rel = step / r0;
+                rho[i] = r0 * exp(rel < -3.0 ? -3.0 : (rel > 3.0 ? 3.0 : rel));
+            }
+            /* quadratic convergence: after a step of 1e-9 the error is of
+             * the order of its square, below rounding */
+            if (!(fabs(step) <= 1e-9 * r0)) settled = 0;
+        }
+        if (settled) { *mu_out = mu; return 1; }
+    }
+    return 0;
+}
+
+/* Y = (F F' + delta I)^-1 (r x r, full) by Cholesky; returns
+ * logdet(F F' + delta I) */
+static double mv_inverse(const double *F, int r, int m, double delta, double *Y, int blas, int invert)
+{
+    int info = 0;
+    gram(F, r, m, Y, blas);
+    for (int k = 0; k < r; k++) Y[k + k * r] += delta;
+    F77_CALL(dpotrf)("U", &r, Y, &r, &info FCONE);
+    if (info != 0) error("internal error: W'W + delta I is not positive definite (dpotrf %d)", info);
+    double ld = 0.0;
+    for (int k = 0; k < r; k++) ld += 2.0 * log(Y[k + k * r]);
+    if (!invert) return ld;
+    F77_CALL(dpotri)("U", &r, Y, &r, &info FCONE);
+    if (info != 0) error("internal error: dpotri %d", info);
+    for (int k = 0; k < r; k++)
+        for (int l = k + 1; l < r; l++) Y[l + k * r] = Y[k + l * r];
+    return ld;
+}
+
+/* logdet(W'W + delta I) of F = t(W) (r x m): the driver's penalty */
+double mu_minvol_logdet(const double *F, int r, int m, double delta, int blas)
+{
+    double *Y = (double *) R_alloc((size_t) r * r, sizeof(double));
+    return mv_inverse(F, r, m, delta, Y, blas, 0);
+}
+
+typedef struct {
+    const double *F, *NUM, *DEN, *Y;
+    int r, m, nested;
+    double beta, lam, *mu, *W0, *RHO, *Wn, *FD;
+    mv_entry *E;
+} mv_args;
+
+/* the columns [k0, k1) of W: their multipliers and new entries */
+static long mv_columns(const void *ctx, int t, int k0, int k1)
+{
+    const mv_args *a = ctx;
+    int r = a->r, m = a->m;
+    mv_entry *E = a->E + (size_t) t * m;
+    double *fd = a->FD + (size_t) t * 2 * m;
+    for (int k = k0; k < k1; k++) {
+        double *w0 = a->W0 + (size_t) k * m, *rho = a->RHO + (size_t) k * m, *wn = a->Wn + (size_t) k * m;
+        double tot = 0.0;
+        for (int i = 0; i < m; i++) {
+            const double *f = a->F + (size_t) i * r;
+            double ap = 0.0, bm = 0.0;
+            for (int l = 0; l < r; l++) {
+                double y = a->Y[k + l * r];
+                if (y > 0.0) ap += y * f[l]; else bm -= y * f[l];
+            }
+            E[i].P = a->DEN[k + (size_t) i * r];
+            E[i].Q = a->NUM[k + (size_t) i * r];
+            E[i].a2 = 2.0 * a->lam * ap;
+            E[i].b2 = 2.0 * a->lam * bm;
+            w0[i] = f[k];
+            rho[i] = 1.0;
+            tot += f[k];
+        }
+        if (!(tot > 0.0)) { for (int i = 0; i < m; i++) wn[i] = w0[i]; continue; }
+        /* the joint Newton iteration, or (BETANMF_MINVOL_NESTED, or when
+         * it does not settle) the nested search from the last multiplier */
+        double muk = a->mu[k];
+        if (a->beta == 1.0 || a->beta == 2.0)
+            for (int i = 0; i < m; i++) {
+                double r1 = w0[i] > 0.0 ? mv_rho(&E[i], a->beta, muk, 1.0) : 1.0;
+                rho[i] = r1 > 0.0 && R_FINITE(r1) ? r1 : 1.0;
+            }
+        if (a->nested || !mv_joint(E, w0, m, a->beta, rho, fd, &muk)) {
+            for (int i = 0; i < m; i++) rho[i] = 1.0;
+            muk = mv_column(E, w0, m, a->beta, a->mu[k], rho);
+        }
+        a->mu[k] = muk;
+        /* the sum is 1 to rounding; make it exact for the next majoriser */
+        double s = 0.0;
+        for (int i = 0; i < m; i++) { wn[i] = w0[i] * rho[i]; s += wn[i]; }
+        for (int i = 0; i < m; i++) wn[i] /= s;
+    }
+    return 0;
+}
+
+/* One min-volume W half: F = t(W) (r x m) from the W half's view of the
+ * data Xt and G = H; mu (r) holds each column's multiplier between
+ * iterations (the next solve's start) */
+void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, double beta, double lam,
+                    double delta, int fused, double *mu, const nmf_switches *sw, int threads)
+{
+    int m = Xt->ncol, nthr = threads > 0 ? threads : 1;
+    double *NUM = (double *) scratch_alloc((size_t) r * m + 1, sizeof(double));
+    double *DEN = (double *) scratch_alloc((size_t) r * m + 1, sizeof(double));
+    half(Xt, F, G, r, beta, 0.0, 0.0, fused, threads, NUM, DEN);
+    double *Y = (double *) scratch_alloc((size_t) r * r, sizeof(double));
+    mv_inverse(F, r, m, delta, Y, sw->blas, 1);
+    mv_args a = {F, NUM, DEN, Y, r, m, sw->minvol_nested, beta, lam, mu,
+                 (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
+                 (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
+                 (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
+                 (double *) scratch_alloc((size_t) nthr * 2 * m + 1, sizeof(double)),
+                 (mv_entry *) scratch_alloc((size_t) nthr * m + 1, sizeof(mv_entry))};
+    parallel_ranges(r, threads, mv_columns, &a);
+    for (int k = 0; k < r; k++)
+        for (int i = 0; i < m; i++) F[k + (size_t) i * r] = a.Wn[(size_t) k * m + i];
 }

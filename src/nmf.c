@@ -28,6 +28,8 @@ typedef struct {
     int solver, update_w, threads, maxit, check, inner, verbose, run;
     double beta, tol, inner_tol, l1w, l1h, l2w, l2h;
     double unit;        /* verbose: the loss is printed times unit = scale^beta */
+    double volume, delta; /* minimum volume: relative weight (0: off) and delta */
+    double lam;         /* its absolute weight, or 0: from the start */
     nmf_switches sw;
 } nmf_params;
 
@@ -38,11 +40,12 @@ typedef struct {
     nmf_plan plan;
     int r;
     double *wt, *h, *A, *S, *HH, *B, xx, sweeps;
+    double lam, *mu;    /* minimum volume: absolute weight, column multipliers */
 } nmf_state;
 
 /* what nmf_run() hands back; the trace lives in R_alloc memory */
 typedef struct {
-    double *trace, loss;
+    double *trace, *trace_pen, loss, pen;
     int *trace_it, ntrace, cap, iterations, converged;
 } nmf_result;
 
@@ -62,7 +65,8 @@ static int int_elt(SEXP list, const char *name)
 }
 
 /* control = list(solver, beta, maxit, tol, check, inner, inner_tol, l1_w,
- * l1_h, l2_w, l2_h, update_w, threads, verbose, unit, run), by name */
+ * l1_h, l2_w, l2_h, update_w, threads, verbose, unit, run, volume, delta, lam),
+ * by name */
 static void read_params(SEXP control, nmf_params *P)
 {
     P->solver = int_elt(control, "solver");
@@ -83,6 +87,9 @@ static void read_params(SEXP control, nmf_params *P)
     P->verbose = num_elt(control, "verbose") == 1.0;
     P->unit = num_elt(control, "unit");
     P->run = int_elt(control, "run");
+    P->volume = num_elt(control, "volume");
+    P->delta = num_elt(control, "delta");
+    P->lam = num_elt(control, "lam");
     if (P->check < 1) P->check = 1;
     if (P->threads < 1) P->threads = 1;
     if (P->maxit < 0) error("internal error: 'maxit' must be >= 0");
@@ -90,6 +97,9 @@ static void read_params(SEXP control, nmf_params *P)
         error("internal error: unknown solver %d", P->solver);
     if (P->solver == SOLVER_CD && P->beta != 1.0)
         error("internal error: coordinate descent is for beta = 1");
+    if (!(P->volume >= 0.0) || !(P->lam >= 0.0) ||
+        (P->volume > 0.0 && (P->solver != SOLVER_MU || !(P->delta > 0.0))))
+        error("internal error: minimum volume needs solver MU, volume >= 0, lam >= 0 and delta > 0");
     read_switches(&P->sw);
 }
 
@@ -166,7 +176,9 @@ static void update(const nmf_params *P, nmf_state *s)
         if (uw) kl_cd_half(&s->Xt, wt, h, r, P->inner, P->l1w, P->l2w, th);
         kl_cd_half(&s->X, h, wt, r, P->inner, P->l1h, P->l2h, th);
     } else {
-        if (uw) mu_half(&s->Xt, wt, h, r, P->beta, P->l1w, P->l2w, s->plan.fused, th);
+        if (uw && P->volume > 0.0)
+            mu_minvol_half(&s->Xt, wt, h, r, P->beta, s->lam, P->delta, s->plan.fused, s->mu, &P->sw, th);
+        else if (uw) mu_half(&s->Xt, wt, h, r, P->beta, P->l1w, P->l2w, s->plan.fused, th);
         mu_half(&s->X, h, wt, r, P->beta, P->l1h, P->l2h, s->plan.fused, th);
     }
 }
@@ -175,16 +187,19 @@ static void update(const nmf_params *P, nmf_state *s)
  * maxit can be huge while a fit converges after a few checks (and
  * maxit / check + 3 overflows int at maxit = INT_MAX), so it is not sized
  * by maxit up front */
-static void trace_push(nmf_result *res, int it, double loss)
+static void trace_push(nmf_result *res, int it, double loss, double pen)
 {
     if (res->ntrace == res->cap) {
         double *t2 = (double *) R_alloc(2 * (size_t) res->cap, sizeof(double));
+        double *p2 = (double *) R_alloc(2 * (size_t) res->cap, sizeof(double));
         int *i2 = (int *) R_alloc(2 * (size_t) res->cap, sizeof(int));
         memcpy(t2, res->trace, (size_t) res->cap * sizeof(double));
+        memcpy(p2, res->trace_pen, (size_t) res->cap * sizeof(double));
         memcpy(i2, res->trace_it, (size_t) res->cap * sizeof(int));
-        res->trace = t2; res->trace_it = i2; res->cap *= 2;
+        res->trace = t2; res->trace_pen = p2; res->trace_it = i2; res->cap *= 2;
     }
     res->trace[res->ntrace] = loss;
+    res->trace_pen[res->ntrace] = pen;
     res->trace_it[res->ntrace++] = it;
 }
 
@@ -195,7 +210,30 @@ static void trace_begin(const nmf_params *P, nmf_result *res)
     res->cap = (int) cap;
     res->ntrace = 0;
     res->trace = (double *) R_alloc(cap, sizeof(double));
+    res->trace_pen = (double *) R_alloc(cap, sizeof(double));
     res->trace_it = (int *) R_alloc(cap, sizeof(int));
+}
+
+/* the minimum-volume penalty lam logdet(W'W + delta I) (0 when off) */
+static double penalty(const nmf_params *P, const nmf_state *s)
+{
+    if (!(P->volume > 0.0)) return 0.0;
+    return s->lam * mu_minvol_logdet(s->wt, s->r, s->X.nrow, P->delta, s->X.blas);
+}
+
+/* the weight given (P->lam > 0), else Leplat et al.'s relative weight
+ * lam = volume D(X | W0 H0) / |logdet(W0'W0 + delta I)| at the start, in
+ * the solver's units */
+static void minvol_begin(const nmf_params *P, nmf_state *s, double loss0)
+{
+    s->lam = 0.0;
+    s->mu = NULL;
+    if (!(P->volume > 0.0)) return;
+    double ld = mu_minvol_logdet(s->wt, s->r, s->X.nrow, P->delta, s->X.blas);
+    if (!(fabs(ld) > 0.0)) error("logdet(W'W + delta I) is 0 at the start: minimum volume has no scale");
+    s->lam = P->lam > 0.0 ? P->lam : P->volume * loss0 / fabs(ld);
+    s->mu = (double *) R_alloc((size_t) s->r, sizeof(double));
+    for (int k = 0; k < s->r; k++) s->mu[k] = 0.0;
 }
 
 /* Fit from the factors in s (updated in place) until the loss, evaluated
@@ -207,9 +245,15 @@ static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
     plan_data(P, s);
     alloc_work(P, s);
     trace_begin(P, res);
-    double prev = initial_loss(P, s), loss0 = prev;
+    double prev = initial_loss(P, s);
     if (!R_FINITE(prev)) error("the loss at the initial factors is not finite");
-    trace_push(res, 0, prev);
+    minvol_begin(P, s, prev);
+    double pen = penalty(P, s);
+    trace_push(res, 0, prev, pen);
+    res->loss = prev;
+    res->pen = pen;
+    prev += pen; /* the stopping rule follows the objective */
+    double loss0 = prev;
     int prev_it = 0, it = 0;
     res->converged = 0;
     for (it = 1; it <= P->maxit; it++) {
@@ -226,7 +270,12 @@ static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
                 : loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
             if (!R_FINITE(cur)) error("internal error: the loss became non-finite at iteration %d", it);
             vmaxset(vmax);
-            trace_push(res, it, cur);
+            pen = penalty(P, s);
+            vmaxset(vmax);
+            trace_push(res, it, cur, pen);
+            res->loss = cur;
+            res->pen = pen;
+            cur += pen;
             /* relative to the current loss; on (nearly) exactly factorizable
              * data the loss itself heads to zero, so below a millionth of
              * the initial loss the decrease is measured against that floor */
@@ -234,7 +283,9 @@ static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
             double rel = (denom > 0.0) ? (prev - cur) / denom / (it - prev_it) : 0.0;
             if (P->verbose) {
                 if (P->run > 0) Rprintf("run %d  ", P->run);
-                Rprintf("iteration %5d  loss %.10g  relative decrease %.3e\n", it, cur * P->unit, rel);
+                Rprintf("iteration %5d  loss %.10g  ", it, res->loss * P->unit);
+                if (P->volume > 0.0) Rprintf("penalty %.10g  ", pen * P->unit);
+                Rprintf("relative decrease %.3e\n", rel);
             }
             prev = cur; prev_it = it;
             /* tol = 0 asks for exactly maxit iterations (benchmarks, tests) */
@@ -243,10 +294,9 @@ static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
         R_CheckUserInterrupt();
     }
     res->iterations = it > P->maxit ? P->maxit : it;
-    /* the last iteration is always a check, so `prev` is the loss at the
-     * final factors already; HALS's check is the expansion through the
+    /* the last iteration is always a check, so res->loss is the loss at
+     * the final factors already; HALS's check is the expansion through the
      * products, which cancels near an exact fit: there, recompute */
-    res->loss = prev;
     if (P->solver == SOLVER_HALS && !(prev > 1e-6 * s->xx)) {
         scratch_reset();
         res->loss = loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
@@ -254,11 +304,11 @@ static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
 }
 
 /* list(wt, h, trace, trace_iter, iterations, loss, sweeps, converged,
- * layout): every element named */
+ * layout, trace_penalty, penalty, lam): every element named */
 static SEXP fit_output(const nmf_params *P, const nmf_state *s, const nmf_result *res, SEXP Wt, SEXP H)
 {
     const char *nm[] = {"wt", "h", "trace", "trace_iter", "iterations", "loss", "sweeps", "converged",
-                        "layout"};
+                        "layout", "trace_penalty", "penalty", "lam"};
     const char *lay[] = {"copy", "parts", "fused", "npos", "blas"};
     int nout = (int) (sizeof(nm) / sizeof(nm[0])), nprotect = 0;
     SEXP out = PROTECT(allocVector(VECSXP, nout)); nprotect++;
@@ -267,7 +317,12 @@ static SEXP fit_output(const nmf_params *P, const nmf_state *s, const nmf_result
     setAttrib(out, R_NamesSymbol, names);
     SEXP tr = PROTECT(allocVector(REALSXP, res->ntrace)); nprotect++;
     SEXP tri = PROTECT(allocVector(INTSXP, res->ntrace)); nprotect++;
-    for (int t = 0; t < res->ntrace; t++) { REAL(tr)[t] = res->trace[t]; INTEGER(tri)[t] = res->trace_it[t]; }
+    SEXP trp = PROTECT(allocVector(REALSXP, res->ntrace)); nprotect++;
+    for (int t = 0; t < res->ntrace; t++) {
+        REAL(tr)[t] = res->trace[t];
+        REAL(trp)[t] = res->trace_pen[t];
+        INTEGER(tri)[t] = res->trace_it[t];
+    }
     SEXP layout = PROTECT(allocVector(INTSXP, 5)); nprotect++;
     SEXP lnames = PROTECT(allocVector(STRSXP, 5)); nprotect++;
     int lv[] = {s->plan.copy, s->plan.parts, s->plan.fused, s->plan.npos, s->X.blas};
@@ -282,6 +337,9 @@ static SEXP fit_output(const nmf_params *P, const nmf_state *s, const nmf_result
     SET_VECTOR_ELT(out, 6, ScalarReal(P->solver == SOLVER_HALS ? s->sweeps : NA_REAL));
     SET_VECTOR_ELT(out, 7, ScalarLogical(res->converged));
     SET_VECTOR_ELT(out, 8, layout);
+    SET_VECTOR_ELT(out, 9, trp);
+    SET_VECTOR_ELT(out, 10, ScalarReal(res->pen));
+    SET_VECTOR_ELT(out, 11, ScalarReal(s->lam));
     UNPROTECT(nprotect);
     return out;
 }

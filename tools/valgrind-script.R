@@ -5,7 +5,7 @@
 # the memory checkers cannot see still fails the target.
 #
 # Covered: dense and sparse data; beta = 0, 1, 2, 1.5 (plus 0.5 and 3); HALS (also the one-pass update),
-# MU and coordinate descent; masks (dense logical and sparse pattern, including NA -> missing =
+# MU (also minimum volume) and coordinate descent; masks (dense logical and sparse pattern, including NA -> missing =
 # "mask"); restarts (nrun = 2); user init; predict(); beta_divergence() with
 # and without a mask; tiny and degenerate sizes (1 x 1, 1 x n, m x 1,
 # rank = min(dim), empty sparse columns, explicit stored zeros); and the
@@ -111,6 +111,24 @@ fit_one(xna, 2, 2, "hals", "NA masked HALS", missing = "mask")
 # penalties
 fit_one(dense, 2, 2, "hals", "l1/l2 HALS", control = list(check = 2, l1 = 0.1, l2 = c(0.2, 0)))
 fit_one(dense, 2, 1.5, "mu", "l1/l2 MU", control = list(check = 2, l1 = 0.1, l2 = 0.1))
+
+# minimum volume (issue 26): the W half stores MU's terms from each path
+# (fused rank 2, blocked rank 5, the update as written on sparse data and
+# with a mask), then the multipliers; the objective, not the divergence
+# alone, never increases
+minvol_one <- function(x, rank, beta, what, ...) {
+  fit <- quiet(nmf(x, rank, beta = beta, volume = 0.1, maxit = 6, tol = 0, seed = 1,
+                   init = "random", control = list(check = 1), ...))
+  n_fits <<- n_fits + 1L
+  ok(all(is.finite(fit$w)) && all(fit$w >= 0) && all(is.finite(fit$h)), paste(what, ": finite factors"))
+  obj <- fit$trace$loss + fit$trace$penalty
+  ok(all(diff(obj) <= 1e-9 * abs(obj[-length(obj)])), paste(what, ": objective non-increasing"))
+}
+minvol_one(positive, 2, 1, "min-vol KL fused")
+minvol_one(positive, 5, 0.5, "min-vol beta 0.5 blocked")
+minvol_one(positive, 2, 0, "min-vol IS")
+minvol_one(sparse, 2, 2, "min-vol sparse beta 2")
+minvol_one(dense, 2, 1.5, "min-vol masked", mask = held)
 
 # tiny and degenerate shapes
 fit_one(matrix(3), 1, 1, "mu", "1 x 1 MU")

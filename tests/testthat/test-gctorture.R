@@ -14,12 +14,13 @@ torture <- function(expr) {
 ns <- asNamespace("betanmf")
 
 # the arguments nmf() would hand to C_nmf_fit, prepared once
-prepared_call <- function(x, beta, solver, mask = NULL, update_w = TRUE) {
+prepared_call <- function(x, beta, solver, mask = NULL, update_w = TRUE, volume = 0) {
   d <- ns$prepare_data(x, beta = beta, mask = mask)
   set.seed(1)
   start <- ns$init_factors(d$xs, 2L, "random", 1)
+  if (volume > 0) start <- ns$simplex_start(start)
   ctl <- ns$solver_control(list(check = 1L), solver, d$dims, 2L, 2L, 0)
-  unname(ns$solver_args(d, start$w, start$h, beta, solver, ctl, update_w, 1L, FALSE))
+  unname(ns$solver_args(d, start$w, start$h, beta, solver, ctl, update_w, 1L, FALSE, volume = volume))
 }
 
 call_fit <- function(args) do.call(.Call, c(list(ns$C_nmf_fit), args))
@@ -42,10 +43,12 @@ test_that("C_nmf_fit survives gctorture: dense/sparse, HALS/MU/CD, masks, fixed 
     list(x, 1, "cd", NULL, TRUE), list(xs, 1, "cd", NULL, TRUE), list(x, 1, "cd", mask, TRUE),
     list(xs, 1, "cd", mask, TRUE), list(x, 1, "cd", NULL, FALSE),
     # update_w = FALSE: the predict() / refitting path
-    list(x, 2, "hals", NULL, FALSE), list(x, 1, "mu", NULL, FALSE), list(xs, 1.5, "mu", NULL, FALSE)
+    list(x, 2, "hals", NULL, FALSE), list(x, 1, "mu", NULL, FALSE), list(xs, 1.5, "mu", NULL, FALSE),
+    # minimum volume (the sixth element: volume)
+    list(x, 1, "mu", NULL, TRUE, 0.1), list(xs, 0.5, "mu", mask, TRUE, 0.1), list(x + 1, 0, "mu", NULL, TRUE, 0.1)
   )
   for (cs in cases) {
-    args <- prepared_call(cs[[1]], cs[[2]], cs[[3]], cs[[4]], cs[[5]])
+    args <- prepared_call(cs[[1]], cs[[2]], cs[[3]], cs[[4]], cs[[5]], if (length(cs) > 5) cs[[6]] else 0)
     expected <- call_fit(args)
     got <- torture(call_fit(args))
     expect_identical(got, expected,

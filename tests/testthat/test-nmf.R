@@ -796,7 +796,8 @@ test_that("the driver returns every output as a named element, converged include
     ns$run_solver(d, w, h, 1, "mu", ctl, TRUE, 1L, FALSE)
   }
   res <- solve(2L, 0)
-  expect_named(res, c("wt", "h", "trace", "trace_iter", "iterations", "loss", "sweeps", "converged", "layout"))
+  expect_named(res, c("wt", "h", "trace", "trace_iter", "iterations", "loss", "sweeps", "converged", "layout",
+                      "trace_penalty", "penalty", "lam"))
   expect_identical(names(attributes(res)), "names") # no attribute carries an output
   expect_identical(res$converged, FALSE) # tol = 0: exactly maxit iterations
   expect_identical(res$iterations, 2L)
