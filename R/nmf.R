@@ -106,6 +106,11 @@
 #'   `inner_tol` (0.01), `l1` and `l2` (penalties on W and H, each
 #'   a number or a pair `c(w, h)`).
 #' @param assay for a `SummarizedExperiment`, which assay to factorize.
+#' @param checkpoint `NULL`, or the path of a directory where each restart is
+#'   saved as it finishes; a later call with the same directory and the same
+#'   arguments (a whole-number `seed`) reads those back and runs only the
+#'   others, with the same result. See [checkpoints].
+#' @inheritSection checkpoints Resuming and clusters
 #' @return An object of class `nmf_fit`: a list with `w`, `h`, `beta`,
 #'   `rank`, `loss` (the beta-divergence), `trace` (a data frame of iteration
 #'   and loss), `iterations`, `converged`, `solver`, `init`, `seed`, `call`,
@@ -113,7 +118,8 @@
 #'   `converged`) and `best` (the index of the returned run).  HALS fits also
 #'   have `sweeps`: the inner sweeps run (see `control$inner`), summed over
 #'   the rows of `w`, the columns of `h` and the iterations; each costs about
-#'   `2 * rank^2` flops.
+#'   `2 * rank^2` flops. With a `checkpoint`, `attr(fit, "checkpoint")`
+#'   counts the runs read back and computed ([checkpoints]).
 #' @references
 #' Fevotte, C. and Idier, J. (2011). Algorithms for nonnegative matrix
 #' factorization with the beta-divergence. Neural Computation 23(9), 2421-2456.
@@ -146,7 +152,7 @@
 nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init = NULL,
                 nrun = 1, seed = NULL, maxit = 1000, tol = 1e-5, mask = NULL,
                 missing = c("error", "mask"), threads = NULL, verbose = FALSE,
-                control = list(), assay = NULL) {
+                control = list(), assay = NULL, checkpoint = NULL) {
   call <- match.call()
   beta <- check_beta(beta)
   solver <- check_choice(solver)
@@ -201,7 +207,12 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
                       run = if (nrun > 1L) k else 0L)
     finish_factors(res, d, beta)
   }
-  runs <- run_streams(nrun, streams, one_run, label = "nmf restarts")
+  ck <- checkpoint_open(checkpoint, "nmf", d$x, digests = list(held_out = d$hold, dropped = d$dropped, start = user_init),
+                        settings = list(rank = rank, beta = beta, solver = solver, init = init_name, nrun = nrun,
+                                        seed = seed, maxit = maxit, tol = tol, missing = missing,
+                                        control = ctl[setdiff(names(ctl), c("maxit", "tol"))]))
+  runs <- run_streams(nrun, streams, one_run, label = "nmf restarts", checkpoint = ck)
+  progress <- attr(runs, "checkpoint")
   runs <- lapply(runs, restore_dropped, d$dropped)
   warn_dropped(d$dropped)
   losses <- vapply(runs, function(r) r$loss, numeric(1))
@@ -238,6 +249,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
     fit$runs <- lapply(runs, function(r) r[c("w", "h", "loss", "iterations", "converged")])
     fit$best <- best
   }
+  attr(fit, "checkpoint") <- progress
   class(fit) <- "nmf_fit"
   fit
 }
