@@ -129,9 +129,13 @@ checkpoint_open <- function(dir, what, x, digests = list(), settings = list()) {
     }
     differ <- manifest_differences(old, manifest)
     if (length(differ)) {
+      # seed = NULL draws a new seed each call: say which one the directory's tasks used
+      resume <- if (is.numeric(old$seed) && !identical(old$seed, manifest$seed)) {
+        sprintf(" (to resume that call, pass seed = %.0f)", old$seed)
+      } else ""
       abort(sprintf(paste0("the checkpoint directory '%s' holds the tasks of another call: %s differ%s; ",
-                           "use a new directory for this call (or delete this one to start over)"),
-                    dir, paste(differ, collapse = ", "), if (length(differ) == 1L) "s" else ""))
+                           "use a new directory for this call (or delete this one to start over)%s"),
+                    dir, paste(differ, collapse = ", "), if (length(differ) == 1L) "s" else "", resume))
     }
   } else {
     if (length(task_files(dir))) {

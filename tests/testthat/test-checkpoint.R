@@ -162,7 +162,7 @@ test_that("a checkpoint directory of another call is an error naming what differ
   dir <- checkpoint_dir()
   fit_restarts(x, checkpoint = dir)
   expect_error(nmf(x, 2, beta = 1, nrun = 4, seed = 2, maxit = 500, tol = 1e-4, checkpoint = dir),
-               "seed \\(1 there, 2 here\\).*use a new directory", class = "betanmf_error_input")
+               "seed \\(1 there, 2 here\\).*use a new directory.*pass seed = 1\\)", class = "betanmf_error_input")
   x2 <- x
   x2[1, 1] <- x2[1, 1] + 1
   expect_error(fit_restarts(x2, checkpoint = dir), "the data \\(digest", class = "betanmf_error_input")
@@ -177,6 +177,14 @@ test_that("a checkpoint directory of another call is an error naming what differ
   expect_message(fit_restarts(x, checkpoint = dir), "4 of 4 tasks read back")
   # an nmf() directory is not a survey's
   expect_error(survey(x, checkpoint = dir), "call \\(nmf there, nmf_rank here\\)", class = "betanmf_error_input")
+
+  # seed = NULL draws a seed per call: the error says which one to pass
+  dir_null <- checkpoint_dir()
+  drawn <- nmf(x, 2, beta = 1, nrun = 2, maxit = 500, tol = 1e-4, checkpoint = dir_null)
+  expect_error(nmf(x, 2, beta = 1, nrun = 2, maxit = 500, tol = 1e-4, checkpoint = dir_null),
+               sprintf("pass seed = %d\\)", drawn$seed), class = "betanmf_error_input")
+  expect_message(nmf(x, 2, beta = 1, nrun = 2, maxit = 500, tol = 1e-4, seed = drawn$seed, checkpoint = dir_null),
+                 "2 of 2 tasks read back")
 
   dir_survey <- checkpoint_dir()
   survey(x, checkpoint = dir_survey)
