@@ -207,7 +207,8 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
                       run = if (nrun > 1L) k else 0L)
     finish_factors(res, d, beta)
   }
-  ck <- checkpoint_open(checkpoint, "nmf", d$x, digests = list(held_out = d$hold, dropped = d$dropped, start = user_init),
+  ck <- checkpoint_open(checkpoint, "nmf", d$x,
+                        digests = list(held_out = d$hold, dropped = d$dropped, start = user_init),
                         settings = list(rank = rank, beta = beta, solver = solver, init = init_name, nrun = nrun,
                                         seed = seed, maxit = maxit, tol = tol, missing = missing,
                                         control = ctl[setdiff(names(ctl), c("maxit", "tol"))]))

@@ -217,6 +217,12 @@ test_that("a corrupt or foreign task file is computed again with a warning", {
                  "not written for this task", class = "betanmf_warning_checkpoint")
   expect_identical(attr(resumed, "checkpoint")$computed, 1L)
   expect_identical(without_call(resumed), without_call(reference))
+
+  # what a write killed before its rename leaves is never read
+  writeLines("half a file", file.path(dir, ".task-0004.rds-1a2b.tmp"))
+  unlink(file.path(dir, "task-0004.rds"))
+  expect_message(resumed <- fit_restarts(x, checkpoint = dir), "3 of 4 tasks read back, 1 to compute")
+  expect_identical(without_call(resumed), without_call(reference))
 })
 
 test_that("a bad checkpoint argument is a clear error", {
