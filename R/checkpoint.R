@@ -161,15 +161,16 @@ manifest_differences <- function(old, new, prefix = "") {
     }
     "another value"
   }
-  unlist(lapply(fields, function(f) {
+  as.character(unlist(lapply(fields, function(f) {
     if (is.list(old[[f]]) && is.list(new[[f]]) && !is.null(names(new[[f]]))) {
-      return(manifest_differences(old[[f]], new[[f]], prefix = paste0(prefix, f, "$")))
+      inner <- manifest_differences(old[[f]], new[[f]], prefix = paste0(prefix, f, "$"))
+      if (length(inner)) return(inner) # else they differ in something other than their fields
     }
     label <- if (nzchar(prefix)) paste0(prefix, f) else {
       switch(f, betanmf = "the betanmf version", dims = "the data's dimensions", data = "the data", f)
     }
     sprintf("%s (%s there, %s here)", label, show(f, old[[f]]), show(f, new[[f]]))
-  }))
+  })))
 }
 
 # Integers as doubles and named lists in name order, so 500L and 500, or

@@ -256,3 +256,11 @@ test_that("the data digest of a large matrix, taken in column blocks, sees every
   expect_false(identical(digest(x[, 1:19]), digest(x)))
   expect_false(identical(digest(x), betanmf:::checkpoint_digest(x))) # the blocks are in the digest
 })
+
+test_that("manifests that differ only in a list's attributes still differ", {
+  differences <- betanmf:::manifest_differences
+  expect_identical(differences(list(a = 1, b = list(c = 2)), list(a = 1, b = list(c = 2))), character(0))
+  expect_identical(differences(list(a = 1, b = list(c = 2)), list(a = 1, b = list(c = 3))), "b$c (2 there, 3 here)")
+  expect_identical(differences(list(b = list(c = 2)), list(b = structure(list(c = 2), extra = TRUE))),
+                   "b (another value there, another value here)")
+})
