@@ -51,6 +51,9 @@
 #'     the fit and their factors are NA.}
 #'   \item{`betanmf_warning_numerical`}{some held-out errors in [nmf_rank()]
 #'     are not finite; those ranks are not chosen.}
+#'   \item{`betanmf_warning_checkpoint`}{a task file in the `checkpoint`
+#'     directory of [nmf()] or [nmf_rank()] could not be read (or was not
+#'     written for that task); the task was computed again ([checkpoints]).}
 #' }
 #'
 #' @name betanmf_conditions
@@ -93,7 +96,8 @@ error_kinds <- list(
 warning_kinds <- list(
   convergence = "convergence",
   empty = "empty",
-  numerical = "numerical"
+  numerical = "numerical",
+  checkpoint = "checkpoint"
 )
 
 condition_class <- function(type, kind, kinds) {

@@ -138,6 +138,11 @@
 #'   increases. With restarts the run with the lowest objective is returned.
 #'   Penalties on `W` through `control$l1`, `control$l2` cannot be combined
 #'   with it.
+#' @param checkpoint `NULL`, or the path of a directory where each restart is
+#'   saved as it finishes; a later call with the same directory and the same
+#'   arguments (a whole-number `seed`) reads those back and runs only the
+#'   others, with the same result. See [checkpoints].
+#' @inheritSection checkpoints Resuming and clusters
 #' @return An object of class `nmf_fit`: a list with `w`, `h`, `beta`,
 #'   `rank`, `loss` (the beta-divergence), `trace` (a data frame of iteration
 #'   and loss), `iterations`, `converged`, `solver`, `init`, `seed`, `call`,
@@ -150,6 +155,8 @@
 #'   loss) and `penalty` (\eqn{\lambda \log\det(W^T W + \delta I)}{lam *
 #'   logdet(W'W + delta I)} at the returned factors), and their `trace` a
 #'   column `penalty` beside `loss` (the objective is their sum).
+#'   `2 * rank^2` flops. With a `checkpoint`, `attr(fit, "checkpoint")`
+#'   counts the runs read back and computed ([checkpoints]).
 #' @references
 #' Fevotte, C. and Idier, J. (2011). Algorithms for nonnegative matrix
 #' factorization with the beta-divergence. Neural Computation 23(9), 2421-2456.
@@ -189,7 +196,7 @@
 nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init = NULL,
                 nrun = 1, seed = NULL, maxit = 1000, tol = 1e-5, mask = NULL,
                 missing = c("error", "mask"), threads = NULL, verbose = FALSE,
-                control = list(), assay = NULL, volume = 0) {
+                control = list(), assay = NULL, volume = 0, checkpoint = NULL) {
   call <- match.call()
   beta <- check_beta(beta)
   solver <- check_choice(solver)
@@ -199,7 +206,7 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   check_fit_args(nrun, maxit, tol, threads, verbose) # a bad argument is reported before the data are read
   d <- prepare_data(x, beta = beta, mask = mask, missing = missing, assay = assay)
   nmf_prepared(d, rank, beta, solver, init, nrun, seed, maxit, tol, threads, verbose, control, call,
-               volume = volume)
+               volume = volume, checkpoint = checkpoint, missing = missing)
 }
 
 # solver = "hals" and "cd" minimise one beta only
@@ -238,10 +245,11 @@ auto_solver <- function(beta, volume = 0) {
 # nmf() from the data prepared by prepare_data() (its checks done): the fits
 # of a rank survey share one prepared data set per fold (R/rank.R).  `beta`
 # checked, `solver` one of the choices and compatible with `beta`, `volume`
-# checked against `solver` (check_volume()).
+# checked against `solver` (check_volume()); `checkpoint`, `missing` as in
+# nmf() (`missing` only enters a checkpoint's manifest).
 nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, seed = NULL, maxit = 1000,
                          tol = 1e-5, threads = NULL, verbose = FALSE, control = list(), call = NULL,
-                         volume = 0) {
+                         volume = 0, checkpoint = NULL, missing = "error") {
   a <- check_fit_args(nrun, maxit, tol, threads, verbose)
   nrun <- a$nrun
   maxit <- a$maxit
@@ -288,7 +296,14 @@ nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, 
                       run = if (nrun > 1L) k else 0L, volume = volume, lam = lam)
     finish_factors(res, d, beta, volume)
   }
-  runs <- run_streams(nrun, streams, one_run, label = "nmf restarts")
+  ck <- checkpoint_open(checkpoint, "nmf", d$x,
+                        digests = list(held_out = d$hold, dropped = d$dropped, start = user_init),
+                        settings = list(rank = rank, beta = beta, solver = solver, init = init_name, nrun = nrun,
+                                        seed = seed, maxit = maxit, tol = tol, missing = missing,
+                                        volume = volume,
+                                        control = ctl[setdiff(names(ctl), c("maxit", "tol"))]))
+  runs <- run_streams(nrun, streams, one_run, label = "nmf restarts", checkpoint = ck)
+  progress <- attr(runs, "checkpoint")
   runs <- lapply(runs, restore_dropped, d$dropped)
   warn_dropped(d$dropped)
   # minimum volume: the best run by the objective (divergence + penalty)
@@ -331,6 +346,7 @@ nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, 
     fit$runs <- lapply(runs, function(r) r[keep])
     fit$best <- best
   }
+  attr(fit, "checkpoint") <- progress
   class(fit) <- "nmf_fit"
   fit
 }

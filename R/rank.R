@@ -82,6 +82,11 @@
 #'   [cv_mask()]: `"speckled"` (random entries), or blocks of `block`
 #'   contiguous `"columns"` (e.g. time bins, the choice for neurons x time
 #'   bins, whose neighbouring bins are correlated) or `"rows"`.
+#' @param checkpoint `NULL`, or the path of a directory where each fit (one
+#'   per rank and fold, and the unmasked fit of each rank) is saved as it
+#'   finishes; a later call with the same directory and the same arguments (a
+#'   whole-number `seed`) reads those back and runs only the others, with the
+#'   same survey. See [checkpoints].
 #' @param ... further arguments to [nmf()] (e.g. `maxit`, `tol`, `solver`,
 #'   `missing = "mask"`); not `mask`.
 #' @return An object of class `nmf_rank_survey`: a list with `table` (a data
@@ -95,9 +100,12 @@
 #'   `beta`, `solver` (the solver of every fit, the folds' and the unmasked
 #'   ones), `folds`, `nrun`, `fraction`, `type`, `block`, `seed`,
 #'   `fold_seeds` (the [cv_mask()] seed of each fold), `fit_seeds` (the
-#'   [nmf()] seed of each fold's fits) and `call`. It has `print()`,
+#'   [nmf()] seed of each fold's fits) and `call`; with a `checkpoint`,
+#'   `attr(survey, "checkpoint")` counts the fits read back and computed
+#'   ([checkpoints]). It has `print()`,
 #'   `summary()`, `as.data.frame()`, `autoplot()` and `plot()` methods
 #'   ([nmf_rank_survey]).
+#' @inheritSection checkpoints Resuming and clusters
 #' @references
 #' Wold, S. (1978). Cross-validatory estimation of the number of components in
 #' factor and principal components models. Technometrics 20(4), 397-405.
@@ -117,7 +125,7 @@
 #' @export
 nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, seed = NULL,
                      rule = c("min", "1se"), threads = NULL, type = c("speckled", "columns", "rows"),
-                     block = 1, ...) {
+                     block = 1, checkpoint = NULL, ...) {
   call <- match.call()
   rule <- check_choice(rule)
   type <- check_choice(type)
@@ -210,7 +218,10 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
     list(cv = beta_divergence(held_x[[fold]], y, beta) / length(y),
          train = fit$loss / fit$n_obs, n_warn = n_warn, empty = empty)
   }
-  res <- run_streams(nrow(jobs), rng_streams(seed, nrow(jobs)), run_job, label = "rank survey")
+  ck <- checkpoint_open(checkpoint, "nmf_rank", x, settings = list(
+    ranks = ranks, beta = beta, folds = folds, nrun = nrun, fraction = fraction, seed = seed, type = type,
+    block = if (type == "speckled") NA else block, missing = missing, dots = dots))
+  res <- run_streams(nrow(jobs), rng_streams(seed, nrow(jobs)), run_job, label = "rank survey", checkpoint = ck)
   n_warn <- sum(vapply(res, function(r) r$n_warn, integer(1)))
   if (n_warn > 0) {
     warn(sprintf("%d of %d fits reached 'maxit' before converging; pass a larger 'maxit' (or 'tol') through '...'",
@@ -238,6 +249,7 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
               beta = beta, solver = fits[[1]]$solver, folds = folds, nrun = nrun, fraction = fraction,
               type = type, block = if (type == "speckled") NA_integer_ else as.integer(block), dims = dim(x),
               seed = seed, fold_seeds = mask_seeds, fit_seeds = fit_seeds, call = call)
+  attr(out, "checkpoint") <- attr(res, "checkpoint")
   class(out) <- "nmf_rank_survey"
   out
 }

@@ -51,7 +51,17 @@ resolve_seed <- function(seed) {
 
 # Apply `fun` over seq_len(n) with one stream each: through future.apply when
 # it is installed (any future::plan()), else lapply; progress via progressr.
-run_streams <- function(n, streams, fun, label = "runs") {
+# With a `checkpoint` (from checkpoint_open()) each finished task is saved as
+# it completes and the tasks found saved are read back, not run (see
+# checkpoint_run()).
+run_streams <- function(n, streams, fun, label = "runs", checkpoint = NULL) {
+  if (!is.null(checkpoint)) return(checkpoint_run(checkpoint, n, streams, fun, label))
+  stream_apply(seq_len(n), streams, fun, label)
+}
+
+# `fun` over the task numbers `tasks`, task k with streams[[k]].
+stream_apply <- function(tasks, streams, fun, label) {
+  n <- length(tasks)
   use_future <- n > 1L && requireNamespace("future.apply", quietly = TRUE)
   has_progress <- requireNamespace("progressr", quietly = TRUE)
   p <- if (has_progress) progressr::progressor(steps = n, label = label) else function(...) NULL
@@ -61,10 +71,10 @@ run_streams <- function(n, streams, fun, label = "runs") {
     res
   }
   if (use_future) {
-    future.apply::future_lapply(seq_len(n), function(k) with_stream(streams[[k]], one(k)),
+    future.apply::future_lapply(tasks, function(k) with_stream(streams[[k]], one(k)),
                                 future.seed = FALSE, future.packages = "betanmf")
   } else {
-    lapply(seq_len(n), function(k) with_stream(streams[[k]], one(k)))
+    lapply(tasks, function(k) with_stream(streams[[k]], one(k)))
   }
 }
 

@@ -264,3 +264,22 @@ check_volume <- function(volume, solver, ctl = NULL) {
   }
   volume
 }
+
+# A checkpoint directory (see ?checkpoints): a single path, created if
+# absent; returned absolute, so workers in other directories (cluster jobs)
+# write to the same place.
+check_checkpoint <- function(dir) {
+  if (!is.character(dir) || length(dir) != 1L || is.na(dir) || !nzchar(dir)) {
+    abort("'checkpoint' must be NULL or the path of a directory (a single string)")
+  }
+  if (file.exists(dir) && !dir.exists(dir)) {
+    abort(sprintf("'checkpoint' must be a directory, but '%s' is a file", dir))
+  }
+  if (!dir.exists(dir) && !dir.create(dir, recursive = TRUE, showWarnings = FALSE)) {
+    abort(sprintf("the checkpoint directory '%s' could not be created; check the path and its permissions", dir))
+  }
+  if (file.access(dir, 2L) != 0L) {
+    abort(sprintf("the checkpoint directory '%s' is not writable", dir))
+  }
+  normalizePath(dir, mustWork = TRUE)
+}
