@@ -264,3 +264,15 @@ test_that("manifests that differ only in a list's attributes still differ", {
   expect_identical(differences(list(b = list(c = 2)), list(b = structure(list(c = 2), extra = TRUE))),
                    "b (another value there, another value here)")
 })
+
+test_that("a minimum-volume weight is part of the checkpoint's identity", {
+  x <- checkpoint_data()
+  dir <- checkpoint_dir()
+  a <- nmf(x, 2, beta = 1, nrun = 2, seed = 1, volume = 0.01, maxit = 30, tol = 0, threads = 1, checkpoint = dir)
+  err <- expect_error(nmf(x, 2, beta = 1, nrun = 2, seed = 1, volume = 0.02, maxit = 30, tol = 0, threads = 1,
+                          checkpoint = dir), class = "betanmf_error_input")
+  expect_match(conditionMessage(err), "volume")
+  again <- nmf(x, 2, beta = 1, nrun = 2, seed = 1, volume = 0.01, maxit = 30, tol = 0, threads = 1, checkpoint = dir)
+  expect_identical(attr(again, "checkpoint")$computed, 0L)
+  expect_identical(without_call(again), without_call(a))
+})
