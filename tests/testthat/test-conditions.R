@@ -217,15 +217,16 @@ test_that("reaching maxit is a betanmf_warning_convergence, and the fit is retur
 
 test_that("nmf_rank() counts unconverged fits by class, not by a word in a message", {
   x <- toy()
-  # the traced nmf() lives in this session only: no worker processes
+  # the traced fit (nmf_prepared(), what nmf() and every fit of nmf_rank()
+  # run) lives in this session only: no worker processes
   if (requireNamespace("future", quietly = TRUE)) {
     old_plan <- future::plan(future::sequential)
     on.exit(future::plan(old_plan), add = TRUE)
   }
   # a warning that mentions maxit but is not about convergence passes through
-  suppressMessages(trace("nmf", exit = quote(warning("maxit is mentioned here")), print = FALSE,
+  suppressMessages(trace("nmf_prepared", exit = quote(warning("maxit is mentioned here")), print = FALSE,
                          where = asNamespace("betanmf")))
-  on.exit(suppressMessages(untrace("nmf", where = asNamespace("betanmf"))), add = TRUE)
+  on.exit(suppressMessages(untrace("nmf_prepared", where = asNamespace("betanmf"))), add = TRUE)
   warnings <- character(0)
   withCallingHandlers(nmf_rank(x, 2, beta = 1, folds = 2, nrun = 1, seed = 9, maxit = 500, tol = 1e-3),
                       warning = function(w) {
