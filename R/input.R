@@ -78,13 +78,21 @@ split_label_column <- function(x, arg) {
   list(values = x[-seq_len(n_label)], labels = labels)
 }
 
+# The held-out pattern in CSC form from 0-based row and column indices in any
+# order, an entry given twice (a mask entry that is also NA, a sparse mask's
+# repeated entry) kept once.  Sorted by column, then row, so a repeat sits
+# next to its first: comparing neighbours finds them in one pass, where
+# duplicated() on a two-column matrix splits it into a list of rows.
 pattern_csc <- function(i, j, dims) {
   ord <- order(j, i)
   i <- as.integer(i[ord])
   j <- as.integer(j[ord])
-  dup <- duplicated(cbind(i, j))
-  i <- i[!dup]
-  j <- j[!dup]
+  n <- length(i)
+  if (n > 1L) {
+    dup <- c(FALSE, i[-1L] == i[-n] & j[-1L] == j[-n])
+    i <- i[!dup]
+    j <- j[!dup]
+  }
   p <- c(0L, cumsum(tabulate(j + 1L, nbins = dims[2])))
   list(p = as.integer(p), i = i, j = j)
 }
