@@ -18,6 +18,9 @@
 #   BENCH_OLD=<rev> BENCH_ONLY=survey bash bench/run.sh
 #                                          # the rank surveys of issue 28, <rev> against the work tree,
 #                                          # interleaved (bench/survey.R)
+#   BENCH_OLD=<rev> BENCH_ONLY=overhead bash bench/run.sh
+#                                          # the per-call overhead of small fits, <rev> against the
+#                                          # work tree, interleaved (bench/overhead.R)
 #
 # bench/targets.R measures every target of issue 6 (four data sets; betanmf vs
 # RcppML, NMF brunet and scikit-learn MU; beta = 0 / 1.5; sparse KL scaling in
@@ -60,8 +63,8 @@ fi
 
 only="${BENCH_ONLY:-all}"
 if [ "$only" = issue6 ]; then only=targets; fi # the old name of targets.R
-case "$only" in all|bench|targets|mu_start|sparse_kl|minvol_cost|commits|survey) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl, minvol_cost, commits or survey" >&2; exit 2;; esac
-if { [ "$only" = commits ] || [ "$only" = survey ]; } && [ -z "${BENCH_OLD:-}" ]; then
+case "$only" in all|bench|targets|mu_start|sparse_kl|minvol_cost|commits|survey|overhead) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl, minvol_cost, commits, survey or overhead" >&2; exit 2;; esac
+if { [ "$only" = commits ] || [ "$only" = survey ] || [ "$only" = overhead ]; } && [ -z "${BENCH_OLD:-}" ]; then
   echo "bench: BENCH_ONLY=$only needs BENCH_OLD=<git revision> to compare the work tree with" >&2; exit 2
 fi
 py="${BENCH_PYTHON:-/usr/bin/python3}"
@@ -84,7 +87,7 @@ if [ "$only" = mu_start ]; then
   Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/mu_start.R")' "$lib"
   exit 0
 fi
-if [ "$only" = commits ] || [ "$only" = survey ]; then
+if [ "$only" = commits ] || [ "$only" = survey ] || [ "$only" = overhead ]; then
   # the old build from `git archive`, into a library of its own
   old_lib="$lib-old"
   old_src=$(mktemp -d "${TMPDIR:-/tmp}/betanmf-bench-old.XXXXXX")
