@@ -127,7 +127,7 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
       ni <- x@i[na]
       nj <- tj[na]
     } else {
-      idx <- which(na) - 1
+      idx <- which(na) - 1L
       ni <- idx %% dims[1]
       nj <- idx %/% dims[1]
     }

@@ -98,7 +98,7 @@ check_mask <- function(mask, dims, arg = "mask") {
       abort(sprintf("'%s' must be logical (TRUE = held out), not %s", arg, typeof(mask)))
     }
     if (anyNA(mask)) abort(sprintf("'%s' contains NA", arg))
-    idx <- which(mask) - 1
+    idx <- which(mask) - 1L # integer arithmetic below (double beyond 2^31 entries)
     i <- as.integer(idx %% dims[1])
     j <- as.integer(idx %/% dims[1])
   }
