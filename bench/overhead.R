@@ -1,8 +1,11 @@
 # Per-call overhead of small fits, old commit against new (issue 28): the
 # same calls of nmf() timed in two builds of betanmf, in one run,
 # interleaved (each repeat runs every case in the old build and in the new,
-# in separate R processes, alternating which build goes first), so the
-# machine's drift over minutes falls on both sides alike. Prints per case
+# each case in an R process of its own, alternating which build goes
+# first), so the machine's drift over minutes falls on both sides alike. A
+# process per case: R's collector sets its thresholds by what the session
+# allocated before, so a case timed after another would inherit that case's
+# (and that build's) allocations. Prints per case
 # the median seconds per call of each build, the median of the per-repeat
 # ratios old / new and their spread (min-max over repeats): a ratio inside
 # the spread's distance from 1 is noise.
@@ -27,14 +30,14 @@
 # fewer calls, as a smoke test.
 
 args <- commandArgs(TRUE)
-if (length(args) >= 4L && args[1] == "--worker") {
-  # worker: time every case once in the build of library args[2]
+if (length(args) >= 5L && args[1] == "--worker") {
+  # worker: time case args[5] once in the build of library args[2]
   .libPaths(c(args[2], .libPaths()))
   suppressPackageStartupMessages({ library(Matrix); library(betanmf) })
   cases <- readRDS(args[3])
   calls <- as.integer(args[4])
   out <- list()
-  for (nm in names(cases)) {
+  for (nm in args[5]) {
     cs <- cases[[nm]]
     x <- readRDS(cs$file)
     mask <- if (is.null(cs$mask)) NULL else readRDS(cs$mask)
@@ -83,20 +86,22 @@ cases <- list(
 case_file <- file.path(dir, "cases.rds")
 saveRDS(cases, case_file)
 rscript <- file.path(R.home("bin"), "Rscript")
-run_worker <- function(lib) {
-  out <- system2(rscript, c("--vanilla", "bench/overhead.R", "--worker", lib, case_file, calls), stdout = TRUE)
+run_worker <- function(lib, case) {
+  out <- system2(rscript, c("--vanilla", "bench/overhead.R", "--worker", lib, case_file, calls, shQuote(case)),
+                 stdout = TRUE)
   tab <- do.call(rbind, strsplit(out, "\t"))
   stats::setNames(as.numeric(tab[, 2]), tab[, 1])
 }
+run_all <- function(lib) unlist(lapply(names(cases), function(cs) run_worker(lib, cs)))
 old <- new <- NULL
 for (r in seq_len(repeats)) {
   # alternate which build goes first
   if (r %% 2L == 1L) {
-    o <- run_worker(old_lib)
-    n <- run_worker(new_lib)
+    o <- run_all(old_lib)
+    n <- run_all(new_lib)
   } else {
-    n <- run_worker(new_lib)
-    o <- run_worker(old_lib)
+    n <- run_all(new_lib)
+    o <- run_all(old_lib)
   }
   old <- rbind(old, o)
   new <- rbind(new, n[names(o)])
