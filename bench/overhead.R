@@ -3,9 +3,10 @@
 # interleaved (each repeat runs every case in the old build and in the new,
 # each case in an R process of its own, alternating which build goes
 # first), so the machine's drift over minutes falls on both sides alike. A
-# process per case: R's collector sets its thresholds by what the session
-# allocated before, so a case timed after another would inherit that case's
-# (and that build's) allocations. Prints per case
+# process per case and kind of call, and a collection before the timed
+# batch: R's collector sets its thresholds by what the session allocated
+# before, so calls timed after others would inherit those calls' (and that
+# build's) allocations. Prints per case
 # the median seconds per call of each build, the median of the per-repeat
 # ratios old / new and their spread (min-max over repeats): a ratio inside
 # the spread's distance from 1 is noise.
@@ -30,8 +31,8 @@
 # fewer calls, as a smoke test.
 
 args <- commandArgs(TRUE)
-if (length(args) >= 5L && args[1] == "--worker") {
-  # worker: time case args[5] once in the build of library args[2]
+if (length(args) >= 6L && args[1] == "--worker") {
+  # worker: time case args[5] at maxit args[6] once in the build of library args[2]
   .libPaths(c(args[2], .libPaths()))
   suppressPackageStartupMessages({ library(Matrix); library(betanmf) })
   cases <- readRDS(args[3])
@@ -44,9 +45,10 @@ if (length(args) >= 5L && args[1] == "--worker") {
     fit <- function(maxit) {
       suppressWarnings(nmf(x, cs$rank, beta = cs$beta, mask = mask, seed = 1, maxit = maxit, threads = 1))
     }
-    for (maxit in c(1L, 1000L)) {
+    for (maxit in as.integer(args[6])) {
       n <- if (maxit == 1L) calls else max(1L, calls %/% 4L)
       fit(maxit) # warm-up: page in the data and the library
+      gc(FALSE)
       t0 <- proc.time()[["elapsed"]]
       for (i in seq_len(n)) fit(maxit)
       out[[paste0(nm, if (maxit == 1L) "|set-up (maxit 1)" else "|normal fit")]] <- (proc.time()[["elapsed"]] - t0) / n
@@ -86,13 +88,13 @@ cases <- list(
 case_file <- file.path(dir, "cases.rds")
 saveRDS(cases, case_file)
 rscript <- file.path(R.home("bin"), "Rscript")
-run_worker <- function(lib, case) {
-  out <- system2(rscript, c("--vanilla", "bench/overhead.R", "--worker", lib, case_file, calls, shQuote(case)),
+run_worker <- function(lib, case, maxit) {
+  out <- system2(rscript, c("--vanilla", "bench/overhead.R", "--worker", lib, case_file, calls, shQuote(case), maxit),
                  stdout = TRUE)
   tab <- do.call(rbind, strsplit(out, "\t"))
   stats::setNames(as.numeric(tab[, 2]), tab[, 1])
 }
-run_all <- function(lib) unlist(lapply(names(cases), function(cs) run_worker(lib, cs)))
+run_all <- function(lib) unlist(lapply(names(cases), function(cs) c(run_worker(lib, cs, 1L), run_worker(lib, cs, 1000L))))
 old <- new <- NULL
 for (r in seq_len(repeats)) {
   # alternate which build goes first
