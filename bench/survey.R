@@ -55,6 +55,7 @@ if (length(args) >= 4L && args[1] == "--worker") {
 
 old_lib <- args[1]
 new_lib <- args[2]
+source("bench/common.R", local = TRUE) # make_catalog() (loads betanmf from the default library: unused)
 quick <- nzchar(Sys.getenv("BENCH_QUICK"))
 repeats <- as.integer(Sys.getenv("BENCH_REPEATS", if (quick) 1L else 3L))
 catalog_nrun <- as.integer(Sys.getenv("BENCH_CATALOG_NRUN", if (quick) 2L else 10L))
@@ -78,17 +79,6 @@ make_spikes <- function(n_neurons, n_bins, seed) {
   }
   rate <- w %*% h + runif(n_neurons, 0.05, 0.3)
   matrix(as.double(rpois(n_neurons * n_bins, rate)), n_neurons, n_bins)
-}
-# a mutational catalog: Poisson counts from sparse signatures (columns
-# summing to one) and gamma exposures (bench/common.R's make_catalog)
-make_catalog <- function(m, n, rank, seed) {
-  set.seed(seed)
-  w <- matrix(rgamma(m * rank, shape = 0.3), m, rank)
-  w <- sweep(w, 2, colSums(w), "/")
-  h <- matrix(rgamma(rank * n, shape = 0.5, scale = 400), rank, n)
-  x <- matrix(as.double(rpois(m * n, w %*% h)), m, n)
-  x[, colSums(x) == 0] <- 1
-  x
 }
 save_data <- function(name, x) {
   f <- file.path(dir, paste0(name, ".rds"))
