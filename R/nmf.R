@@ -418,8 +418,7 @@ finish_factors <- function(res, d, beta, volume = 0) {
   h <- res$h * d$scale
   cs <- colSums(w)
   nz <- cs > 0
-  # column j divided by cs[j], as sweep() would, without its aperm() copies
-  w[, nz] <- w[, nz, drop = FALSE] / rep(cs[nz], each = nrow(w))
+  w[, nz] <- sweep(w[, nz, drop = FALSE], 2, cs[nz], "/")
   h[nz, ] <- h[nz, , drop = FALSE] * cs[nz]
   ord <- order(rowSums(h), decreasing = TRUE)
   w <- w[, ord, drop = FALSE]
