@@ -101,11 +101,6 @@ sbs96_labels <- function(labels, subtype = NULL) {
 # The substitution class ("C>A", ...) of canonical labels.
 sbs96_class <- function(channels) substr(channels, 3, 5)
 
-# Canonical labels for row names if they are all SBS-96 labels, else NULL.
-as_sbs96_or_null <- function(labels) {
-  if (length(labels) != 96L) NULL else sbs_labels_or_null(labels)
-}
-
 # The one place where two matrices with the same rows (channels, neurons,
 # genes) meet: `mat` with its rows put in the order of `target`'s rows
 # (DESIGN.md, "Names are the contract"). Never pairs by position when a side
@@ -202,12 +197,6 @@ match_row_names <- function(names, target_names, arg, target_desc, target_names_
   idx
 }
 
-# Canonical labels if every label is an SBS-96 channel (any style), else NULL.
-sbs_labels_or_null <- function(labels) {
-  found <- channels_or_null(labels)
-  if (is.null(found) || found$set != "SBS96") NULL else found$labels
-}
-
 unnamed_rows_message <- function(mat, target, arg, target_desc, target_names_code, arg_is_vector = FALSE) {
   how <- if (is.null(rownames(mat))) {
     sprintf(paste0("'%s' has no %s but %s has: rows are matched by name, never by position. ",
@@ -235,13 +224,4 @@ unnamed_rows_message <- function(mat, target, arg, target_desc, target_names_cod
                                info$title, set, length(info$channels), length(info$channels), info$title))
   }
   how
-}
-
-# `mat` with its rows in the canonical SBS-96 order of sbs96_channels(): by
-# name when it has row names (any label style), as given when it has 96
-# unnamed rows; errors as conform_rows().
-to_sbs96_order <- function(mat, arg) {
-  layout <- matrix(0, 96L, 0L, dimnames = list(sbs96_channels(), NULL))
-  conform_rows(mat, layout, arg, "sbs96_channels()", target_desc = "the 96 SBS channels",
-               target_names_code = "sbs96_channels()")
 }
