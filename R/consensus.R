@@ -233,3 +233,71 @@ cophenetic_correlation <- function(distances, tree) {
   }
   stats::cor(d, coph)
 }
+
+# consensus(fit)'s cophenetic correlation and dispersion without its n x n
+# consensus and cophenetic matrices, which on thousands of columns cost more
+# than the survey's fits. Columns with the same cluster in every run have the
+# same row of the consensus matrix: with u such groups (u <= n, and at most
+# rank^nrun), the consensus is a u x u matrix of group pairs, each pair
+# weighted by the product of the group sizes and each group's own pairs
+# (consensus 1, distance 0) by size * (size - 1) / 2. The average-linkage
+# tree is still built on all n columns, from the same distances bit for bit,
+# so its order of merges, ties included, is consensus()'s: its first n - u
+# merges join each group at height 0, and the height where two groups join is
+# the cophenetic distance of every pair between them. The correlation is
+# then the weighted Pearson correlation over the group pairs; the same limits
+# as consensus() (NA above max_samples columns).
+consensus_criteria <- function(fit, max_samples = 5000) {
+  runs <- fit$runs
+  known <- !is.na(colSums(runs[[1]]$h))
+  n <- sum(known)
+  if (n < 2L || n > max_samples) return(c(cophenetic = NA_real_, dispersion = NA_real_))
+  n_runs <- length(runs)
+  labels <- vapply(runs, function(run) max.col(t(run$h[, known, drop = FALSE]), ties.method = "first"),
+                integer(n))
+  labels <- matrix(labels, n, n_runs)
+  key <- do.call(paste, c(unname(as.data.frame(labels)), sep = "."))
+  group <- match(key, unique(key)) # group of each column, numbered by first appearance
+  size <- tabulate(group)
+  patterns <- labels[!duplicated(group), , drop = FALSE]
+  n_groups <- length(size)
+  counts <- matrix(0, n_groups, n_groups)
+  for (t in seq_len(n_runs)) counts <- counts + outer(patterns[, t], patterns[, t], "==")
+  cbar <- counts / n_runs # consensus()'s cbar at the group pairs, bit for bit
+  pairs <- outer(size, size)
+  dispersion <- sum(pairs * (4 * (cbar - 0.5)^2)) / (as.numeric(n) * n)
+  if (n_groups == 1L) return(c(cophenetic = 1, dispersion = dispersion)) # every distance and height 0
+  du <- 1 - cbar
+  # the n-column distances in dist's order (column j, rows j + 1 .. n)
+  j <- rep.int(seq_len(n - 1L), (n - 1L):1L)
+  i <- sequence((n - 1L):1L, from = 2:n)
+  d <- structure(du[group[i] + (group[j] - 1L) * n_groups], Size = n, Diag = FALSE, Upper = FALSE, class = "dist")
+  rm(i, j)
+  tree <- stats::hclust(d, method = "average")
+  rm(d)
+  # the height at which each pair of groups joins
+  coph <- matrix(0, n_groups, n_groups)
+  held <- vector("list", n - 1L)
+  side <- function(k) if (k < 0L) group[-k] else held[[k]]
+  for (k in seq_len(n - 1L)) {
+    a <- side(tree$merge[k, 1])
+    b <- side(tree$merge[k, 2])
+    coph[a, b] <- tree$height[k]
+    coph[b, a] <- tree$height[k]
+    held[[k]] <- if (identical(a, b)) a else c(a, b)
+  }
+  lower <- lower.tri(cbar)
+  wt <- pairs[lower]
+  dv <- du[lower]
+  cv <- coph[lower]
+  w0 <- sum(size * (size - 1) / 2) # pairs within a group: distance 0, height 0
+  total <- sum(wt) + w0
+  md <- sum(wt * dv) / total
+  mc <- sum(wt * cv) / total
+  vd <- sum(wt * (dv - md)^2) + w0 * md^2
+  vc <- sum(wt * (cv - mc)^2) + w0 * mc^2
+  cov <- sum(wt * (dv - md) * (cv - mc)) + w0 * md * mc
+  # consensus()'s rule when either has no spread: 1 if they are equal
+  cophenetic <- if (vd > 0 && vc > 0) cov / sqrt(vd * vc) else if (isTRUE(all.equal(dv, cv))) 1 else NA_real_
+  c(cophenetic = cophenetic, dispersion = dispersion)
+}

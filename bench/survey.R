@@ -4,7 +4,9 @@
 # processes, alternating which build goes first), so the machine's drift
 # over minutes falls on both sides alike. Prints per survey the median
 # seconds of each build, the median of the per-repeat speed-ups old / new and
-# their spread (min-max over repeats), the chosen rank of each build, the
+# their spread (min-max over repeats), the median speed-up in CPU seconds
+# (user + system of the worker, less sensitive to other jobs on a shared
+# machine), the chosen rank of each build, the
 # number of fits that reached maxit, and whether the held-out error curves
 # agree within their spread across folds; per rank, each build's held-out
 # error and training loss (mean over folds), the training loss showing how
@@ -34,7 +36,7 @@ if (length(args) >= 4L && args[1] == "--worker") {
     x <- if (is.character(sv$x)) get(sv$x, envir = asNamespace("betanmf")) else readRDS(sv$file)
     n_maxit <- 0L
     gc(FALSE)
-    t0 <- proc.time()[["elapsed"]]
+    t0 <- proc.time()
     s <- withCallingHandlers(
       do.call(nmf_rank, c(list(x), sv$args, list(threads = 1))),
       warning = function(w) {
@@ -43,9 +45,11 @@ if (length(args) >= 4L && args[1] == "--worker") {
         if (grepl("fits reached 'maxit'", msg)) n_maxit <<- as.integer(sub(" of .*", "", msg))
         invokeRestart("muffleWarning")
       })
-    elapsed <- proc.time()[["elapsed"]] - t0
+    used <- proc.time() - t0
+    elapsed <- used[["elapsed"]]
+    cpu <- used[["user.self"]] + used[["sys.self"]]
     n_fits <- length(s$table$rank) * (s$folds + 1L)
-    list(elapsed = elapsed, chosen = s$chosen, n_maxit = n_maxit, n_fits = n_fits,
+    list(elapsed = elapsed, cpu = cpu, chosen = s$chosen, n_maxit = n_maxit, n_fits = n_fits,
          cv = s$table$cv_error, cv_sd = s$table$cv_sd, train = s$table$train_loss, ranks = s$table$rank,
          solver = if (is.null(s$solver)) s$fits[[1]]$solver else s$solver)
   })
@@ -118,7 +122,7 @@ for (r in seq_len(repeats)) {
               paste(sprintf("%.1f", vapply(old[[r]], function(s) s$elapsed, 0)), collapse = " / "),
               paste(sprintf("%.1f", vapply(new[[r]], function(s) s$elapsed, 0)), collapse = " / ")))
 }
-secs <- function(runs, k) vapply(runs, function(run) run[[k]]$elapsed, numeric(1))
+secs <- function(runs, k, what = "elapsed") vapply(runs, function(run) run[[k]][[what]], numeric(1))
 res <- do.call(rbind, lapply(names(surveys), function(k) {
   o <- old[[1]][[k]]
   n <- new[[1]][[k]]
@@ -130,14 +134,16 @@ res <- do.call(rbind, lapply(names(surveys), function(k) {
              new_s = signif(stats::median(secs(new, k)), 3),
              speedup = round(stats::median(speedup), 2),
              spread = sprintf("%.2f-%.2f", min(speedup), max(speedup)),
+             cpu_speedup = round(stats::median(secs(old, k, "cpu") / secs(new, k, "cpu")), 2),
              chosen = sprintf("%d / %d", o$chosen, n$chosen),
              maxit = sprintf("%d / %d of %d", o$n_maxit, n$n_maxit, o$n_fits),
              solver = sprintf("%s / %s", o$solver, n$solver),
              curves = sprintf("%d of %d ranks", sum(within), length(within)))
 }))
 cat(sprintf(paste0("\nold: %s\nnew: %s\n%d interleaved repeats, threads = 1; speedup = old / new seconds ",
-                   "(median over repeats), spread = min-max over repeats;\nchosen, maxit (fits that reached ",
-                   "maxit) and solver (of the unmasked fits) as old / new; curves: ranks whose mean held-out ",
+                   "(median over repeats), spread = min-max over repeats; cpu_speedup: the same of the ",
+                   "workers' CPU seconds (user + system), less sensitive to other jobs on a shared machine;",
+                   "\nchosen, maxit (fits that reached maxit) and solver (of the unmasked fits) as old / new; curves: ranks whose mean held-out ",
                    "errors differ by less than the larger sd across folds\n\n"),
             Sys.getenv("BENCH_OLD_DESC", old_lib), Sys.getenv("BENCH_NEW_DESC", new_lib), repeats))
 print(res, row.names = FALSE)

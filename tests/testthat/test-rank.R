@@ -105,6 +105,95 @@ test_that("every fit of a survey is nmf() on its fold's mask with its seed, coor
   expect_identical(s$table$train_loss, rowMeans(train))
 })
 
+test_that("screened restarts: a fold's fit is the best continued restart of nmf(), bit for bit", {
+  x <- planted_poisson(40, 30, 3, seed = 73)
+  for (solver in c("cd", "mu")) {
+    s <- quiet_survey(x, 3:4, beta = 1, folds = 2, nrun = 6, seed = 4, maxit = 200, solver = solver)
+    expect_identical(s$screen, 20L)
+    for (r in 3:4) {
+      for (f in 1:2) {
+        m <- cv_mask(x, 0.1, seed = s$fold_seeds[f])
+        # every restart to convergence, and every restart stopped at the screen
+        full <- suppressWarnings(nmf(x, r, beta = 1, nrun = 6, seed = s$fit_seeds[f], mask = m, maxit = 200,
+                                     solver = solver))
+        short <- suppressWarnings(nmf(x, r, beta = 1, nrun = 6, seed = s$fit_seeds[f], mask = m, maxit = 20,
+                                      solver = solver))
+        kept <- order(vapply(short$runs, function(run) run$loss, numeric(1)))[1:2] # max(2, ceiling(6 / 5))
+        best <- kept[which.min(vapply(full$runs[kept], function(run) run$loss, numeric(1)))]
+        ij <- which(m, arr.ind = TRUE, useNames = FALSE)
+        w <- full$runs[[best]]$w
+        h <- full$runs[[best]]$h
+        y <- pmax(rowSums(w[ij[, 1], , drop = FALSE] * t(h)[ij[, 2], , drop = FALSE]),
+                  0.01 * (sum(x) - sum(x[ij])) / (length(x) - nrow(ij)))
+        expect_identical(s$cv[as.character(r), f], beta_divergence(x[ij], y, 1) / length(y),
+                         label = sprintf("%s rank %d fold %d", solver, r, f))
+      }
+    }
+  }
+  # screen = 0: every fold's fit is nmf() with every restart to convergence
+  s0 <- quiet_survey(x, 3, beta = 1, folds = 2, nrun = 6, seed = 4, maxit = 200, screen = 0)
+  expect_identical(s0$screen, 0L)
+  m <- cv_mask(x, 0.1, seed = s0$fold_seeds[1])
+  full <- suppressWarnings(nmf(x, 3, beta = 1, nrun = 6, seed = s0$fit_seeds[1], mask = m, maxit = 200))
+  ij <- which(m, arr.ind = TRUE, useNames = FALSE)
+  y <- pmax(rowSums(full$w[ij[, 1], , drop = FALSE] * t(full$h)[ij[, 2], , drop = FALSE]),
+            0.01 * (sum(x) - sum(x[ij])) / (length(x) - nrow(ij)))
+  expect_identical(s0$cv[1, 1], beta_divergence(x[ij], y, 1) / length(y))
+  # the unmasked fits are never screened
+  expect_identical(s0$fits, quiet_survey(x, 3, beta = 1, folds = 2, nrun = 6, seed = 4, maxit = 200)$fits)
+})
+
+test_that("screened restarts choose the rank of unscreened surveys, curves within their fold spread", {
+  within <- function(a, b) all(abs(a$table$cv_error - b$table$cv_error) <= pmax(a$table$cv_sd, b$table$cv_sd))
+  x <- planted_poisson(80, 50, 4, seed = 61)
+  for (solver in c("cd", "mu")) {
+    a <- quiet_survey(x, 3:5, beta = 1, folds = 3, nrun = 10, seed = 1, maxit = 150, tol = 1e-4, solver = solver)
+    b <- quiet_survey(x, 3:5, beta = 1, folds = 3, nrun = 10, seed = 1, maxit = 150, tol = 1e-4, solver = solver,
+                      screen = 0)
+    expect_identical(c(a$chosen, b$chosen), c(4L, 4L), label = solver)
+    expect_true(within(a, b), label = solver)
+  }
+  x <- planted_gaussian(80, 50, 6, seed = 62)
+  a <- quiet_survey(x, 5:7, beta = 2, folds = 3, nrun = 10, seed = 1, maxit = 150, tol = 1e-4)
+  b <- quiet_survey(x, 5:7, beta = 2, folds = 3, nrun = 10, seed = 1, maxit = 150, tol = 1e-4, screen = 0)
+  expect_identical(c(a$chosen, b$chosen), c(6L, 6L))
+  expect_true(within(a, b))
+  # bad screens
+  expect_error(nmf_rank(x, 2, screen = -1), "'screen'")
+  expect_error(nmf_rank(x, 2, screen = 1.5), "'screen'")
+})
+
+test_that("the survey's cophenetic and dispersion are consensus()'s, without its n x n matrices", {
+  # many columns, few runs: groups of columns with the same clusters in every
+  # run, and ties among the distances
+  set.seed(74)
+  w <- matrix(rexp(20 * 3), 20, 3)
+  h <- matrix(rexp(3 * 300), 3, 300)
+  x <- matrix(rpois(20 * 300, 2 * w %*% h), 20, 300)
+  count <- new.env()
+  count$n <- 0L
+  suppressMessages(trace("consensus", function() count$n <- count$n + 1L, print = FALSE,
+                         where = asNamespace("betanmf")))
+  s <- quiet_survey(x, 2:4, beta = 1, folds = 2, nrun = 4, seed = 2, maxit = 60)
+  suppressMessages(untrace("consensus", where = asNamespace("betanmf")))
+  expect_identical(count$n, 0L)
+  for (k in seq_along(s$fits)) {
+    cons <- consensus(s$fits[[k]])
+    expect_equal(s$table$cophenetic[k], cons$cophenetic, tolerance = 1e-12)
+    expect_equal(s$table$dispersion[k], cons$dispersion, tolerance = 1e-12)
+  }
+  # every column in one cluster in every run, and two columns
+  fit <- s$fits[[1]]
+  one <- fit
+  one$runs <- lapply(fit$runs, function(run) within(run, h[] <- rep(c(1, 0), length.out = length(h))))
+  expect_equal(betanmf:::consensus_criteria(one), c(cophenetic = consensus(one)$cophenetic,
+                                                    dispersion = consensus(one)$dispersion))
+  two <- fit
+  two$runs <- lapply(fit$runs, function(run) list(w = run$w, h = run$h[, 1:2]))
+  expect_equal(betanmf:::consensus_criteria(two), c(cophenetic = consensus(two)$cophenetic,
+                                                    dispersion = consensus(two)$dispersion))
+})
+
 test_that("a survey prepares the data once per fold, not once per fit", {
   x <- planted_poisson(30, 25, 2, seed = 71)
   count <- new.env()
@@ -366,4 +455,6 @@ test_that("bad inputs are clear errors", {
   expect_error(nmf_rank(x, 1:2, rule = "max"), "'rule' must be one of \"min\", \"1se\", not \"max\"")
   expect_error(nmf_rank("x", 1:2), "'x'")
   expect_error(nmf_rank(x, 1:2, seed = 1.5), "'seed'")
+  # '...' goes to every fit: a misspelt argument is an error before any fit runs
+  expect_error(nmf_rank(x, 1:2, maxiter = 10), "named arguments of nmf\\(\\); 'maxiter' is not")
 })
