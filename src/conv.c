@@ -462,8 +462,29 @@ typedef struct {
 
 typedef struct {
     double *trace, *trace_pen, loss, pen;
-    int *trace_it, ntrace, iterations, converged;
+    int *trace_it, ntrace, cap, iterations, converged;
 } conv_result;
+
+/* append to the trace, doubling it when full: maxit can be huge while a fit
+ * stops after a few iterations, so it is not sized by maxit */
+static void trace_add(conv_result *res, int it, double loss, double pen)
+{
+    if (res->ntrace == res->cap) {
+        int cap = res->cap ? 2 * res->cap : 64;
+        double *t2 = (double *) R_alloc((size_t) cap, sizeof(double));
+        double *p2 = (double *) R_alloc((size_t) cap, sizeof(double));
+        int *i2 = (int *) R_alloc((size_t) cap, sizeof(int));
+        if (res->ntrace) {
+            memcpy(t2, res->trace, (size_t) res->ntrace * sizeof(double));
+            memcpy(p2, res->trace_pen, (size_t) res->ntrace * sizeof(double));
+            memcpy(i2, res->trace_it, (size_t) res->ntrace * sizeof(int));
+        }
+        res->trace = t2; res->trace_pen = p2; res->trace_it = i2; res->cap = cap;
+    }
+    res->trace[res->ntrace] = loss;
+    res->trace_pen[res->ntrace] = pen;
+    res->trace_it[res->ntrace++] = it;
+}
 
 /* the objective's parts at (W, H): the divergence into *loss, lam R into *pen */
 static void objective(const conv_problem *P, const double *W, const double *H, conv_work *w,
@@ -484,12 +505,10 @@ static void conv_run(const conv_problem *P, const conv_control *C, double *W, do
                      conv_result *res)
 {
     double loss, pen;
-    res->trace = (double *) R_alloc((size_t) C->maxit + 1, sizeof(double));
-    res->trace_pen = (double *) R_alloc((size_t) C->maxit + 1, sizeof(double));
-    res->trace_it = (int *) R_alloc((size_t) C->maxit + 1, sizeof(int));
+    res->ntrace = res->cap = 0;
     objective(P, W, H, w, &loss, &pen);
     if (!R_FINITE(loss)) error("the loss at the initial factors is not finite");
-    res->trace[0] = loss; res->trace_pen[0] = pen; res->trace_it[0] = 0; res->ntrace = 1;
+    trace_add(res, 0, loss, pen);
     double prev = loss + pen, obj0 = prev;
     res->converged = 0;
     int it;
@@ -511,7 +530,7 @@ static void conv_run(const conv_problem *P, const conv_control *C, double *W, do
         /* w->GH was made from this W by the H half */
         pen = P->lam > 0.0 ? P->lam * penalty_value(P, H, w) : 0.0;
         if (!R_FINITE(loss)) error("internal error: the loss became non-finite at iteration %d", it);
-        res->trace[res->ntrace] = loss; res->trace_pen[res->ntrace] = pen; res->trace_it[res->ntrace++] = it;
+        trace_add(res, it, loss, pen);
         double cur = loss + pen;
         double denom = prev > 1e-6 * obj0 ? prev : 1e-6 * obj0;
         double rel = denom > 0.0 ? (prev - cur) / denom : 0.0;

@@ -132,6 +132,20 @@ test_that("the objective never increases", {
   }
 })
 
+test_that("the fit stops at tol, whatever maxit, and reports as it goes", {
+  p <- ref_conv_planted(seed = 8)
+  fit <- nmf_conv(p$x, 2, 6, seed = 1, maxit = .Machine$integer.max, tol = 1e-3)
+  expect_true(fit$converged)
+  expect_lt(fit$iterations, 1000)
+  expect_identical(fit$trace$iteration, 0:fit$iterations)
+  rel <- -diff(fit$trace$loss) / fit$trace$loss[-nrow(fit$trace)]
+  expect_lt(rel[length(rel)], 1e-3)
+  expect_true(all(rel[-length(rel)] >= 1e-3))
+  expect_warning(nmf_conv(p$x, 2, 6, seed = 1, maxit = 3), class = "betanmf_warning_convergence")
+  expect_output(nmf_conv(p$x, 2, 6, lambda = 0.01, seed = 1, maxit = 2, tol = 0, verbose = TRUE),
+                "iteration +2  loss [0-9.e+]+  penalty")
+})
+
 test_that("fitted, residuals and deviance match the twins", {
   p <- ref_conv_planted(seed = 4)
   held <- matrix(runif(length(p$x)) < 0.1, nrow(p$x))
