@@ -93,7 +93,9 @@
 #'   carrying the scale), `beta`, `rank`, `lags`, `lambda`, `lam` (the
 #'   absolute weight \eqn{\lambda'}{lambda'}), `l1w`, `l1h`, `loss` (the
 #'   beta-divergence at the returned factors, in the units of `x`),
-#'   `penalty` (\eqn{\lambda' R}{lambda' R} at the returned factors), `trace`
+#'   `penalty` (\eqn{\lambda' R}{lambda' R} at the returned factors),
+#'   `objective` (the divergence plus the penalty at the last iterate: what
+#'   the fit minimised, and what picks the best of several runs), `trace`
 #'   (data frame of iteration, loss and penalty at the iterates),
 #'   `iterations`, `converged`, `seed`, `call`, and with `nrun > 1` `runs`
 #'   and `best`. Components are ordered by decreasing total activation
@@ -173,7 +175,9 @@ nmf_conv <- function(x, rank, lags, beta = 1, lambda = 0, l1w = 0, l1h = 0, mask
                    if (length(empty_rows) > 1) "their" else "its"), "empty")
     }
   }
-  objectives <- vapply(runs, function(r) r$loss + r$penalty, numeric(1))
+  # the objective each run minimised, at its last iterate (the penalty at
+  # the returned, rescaled factors is another number: see "The x-ortho penalty")
+  objectives <- vapply(runs, function(r) r$objective, numeric(1))
   best <- which.min(objectives)
   fit <- runs[[best]]
   n_unconverged <- sum(!vapply(runs, function(r) r$converged, logical(1)))
@@ -198,7 +202,7 @@ nmf_conv <- function(x, rank, lags, beta = 1, lambda = 0, l1w = 0, l1h = 0, mask
   fit$mask <- if (d$n_held > 0) d$hold_ij else NULL
   fit$n_obs <- d$n_obs
   if (a$nrun > 1L) {
-    fit$runs <- lapply(runs, function(r) r[c("w", "h", "loss", "penalty", "iterations", "converged")])
+    fit$runs <- lapply(runs, function(r) r[c("w", "h", "loss", "penalty", "objective", "iterations", "converged")])
     fit$best <- best
   }
   class(fit) <- "nmf_conv"
@@ -287,7 +291,7 @@ conv_finish <- function(res, d, beta, lags, lam) {
     # lam R at the returned factors, in internal units (H / scale)
     penalty <- lam * conv_penalty(w, h / d$scale, d) * unit
   }
-  list(w = w, h = h, loss = res$loss * unit, penalty = penalty,
+  list(w = w, h = h, loss = res$loss * unit, penalty = penalty, objective = (res$loss + res$penalty) * unit,
        trace = data.frame(iteration = res$trace_iter, loss = res$trace * unit,
                           penalty = res$trace_penalty * unit),
        iterations = res$iterations, converged = res$converged)
@@ -489,7 +493,7 @@ summary.nmf_conv <- function(object, ...) {
               lambda = object$lambda, loss = object$loss, penalty = object$penalty,
               deviance = deviance(object), iterations = object$iterations, converged = object$converged,
               components = comp,
-              runs = if (!is.null(object$runs)) vapply(object$runs, function(r) r$loss + r$penalty, numeric(1)))
+              runs = if (!is.null(object$runs)) vapply(object$runs, function(r) r$objective, numeric(1)))
   class(out) <- "summary.nmf_conv"
   out
 }

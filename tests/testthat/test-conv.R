@@ -204,11 +204,20 @@ test_that("threads do not change the fit, and the seed reproduces it", {
   expect_identical(f3$w, f4$w)
   expect_false(identical(f3$w, f5$w))
   # restarts: the best run by the objective, every run kept
-  fr <- nmf_conv(p$x, 2, 6, nrun = 3, seed = 3, maxit = 15, tol = 0)
-  obj <- vapply(fr$runs, function(r) r$loss + r$penalty, numeric(1))
+  fr <- nmf_conv(p$x, 2, 6, nrun = 3, lambda = 0.01, seed = 3, maxit = 15, tol = 0)
+  obj <- vapply(fr$runs, function(r) r$objective, numeric(1))
   expect_length(fr$runs, 3)
   expect_identical(fr$best, which.min(obj))
-  expect_equal(fr$loss, min(obj))
+  expect_equal(fr$objective, min(obj))
+  expect_equal(fr$objective, sum(fr$trace[16, c("loss", "penalty")]))
+  # each run is the single fit from its own stream: run 2 alone, from the
+  # start drawn from the second stream, gives the same factors
+  ns <- asNamespace("betanmf")
+  d <- ns$prepare_data(p$x, 1, drop_empty = FALSE)
+  s <- ns$with_stream(ns$rng_streams(3L, 3)[[2]], ns$conv_random_start(d, 2L, 6L, sum(d$dense) / d$n_obs))
+  start <- list(w = s$w, h = s$h * d$scale)
+  f2 <- nmf_conv(p$x, 2, 6, lambda = 0.01, init = start, maxit = 15, tol = 0)
+  expect_equal(f2$w, fr$runs[[2]]$w, tolerance = 1e-12)
 })
 
 test_that("conv_transpose() is W' (*) X for dense and sparse x", {
