@@ -26,10 +26,13 @@
 #' components are active at overlapping times on the same part of the data,
 #' and so stops one sequence from being explained by several components.
 #' Like seqNMF, its gradient enters the denominators of the updates. `R` is
-#' linear in `H` for `W` fixed and in `W` for `H` fixed, so each half update
-#' is an exact majorize-minimize step of the penalised objective for
-#' `1 <= beta <= 2` (with L1 as well), and the objective (`loss + penalty` in
-#' the trace) does not increase. seqNMF also rescales the rows of `H` to unit
+#' linear in `H` for `W` fixed and in `W` for `H` fixed, so for `beta = 1`
+#' (Fevotte & Idier's majorizer plus a linear term) and `beta = 2` (Lee &
+#' Seung's diagonal majorizer, which a positive term in the denominator only
+#' enlarges) each half update is an exact majorize-minimize step of the
+#' penalised objective, L1 included, and the objective (`loss + penalty` in
+#' the trace) does not increase. For other `beta` the penalised update is
+#' the usual heuristic, not proven to descend. seqNMF also rescales the rows of `H` to unit
 #' norm every iteration, which changes `R` (it is not invariant to moving
 #' scale between a component's motif and its activations) and makes its
 #' update no longer a descent step; here the scale is left free during the

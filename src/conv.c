@@ -16,9 +16,11 @@
  * (W' (*) X)[k, t] = sum_l sum_i W[i, k, l] X[i, t + l] and S the band of ones
  * of half-width L - 1, is linear in H for W fixed and linear in W for H
  * fixed; with its gradient in the denominators (seqNMF's update) each half is
- * then still an exact MM step of D_beta + lam R for 1 <= beta <= 2 (a linear
- * term adds to the majorizer without changing its form), and so is L1 on
- * either factor.  Unlike seqNMF, the rows of H are not renormalised between
+ * then still an exact MM step of D_beta + lam R, and so is L1 on either
+ * factor, for beta = 1 (Fevotte & Idier's majorizer plus a linear term, whose
+ * minimizer is the update) and beta = 2 (Lee & Seung's diagonal majorizer,
+ * which a positive addition to the denominator only enlarges); for other
+ * beta it is the usual heuristic.  Unlike seqNMF, the rows of H are not renormalised between
  * iterations: R is not invariant to moving scale between a component's W and
  * H, so such a rescale could increase the objective; the scale is fixed on
  * return, in R.

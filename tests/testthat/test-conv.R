@@ -120,7 +120,7 @@ test_that("the objective never increases", {
     expect_true(all(diff(obj) <= 1e-12 * abs(obj[-length(obj)])),
                 label = sprintf("divergence non-increasing, beta %g, %s", beta, if (sparse) "sparse" else "dense"))
   }
-  # with the x-ortho penalty and L1 each half is still an MM step (1 <= beta <= 2)
+  # with the x-ortho penalty and L1 each half is still an MM step (beta = 1, 2)
   p <- ref_conv_planted(seed = 3)
   for (beta in c(1, 2)) {
     fit <- nmf_conv(p$x, 3, 6, beta = beta, lambda = 0.01, l1h = 0.01, l1w = 0.1, seed = 2, maxit = 150,
