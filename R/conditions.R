@@ -43,12 +43,13 @@
 #' \describe{
 #'   \item{`betanmf_warning_convergence`}{an iterative method stopped at its
 #'     iteration limit before meeting its tolerance: [nmf()] (and the fits of
-#'     [nmf_rank()]) reached `maxit`, or [stability()]'s alignment still
-#'     changed after `max_iter` rounds. The result is returned, but is not
+#'     [nmf_rank()]) or [nmf_conv()] reached `maxit`, or [stability()]'s
+#'     alignment still changed after `max_iter` rounds. The result is returned, but is not
 #'     converged. betanmf never stops with an error for this.}
 #'   \item{`betanmf_warning_empty`}{rows or columns of the data had no
 #'     observed entry (all NA with `missing = "mask"`); they were left out of
-#'     the fit and their factors are NA.}
+#'     the fit and their factors are NA; [nmf_conv()] keeps them, with zero
+#'     loadings for such neurons.}
 #'   \item{`betanmf_warning_numerical`}{some held-out errors in [nmf_rank()]
 #'     are not finite; those ranks are not chosen.}
 #'   \item{`betanmf_warning_checkpoint`}{a task file in the `checkpoint`
