@@ -99,8 +99,12 @@ pattern_csc <- function(i, j, dims) {
 
 # Validate and prepare the data for the C core.  Returns the matrix as the
 # user gave it (`x`, kept for fitted/residuals), the held-out pattern, the
-# internal scale and the C-ready pieces.
-prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, arg = "x") {
+# internal scale and the C-ready pieces.  drop_empty = FALSE keeps rows and
+# columns with no observed entry (nmf_conv(): a time bin without data is
+# still explained by its neighbours' activations, and dropping it would
+# shift the time axis).
+prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, arg = "x",
+                         drop_empty = TRUE) {
   x <- as_nmf_matrix(x, assay = assay, arg = arg)
   dims <- dim(x)
   if (any(dims == 0L)) {
@@ -142,7 +146,7 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
                   arg, scan$negative, scan$min), "data")
   }
   n_held <- if (is.null(hold)) 0 else length(hold$i)
-  if (n_held > 0) {
+  if (n_held > 0 && drop_empty) {
     empty <- list(rows = which(tabulate(hold$i + 1L, nbins = dims[1]) >= dims[2]),
                   cols = which(diff(hold$p) >= dims[1]))
     if (length(empty$rows) || length(empty$cols)) return(prepare_without(x, beta, hold, empty, arg))

@@ -11,6 +11,8 @@ SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_simd_baseline(SEXP);
 SEXP C_simd_builds(void);
+SEXP C_nmf_conv(SEXP, SEXP, SEXP, SEXP);
+SEXP C_conv_transpose(SEXP, SEXP, SEXP, SEXP);
 void kernels_init(void); /* kernels.h: fills the dispatch table of the vector kernels */
 
 static const R_CallMethodDef call_methods[] = {
@@ -22,6 +24,8 @@ static const R_CallMethodDef call_methods[] = {
     {"range_finder", (DL_FUNC) &C_range_finder, 6},
     {"simd_baseline", (DL_FUNC) &C_simd_baseline, 1},
     {"simd_builds", (DL_FUNC) &C_simd_builds, 0},
+    {"nmf_conv", (DL_FUNC) &C_nmf_conv, 4},
+    {"conv_transpose", (DL_FUNC) &C_conv_transpose, 4},
     {NULL, NULL, 0}
 };
 
