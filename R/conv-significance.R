@@ -104,7 +104,7 @@ conv_significance <- function(fit, newdata, nnull = 1000, alpha = 0.05, seed = N
   seed <- resolve_seed(seed)
   shifts <- with_stream(rng_streams(seed, 1L)[[1]],
                         array(sample.int(lags, m * k * nnull, replace = TRUE) - 1L, c(m, k, nnull)))
-  observed <- apply(conv_overlap(w, x), 1, skewness_of)
+  observed <- apply(conv_transpose(w, x), 1, skewness_of)
   null <- conv_null_skewness(w, x, shifts)
   null[is.na(null)] <- 0 # a constant null overlap has no peak
   # a tie within rounding counts against the motif
@@ -131,20 +131,6 @@ conv_motifs <- function(fit) {
   if (is.null(dimnames(w))) dimnames(w) <- vector("list", 3L)
   if (is.null(dimnames(w)[[2]])) dimnames(w)[[2]] <- paste0("k", seq_len(dim(w)[2]))
   w
-}
-
-# W' (*) X: out[k, t] = sum_l sum_i w[i, k, l] x[i, t + l], zero past the
-# last bin (seqNMF's transposed convolution), K x n.
-conv_overlap <- function(w, x) {
-  n <- ncol(x)
-  out <- matrix(0, dim(w)[2], n)
-  cross <- if (inherits(x, "sparseMatrix")) Matrix::crossprod else base::crossprod
-  for (l in seq_len(min(dim(w)[3], n)) - 1L) {
-    keep <- seq_len(n - l)
-    out[, keep] <- out[, keep] + as.matrix(cross(matrix(w[, , l + 1L], dim(w)[1], dim(w)[2]),
-                                                 x[, keep + l, drop = FALSE]))
-  }
-  out
 }
 
 # The skewness m3 / m2^(3/2) of a vector (central moments over n); NA when
@@ -174,7 +160,7 @@ conv_null_skewness <- function(w, x, shifts, chunk_entries = 2^21) {
   lags <- dim(w)[3]
   n <- ncol(x)
   nnull <- dim(shifts)[3]
-  centre <- rowMeans(conv_overlap(w, x))
+  centre <- unname(rowMeans(conv_transpose(w, x)))
   sums <- array(0, c(k, nnull, 3))
   # selection[(i - 1) L + s + 1, j] = 1: null j takes neuron i at shift s
   selection <- lapply(seq_len(k), function(kk) {

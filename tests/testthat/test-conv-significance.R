@@ -43,7 +43,7 @@ test_that("the observed skewness is that of W' (*) X by explicit sums", {
   expected <- apply(overlap_twin(w, sim$x), 1, skew_twin)
   expect_equal(res$skewness, unname(expected), tolerance = 1e-10)
   expect_identical(res$component, c("seq1", "seq2"))
-  expect_equal(betanmf:::conv_overlap(w, sim$x), overlap_twin(w, sim$x), tolerance = 1e-12)
+  expect_equal(unname(betanmf:::conv_transpose(w, sim$x)), overlap_twin(w, sim$x), tolerance = 1e-12)
 })
 
 test_that("the null skewness equals explicitly shifted motifs, chunk by chunk", {
