@@ -4,11 +4,12 @@
 #' `plot()` draws it.
 #'
 #' * `type = "motifs"`: one heat map per component of its motif, neurons x
-#'   lags (`w[, k, ]`). The neurons are in one order for every panel, the
-#'   order in which the sequences fire: each neuron is put with the
-#'   component it loads most (the largest `sum(w[i, k, ])`), components in
-#'   their order, and within a component by the lag of its peak weight (ties
-#'   by decreasing loading); neurons with no weight come last.
+#'   lags (`w[, k, ]`), each coloured relative to its motif's largest weight.
+#'   The neurons are in one order for every panel, the order in which the
+#'   sequences fire: each neuron is put with the component it loads most
+#'   (the largest `sum(w[i, k, ])`), components in their order, and within a
+#'   component by the lag of its peak weight (ties by decreasing loading);
+#'   neurons with no weight come last.
 #' * `type = "activations"`: the rows of `h` over time, one panel per
 #'   component.
 #' * `type = "data"`: the data (`data`, or the data kept in the fit) beside
@@ -30,7 +31,7 @@
 #' @examples
 #' sim <- simulate_sequences(m = 30, n = 600, n_seq = 2, seq_neurons = 10,
 #'                           lags = 8, seed = 1)
-#' fit <- nmf_conv(sim$x, rank = 2, lags = 8, seed = 1, maxit = 50)
+#' fit <- nmf_conv(sim$x, rank = 2, lags = 8, seed = 1)
 #' p <- autoplot(fit, type = "motifs")
 #' class(p)
 #' q <- autoplot(fit, type = "data", data = sim$x, bins = 1:300)
@@ -102,14 +103,18 @@ motif_heatmap <- function(w) {
     lag = rep(seq_len(lags) - 1L, each = m * k),
     weight = as.vector(w)
   )
-  ggplot2::ggplot(df, ggplot2::aes(x = .data$lag, y = .data$neuron, fill = .data$weight)) +
+  # each panel on its own scale: a motif concentrated on few neurons would
+  # otherwise wash out the others
+  peak <- apply(w, 2, max)
+  df$relative <- df$weight / rep(rep(ifelse(peak > 0, peak, 1), each = m), lags)
+  ggplot2::ggplot(df, ggplot2::aes(x = .data$lag, y = .data$neuron, fill = .data$relative)) +
     ggplot2::geom_raster() +
     ggplot2::facet_wrap(ggplot2::vars(.data$component), nrow = 1) +
-    ggplot2::scale_fill_gradient(low = "white", high = "#7f2704") +
-    ggplot2::labs(x = "lag (time bins)", y = "neuron", fill = "weight",
+    ggplot2::scale_fill_gradient(low = "white", high = "#7f2704", limits = c(0, 1)) +
+    ggplot2::labs(x = "lag (time bins)", y = "neuron", fill = "weight\n(of the motif's\nlargest)",
                   title = "Motifs: neuron weights by lag (W)") +
     ggplot2::theme_minimal() +
-    ggplot2::theme(axis.text.y = if (m > 60) ggplot2::element_blank() else
+    ggplot2::theme(axis.text.y = if (m > 40) ggplot2::element_blank() else
       ggplot2::element_text(size = 6))
 }
 
@@ -176,6 +181,6 @@ data_beside_model <- function(object, w, data, bins) {
     ggplot2::labs(x = "time bin", y = "neuron (sorted by motif)", fill = "spikes",
                   title = "Data and reconstruction, neurons sorted by motif") +
     ggplot2::theme_minimal() +
-    ggplot2::theme(axis.text.y = if (length(neurons) > 60) ggplot2::element_blank() else
+    ggplot2::theme(axis.text.y = if (length(neurons) > 40) ggplot2::element_blank() else
       ggplot2::element_text(size = 6))
 }

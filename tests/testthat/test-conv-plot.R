@@ -38,6 +38,9 @@ test_that("the motif heat map puts each sequence's neurons in firing order", {
   # the weights are the motif's, cell by cell
   cell <- g$data[g$data$neuron == "n012" & g$data$component == "seq2", ]
   expect_equal(cell$weight[order(cell$lag)], unname(p$fit$w["n012", "seq2", ]))
+  # coloured relative to each motif's largest weight
+  expect_equal(cell$relative[order(cell$lag)], unname(p$fit$w["n012", "seq2", ]) / max(p$fit$w[, "seq2", ]))
+  expect_equal(as.vector(tapply(g$data$relative, g$data$component, max)), c(1, 1))
   expect_identical(sort(unique(g$data$lag)), 0:9)
 })
 
