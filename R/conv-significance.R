@@ -24,9 +24,12 @@
 #' null distribution. The p-value is `(1 + #(null skewness >= observed)) /
 #' (1 + nnull)` (a null equal to the observed within rounding counts against
 #' the motif), and a motif is significant when its p-value is at most
-#' `alpha / K` (Bonferroni over the `K` components, as seqNMF does), so the
-#' chance that any motif of a fit is called significant when none is present
-#' is at most `alpha`.
+#' `alpha / K` (Bonferroni over the `K` components, as seqNMF does), so that
+#' the chance that any motif of a fit is called significant when the data
+#' hold no sequence stays at or below `alpha` (the null's shifted motifs
+#' match the fitted one's weights but not its exact dependence over time, so
+#' this is approximate; `tools/conv-significance-fpr.R` in the package
+#' sources measures it on simulated recordings).
 #'
 #' Assumptions, and what the test does not see:
 #' * the held-out bins must not have been used by the fit (take a contiguous
@@ -40,6 +43,7 @@
 #' * the smallest p-value is `1 / (1 + nnull)`: `nnull` must be at least
 #'   `K / alpha - 1` for a motif to be able to pass the Bonferroni threshold
 #'   (an error says so otherwise).
+#'
 #' An empty motif (all zeros) or a constant overlap (held-out data with no
 #' spikes on the motif's neurons) has no skewness: `NA`, with p-value 1. A
 #' null motif whose overlap is constant counts as skewness 0.
