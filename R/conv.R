@@ -62,11 +62,19 @@
 #' @param beta the beta of the divergence (1: KL/Poisson, 2: least squares).
 #' @param lambda the relative weight of the x-ortho penalty (see its section),
 #'   0 for none.
-#' @param l1w,l1h L1 penalties on `W` and `H` (in the units of the loss).
+#' @param l1w,l1h L1 penalties on `W` and `H` (in the units of the loss),
+#'   added to the denominators of the updates as in [nmf()]. The scale
+#'   between a motif and its activations is free during the fit, so a
+#'   penalty on one factor alone can be lowered by moving scale into the
+#'   other: the fit then drifts that way instead of making the factor
+#'   sparse. Penalise both (`l1w` and `l1h` together act on the product of
+#'   each component's totals).
 #' @param mask `NULL`, or a logical matrix (or sparse pattern) of the
-#'   dimensions of `x` whose `TRUE` entries are left out of the fit. Rows or
-#'   time bins with no observed entry are kept (their bins are explained by
-#'   the activations around them).
+#'   dimensions of `x` whose `TRUE` entries are left out of the fit. Time
+#'   bins with no observed entry (dropped frames) are kept: the activations
+#'   around them are fitted on the other bins. A neuron with no observed
+#'   entry gets zero loadings, with a warning of class
+#'   `betanmf_warning_empty`.
 #' @param missing `"error"` or `"mask"` for `NA` in `x`, as in [nmf()].
 #' @param nrun the number of restarts; the one with the lowest objective is
 #'   returned and all are kept in `$runs`.
@@ -153,6 +161,18 @@ nmf_conv <- function(x, rank, lags, beta = 1, lambda = 0, l1w = 0, l1h = 0, mask
     conv_finish(res, d, beta, lags, lam)
   }
   runs <- run_streams(a$nrun, streams, one_run, label = "nmf_conv restarts")
+  if (d$n_held > 0) {
+    # a neuron never observed says nothing about its loadings: the updates
+    # take its rows of W to zero (a time bin never observed is different:
+    # the activations before it are fitted on the bins after them)
+    empty_rows <- which(tabulate(d$hold_ij$i + 1L, nbins = d$dims[1]) >= d$dims[2])
+    if (length(empty_rows)) {
+      warn(sprintf(paste0("'x' has %d row%s (%s) with no observed entry: %s loadings in 'w' are zero, ",
+                          "and fitted values there mean nothing"), length(empty_rows),
+                   if (length(empty_rows) > 1) "s" else "", index_ranges(empty_rows),
+                   if (length(empty_rows) > 1) "their" else "its"), "empty")
+    }
+  }
   objectives <- vapply(runs, function(r) r$loss + r$penalty, numeric(1))
   best <- which.min(objectives)
   fit <- runs[[best]]

@@ -13,6 +13,8 @@
 #   BENCH_ONLY=sparse_kl bash bench/run.sh # sparse beta = 1: MU (the old default) vs CD (bench/sparse_kl.R)
 #   BENCH_ONLY=minvol_cost bash bench/run.sh
 #                                          # minimum volume's iteration against MU's (bench/minvol_cost.R)
+#   BENCH_ONLY=conv bash bench/run.sh      # convolutive NMF's iteration on sparse data at three
+#                                          # densities (bench/conv.R)
 #   BENCH_OLD=<rev> BENCH_ONLY=commits bash bench/run.sh
 #                                          # commit <rev> against the work tree, interleaved (bench/commits.R)
 #   BENCH_OLD=<rev> BENCH_ONLY=survey bash bench/run.sh
@@ -63,7 +65,7 @@ fi
 
 only="${BENCH_ONLY:-all}"
 if [ "$only" = issue6 ]; then only=targets; fi # the old name of targets.R
-case "$only" in all|bench|targets|mu_start|sparse_kl|minvol_cost|commits|survey|overhead) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl, minvol_cost, commits, survey or overhead" >&2; exit 2;; esac
+case "$only" in all|bench|targets|mu_start|sparse_kl|minvol_cost|conv|commits|survey|overhead) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl, minvol_cost, conv, commits, survey or overhead" >&2; exit 2;; esac
 if { [ "$only" = commits ] || [ "$only" = survey ] || [ "$only" = overhead ]; } && [ -z "${BENCH_OLD:-}" ]; then
   echo "bench: BENCH_ONLY=$only needs BENCH_OLD=<git revision> to compare the work tree with" >&2; exit 2
 fi
@@ -107,6 +109,10 @@ if [ "$only" = sparse_kl ]; then
 fi
 if [ "$only" = minvol_cost ]; then
   Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/minvol_cost.R")' "$lib"
+  exit 0
+fi
+if [ "$only" = conv ]; then
+  Rscript --vanilla -e '.libPaths(c(commandArgs(TRUE)[1], .libPaths())); source("bench/conv.R")' "$lib"
   exit 0
 fi
 if [ "$only" != targets ]; then

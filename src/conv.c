@@ -106,19 +106,24 @@ static void gather(const double *W, const conv_src *s, int m, int n, int K, int 
 }
 
 /* out[i, k, l] = sum_{t >= l} src[i, t] G[k, t - l] (m x K x L), by blocks
- * of rows, each block on one thread */
+ * of rows, each block on one thread, its terms in the order of t: dense
+ * sources in blocks of ROWBLOCK rows (kept in cache across t), sparse ones
+ * in one block per thread (each block walks every stored entry once and
+ * keeps its own rows, so the walk costs nnz per thread, not per block) */
 #define ROWBLOCK 64
 static void scatter(const conv_src *s, const double *G, int m, int n, int K, int L, double *out,
                     int threads)
 {
     int nthr = threads > 0 ? threads : 1;
-    int nblk = (m + ROWBLOCK - 1) / ROWBLOCK;
+    int bsize = s->dense ? ROWBLOCK : (m + nthr - 1) / nthr;
+    if (bsize < 1) bsize = 1;
+    int nblk = (m + bsize - 1) / bsize;
     size_t mk = (size_t) m * K;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthr) schedule(static)
 #endif
     for (int b = 0; b < nblk; b++) {
-        int i0 = b * ROWBLOCK, i1 = i0 + ROWBLOCK < m ? i0 + ROWBLOCK : m;
+        int i0 = b * bsize, i1 = i0 + bsize < m ? i0 + bsize : m;
         for (int l = 0; l < L; l++)
             for (int k = 0; k < K; k++) {
                 double *o = out + l * mk + (size_t) k * m;

@@ -210,6 +210,25 @@ optional("nmf_rank", get("nmf_rank", envir = ns)(dense, ranks = 1:2, beta = 1, f
                                                   maxit = 5))
 optional("fit_signatures", get("fit_signatures", envir = ns)(dense[, 1:3], fit1$w, beta = 1, bootstrap = 2,
                                                               seed = 1, maxit = 5))
+# convolutive NMF (src/conv.c): dense and sparse, beta 1, 2 and 0.5, a mask
+# and an empty time bin, the x-ortho penalty and L1, threads = 2, restarts,
+# lags = 1 and lags = n, predict() and conv_transpose()
+optional("nmf_conv", {
+  nc <- get("nmf_conv", envir = ns)
+  xc <- matrix(rpois(6 * 30, 1), 6, 30)
+  xc[, 9] <- 0
+  heldc <- matrix(FALSE, 6, 30)
+  heldc[cbind(c(1, 4, 6), c(2, 15, 30))] <- TRUE
+  for (xx in list(xc, Matrix(xc, sparse = TRUE))) for (beta in c(1, 2, 0.5)) {
+    fc <- nc(xx, 2, 4, beta = beta, lambda = 0.01, l1h = 0.1, mask = heldc, seed = 1, maxit = 5, tol = 0,
+             threads = 2)
+    check_fit(fc, sprintf("nmf_conv beta %g", beta))
+    ok(all(is.finite(predict(fc, xx, maxit = 3))), "nmf_conv predict")
+  }
+  check_fit(nc(xc, 2, 1, seed = 1, maxit = 3, tol = 0, nrun = 2), "nmf_conv lags = 1, restarts")
+  check_fit(nc(xc[, 1:5], 1, 5, seed = 1, maxit = 3, tol = 0), "nmf_conv lags = n")
+  ok(all(is.finite(get("conv_transpose", envir = ns)(fc$w, xc))), "conv_transpose")
+})
 
 # the one-pass dense HALS update (src/hals.c; taken from 2^20 entries,
 # BETANMF_FUSE=1 forces it): 9 x 40 is three blocks of 16 columns in three

@@ -71,28 +71,29 @@ ref_conv_iterate <- function(x, w, h, beta, lam = 0, l1w = 0, l1h = 0, held = NU
   gam <- if (beta < 1) 1 / (2 - beta) else if (beta > 2) 1 / (beta - 1) else 1
   K <- dim(w)[2]
   L <- dim(w)[3]
-  obs <- if (is.null(held)) 1 else 1 * !held
+  obs <- if (is.null(held)) matrix(1, nrow(x), ncol(x)) else 1 * !held
   x0 <- x * obs
   off <- 1 - diag(K)
   if (update_w) {
     y <- ref_conv_model(w, h)
-    qx <- obs * x * y^(beta - 2)
-    qd <- obs * y^(beta - 1)
+    qx <- ifelse(obs == 0, 0, x * y^(beta - 2))
+    qd <- ifelse(obs == 0, 0, y^(beta - 1))
     hbar <- off %*% ref_conv_band(h, L)
     w_new <- w
     for (l in 0:(L - 1)) {
       num <- qx %*% t(ref_conv_shift(h, l))
       den <- qd %*% t(ref_conv_shift(h, l)) + l1w + lam * x0 %*% t(ref_conv_shift(hbar, l))
-      w_new[, , l + 1] <- ref_conv_wl(w, l) * (num / den)^gam
+      # a neuron with no observed entry: 0 / 0, its row goes to zero
+      w_new[, , l + 1] <- ref_conv_wl(w, l) * ifelse(num == 0, 0, num / den)^gam
     }
     w <- w_new
   }
   y <- ref_conv_model(w, h)
-  qx <- obs * x * y^(beta - 2)
-  qd <- obs * y^(beta - 1)
+  qx <- ifelse(obs == 0, 0, x * y^(beta - 2))
+  qd <- ifelse(obs == 0, 0, y^(beta - 1))
   num <- ref_conv_transpose(w, qx)
   den <- ref_conv_transpose(w, qd) + l1h + lam * off %*% ref_conv_band(ref_conv_transpose(w, x0), L)
-  h <- h * (num / den)^gam
+  h <- h * ifelse(num == 0, 0, num / den)^gam
   list(w = w, h = h)
 }
 

@@ -46,6 +46,26 @@ test_that("one iteration equals the plain-R twin (dense, sparse, masked, penalti
   expect_conv_iterate(p, 1.5, FALSE, l1h = 0.5, masked = TRUE)
 })
 
+test_that("bins and neurons with no observed entry are kept, and NA can be masked", {
+  p <- conv_small()
+  p$held[, 9] <- TRUE # a dropped frame: still explained by the activations before it
+  p$held[2, ] <- TRUE
+  for (beta in c(1, 2)) for (sparse in c(FALSE, TRUE)) expect_conv_iterate(p, beta, sparse, masked = TRUE)
+  expect_warning(f <- nmf_conv(p$x, p$K, p$L, mask = p$held, seed = 1, maxit = 3, tol = 0),
+                 class = "betanmf_warning_empty")
+  expect_true(all(f$w[2, , ] == 0) && all(is.finite(f$h)))
+  x_na <- p$x
+  x_na[p$held] <- NA
+  f_na <- suppressWarnings(nmf_conv(x_na, p$K, p$L, missing = "mask", init = list(w = p$w0, h = p$h0), maxit = 2,
+                                    tol = 0))
+  f_mask <- suppressWarnings(nmf_conv(p$x, p$K, p$L, mask = p$held, init = list(w = p$w0, h = p$h0), maxit = 2,
+                                      tol = 0))
+  expect_identical(dim(f_na$h), dim(p$h0))
+  expect_equal(f_na$h, f_mask$h, tolerance = 1e-14)
+  expect_equal(f_na$loss, f_mask$loss, tolerance = 1e-14)
+  expect_error(nmf_conv(x_na, p$K, p$L), class = "betanmf_error_data")
+})
+
 test_that("lags = 1 gives nmf()'s multiplicative update", {
   p <- conv_small()
   set.seed(4)

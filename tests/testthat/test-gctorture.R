@@ -92,3 +92,24 @@ test_that("C_hungarian survives gctorture", {
     expect_identical(torture(.Call(ns$C_hungarian, cost, maximize)), expected)
   }
 })
+
+test_that("C_nmf_conv and C_conv_transpose survive gctorture", {
+  skip_on_cran()
+  set.seed(3)
+  x <- matrix(stats::rpois(24, 2), 4, 6)
+  x[2, ] <- 0
+  xs <- methods::as(Matrix::Matrix(x, sparse = TRUE), "CsparseMatrix")
+  mask <- matrix(FALSE, 4, 6)
+  mask[cbind(c(1, 3), c(2, 5))] <- TRUE
+  w <- array(stats::runif(4 * 2 * 3) + 0.1, c(4, 2, 3))
+  h <- matrix(stats::runif(12) + 0.1, 2, 6)
+  for (xx in list(x, xs)) for (beta in c(1, 2, 0.5)) for (held in list(NULL, mask)) {
+    d <- ns$prepare_data(xx, beta = beta, mask = held, drop_empty = FALSE)
+    ctl <- list(beta = beta, lags = 3L, maxit = 2L, tol = 0, l1w = 0.1, l1h = 0.1, lam = 0.2, update_w = TRUE,
+                threads = 1L, verbose = FALSE, unit = 1, run = 0L)
+    expected <- ns$conv_call(d, w, h, ctl)
+    expect_identical(torture(ns$conv_call(d, w, h, ctl)), expected)
+    expected_t <- ns$conv_transpose_data(w, d)
+    expect_identical(torture(ns$conv_transpose_data(w, d)), expected_t)
+  }
+})
