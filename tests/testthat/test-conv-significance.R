@@ -94,6 +94,19 @@ test_that("planted sequences are significant on held-out time", {
   expect_identical(again, res)
 })
 
+test_that("an nmf_conv() fit passes on held-out time, a fit of noise does not", {
+  sim <- simulate_sequences(m = 30, n = 1600, n_seq = 2, seq_neurons = 10, lags = 10, onset_rate = 0.02,
+                            amplitude = 1.5, jitter = 0.3, background = 0.05, seed = 2)
+  fit <- nmf_conv(sim$x[, 1:800], rank = 2, lags = 10, seed = 1)
+  res <- conv_significance(fit, sim$x[, 801:1600], nnull = 199, seed = 1)
+  expect_true(all(res$significant))
+  set.seed(2)
+  quiet <- matrix(rpois(30 * 1600, 0.2), 30, 1600, dimnames = list(rownames(sim$x), NULL))
+  fit_quiet <- nmf_conv(quiet[, 1:800], rank = 2, lags = 10, seed = 1)
+  res_quiet <- conv_significance(fit_quiet, quiet[, 801:1600], nnull = 199, seed = 1)
+  expect_false(any(res_quiet$significant))
+})
+
 test_that("motifs without a sequence are not significant", {
   sim <- small_sequences(4)
   test <- sim$x[, 601:1200]
