@@ -125,19 +125,20 @@ simulate_nmf <- function(m, n, rank, noise = c("poisson", "gaussian", "gamma", "
 #'   (independently across bins and sequences; an occurrence near the end is
 #'   cut off at the last bin);
 #' * at each occurrence every member fires `amplitude` expected spikes in one
-#'   bin: its own lag plus a jitter drawn from a normal distribution of
-#'   standard deviation `jitter` bins, rounded and restricted to the motif's
-#'   `lags` bins (a discretised normal over lags 0, ..., `lags` - 1);
+#'   bin, drawn around its own lag: lag `l` (of 0, ..., `lags` - 1) with
+#'   probability proportional to a normal density of standard deviation
+#'   `jitter` bins at `l` (a normal discretised to the motif's bins);
 #' * every neuron also fires at its `background` rate in every bin, and the
 #'   counts are Poisson around the sum.
 #'
 #' The truth is returned in [nmf_conv()]'s scale: `w[, s, ]` is the expected
-#' share of sequence `s`'s spikes in each neuron and lag (the jitter
-#' distribution times `amplitude`, summing to one over neurons and lags), and
-#' `h[s, t]` is the expected number of spikes of an occurrence starting at bin
-#' `t` (`amplitude * seq_neurons`, zero elsewhere), so the expected counts are
-#' exactly `background + sum_l w[, , l] %*% shift(h, l)` with `shift(h, l)`
-#' moving the columns of `h` right by `l` bins.
+#' share of sequence `s`'s spikes in each neuron and lag (each member's lag
+#' probabilities divided by `seq_neurons`, so that it sums to one over
+#' neurons and lags), and `h[s, t]` is the expected number of spikes of an
+#' occurrence starting at bin `t` (`amplitude * seq_neurons`, zero
+#' elsewhere), so that, given the onsets, the expected counts are exactly
+#' `background + sum_l w[, , l] %*% shift(h, l)` with `shift(h, l)` moving
+#' the columns of `h` right by `l` bins.
 #'
 #' @param m,n the numbers of neurons (rows) and time bins (columns).
 #' @param n_seq the number of sequences.
