@@ -91,7 +91,10 @@ conv_significance <- function(fit, newdata, nnull = 1000, alpha = 0.05, seed = N
   k <- dim(w)[2]
   lags <- dim(w)[3]
   threshold <- alpha / k
-  if (1 / (1 + nnull) > threshold) {
+  # p-values are multiples of 1 / (1 + nnull): compare with the threshold
+  # up to rounding, so that e.g. 5 / 200 passes alpha / K = 0.05 / 2
+  passes <- function(p) p <= threshold * (1 + 1e-12)
+  if (!passes(1 / (1 + nnull))) {
     abort(sprintf(paste0("'nnull' = %d null motifs give p-values of at least 1/%d, above the Bonferroni ",
                          "threshold alpha / K = %g / %d: no motif could be significant; use nnull >= %d"),
                   nnull, nnull + 1L, alpha, k, as.integer(ceiling(k / alpha - 1))))
@@ -116,7 +119,7 @@ conv_significance <- function(fit, newdata, nnull = 1000, alpha = 0.05, seed = N
   exceed <- rowSums(null >= observed - ties)
   p_value <- ifelse(is.na(observed), 1, (1 + exceed) / (1 + nnull))
   out <- data.frame(component = dimnames(w)[[2]], skewness = unname(observed), p_value = unname(p_value),
-                    significant = unname(p_value <= threshold), stringsAsFactors = FALSE)
+                    significant = unname(passes(p_value)), stringsAsFactors = FALSE)
   dimnames(null) <- list(dimnames(w)[[2]], NULL)
   structure(out, alpha = alpha, threshold = threshold, nnull = nnull, seed = seed, null = null)
 }

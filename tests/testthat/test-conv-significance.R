@@ -83,6 +83,10 @@ test_that("planted sequences are significant on held-out time", {
   expect_equal(res$p_value, c(1, 1) / 200)
   expect_true(all(res$significant))
   expect_equal(attr(res, "threshold"), 0.025)
+  # p-value at the threshold: 1 / 40 = 0.05 / 2 is significant
+  edge <- conv_significance(sim$w, test, nnull = 39, seed = 1)
+  expect_equal(edge$p_value, c(1, 1) / 40)
+  expect_true(all(edge$significant))
   # a fit object carries its motifs in $w
   fit <- structure(list(w = sim$w, h = sim$h), class = "nmf_conv")
   expect_identical(conv_significance(fit, test, nnull = 199, seed = 1), res)
