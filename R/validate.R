@@ -250,7 +250,18 @@ check_positive <- function(value, arg) {
 # solver that has the min-volume update (MU); ctl: the validated control
 # list (solver_control()), or NULL before it exists; no penalty on W beside
 # the volume.
-check_volume <- function(volume, solver, ctl = NULL) {
+check_volume <- function(volume, solver, ctl = NULL, auto = FALSE) {
+  if (auto && is.character(volume) && length(volume) == 1L && !is.na(volume) && volume == "auto") {
+    if (solver %in% c("hals", "cd")) {
+      abort(sprintf(paste0("volume = \"auto\" (minimum volume) is fitted by multiplicative updates only; ",
+                           "use solver = \"mu\" or \"auto\", not \"%s\""), solver))
+    }
+    return("auto")
+  }
+  if (is.character(volume)) {
+    abort(sprintf("'volume' must be a single non-negative number or \"auto\"%s, not \"%s\"",
+                  if (auto) "" else " (in nmf() only)", paste(volume, collapse = "\", \"")))
+  }
   if (!is.numeric(volume) || length(volume) != 1L || is.na(volume) || !is.finite(volume) || volume < 0) {
     abort("'volume' must be a single non-negative number (0 = no minimum-volume penalty)")
   }
