@@ -376,3 +376,41 @@ test_that("volume = \"auto\": bad strings and solvers are classed errors", {
   expect_error(nmf_rank(x, 2:3, beta = 1, folds = 2, nrun = 1, volume = "auto"), "nmf\\(\\) only",
                class = "betanmf_error_input")
 })
+
+test_that("a min-volume fit works with consensus, stability, matching, predict, refitting, rank surveys", {
+  p <- planted_flat(1)
+  fit <- suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.01, nrun = 3, seed = 1, maxit = 2000, tol = 1e-6))
+  # restarts agree on the planted components
+  st <- stability(fit)
+  expect_gt(min(st$components$mean_cosine), 0.99)
+  cons <- consensus(fit)
+  expect_gt(cons$cophenetic, 0.9)
+  # matched to the planted profiles (named references): each component to
+  # the reference Hungarian on the cosines gives it
+  ref <- cbind(p$w, sbs_signatures[, c("SynC", "SynD")])
+  colnames(ref) <- c("flat1", "flat2", "SynA", "SynC", "SynD")
+  mt <- match_signatures(fit, ref)$matches
+  cs <- cosine_similarity(ref, fit$w)
+  a <- hungarian(t(cs), maximize = TRUE)$assignment
+  expect_identical(mt$reference, colnames(ref)[a])
+  expect_equal(mt$cosine, t(cs)[cbind(1:3, a)], tolerance = 1e-12)
+  expect_setequal(mt$reference, c("flat1", "flat2", "SynA"))
+  expect_gt(min(mt$cosine), 0.98)
+  # predict() and fit_signatures() with the min-volume W minimise the
+  # divergence over H: no worse than the fit's H, near it, and (KL with
+  # columns of W summing to one) the fitted column totals are the data's
+  h_pred <- predict(fit, p$x)
+  expect_lte(div_twin(p$x, fit$w %*% h_pred, 1), fit$loss * (1 + 1e-8))
+  expect_gt(cor(as.vector(h_pred), as.vector(fit$h)), 0.999)
+  expect_equal(unname(colSums(h_pred)), unname(colSums(p$x)), tolerance = 1e-4)
+  rf <- fit_signatures(p$x, basis(fit), beta = 1)
+  expect_equal(unname(colSums(coef(rf))), unname(colSums(p$x)), tolerance = 1e-4)
+  expect_lte(div_twin(p$x, fit$w %*% coef(rf), 1), fit$loss * (1 + 1e-8))
+  expect_gt(cor(as.vector(coef(rf)), as.vector(fit$h)), 0.999)
+  # a rank survey of min-volume fits finds the planted rank
+  survey <- suppressWarnings(nmf_rank(p$x, 2:4, beta = 1, folds = 2, nrun = 2, seed = 1, maxit = 500,
+                                      volume = 0.01))
+  expect_identical(survey$chosen, 3L)
+  expect_true(all(is.finite(survey$cv)))
+  expect_true(all(vapply(survey$fits, function(f) f$volume == 0.01 && f$penalty > 0, logical(1))))
+})
