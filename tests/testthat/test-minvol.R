@@ -373,7 +373,7 @@ test_that("volume = \"auto\": bad strings and solvers are classed errors", {
   expect_error(nmf(x, 3, beta = 2, solver = "hals", volume = "auto"), "solver", class = "betanmf_error_input")
   expect_error(nmf(x, 3, beta = 1, volume = "auto", control = list(l1 = 1)), "l1",
                class = "betanmf_error_input")
-  expect_error(nmf_rank(x, 2:3, beta = 1, folds = 2, nrun = 1, volume = "auto"), "nmf\\(\\) only",
+  expect_error(nmf_rank(x, 2:3, beta = 1, folds = 2, nrun = 1, volume = "auto"), "in nmf\\(\\) only",
                class = "betanmf_error_input")
 })
 
