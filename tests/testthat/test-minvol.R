@@ -265,7 +265,8 @@ planted_flat <- function(seed, n = 100, overlap = TRUE, depth = 1500) {
     flat2 <- flat1 * exp(stats::rnorm(m, 0, 0.6))
     if (abs(cosine_similarity(flat1, flat2) - 0.85) <= 0.05) break
   }
-  w <- if (overlap) cbind(flat1, flat2, SynA = sbs_signatures[, "SynA"]) else sbs_signatures[, c("SynA", "SynC", "SynD")]
+  w <- if (overlap) cbind(flat1, flat2, SynA = sbs_signatures[, "SynA"])
+       else sbs_signatures[, c("SynA", "SynC", "SynD")]
   w <- sweep(w, 2, colSums(w), "/")
   h <- matrix(stats::rgamma(3 * n, 0.7), 3, n)
   h <- sweep(h, 2, colSums(h), "/") * depth
