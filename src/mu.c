@@ -777,7 +777,7 @@ double mu_minvol_logdet(const double *F, int r, int m, double delta, int blas)
 }
 
 typedef struct {
-    const double *F, *NUM, *DEN, *Y;
+    const double *F, *NUM, *DEN, *YP, *YM;   /* Y's positive and negative parts */
     int r, m, nested;
     double beta, lam, *mu, *W0, *RHO, *Wn, *FD;
     mv_entry *E;
@@ -797,8 +797,8 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
             const double *f = a->F + (size_t) i * r;
             double ap = 0.0, bm = 0.0;
             for (int l = 0; l < r; l++) {
-                double y = a->Y[k + l * r];
-                if (y > 0.0) ap += y * f[l]; else bm -= y * f[l];
+                ap += a->YP[k + l * r] * f[l];
+                bm += a->YM[k + l * r] * f[l];
             }
             E[i].P = a->DEN[k + (size_t) i * r];
             E[i].Q = a->NUM[k + (size_t) i * r];
@@ -822,7 +822,8 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
         /* the sum is 1 to rounding; make it exact for the next majoriser */
         double s = 0.0;
         for (int i = 0; i < m; i++) { wn[i] = w0[i] * rho[i]; s += wn[i]; }
-        for (int i = 0; i < m; i++) wn[i] /= s;
+        double is = 1.0 / s;
+        for (int i = 0; i < m; i++) wn[i] *= is;
     }
     return 0;
 }
@@ -839,7 +840,13 @@ void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, doubl
     half(Xt, F, G, r, beta, 0.0, 0.0, fused, threads, NUM, DEN);
     double *Y = (double *) scratch_alloc((size_t) r * r, sizeof(double));
     mv_inverse(F, r, m, delta, Y, sw->blas, 1);
-    mv_args a = {F, NUM, DEN, Y, r, m, sw->minvol_nested, beta, lam, mu,
+    /* Y = Y+ - Y-, split once so that the rows' a and b take no branch */
+    double *YPM = (double *) scratch_alloc((size_t) 2 * r * r, sizeof(double));
+    for (int q = 0; q < r * r; q++) {
+        YPM[q] = Y[q] > 0.0 ? Y[q] : 0.0;
+        YPM[r * r + q] = Y[q] > 0.0 ? 0.0 : -Y[q];
+    }
+    mv_args a = {F, NUM, DEN, YPM, YPM + (size_t) r * r, r, m, sw->minvol_nested, beta, lam, mu,
                  (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
                  (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
                  (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
