@@ -20,6 +20,13 @@
 #'   `rank * (m + n) - rank` (each component's scale is not free), plus one
 #'   for the Gaussian variance; `nobs` is the number of observed entries, so
 #'   `AIC()` and `BIC()` work. Other beta have no likelihood here: an error.
+#'   For a minimum-volume fit (`nmf(..., volume > 0)`) it is the likelihood
+#'   of the data at the fitted `W` and `H`, the divergence only: the
+#'   penalty is a preference among factorizations, not part of the noise
+#'   model, so it is left out, and `df` is counted as for ordinary NMF (the
+#'   penalty shrinks the effective degrees of freedom by an amount with no
+#'   closed form). `AIC()` and `BIC()` of min-volume fits therefore compare
+#'   their fit to the data, not their objectives (`$loss + $penalty`).
 #'
 #' @section With the NMF or RcppML package attached:
 #' The NMF package (attached, for instance, by MutationalPatterns) exports
@@ -153,6 +160,10 @@ print.nmf_fit <- function(x, digits = max(3L, getOption("digits") - 3L), ...) {
     cat(sprintf("minimum volume %s: penalty lam * logdet(W'W + %g I) = %s (lam = %s)\n",
                 format(x$volume, digits = digits), x$delta, format(x$penalty, digits = digits),
                 format(x$lam, digits = digits)))
+  }
+  if (!is.null(x$volume_selection)) {
+    cat(sprintf("volume = \"auto\": %s chosen by held-out error and stability ($volume_selection)\n",
+                format(x$volume_selection$chosen)))
   }
   if (!is.null(x$mask)) cat(sprintf("%d entries held out of the fit\n", length(x$mask$i)))
   if (!is.null(x$dropped)) {

@@ -113,7 +113,7 @@
 #'   a number or a pair `c(w, h)`).
 #' @param assay for a `SummarizedExperiment`, which assay to factorize.
 #' @param volume the relative weight of a minimum-volume penalty on `W`
-#'   (Leplat, Gillis & Ang 2020), a single non-negative number; `0` (the
+#'   (Leplat, Gillis & Ang 2020), a single non-negative number or `"auto"`; `0` (the
 #'   default) fits ordinary NMF. With `volume > 0` the fit minimises
 #'   \eqn{D_\beta(X | WH) + \lambda \log\det(W^T W + \delta I)}{D_beta(X | WH) +
 #'   lam * logdet(W'W + delta I)} with every column of `W` summing to one,
@@ -137,7 +137,47 @@
 #'   whole objective under the column-sum constraint, so the objective never
 #'   increases. With restarts the run with the lowest objective is returned.
 #'   Penalties on `W` through `control$l1`, `control$l2` cannot be combined
-#'   with it.
+#'   with it. `"auto"` chooses the weight from the data (see "Choosing the
+#'   volume").
+#' @section Choosing the volume:
+#' `volume = "auto"` tries the relative weights 0, 0.001, 0.003, 0.01, 0.03
+#' and 0.1 and keeps one by two criteria, in this order:
+#' 1. held-out divergence: 3 speckled hold-outs of 10% of the observed
+#'    entries ([cv_mask()]; entries left out by `mask` or `NA` are never held
+#'    out), each fitted once from its own random start, the same start and
+#'    hold-out for every weight, and scored as [nmf_rank()] scores them (the
+#'    mean divergence per held-out entry, fitted values floored as in its
+#'    "Zero predictions"). The weights whose mean over the hold-outs is
+#'    within one standard error of the smallest are candidates (the
+#'    one-standard-error rule of `nmf_rank(rule = "1se")`).
+#' 2. stability: for each weight, the three hold-out fits are aligned as
+#'    restarts ([stability()]) and the weight is scored by its least stable
+#'    component (the smallest mean cosine to its centroid). Among the
+#'    candidates, the largest weight whose score is within 0.01 of the best
+#'    candidate's is chosen.
+#'
+#' Why: the penalty is there to settle a direction the data leave open (how
+#' far overlapping components blend), so it should cost next to nothing in
+#' the fit to entries the model has not seen; a weight that does cost
+#' (beyond the hold-outs' own spread) is bending components the data do
+#' determine. Among the weights the hold-outs cannot tell apart, the largest
+#' is the one that settles that direction most firmly, as in MuSiCal, which
+#' keeps the largest weight whose error stays within a tolerance of the
+#' unpenalised fit's; the stability score keeps it from choosing a weight
+#' whose components move from one start to the next. On flat overlapping
+#' signatures the held-out cost of the penalty is small and a positive
+#' weight is chosen; on well-separated ones it grows fast and the choice
+#' stays at 0 or the smallest weights.
+#'
+#' The choice is reproducible: the hold-outs and starts derive from `seed`,
+#' and the returned fit is `nmf(..., volume = <chosen>, seed = seed)` (with
+#' `nrun`, `mask`, `init` and the rest as given), with
+#' `$volume_selection`: `table` (a data frame with one row per weight:
+#' `volume`, `cv_error` and `cv_se`, the mean held-out divergence per entry
+#' and its standard error, `stability`, and `candidate`), `chosen`, `cv`
+#' (hold-outs x weights), `folds`, `fraction`, `fold_seeds` (the [cv_mask()]
+#' seeds) and `fit_seeds`. It costs 18 single fits before the returned one.
+#' A `checkpoint` saves the runs of the returned fit only.
 #' @param checkpoint `NULL`, or the path of a directory where each restart is
 #'   saved as it finishes; a later call with the same directory and the same
 #'   arguments (a whole-number `seed`) reads those back and runs only the
@@ -154,8 +194,9 @@
 #'   `volume`, `delta`, `lam` (the absolute weight, in the units of the
 #'   loss) and `penalty` (\eqn{\lambda \log\det(W^T W + \delta I)}{lam *
 #'   logdet(W'W + delta I)} at the returned factors), and their `trace` a
-#'   column `penalty` beside `loss` (the objective is their sum).
-#'   `2 * rank^2` flops. With a `checkpoint`, `attr(fit, "checkpoint")`
+#'   column `penalty` beside `loss` (the objective is their sum). Fits with
+#'   `volume = "auto"` also have `volume_selection` (see "Choosing the
+#'   volume"). With a `checkpoint`, `attr(fit, "checkpoint")`
 #'   counts the runs read back and computed ([checkpoints]).
 #' @references
 #' Fevotte, C. and Idier, J. (2011). Algorithms for nonnegative matrix
@@ -201,10 +242,14 @@ nmf <- function(x, rank, beta = 2, solver = c("auto", "hals", "mu", "cd"), init 
   beta <- check_beta(beta)
   solver <- check_choice(solver)
   missing <- check_choice(missing)
-  volume <- check_volume(volume, solver)
+  volume <- check_volume(volume, solver, auto = TRUE)
   check_solver_beta(solver, beta)
   check_fit_args(nrun, maxit, tol, threads, verbose) # a bad argument is reported before the data are read
   d <- prepare_data(x, beta = beta, mask = mask, missing = missing, assay = assay)
+  if (identical(volume, "auto")) {
+    return(nmf_auto_volume(d, rank, beta, solver, init, nrun, seed, maxit, tol, threads, verbose, control, call,
+                           checkpoint, missing))
+  }
   nmf_prepared(d, rank, beta, solver, init, nrun, seed, maxit, tol, threads, verbose, control, call,
                volume = volume, checkpoint = checkpoint, missing = missing)
 }

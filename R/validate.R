@@ -249,8 +249,24 @@ check_positive <- function(value, arg) {
 # The minimum-volume weight of nmf(): 0 (off) or positive, and only with the
 # solver that has the min-volume update (MU); ctl: the validated control
 # list (solver_control()), or NULL before it exists; no penalty on W beside
-# the volume.
-check_volume <- function(volume, solver, ctl = NULL) {
+# the volume.  auto = TRUE (nmf() itself) also accepts "auto", returned as is
+# (R/minvol.R chooses the number).
+check_volume <- function(volume, solver, ctl = NULL, auto = FALSE) {
+  if (auto && is.character(volume) && length(volume) == 1L && !is.na(volume) && volume == "auto") {
+    if (solver %in% c("hals", "cd")) {
+      abort(sprintf(paste0("volume = \"auto\" (minimum volume) is fitted by multiplicative updates only; ",
+                           "use solver = \"mu\" or \"auto\", not \"%s\""), solver))
+    }
+    return("auto")
+  }
+  if (!auto && identical(volume, "auto")) {
+    abort(paste0("volume = \"auto\" is chosen in nmf() only; give a number here ",
+                 "(e.g. the $volume_selection$chosen of an nmf(volume = \"auto\") fit)"))
+  }
+  if (is.character(volume)) {
+    abort(sprintf("'volume' must be a single non-negative number or \"auto\", not \"%s\"",
+                  paste(volume, collapse = "\", \"")))
+  }
   if (!is.numeric(volume) || length(volume) != 1L || is.na(volume) || !is.finite(volume) || volume < 0) {
     abort("'volume' must be a single non-negative number (0 = no minimum-volume penalty)")
   }

@@ -506,8 +506,11 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
  * With a multiplier mu_k for column k's sum, each entry solves
  *   phi(rho) = [that derivative] + 2 lam a rho - 2 lam b / rho + mu_k = 0,
  * phi strictly increasing (a > 0), so rho(mu) is unique and decreasing, and
- * mu_k is the one root of sum_i w~_ik rho_ik(mu_k) = 1.  Newton on the
- * column's whole system (mv_joint) finds it in a few passes; a safeguarded
+ * mu_k is the one root of sum_i w~_ik rho_ik(mu_k) = 1.  For beta = 1 and
+ * 2, where each rho(mu) has a closed form, Newton on mu from the last
+ * multiplier (mv_closed) finds it in about one pass once the fit settles;
+ * for other beta, Newton on the column's whole system (mv_joint) finds it
+ * in a few passes; a safeguarded
  * Newton search on mu alone, each trial solving every entry (mv_column,
  * d rho / d mu = -1 / phi'(rho)), is the fallback.  The new W minimises a
  * majoriser of the objective over a set that contains W~ (its columns sum
@@ -652,10 +655,8 @@ static double mv_column(const mv_entry *E, const double *w0, int m, double beta,
  * whose step eliminates mu in closed form (the constraint is linear in
  * rho): mu = (sum w~ rho - 1 - sum w~ phi / phi') / sum w~ / phi', then
  * rho_i -= (phi_i + mu) / phi_i'.  One phi per entry and step, from rho = 1
- * (the fixed point of the MM iteration) or, for beta = 1 and 2, from each
- * entry's closed-form root at the last multiplier (then only mu moves
- * much), so it costs a few passes where the nested search (mv_column)
- * solves every entry afresh for each trial mu.
+ * (the fixed point of the MM iteration), so it costs a few passes where the
+ * nested search (mv_column) solves every entry afresh for each trial mu.
  * Steps that would more than halve or double an entry are taken in log rho
  * (positivity).  Returns 0 when it does not settle: mv_column then. */
 static int mv_joint(const mv_entry *E, const double *w0, int m, double beta, double *rho, double *fd,
@@ -683,11 +684,68 @@ static int mv_joint(const mv_entry *E, const double *w0, int m, double beta, dou
                 double rel = step / r0;
                 rho[i] = r0 * exp(rel < -3.0 ? -3.0 : (rel > 3.0 ? 3.0 : rel));
             }
-            /* quadratic convergence: after a step of 1e-9 the error is of
-             * the order of its square, below rounding */
-            if (!(fabs(step) <= 1e-9 * r0)) settled = 0;
+            /* quadratic convergence: after a step of 1e-7 (relative) the
+             * error is of the order of its square, 1e-14, so the pass that
+             * takes it is the last (as in mv_closed) */
+            if (!(fabs(step) <= 1e-7 * r0)) settled = 0;
         }
         if (settled) { *mu_out = mu; return 1; }
+    }
+    return 0;
+}
+
+/* beta = 1 and 2: each rho_i(mu) is the non-negative root of
+ *   A rho^2 + B rho - C = 0,  s = sqrt(B^2 + 4 A C) = 2 A rho + B,
+ * (beta = 1: A = a2, B = P + mu, C = Q + b2; beta = 2: A = P + a2,
+ * B = mu - Q, C = b2), with d rho / d mu = -rho / s; rho is convex and
+ * decreasing in mu, so Newton on the column's gap from the last multiplier
+ * overshoots at most once and then approaches the root from the left.  One
+ * pass per step, each entry in closed form.  Once a step moves every rho_i
+ * by at most 1e-7 relative (|step| <= 1e-7 s_i), the pass that finds it is
+ * the last: its linear correction rho_i - (rho_i / s_i) step is off by
+ * |rho''| step^2 / 2 <= rho_i (step / s_i)^2 (rho'' = 2 C / s^3, C / rho <= s),
+ * and the multiplier by |g''| step^2 / 2 |g'|, which moves each rho_i by at
+ * most rho_i (step / s_min)^2: relative errors below 2e-14, which the
+ * column's normalisation does not enlarge.
+ * Returns 0 when it does not settle: mv_column then. */
+static int mv_closed(const mv_entry *E, const double *w0, int m, double beta, double *rho, double *ts,
+                     double *mu_io)
+{
+    double mu = *mu_io;
+    for (int it = 0; it < 100; it++) {
+        double g = -1.0, dg = 0.0, smin = R_PosInf;
+        for (int i = 0; i < m; i++) {
+            if (w0[i] == 0.0) continue;
+            double A, B, C;
+            if (beta == 1.0) { A = E[i].a2; B = E[i].P + mu; C = E[i].Q + E[i].b2; }
+            else { A = E[i].P + E[i].a2; B = mu - E[i].Q; C = E[i].b2; }
+            /* the root num / den without cancellation, as pos_root(), its
+             * two forms weighted by the sign of B (0 or 1) rather than
+             * branched on, and rho and rho / s from one division (den > 0
+             * implies s > 0) */
+            double sq = sqrt(B * B + 4.0 * A * C), pos = (double) (B >= 0.0);
+            double num = pos * (2.0 * C) + (1.0 - pos) * (sq - B);
+            double den = pos * (B + sq) + (1.0 - pos) * (2.0 * A);
+            double q = den * sq, inv = q > 0.0 ? 1.0 / q : 0.0;
+            double r = num * sq * inv, t = num * inv;
+            rho[i] = r;
+            ts[i] = t;
+            g += w0[i] * r;
+            dg -= w0[i] * t;
+            if (r > 0.0 && sq < smin) smin = sq;
+        }
+        if (g == 0.0) { *mu_io = mu; return 1; }
+        double step = -g / dg;
+        if (!R_FINITE(step)) return 0;
+        mu += step;
+        if (fabs(step) <= 1e-7 * smin) {
+            for (int i = 0; i < m; i++) {
+                double r = rho[i] - ts[i] * step;
+                if (w0[i] != 0.0) rho[i] = r > 0.0 ? r : 0.0;
+            }
+            *mu_io = mu;
+            return 1;
+        }
     }
     return 0;
 }
@@ -719,7 +777,7 @@ double mu_minvol_logdet(const double *F, int r, int m, double delta, int blas)
 }
 
 typedef struct {
-    const double *F, *NUM, *DEN, *Y;
+    const double *F, *NUM, *DEN, *YP, *YM;   /* Y's positive and negative parts */
     int r, m, nested;
     double beta, lam, *mu, *W0, *RHO, *Wn, *FD;
     mv_entry *E;
@@ -739,8 +797,8 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
             const double *f = a->F + (size_t) i * r;
             double ap = 0.0, bm = 0.0;
             for (int l = 0; l < r; l++) {
-                double y = a->Y[k + l * r];
-                if (y > 0.0) ap += y * f[l]; else bm -= y * f[l];
+                ap += a->YP[k + l * r] * f[l];
+                bm += a->YM[k + l * r] * f[l];
             }
             E[i].P = a->DEN[k + (size_t) i * r];
             E[i].Q = a->NUM[k + (size_t) i * r];
@@ -754,12 +812,9 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
         /* the joint Newton iteration, or (BETANMF_MINVOL_NESTED, or when
          * it does not settle) the nested search from the last multiplier */
         double muk = a->mu[k];
-        if (a->beta == 1.0 || a->beta == 2.0)
-            for (int i = 0; i < m; i++) {
-                double r1 = w0[i] > 0.0 ? mv_rho(&E[i], a->beta, muk, 1.0) : 1.0;
-                rho[i] = r1 > 0.0 && R_FINITE(r1) ? r1 : 1.0;
-            }
-        if (a->nested || !mv_joint(E, w0, m, a->beta, rho, fd, &muk)) {
+        int closed = a->beta == 1.0 || a->beta == 2.0;
+        if (a->nested || !(closed ? mv_closed(E, w0, m, a->beta, rho, fd, &muk)
+                                  : mv_joint(E, w0, m, a->beta, rho, fd, &muk))) {
             for (int i = 0; i < m; i++) rho[i] = 1.0;
             muk = mv_column(E, w0, m, a->beta, a->mu[k], rho);
         }
@@ -767,7 +822,8 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
         /* the sum is 1 to rounding; make it exact for the next majoriser */
         double s = 0.0;
         for (int i = 0; i < m; i++) { wn[i] = w0[i] * rho[i]; s += wn[i]; }
-        for (int i = 0; i < m; i++) wn[i] /= s;
+        double is = 1.0 / s;
+        for (int i = 0; i < m; i++) wn[i] *= is;
     }
     return 0;
 }
@@ -784,7 +840,13 @@ void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, doubl
     half(Xt, F, G, r, beta, 0.0, 0.0, fused, threads, NUM, DEN);
     double *Y = (double *) scratch_alloc((size_t) r * r, sizeof(double));
     mv_inverse(F, r, m, delta, Y, sw->blas, 1);
-    mv_args a = {F, NUM, DEN, Y, r, m, sw->minvol_nested, beta, lam, mu,
+    /* Y = Y+ - Y-, split once so that the rows' a and b take no branch */
+    double *YPM = (double *) scratch_alloc((size_t) 2 * r * r, sizeof(double));
+    for (int q = 0; q < r * r; q++) {
+        YPM[q] = Y[q] > 0.0 ? Y[q] : 0.0;
+        YPM[r * r + q] = Y[q] > 0.0 ? 0.0 : -Y[q];
+    }
+    mv_args a = {F, NUM, DEN, YPM, YPM + (size_t) r * r, r, m, sw->minvol_nested, beta, lam, mu,
                  (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
                  (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),
                  (double *) scratch_alloc((size_t) r * m + 1, sizeof(double)),

@@ -252,3 +252,166 @@ test_that("the fit records the penalty; restarts, nmf_rank and bad input", {
   expect_output(suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, maxit = 10, verbose = TRUE)),
                 "iteration +10  loss [0-9.e+]+  penalty [0-9.e+]+  relative decrease")
 })
+
+# 96 channels x n samples of Poisson counts from three signatures: two flat
+# SBS-like profiles at cosine 0.8-0.9 (the second a perturbation of the
+# first, as tools/minvol-planted.R draws them) and the peaked SynA, or, with
+# overlap = FALSE, the three well-separated peaked SynA, SynC, SynD
+planted_flat <- function(seed, n = 100, overlap = TRUE, depth = 1500) {
+  set.seed(seed)
+  m <- nrow(sbs_signatures)
+  repeat {
+    flat1 <- stats::rgamma(m, 8)
+    flat2 <- flat1 * exp(stats::rnorm(m, 0, 0.6))
+    if (abs(cosine_similarity(flat1, flat2) - 0.85) <= 0.05) break
+  }
+  w <- if (overlap) cbind(flat1, flat2, SynA = sbs_signatures[, "SynA"])
+       else sbs_signatures[, c("SynA", "SynC", "SynD")]
+  w <- sweep(w, 2, colSums(w), "/")
+  h <- matrix(stats::rgamma(3 * n, 0.7), 3, n)
+  h <- sweep(h, 2, colSums(h), "/") * depth
+  x <- matrix(stats::rpois(m * n, w %*% h), m, n, dimnames = list(rownames(sbs_signatures), NULL))
+  list(x = x, w = w)
+}
+
+# the truth's columns matched to a fit's by Hungarian on cosine
+matched_cosines <- function(truth, w) {
+  cs <- cosine_similarity(truth, w)
+  cs[cbind(seq_len(ncol(truth)), hungarian(cs, maximize = TRUE)$assignment)]
+}
+
+auto_fit <- function(x, ...) {
+  suppressWarnings(nmf(x, 3, beta = 1, volume = "auto", maxit = 2000, tol = 1e-6, ...))
+}
+
+test_that("volume = \"auto\" picks a positive weight on an overlapping flat pair, by its rule", {
+  p <- planted_flat(1)
+  fit <- auto_fit(p$x, seed = 1)
+  sel <- fit$volume_selection
+  expect_named(sel$table, c("volume", "cv_error", "cv_se", "stability", "candidate"))
+  expect_identical(sel$table$volume, c(0, 0.001, 0.003, 0.01, 0.03, 0.1))
+  expect_gt(sel$chosen, 0)
+  expect_identical(fit$volume, sel$chosen)
+  # one held-out score by hand: the first hold-out of the chosen weight is
+  # nmf() with that hold-out as its mask, from the first fit seed; scored
+  # per held-out entry with the fitted values floored at a hundredth of the
+  # mean observed entry
+  held <- cv_mask(p$x, fraction = 0.1, seed = sel$fold_seeds[1])
+  one <- suppressWarnings(nmf(p$x, 3, beta = 1, mask = held, init = "random", seed = sel$fit_seeds[1],
+                              volume = sel$chosen, maxit = 2000, tol = 1e-6))
+  floor <- 0.01 * mean(p$x[!held])
+  y <- pmax((one$w %*% one$h)[held], floor)
+  expect_equal(sel$cv[1, as.character(sel$chosen)], div_twin(p$x[held], y, 1) / sum(held), tolerance = 1e-10)
+  # the rule from the table: candidates within one standard error of the
+  # smallest mean held-out error; the largest candidate whose least stable
+  # component is within 0.01 of the best candidate's
+  tab <- sel$table
+  expect_equal(tab$cv_error, unname(colMeans(sel$cv)))
+  expect_equal(tab$cv_se, unname(apply(sel$cv, 2, sd) / sqrt(3)))
+  best <- which.min(tab$cv_error)
+  cand <- tab$cv_error <= tab$cv_error[best] + tab$cv_se[best]
+  expect_identical(tab$candidate, cand)
+  ok <- cand & tab$stability >= max(tab$stability[cand]) - 0.01
+  expect_identical(sel$chosen, max(tab$volume[ok]))
+  # the returned fit is the fit at the chosen weight from the same seed
+  fixed <- suppressWarnings(nmf(p$x, 3, beta = 1, volume = sel$chosen, seed = 1, maxit = 2000, tol = 1e-6))
+  expect_identical(fit$w, fixed$w)
+  expect_identical(fit$h, fixed$h)
+  # the same seed, the same selection and fit
+  again <- auto_fit(p$x, seed = 1)
+  expect_identical(again$volume_selection, sel)
+  expect_identical(again$w, fit$w)
+  expect_output(print(fit), "volume = \"auto\": 0.00[0-9]+ chosen by held-out error and stability")
+})
+
+test_that("volume = \"auto\" keeps well-separated signatures as plain NMF finds them", {
+  for (s in 1:2) {
+    p <- planted_flat(s, overlap = FALSE)
+    fit <- auto_fit(p$x, seed = s, init = "random")
+    plain <- suppressWarnings(nmf(p$x, 3, beta = 1, seed = s, init = "random", maxit = 2000, tol = 1e-6))
+    expect_lte(fit$volume_selection$chosen, 0.003)
+    expect_gte(min(matched_cosines(p$w, fit$w)), min(matched_cosines(p$w, plain$w)) - 0.005)
+  }
+})
+
+test_that("volume = \"auto\" with sparse input, masks, NA and restarts", {
+  p <- planted_flat(3, n = 60)
+  dense <- auto_fit(p$x, seed = 2)
+  sparse <- auto_fit(Matrix::Matrix(p$x, sparse = TRUE), seed = 2)
+  expect_identical(sparse$volume_selection$chosen, dense$volume_selection$chosen)
+  expect_equal(sparse$volume_selection$table, dense$volume_selection$table, tolerance = 1e-6)
+  # restarts: the same selection (its fits do not depend on nrun), nrun runs
+  # of the chosen weight
+  runs <- auto_fit(p$x, seed = 2, nrun = 3)
+  expect_identical(runs$volume_selection, dense$volume_selection)
+  expect_length(runs$runs, 3)
+  expect_s3_class(stability(runs), "nmf_stability")
+  # a mask: its entries are never held out, so the selection equals that of
+  # the same entries as NA
+  mask <- matrix(FALSE, nrow(p$x), ncol(p$x))
+  mask[sample(length(mask), 300)] <- TRUE
+  masked <- auto_fit(p$x, seed = 2, mask = mask)
+  xna <- p$x
+  xna[mask] <- NA
+  with_na <- auto_fit(xna, seed = 2, missing = "mask")
+  expect_identical(masked$volume_selection, with_na$volume_selection)
+  expect_true(all(is.finite(masked$volume_selection$cv)))
+  expect_equal(length(masked$mask$i), 300)
+  for (k in seq_len(3)) {
+    held <- cv_mask(xna, fraction = 0.1, seed = masked$volume_selection$fold_seeds[k])
+    expect_false(any(held & mask))
+  }
+  # a masked sparse input
+  sm <- auto_fit(Matrix::Matrix(p$x, sparse = TRUE), seed = 2, mask = mask)
+  expect_identical(sm$volume_selection$chosen, masked$volume_selection$chosen)
+})
+
+test_that("volume = \"auto\": bad strings and solvers are classed errors", {
+  x <- planted_flat(4, n = 20)$x
+  expect_error(nmf(x, 3, volume = "automatic"), "volume", class = "betanmf_error_input")
+  expect_error(nmf(x, 3, volume = c("auto", "auto")), "volume", class = "betanmf_error_input")
+  expect_error(nmf(x, 3, volume = NA_character_), "volume", class = "betanmf_error_input")
+  expect_error(nmf(x, 3, beta = 2, solver = "hals", volume = "auto"), "solver", class = "betanmf_error_input")
+  expect_error(nmf(x, 3, beta = 1, volume = "auto", control = list(l1 = 1)), "l1",
+               class = "betanmf_error_input")
+  expect_error(nmf_rank(x, 2:3, beta = 1, folds = 2, nrun = 1, volume = "auto"), "in nmf\\(\\) only",
+               class = "betanmf_error_input")
+})
+
+test_that("a min-volume fit works with consensus, stability, matching, predict, refitting, rank surveys", {
+  p <- planted_flat(1)
+  fit <- suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.01, nrun = 3, seed = 1, maxit = 2000, tol = 1e-6))
+  # restarts agree on the planted components
+  st <- stability(fit)
+  expect_gt(min(st$components$mean_cosine), 0.99)
+  cons <- consensus(fit)
+  expect_gt(cons$cophenetic, 0.9)
+  # matched to the planted profiles (named references): each component to
+  # the reference Hungarian on the cosines gives it
+  ref <- cbind(p$w, sbs_signatures[, c("SynC", "SynD")])
+  colnames(ref) <- c("flat1", "flat2", "SynA", "SynC", "SynD")
+  mt <- match_signatures(fit, ref)$matches
+  cs <- cosine_similarity(ref, fit$w)
+  a <- hungarian(t(cs), maximize = TRUE)$assignment
+  expect_identical(mt$reference, colnames(ref)[a])
+  expect_equal(mt$cosine, t(cs)[cbind(1:3, a)], tolerance = 1e-12)
+  expect_setequal(mt$reference, c("flat1", "flat2", "SynA"))
+  expect_gt(min(mt$cosine), 0.98)
+  # predict() and fit_signatures() with the min-volume W minimise the
+  # divergence over H: no worse than the fit's H, near it, and (KL with
+  # columns of W summing to one) the fitted column totals are the data's
+  h_pred <- predict(fit, p$x)
+  expect_lte(div_twin(p$x, fit$w %*% h_pred, 1), fit$loss * (1 + 1e-8))
+  expect_gt(cor(as.vector(h_pred), as.vector(fit$h)), 0.999)
+  expect_equal(unname(colSums(h_pred)), unname(colSums(p$x)), tolerance = 1e-4)
+  rf <- fit_signatures(p$x, basis(fit), beta = 1)
+  expect_equal(unname(colSums(coef(rf))), unname(colSums(p$x)), tolerance = 1e-4)
+  expect_lte(div_twin(p$x, fit$w %*% coef(rf), 1), fit$loss * (1 + 1e-8))
+  expect_gt(cor(as.vector(coef(rf)), as.vector(fit$h)), 0.999)
+  # a rank survey of min-volume fits finds the planted rank
+  survey <- suppressWarnings(nmf_rank(p$x, 2:4, beta = 1, folds = 2, nrun = 2, seed = 1, maxit = 500,
+                                      volume = 0.01))
+  expect_identical(survey$chosen, 3L)
+  expect_true(all(is.finite(survey$cv)))
+  expect_true(all(vapply(survey$fits, function(f) f$volume == 0.01 && f$penalty > 0, logical(1))))
+})
