@@ -274,7 +274,8 @@ nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, 
   check_volume(volume, solver, ctl)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, nrun)
-  mean_x <- (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
+  mean_x <- if (!is.null(d$blocks)) d$blocks$mean_x else
+    (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
 
   run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
   start_of <- function() {
@@ -378,6 +379,9 @@ simd_builds <- function() .Call(C_simd_builds)
 # named and read by name (src/nmf.c, src/data.c).
 run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L, volume = 0,
                        lam = 0) {
+  if (!is.null(d$blocks)) {
+    return(block_solver(d, w, h, beta, solver, ctl, update_w, threads, verbose, run, volume, lam)) # R/blocks.R
+  }
   a <- solver_args(d, w, h, beta, solver, ctl, update_w, threads, verbose, run, volume, lam)
   .Call(C_nmf_fit, a$data, a$wt, a$h, a$control)
 }
