@@ -398,3 +398,45 @@ truncated_svd_blocks <- function(B, rank) {
   s <- La.svd(b, nu = rank, nv = rank)
   list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
 }
+
+# fit_signatures() of a DelayedMatrix catalog (no bootstrap, pruning or
+# opportunity): the exposures h come from the block path of
+# solve_coefficients() (the in-memory iterates); the per-sample cosine
+# similarities and the loss from one more pass over blocks of columns, each
+# block's reconstruction made and dropped.  `fitted` is not kept (it is the
+# size of the data); `catalog` is the DelayedMatrix.
+refit_blocks_result <- function(x, w, h, active, beta, level, resample, prune_rule, prune_threshold, call) {
+  dimnames(h) <- dimnames(active)
+  cosine <- numeric(ncol(x))
+  loss <- 0
+  sparse <- isTRUE(DelayedArray::is_sparse(x))
+  for (vp in grid_viewports(DelayedArray::colAutoGrid(x))) {
+    j <- vp_range(vp, 2)
+    xb <- read_one_block(x, vp, sparse)
+    if (sparse) xb <- as.matrix(xb)
+    yb <- w %*% h[, j, drop = FALSE]
+    cosine[j] <- column_cosine(xb, yb)
+    loss <- loss + beta_divergence(xb, yb, beta)
+  }
+  names(cosine) <- colnames(x)
+  structure(list(
+    exposures = h, contributions = h, lower = NULL, upper = NULL,
+    replicates = NULL, active = active, cosine = cosine,
+    fitted = NULL, catalog = x, signatures = w,
+    opportunity = NULL, beta = beta,
+    loss = loss, level = level, bootstrap = 0,
+    prune = FALSE, prune_rule = prune_rule, prune_threshold = prune_threshold, resample = resample,
+    seed = NULL, call = call
+  ), class = "signature_refit")
+}
+
+# colSums() of a DelayedMatrix, block by block (NA propagates as in colSums())
+block_col_sums <- function(x) {
+  out <- numeric(ncol(x))
+  sparse <- isTRUE(DelayedArray::is_sparse(x))
+  for (vp in grid_viewports(DelayedArray::colAutoGrid(x))) {
+    b <- read_one_block(x, vp, sparse)
+    out[vp_range(vp, 2)] <- if (sparse) Matrix::colSums(b) else colSums(b)
+  }
+  out
+}

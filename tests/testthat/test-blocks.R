@@ -174,6 +174,29 @@ test_that("predict() on a DelayedMatrix matches predict() on the matrix", {
   }
 })
 
+test_that("fit_signatures() on a DelayedMatrix catalog matches the in-memory refit", {
+  skip_blocks()
+  sim <- simulate_nmf(w = sbs_signatures, n = 30, depth = 500, seed = 1)
+  cat_mem <- sim$x
+  X <- h5_matrix(cat_mem)
+  old <- small_blocks(8 * 96 * 8)
+  on.exit(restore_blocks(old), add = TRUE)
+  for (beta in c(1, 2)) {
+    a <- fit_signatures(cat_mem, sbs_signatures, beta = beta)
+    reset_reads()
+    b <- fit_signatures(X, sbs_signatures, beta = beta)
+    expect_lt(rel_diff(b$exposures, a$exposures), 1e-10)
+    expect_identical(dimnames(b$exposures), dimnames(a$exposures))
+    expect_equal(b$cosine, a$cosine, tolerance = 1e-10)
+    expect_equal(b$loss, a$loss, tolerance = 1e-10)
+    expect_gt(betanmf:::blocks_env$reads, 3)
+    expect_lt(betanmf:::blocks_env$largest, length(cat_mem))
+  }
+  expect_output(print(b))
+  expect_error(fitted(b), "DelayedMatrix")
+  expect_error(fit_signatures(X, sbs_signatures, bootstrap = 10), "in-memory subset")
+})
+
 test_that("a SingleCellExperiment whose assay is a DelayedMatrix is fitted in blocks", {
   skip_blocks()
   skip_if_not_installed("SingleCellExperiment")
