@@ -440,3 +440,12 @@ block_col_sums <- function(x) {
   }
   out
 }
+
+# nmf_rank() and cv_mask() draw their held-out entries from patterns of the
+# whole matrix (which entries are positive, per row and column), made in
+# memory: not for a DelayedMatrix yet, and said so rather than realised.
+abort_delayed_cv <- function(what) {
+  abort(sprintf(paste0("%s does not read a DelayedMatrix in blocks yet: its held-out patterns are drawn ",
+                       "in memory; survey the ranks on an in-memory subset (e.g. as.matrix(x[, samples])), ",
+                       "then fit the chosen rank to the whole DelayedMatrix with nmf()"), what))
+}

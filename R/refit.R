@@ -80,7 +80,12 @@
 #'   frame whose first column holds labels (SigProfiler's `MutationType`)
 #'   takes them as row names. Column names that are channels (SBS-96,
 #'   DBS-78, ID-83) are an error: the samples are then in rows, use
-#'   `t(catalog)`. [read_catalog()] reads SigProfiler's matrix files.
+#'   `t(catalog)`. [read_catalog()] reads SigProfiler's matrix files. A
+#'   `DelayedMatrix` (e.g. an `HDF5Matrix` of many samples) is read in
+#'   blocks of samples and never realised, without `bootstrap`, `prune` or
+#'   `opportunity`: its exposures are those of the same catalog in memory,
+#'   `catalog` in the result is the `DelayedMatrix` and the fitted values
+#'   (the size of the data) are not kept.
 #' @param signatures a channels x signatures matrix (e.g. from
 #'   [read_signatures()]; a data frame with COSMIC's `Type` column is read
 #'   as for `catalog`) or an [nmf()] fit (its basis). Columns are rescaled

@@ -152,6 +152,10 @@ test_that("bad values in an HDF5 matrix are reported like in memory", {
   x[2, 3] <- 0
   expect_error(nmf(h5_matrix(x), 2, beta = 0), "zero entries")
   expect_error(nmf(h5_matrix(x), 2, volume = 0.1), "DelayedMatrix")
+  # the rank survey draws its held-out patterns in memory: an error, not a
+  # realisation
+  expect_error(nmf_rank(h5_matrix(x), 1:2), "in-memory subset")
+  expect_error(cv_mask(h5_matrix(x)), "in-memory subset")
 })
 
 test_that("predict() on a DelayedMatrix matches predict() on the matrix", {
