@@ -86,6 +86,7 @@
 cv_mask <- function(x, fraction = 0.1, seed = NULL, type = c("speckled", "columns", "rows"), block = 1) {
   type <- check_choice(type)
   x <- as_nmf_matrix(x, arg = "x")
+  if (is_delayed_matrix(x)) abort_delayed_cv("cv_mask()") # R/blocks.R
   dims <- dim(x)
   if (any(dims == 0L)) abort("'x' must have at least one row and one column")
   ok <- is.numeric(fraction) && length(fraction) == 1L && !is.na(fraction) && fraction > 0 &&

@@ -31,8 +31,9 @@
 init_methods <- c("nndsvda", "nndsvds", "nndsvd", "nndsvdar", "random")
 
 init_factors <- function(xs, rank, init, mean_x, xscale = 1) {
-  m <- nrow(xs)
-  n <- ncol(xs)
+  dims <- if (inherits(xs, "betanmf_blocks")) xs$dims else dim(xs) # data in blocks: R/blocks.R
+  m <- dims[1]
+  n <- dims[2]
   if (init == "random") {
     a <- sqrt(mean_x / rank)
     w <- matrix(abs(stats::rnorm(m * rank)) * a, m, rank)
@@ -58,6 +59,7 @@ thin_product <- function(xs, q, trans) {
 }
 
 truncated_svd <- function(xs, rank, xscale = 1) {
+  if (inherits(xs, "betanmf_blocks")) return(truncated_svd_blocks(xs, rank)) # R/blocks.R
   m <- nrow(xs)
   n <- ncol(xs)
   # randomized for every input, so dense and sparse copies of the same data

@@ -28,6 +28,7 @@ as_nmf_matrix <- function(x, assay = NULL, arg = "x") {
     if (!is.null(labelled$labels)) rownames(x) <- labelled$labels
   }
   check_samples_in_columns(x, arg)
+  if (is_delayed_matrix(x)) return(x) # read in blocks, never realised (R/blocks.R)
   if (inherits(x, "sparseMatrix")) {
     if (!inherits(x, "dgCMatrix")) {
       x <- tryCatch(methods::as(methods::as(methods::as(x, "CsparseMatrix"), "generalMatrix"), "dMatrix"),
@@ -106,6 +107,7 @@ pattern_csc <- function(i, j, dims) {
 prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, arg = "x",
                          drop_empty = TRUE) {
   x <- as_nmf_matrix(x, assay = assay, arg = arg)
+  if (is_delayed_matrix(x)) return(prepare_blocks(x, beta, mask = mask, missing = missing, arg = arg))
   dims <- dim(x)
   if (any(dims == 0L)) {
     abort(sprintf("'%s' has %d rows and %d columns: it needs at least one of each", arg, dims[1], dims[2]))

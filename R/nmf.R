@@ -48,8 +48,11 @@
 #' would otherwise never stop).
 #'
 #' @param x a non-negative numeric matrix, a data frame of numbers, a
-#'   `Matrix::dgCMatrix` (kept sparse throughout), a `SummarizedExperiment`
-#'   (see `assay`) or an `ExpressionSet`; features (channels, genes,
+#'   `Matrix::dgCMatrix` (kept sparse throughout), a `DelayedMatrix` (an
+#'   `HDF5Matrix`, `TENxMatrix` or any `DelayedArray` operation on them: read
+#'   block by block, never realised; see "Data larger than memory"), a
+#'   `SummarizedExperiment` or `SingleCellExperiment` (see `assay`; its assay
+#'   may be a `DelayedMatrix`) or an `ExpressionSet`; features (channels, genes,
 #'   neurons) in rows, samples in columns. A data frame whose first column
 #'   holds labels (SigProfiler's `MutationType`, gene ids) takes them as row
 #'   names. Column names that are SBS-96, DBS-78 or ID-83 channels (with row
@@ -182,6 +185,24 @@
 #'   saved as it finishes; a later call with the same directory and the same
 #'   arguments (a whole-number `seed`) reads those back and runs only the
 #'   others, with the same result. See [checkpoints].
+#' @section Data larger than memory:
+#' A `DelayedMatrix` is fitted block by block: its blocks come from
+#' DelayedArray's grids (`colAutoGrid()`, `rowAutoGrid()`), of the size
+#' `DelayedArray::getAutoBlockSize()` (set it with
+#' `DelayedArray::setAutoBlockSize()`), read as dense arrays, or as sparse ones
+#' when `DelayedArray::is_sparse(x)`, and each goes to the same solvers as data
+#' in memory. Each iteration reads the data twice: by blocks of columns for
+#' the `H` half and by blocks of rows for the `W` half (every solver updates a
+#' row of `W` from that row of the data), so an HDF5 file should be chunked
+#' in tiles rather than whole columns. The start (NNDSVD's products with `x`
+#' made block by block), the scale and the iterates are those of the same fit
+#' in memory, to rounding: the storage is never a modelling choice. `mask`
+#' may be an ordinary logical matrix, a sparse pattern, or a logical
+#' `DelayedMatrix`; `NA` works as in memory. The factors are ordinary
+#' matrices; `fit$x` is the `DelayedMatrix` itself. Rows or columns with no
+#' observed entry are an error here (subset them away first), and minimum
+#' volume (`volume > 0`) is not available. [store_nmf()] puts the factors
+#' into a `SingleCellExperiment`.
 #' @inheritSection checkpoints Resuming and clusters
 #' @return An object of class `nmf_fit`: a list with `w`, `h`, `beta`,
 #'   `rank`, `loss` (the beta-divergence), `trace` (a data frame of iteration
@@ -319,7 +340,8 @@ nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, 
   check_volume(volume, solver, ctl)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, nrun)
-  mean_x <- (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
+  mean_x <- if (!is.null(d$blocks)) d$blocks$mean_x else
+    (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
 
   run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
   start_of <- function() {
@@ -423,6 +445,9 @@ simd_builds <- function() .Call(C_simd_builds)
 # named and read by name (src/nmf.c, src/data.c).
 run_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L, volume = 0,
                        lam = 0) {
+  if (!is.null(d$blocks)) {
+    return(block_solver(d, w, h, beta, solver, ctl, update_w, threads, verbose, run, volume, lam)) # R/blocks.R
+  }
   a <- solver_args(d, w, h, beta, solver, ctl, update_w, threads, verbose, run, volume, lam)
   .Call(C_nmf_fit, a$data, a$wt, a$h, a$control)
 }

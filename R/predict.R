@@ -68,7 +68,7 @@ solve_coefficients <- function(w, x, beta, solver = if (beta == 2) "hals" else i
   d <- prepare_data(x, beta = beta, arg = arg)
   # start from each column's total spread evenly: W's columns sum to one, so
   # the column sums of W H then match those of x
-  csum <- if (is.null(d$sp)) colSums(d$dense) else Matrix::colSums(d$xs) / d$xscale
+  csum <- if (!is.null(d$blocks)) d$blocks$colsums else if (is.null(d$sp)) colSums(d$dense) else Matrix::colSums(d$xs) / d$xscale
   h0 <- matrix(pmax(csum, 1e-3) / rank, rank, ncol(x), byrow = TRUE)
   wn <- w
   cs <- colSums(wn)

@@ -183,6 +183,7 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
                   if (nzchar(unknown[1])) sprintf("'%s'", unknown[1]) else "an unnamed one"))
   }
   x <- as_nmf_matrix(x, assay = dots[["assay"]], arg = "x")
+  if (is_delayed_matrix(x)) abort_delayed_cv("nmf_rank()") # R/blocks.R
   dots$assay <- NULL
   missing <- check_choice(if (is.null(dots[["missing"]])) "error" else dots[["missing"]], c("error", "mask"),
                           arg = "missing")

@@ -80,7 +80,12 @@
 #'   frame whose first column holds labels (SigProfiler's `MutationType`)
 #'   takes them as row names. Column names that are channels (SBS-96,
 #'   DBS-78, ID-83) are an error: the samples are then in rows, use
-#'   `t(catalog)`. [read_catalog()] reads SigProfiler's matrix files.
+#'   `t(catalog)`. [read_catalog()] reads SigProfiler's matrix files. A
+#'   `DelayedMatrix` (e.g. an `HDF5Matrix` of many samples) is read in
+#'   blocks of samples and never realised, without `bootstrap`, `prune` or
+#'   `opportunity`: its exposures are those of the same catalog in memory,
+#'   `catalog` in the result is the `DelayedMatrix` and the fitted values
+#'   (the size of the data) are not kept.
 #' @param signatures a channels x signatures matrix (e.g. from
 #'   [read_signatures()]; a data frame with COSMIC's `Type` column is read
 #'   as for `catalog`) or an [nmf()] fit (its basis). Columns are rescaled
@@ -138,7 +143,8 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   if (is.numeric(catalog) && is.null(dim(catalog))) {
     catalog <- matrix(catalog, ncol = 1L, dimnames = list(names(catalog), "sample1"))
   }
-  x <- as.matrix(as_nmf_matrix(catalog, arg = "catalog"))
+  x <- as_nmf_matrix(catalog, arg = "catalog")
+  if (!is_delayed_matrix(x)) x <- as.matrix(x) # a DelayedMatrix is read in blocks (R/blocks.R)
   if (anyNA(x) || any(!is.finite(x)) || any(x < 0)) {
     abort("'catalog' must hold finite non-negative counts (no NA)", "data")
   }
@@ -151,6 +157,10 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
   if (is.null(colnames(w))) colnames(w) <- paste0("Sig", seq_len(ncol(w)))
   w <- sweep(w, 2, colSums(w), "/")
   bootstrap <- check_count(bootstrap, "bootstrap", min = 0)
+  if (is_delayed_matrix(x) && (bootstrap > 0 || !identical(prune, FALSE) || !is.null(opportunity))) {
+    abort(paste0("a DelayedMatrix 'catalog' is refitted in blocks without 'bootstrap', 'prune' or ",
+                 "'opportunity'; for those, refit an in-memory subset (as.matrix(catalog[, samples]))"))
+  }
   if (bootstrap > 0 && any(x != round(x))) {
     abort("'catalog' must hold whole-number counts when 'bootstrap' > 0 (mutations are resampled)", "data")
   }
@@ -178,6 +188,7 @@ fit_signatures <- function(catalog, signatures, beta = 1, bootstrap = 0, opportu
 
   active <- matrix(TRUE, ncol(w), ncol(x), dimnames = list(colnames(w), colnames(x)))
   h <- solve(x, active)
+  if (is_delayed_matrix(x)) return(refit_blocks_result(x, w, h, active, beta, level, resample, prune_rule, prune_threshold, call))
   if (prune) {
     for (j in seq_len(ncol(x))) {
       res <- prune_sample(w, x[, j, drop = FALSE], h[, j], opp_column(opp, j), beta, maxit, tol,
@@ -249,7 +260,7 @@ refit_exposures <- function(w, x, active, opp, beta, maxit, tol, threads) {
   k <- ncol(w)
   n <- ncol(x)
   h <- matrix(0, k, n)
-  totals <- colSums(x)
+  totals <- if (is_delayed_matrix(x)) block_col_sums(x) else colSums(x)
   key <- apply(active, 2, function(a) paste(as.integer(a), collapse = ""))
   if (!is.null(opp) && opp$per_sample) key <- paste(key, seq_len(n))
   key[totals <= 0] <- NA  # an empty sample has zero exposures
@@ -428,7 +439,13 @@ coef.signature_refit <- function(object, ...) object$exposures
 
 #' @rdname fit_signatures
 #' @export
-fitted.signature_refit <- function(object, ...) object$fitted
+fitted.signature_refit <- function(object, ...) {
+  if (is.null(object$fitted)) {
+    abort(paste0("this refit's catalog is a DelayedMatrix, whose fitted values (the size of the data) are ",
+                 "not kept; compute those of some samples with signatures %*% exposures[, samples]"))
+  }
+  object$fitted
+}
 
 #' @rdname fit_signatures
 #' @param row.names,optional as in [as.data.frame()].

@@ -9,6 +9,8 @@ SEXP C_hungarian(SEXP, SEXP);
 SEXP C_scan_values(SEXP);
 SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_block_half(SEXP, SEXP, SEXP, SEXP);
+SEXP C_orth(SEXP);
 SEXP C_simd_baseline(SEXP);
 SEXP C_simd_builds(void);
 SEXP C_nmf_conv(SEXP, SEXP, SEXP, SEXP);
@@ -22,6 +24,8 @@ static const R_CallMethodDef call_methods[] = {
     {"scan_values", (DL_FUNC) &C_scan_values, 1},
     {"thin_product", (DL_FUNC) &C_thin_product, 5},
     {"range_finder", (DL_FUNC) &C_range_finder, 6},
+    {"block_half", (DL_FUNC) &C_block_half, 4},
+    {"orth", (DL_FUNC) &C_orth, 1},
     {"simd_baseline", (DL_FUNC) &C_simd_baseline, 1},
     {"simd_builds", (DL_FUNC) &C_simd_builds, 0},
     {"nmf_conv", (DL_FUNC) &C_nmf_conv, 4},

@@ -223,3 +223,33 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     UNPROTECT(5);
     return out;
 }
+
+/* .Call entry (R/blocks.R, the range finder of data read in blocks): the
+ * orth() of C_range_finder on y (rows x k) given transposed, yt (k x rows);
+ * returns t(orth(y)), k x rows.  The products with the data are made block
+ * by block in R (thin_product on each block, summed in block order); this
+ * keeps the orthonormalisation the same as in memory. */
+SEXP C_orth(SEXP yt)
+{
+    scratch_end(); /* the products of orth() take R_alloc memory */
+    if (!isReal(yt) || !isMatrix(yt)) error("internal error: orth needs a double matrix");
+    int k = nrows(yt), rows = ncols(yt);
+    if (k < 1 || k > rows) error("internal error: orth sketch size");
+    nmf_switches sw;
+    read_switches(&sw);
+    SEXP out = PROTECT(duplicate(yt));
+    double *A = (double *) R_alloc((size_t) k * rows, sizeof(double));
+    double *tau = (double *) R_alloc((size_t) k, sizeof(double));
+    double *S = (double *) R_alloc((size_t) 2 * k * k, sizeof(double));
+    int lwork = -1, info = 0;
+    double wq = 0.0;
+    F77_CALL(dgeqrf)(&rows, &k, A, &rows, tau, &wq, &lwork, &info);
+    lwork = (int) wq;
+    F77_CALL(dorgqr)(&rows, &k, &k, A, &rows, tau, &wq, &(int){-1}, &info);
+    if ((int) wq > lwork) lwork = (int) wq;
+    if (lwork < k) lwork = k;
+    double *work = (double *) R_alloc((size_t) lwork, sizeof(double));
+    orth(REAL(out), A, rows, k, S, tau, work, lwork, sw.blas);
+    UNPROTECT(1);
+    return out;
+}

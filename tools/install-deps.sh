@@ -13,19 +13,22 @@ set -euo pipefail
 
 # R packages the package, tests, vignettes and check need.
 required_r="ggplot2 knitr rmarkdown roxygen2 future future.apply progressr clue pkgbuild Matrix testthat"
-# Optional Suggests (input classes from Bioconductor; NMF and RcppML, whose
+# Optional Suggests (input classes from Bioconductor, and DelayedArray,
+# HDF5Array and SingleCellExperiment for data fitted in blocks; NMF and RcppML, whose
 # like-named functions the tests load next to betanmf's; future.batchtools and
 # batchtools, the cluster backend of checkpointed sweeps); never fatal.
-optional_r="Biobase SummarizedExperiment NMF RcppML future.batchtools batchtools"
+optional_r="Biobase SummarizedExperiment DelayedArray HDF5Array SingleCellExperiment NMF RcppML future.batchtools batchtools"
 
 apt_required="r-cran-ggplot2 r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 r-cran-future
   r-cran-future.apply r-cran-progressr r-cran-clue r-cran-pkgbuild r-cran-matrix
   r-cran-testthat pandoc"
-# Optional: Bioconductor input classes; NMF and RcppML (tests of betanmf next
+# Optional: Bioconductor input classes (and the DelayedMatrix / HDF5 data
+# fitted in blocks, SingleCellExperiment results); NMF and RcppML (tests of betanmf next
 # to them); future.batchtools and batchtools (checkpointed sweeps on a
 # scheduler); qpdf and tidy let R CMD check --as-cran run its PDF-size and
 # HTML-validation checks instead of noting they were skipped.
-apt_optional="r-bioc-biobase r-bioc-summarizedexperiment r-cran-nmf r-cran-rcppml
+apt_optional="r-bioc-biobase r-bioc-summarizedexperiment r-bioc-delayedarray
+  r-bioc-hdf5array r-bioc-singlecellexperiment r-cran-nmf r-cran-rcppml
   r-cran-future.batchtools r-cran-batchtools qpdf tidy"
 
 cran="${BETANMF_CRAN:-https://cloud.r-project.org}"

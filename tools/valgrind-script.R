@@ -263,5 +263,31 @@ fb <- quiet(nmf(tall, 2, beta = 1, init = "nndsvda", maxit = 3, tol = 0, seed = 
 ok(all(is.finite(fb$w)), "baseline NNDSVD start")
 get("simd_baseline", envir = ns)(old_simd)
 
+# the block path (R/blocks.R, src/blocks.c: C_block_half, C_orth) on a
+# DelayedMatrix over an in-memory matrix, several blocks each way: every
+# solver, dense and sparse, a mask, predict(); against the fit in memory
+if (requireNamespace("DelayedArray", quietly = TRUE)) {
+  old_block <- DelayedArray::getAutoBlockSize()
+  suppressMessages(DelayedArray::setAutoBlockSize(8 * 60))
+  xb <- matrix(rpois(20 * 15, 3) + 0, 20, 15)
+  held_b <- matrix(FALSE, 20, 15)
+  held_b[cbind(c(1, 4, 9, 20), c(2, 7, 7, 15))] <- TRUE
+  for (cfg in list(c(2, 1), c(1, 2), c(0.5, 2), c(1, 3))) {
+    solver <- c("hals", "mu", "cd")[cfg[2]]
+    for (sp in c(FALSE, TRUE)) {
+      xin <- if (sp) methods::as(xb, "dgCMatrix") else xb
+      a <- quiet(nmf(xin, 3, beta = cfg[1], solver = solver, maxit = 4, tol = 0, seed = 1, mask = held_b))
+      b <- check_fit(quiet(nmf(DelayedArray::DelayedArray(xin), 3, beta = cfg[1], solver = solver, maxit = 4,
+                               tol = 0, seed = 1, mask = held_b)), sprintf("blocks %s beta %g", solver, cfg[1]))
+      ok(max(abs(b$h - a$h)) <= 1e-10 * max(a$h), sprintf("blocks %s beta %g sparse %s: in-memory iterates",
+                                                          solver, cfg[1], sp))
+      n_fits <- n_fits + 1L
+    }
+  }
+  ok(all(is.finite(predict(b, DelayedArray::DelayedArray(xb)))), "blocks predict")
+  suppressMessages(DelayedArray::setAutoBlockSize(old_block))
+  extra <- c(extra, "the block path")
+}
+
 cat(sprintf("valgrind-script: %d fits and all checks passed%s\n", n_fits,
             if (length(extra)) paste0("; also ran ", paste(extra, collapse = ", ")) else ""))

@@ -1,0 +1,451 @@
+# Data read in blocks: a DelayedMatrix (HDF5Array's HDF5Matrix, TENxMatrix,
+# any delayed operation on them; also the assay of a SummarizedExperiment or
+# SingleCellExperiment) is never realised.  Its blocks come from
+# DelayedArray's grids (colAutoGrid(), rowAutoGrid(); block size
+# getAutoBlockSize(), set with DelayedArray::setAutoBlockSize()), read as
+# dense arrays, or as sparse ones (dgCMatrix) when the matrix is sparse
+# (DelayedArray::is_sparse()), and each goes to the same C kernels as data in
+# memory (src/blocks.c, C_block_half).
+#
+# Every solver's half update moves each column of the factor it updates from
+# that column of the data and the whole other factor alone, so:
+# - the H half walks blocks of columns of X, updating their columns of H;
+# - the W half walks blocks of rows of X, each transposed in memory (a block
+#   of columns of t(X)), updating their rows of W.  This is exact for all
+#   three solvers, coordinate descent included (its W half takes Newton steps
+#   over a whole row of W, so it needs the rows), at the price of a second
+#   pass per iteration, by rows: on a file chunked by columns, a block of
+#   rows touches every chunk, so HDF5 data should be chunked in squarish
+#   tiles (writeHDF5Array()'s default chunk geometry) for this path;
+# - the loss is summed over the H half's blocks at the new factors, so a
+#   check costs no extra pass; the start's loss is one more pass.
+# The iterates are those of the fit in memory from the same start, to the
+# rounding of the products' order of terms (tests/testthat/test-blocks.R:
+# relative difference below 1e-10 after 50 iterations).  The loop over blocks
+# is in R, calling C per block: every block read goes through DelayedArray's
+# R methods anyway, and a C driver calling back into R per block would save
+# only the R loop's overhead per block.
+#
+# The scale to mean ~1 (prepare_data()), the checks of the values and the
+# held-out pattern (mask and NA) come from one pass over column blocks; the
+# NNDSVD start's range finder (src/range.c) makes each product with X block by
+# block (thin_product per block, summed in block order) and orthonormalises
+# with the same orth() (C_orth).
+
+# counters of the blocks read (tests: the input is read block by block,
+# never whole)
+blocks_env <- new.env(parent = emptyenv())
+blocks_env$reads <- 0
+blocks_env$largest <- 0
+
+is_delayed_matrix <- function(x) methods::is(x, "DelayedMatrix")
+
+need_delayed <- function(arg) {
+  if (!requireNamespace("DelayedArray", quietly = TRUE)) {
+    abort(sprintf("'%s' is a DelayedMatrix, but the DelayedArray package is not installed", arg), "dependency")
+  }
+}
+
+# The viewports of a grid as a list, in order (a column grid is 1 x nb, a
+# row grid nb x 1)
+grid_viewports <- function(grid) {
+  d <- dim(grid)
+  if (d[1] == 1L) lapply(seq_len(d[2]), function(b) grid[[1L, b]]) else lapply(seq_len(d[1]), function(b) grid[[b, 1L]])
+}
+
+# One block as read: a double matrix or a dgCMatrix.  Through
+# extract_array() / extract_sparse_array() on the viewport's ranges, the
+# primitives read_block() calls after a good deal of dispatch: the same
+# values at a fraction of the cost per block.
+read_one_block <- function(x, vp, sparse) {
+  full <- dim(x)
+  index <- lapply(1:2, function(k) {
+    idx <- vp_range(vp, k)
+    if (length(idx) == full[k]) NULL else idx
+  })
+  if (sparse) {
+    b <- methods::as(DelayedArray::extract_sparse_array(x, index), "dgCMatrix")
+  } else {
+    b <- DelayedArray::extract_array(x, index)
+    if (!is.double(b)) storage.mode(b) <- "double"
+  }
+  if (sparse) b@Dimnames <- list(NULL, NULL) else dimnames(b) <- NULL
+  blocks_env$reads <- blocks_env$reads + 1
+  blocks_env$largest <- max(blocks_env$largest, prod(as.numeric(dim(b))))
+  b
+}
+
+# the indices of x a viewport covers along dimension `along` (1 rows, 2 columns)
+vp_range <- function(vp, along) {
+  r <- DelayedArray::ranges(vp)
+  seq.int(methods::slot(r, "start")[along], length.out = methods::slot(r, "width")[along])
+}
+
+# The held-out pattern (0-based i, j) from a DelayedMatrix of logicals, block
+# by block; NA in the mask is an error, as for a mask in memory.
+delayed_mask_pattern <- function(mask, dims) {
+  if (!identical(as.integer(dim(mask)), as.integer(dims))) {
+    abort(sprintf("'mask' must have the dimensions of x (%d x %d), not %d x %d",
+                  dims[1], dims[2], nrow(mask), ncol(mask)))
+  }
+  if (!identical(DelayedArray::type(mask), "logical")) {
+    abort("'mask' must be logical (TRUE = held out), not a numeric matrix")
+  }
+  ii <- list()
+  jj <- list()
+  for (vp in grid_viewports(DelayedArray::colAutoGrid(mask))) {
+    cols <- vp_range(vp, 2)
+    b <- as.matrix(DelayedArray::read_block(mask, vp))
+    if (anyNA(b)) abort("'mask' contains NA; it must be TRUE (held out) or FALSE")
+    w <- which(b, arr.ind = TRUE)
+    ii[[length(ii) + 1L]] <- w[, 1] - 1L
+    jj[[length(jj) + 1L]] <- cols[w[, 2]] - 1L
+  }
+  pattern_csc(unlist(ii), unlist(jj), dims)
+}
+
+# prepare_data() for a DelayedMatrix: the same checks, scale and held-out
+# pattern, from one pass over blocks of columns; the data stay where they
+# are.  d$blocks says how to read them.
+prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
+  need_delayed(arg)
+  dims <- dim(x)
+  if (any(dims == 0L)) {
+    abort(sprintf("'%s' has %d rows and %d columns: it needs at least one of each", arg, dims[1], dims[2]))
+  }
+  if (!(DelayedArray::type(x) %in% c("double", "integer"))) {
+    abort(sprintf("'%s' must be numeric, not %s", arg, DelayedArray::type(x)))
+  }
+  sparse <- isTRUE(DelayedArray::is_sparse(x))
+  hold <- if (is_delayed_matrix(mask)) delayed_mask_pattern(mask, dims) else check_mask(mask, dims)
+  cgrid <- DelayedArray::colAutoGrid(x)
+  cvps <- grid_viewports(cgrid)
+  na_i <- list()
+  na_j <- list()
+  n_nan <- n_inf <- n_neg <- 0
+  min_val <- Inf
+  for (vp in cvps) {
+    cols <- vp_range(vp, 2)
+    b <- read_one_block(x, vp, sparse)
+    vals <- if (sparse) b@x else b
+    scan <- .Call(C_scan_values, as.double(vals))
+    n_nan <- n_nan + scan$nan
+    n_inf <- n_inf + scan$inf
+    n_neg <- n_neg + scan$negative
+    if (scan$negative > 0) min_val <- min(min_val, scan$min)
+    if (scan$na > 0) {
+      if (sparse) {
+        tj <- rep(seq_len(ncol(b)) - 1L, diff(b@p))
+        na <- is.na(b@x)
+        na_i[[length(na_i) + 1L]] <- b@i[na]
+        na_j[[length(na_j) + 1L]] <- cols[tj[na] + 1L] - 1L
+      } else {
+        w <- which(is.na(b), arr.ind = TRUE)
+        na_i[[length(na_i) + 1L]] <- w[, 1] - 1L
+        na_j[[length(na_j) + 1L]] <- cols[w[, 2]] - 1L
+      }
+    }
+  }
+  if (n_nan > 0) abort(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, n_nan), "data")
+  n_na <- sum(lengths(na_i))
+  if (n_na > 0) {
+    if (!identical(missing, "mask")) {
+      abort(sprintf(paste0("'%s' contains %d NA value(s); remove them, or use missing = \"mask\" ",
+                           "to leave them out of the fit"), arg, n_na), "data")
+    }
+    old <- if (is.null(hold)) list(i = integer(0), j = integer(0)) else hold
+    hold <- pattern_csc(c(old$i, unlist(na_i)), c(old$j, unlist(na_j)), dims)
+  }
+  if (n_inf > 0) abort(sprintf("'%s' contains %d infinite value(s); NMF needs finite data", arg, n_inf), "data")
+  if (n_neg > 0) {
+    abort(sprintf("'%s' contains %d negative value(s) (the smallest is %g); NMF needs non-negative data",
+                  arg, n_neg, min_val), "data")
+  }
+  n_held <- if (is.null(hold)) 0 else length(hold$i)
+  if (n_held > 0) {
+    if (any(tabulate(hold$i + 1L, nbins = dims[1]) >= dims[2]) || any(diff(hold$p) >= dims[1])) {
+      abort(sprintf(paste0("'%s' has a row or column with no observed entry (every entry NA or masked); ",
+                           "a DelayedMatrix is fitted as it is: subset it to the rows and columns with ",
+                           "observed entries first"), arg), "data")
+    }
+  }
+  B <- list(x = x, dims = dims, sparse = sparse && beta > 0, cvps = cvps,
+            rvps = grid_viewports(DelayedArray::rowAutoGrid(x)), scale = 1, hold = hold)
+  if (n_held > 0) {
+    # the held-out entries by row too, for the blocks of rows
+    o <- order(hold$i, hold$j)
+    B$hold_rows <- list(i = hold$i[o], j = hold$j[o],
+                        p = c(0L, cumsum(tabulate(hold$i + 1L, nbins = dims[1]))))
+  }
+  # the observed total, the column sums and the zeros, from the blocks as the
+  # C core sees them (held-out entries zero), in the user's units
+  total <- 0
+  top <- 1
+  colsums <- numeric(dims[2])
+  n_pos <- 0
+  for (b in seq_along(cvps)) {
+    cols <- vp_range(cvps[[b]], 2)
+    blk <- block_data(B, "col", b, scaled = FALSE)
+    v <- if (is.null(blk$dense)) blk$sparse$x else blk$dense
+    total <- total + sum(v)
+    n_pos <- n_pos + sum(v > 0)
+    colsums[cols] <- if (is.null(blk$dense)) {
+      diff(c(0, cumsum(blk$sparse$x))[blk$sparse$p + 1L])
+    } else {
+      colSums(blk$dense)
+    }
+  }
+  if (is.infinite(total)) {
+    abort(sprintf("'%s' has entries whose sum overflows; divide it by a power of two first", arg), "data")
+  }
+  n_obs <- prod(as.numeric(dims)) - n_held
+  if (!(total > 0)) {
+    abort(sprintf("'%s' has no positive observed entry (all zero): there is nothing to factorize", arg), "data")
+  }
+  if (beta <= 0 && n_obs - n_pos > 0) {
+    abort(sprintf(paste0("'%s' has %.0f zero entries, where the beta-divergence with beta = %g is infinite; ",
+                         "use beta > 0 (e.g. beta = 1 for counts), or add a small positive offset ",
+                         "to x yourself (e.g. x + 1e-6 * mean(x))"), arg, n_obs - n_pos, beta), "data")
+  }
+  scale <- 2^min(1023, round(log2(top) + log2(total / n_obs)))
+  B$scale <- scale
+  B$mean_x <- total / scale / n_obs
+  B$colsums <- colsums / scale
+  B <- structure(B, class = "betanmf_blocks")
+  list(x = x, dims = dims, dimnames = dimnames(x), sparse = sparse, scale = scale,
+       dense = NULL, sp = NULL, xs = B, xscale = 1,
+       hold = if (n_held > 0) hold[c("p", "i")] else NULL, hold_ij = hold,
+       n_obs = n_obs, n_held = n_held, blocks = B)
+}
+
+# Block b of the column ("col") or row ("row") grid, in the layout the C
+# entries read (data = list(dense, sparse, dims, hold)): a block of rows is
+# transposed, so that the columns of the block are always the columns of the
+# factor it updates; held-out (and NA) entries zero, the values divided by the
+# scale (exact, a power of two) unless scaled = FALSE.  $index: the block's
+# columns ("col") or rows ("row") of x.
+block_data <- function(B, along, b, scaled = TRUE) {
+  vp <- if (along == "col") B$cvps[[b]] else B$rvps[[b]]
+  idx <- vp_range(vp, if (along == "col") 2 else 1)
+  blk <- read_one_block(B$x, vp, B$sparse)
+  # the held-out entries inside the block, in the block's coordinates
+  hi <- hj <- integer(0)
+  if (!is.null(B$hold)) {
+    if (along == "col") {
+      s <- seq.int(B$hold$p[idx[1]] + 1L, length.out = B$hold$p[idx[length(idx)] + 1L] - B$hold$p[idx[1]])
+      hi <- B$hold$i[s]
+      hj <- B$hold$j[s] - (idx[1] - 1L)
+    } else {
+      hr <- B$hold_rows
+      s <- seq.int(hr$p[idx[1]] + 1L, length.out = hr$p[idx[length(idx)] + 1L] - hr$p[idx[1]])
+      hi <- hr$i[s] - (idx[1] - 1L)
+      hj <- hr$j[s]
+    }
+  }
+  if (length(hi)) {
+    if (B$sparse) {
+      hm <- Matrix::sparseMatrix(i = hi + 1L, j = hj + 1L, x = 1, dims = dim(blk))
+      blk <- Matrix::drop0(blk - blk * hm)
+      blk@x[is.na(blk@x)] <- 0
+      blk <- Matrix::drop0(blk)
+    } else {
+      blk[cbind(hi + 1L, hj + 1L)] <- 0
+    }
+  }
+  if (along == "row") {
+    blk <- if (B$sparse) Matrix::t(blk) else t(blk)
+    tmp <- hi
+    hi <- hj
+    hj <- tmp
+  }
+  dims <- as.integer(dim(blk))
+  hold <- if (length(hi)) pattern_csc(hi, hj, dims)[c("p", "i")] else NULL
+  sc <- if (scaled) B$scale else 1
+  if (B$sparse) {
+    list(dense = NULL, sparse = list(p = blk@p, i = blk@i, x = blk@x, xs = 1 / sc), dims = dims, hold = hold,
+         index = idx)
+  } else {
+    list(dense = if (sc == 1) blk else blk / sc, sparse = NULL, dims = dims, hold = hold, index = idx)
+  }
+}
+
+# One C half update on one block (src/blocks.c)
+block_half <- function(blk, f, g, solver, beta, ctl, side, threads, update = TRUE, loss = FALSE) {
+  k <- if (side == "w") 1L else 2L
+  control <- list(solver = switch(solver, hals = 1L, mu = 2L, cd = 3L), beta = as.double(beta),
+                  inner = ctl$inner, inner_tol = ctl$inner_tol, l1 = ctl$l1[k], l2 = ctl$l2[k],
+                  threads = as.integer(threads), update = update, loss = loss)
+  .Call(C_block_half, blk[c("dense", "sparse", "dims", "hold")], f, g, control)
+}
+
+# run_solver() for data in blocks: the alternating loop of src/nmf.c
+# (nmf_run), its stopping rule and trace, over the blocks.  Returns what
+# C_nmf_fit returns.
+block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose, run = 0L, volume = 0, lam = 0) {
+  if (volume > 0) abort("minimum volume (volume > 0) is not available for a DelayedMatrix; realise it first")
+  B <- d$blocks
+  wt <- t(w)
+  storage.mode(wt) <- "double"
+  storage.mode(h) <- "double"
+  unit <- d$scale^beta
+  ncb <- length(B$cvps)
+  nrb <- length(B$rvps)
+  h_pass <- function(update, loss) {
+    total <- 0
+    sweeps <- 0
+    for (b in seq_len(ncb)) {
+      blk <- block_data(B, "col", b)
+      j <- blk$index
+      res <- block_half(blk, h[, j, drop = FALSE], wt, solver, beta, ctl, "h", threads, update, loss)
+      if (update) h[, j] <<- res$f
+      total <- total + res$loss
+      sweeps <- sweeps + res$sweeps
+    }
+    list(loss = total, sweeps = sweeps)
+  }
+  w_pass <- function() {
+    sweeps <- 0
+    for (b in seq_len(nrb)) {
+      blk <- block_data(B, "row", b)
+      i <- blk$index
+      res <- block_half(blk, wt[, i, drop = FALSE], h, solver, beta, ctl, "w", threads)
+      wt[, i] <<- res$f
+      sweeps <- sweeps + res$sweeps
+    }
+    sweeps
+  }
+  maxit <- ctl$maxit
+  check <- max(1L, ctl$check)
+  prev <- h_pass(FALSE, TRUE)$loss
+  if (!is.finite(prev)) abort("the loss at the initial factors is not finite", "numerical")
+  trace <- prev
+  trace_iter <- 0L
+  loss <- prev
+  loss0 <- prev
+  prev_it <- 0L
+  converged <- FALSE
+  sweeps <- 0
+  it <- 0L
+  while (it < maxit) {
+    it <- it + 1L
+    is_check <- it %% check == 0L || it == maxit
+    if (update_w) sweeps <- sweeps + w_pass()
+    p <- h_pass(TRUE, is_check)
+    sweeps <- sweeps + p$sweeps
+    if (is_check) {
+      cur <- p$loss
+      if (!is.finite(cur)) abort(sprintf("internal error: the loss became non-finite at iteration %d", it))
+      trace <- c(trace, cur)
+      trace_iter <- c(trace_iter, it)
+      loss <- cur
+      denom <- if (prev > 1e-6 * loss0) prev else 1e-6 * loss0
+      rel <- if (denom > 0) (prev - cur) / denom / (it - prev_it) else 0
+      if (verbose) {
+        if (run > 0) cat(sprintf("run %d  ", run))
+        cat(sprintf("iteration %5d  loss %.10g  relative decrease %.3e\n", it, loss * unit, rel))
+      }
+      prev <- cur
+      prev_it <- it
+      if (cur == 0 || (ctl$tol > 0 && rel < ctl$tol)) {
+        converged <- TRUE
+        break
+      }
+    }
+  }
+  list(wt = wt, h = h, trace = trace, trace_iter = as.integer(trace_iter), iterations = it, loss = loss,
+       sweeps = if (solver == "hals") sweeps else NA_real_, converged = converged, layout = NULL,
+       trace_penalty = numeric(length(trace)), penalty = 0, lam = 0)
+}
+
+# The randomized range finder of truncated_svd() (R/init.R, src/range.c:
+# Halko, Martinsson & Tropp 2011, Algorithm 4.4, one power iteration) on data
+# in blocks: each product with X made block by block and summed in block
+# order, the same orth() between them, the same draws of Omega.
+truncated_svd_blocks <- function(B, rank) {
+  m <- B$dims[1]
+  n <- B$dims[2]
+  k <- min(rank + 10L, m, n)
+  omega <- matrix(stats::rnorm(n * k), n, k)
+  thin_t <- function(blk, q, trans) {
+    sp <- if (is.null(blk$dense)) list(p = blk$sparse$p, i = blk$sparse$i, x = blk$sparse$x * blk$sparse$xs)
+    .Call(C_thin_product, blk$dense, sp, blk$dims, q, trans)
+  }
+  ncb <- length(B$cvps)
+  # t(X q) for q (n x k): the blocks' shares summed in block order
+  x_times <- function(q) {
+    acc <- matrix(0, k, m)
+    for (b in seq_len(ncb)) {
+      blk <- block_data(B, "col", b)
+      acc <- acc + thin_t(blk, q[blk$index, , drop = FALSE], FALSE)
+    }
+    acc
+  }
+  # t(X' q) for q (m x k): column-separable
+  xt_times <- function(q) {
+    out <- matrix(0, k, n)
+    for (b in seq_len(ncb)) {
+      blk <- block_data(B, "col", b)
+      out[, blk$index] <- thin_t(blk, q, TRUE)
+    }
+    out
+  }
+  orth_t <- function(at) .Call(C_orth, at)
+  pt <- orth_t(x_times(omega))
+  ft <- orth_t(xt_times(t(pt)))
+  pt <- orth_t(x_times(t(ft)))
+  q <- t(pt)
+  b <- xt_times(q)
+  s <- La.svd(b, nu = rank, nv = rank)
+  list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
+}
+
+# fit_signatures() of a DelayedMatrix catalog (no bootstrap, pruning or
+# opportunity): the exposures h come from the block path of
+# solve_coefficients() (the in-memory iterates); the per-sample cosine
+# similarities and the loss from one more pass over blocks of columns, each
+# block's reconstruction made and dropped.  `fitted` is not kept (it is the
+# size of the data); `catalog` is the DelayedMatrix.
+refit_blocks_result <- function(x, w, h, active, beta, level, resample, prune_rule, prune_threshold, call) {
+  dimnames(h) <- dimnames(active)
+  cosine <- numeric(ncol(x))
+  loss <- 0
+  sparse <- isTRUE(DelayedArray::is_sparse(x))
+  for (vp in grid_viewports(DelayedArray::colAutoGrid(x))) {
+    j <- vp_range(vp, 2)
+    xb <- read_one_block(x, vp, sparse)
+    if (sparse) xb <- as.matrix(xb)
+    yb <- w %*% h[, j, drop = FALSE]
+    cosine[j] <- column_cosine(xb, yb)
+    loss <- loss + beta_divergence(xb, yb, beta)
+  }
+  names(cosine) <- colnames(x)
+  structure(list(
+    exposures = h, contributions = h, lower = NULL, upper = NULL,
+    replicates = NULL, active = active, cosine = cosine,
+    fitted = NULL, catalog = x, signatures = w,
+    opportunity = NULL, beta = beta,
+    loss = loss, level = level, bootstrap = 0,
+    prune = FALSE, prune_rule = prune_rule, prune_threshold = prune_threshold, resample = resample,
+    seed = NULL, call = call
+  ), class = "signature_refit")
+}
+
+# colSums() of a DelayedMatrix, block by block (NA propagates as in colSums())
+block_col_sums <- function(x) {
+  out <- numeric(ncol(x))
+  sparse <- isTRUE(DelayedArray::is_sparse(x))
+  for (vp in grid_viewports(DelayedArray::colAutoGrid(x))) {
+    b <- read_one_block(x, vp, sparse)
+    out[vp_range(vp, 2)] <- if (sparse) Matrix::colSums(b) else colSums(b)
+  }
+  out
+}
+
+# nmf_rank() and cv_mask() draw their held-out entries from patterns of the
+# whole matrix (which entries are positive, per row and column), made in
+# memory: not for a DelayedMatrix yet, and said so rather than realised.
+abort_delayed_cv <- function(what) {
+  abort(sprintf(paste0("%s does not read a DelayedMatrix in blocks yet: its held-out patterns are drawn ",
+                       "in memory; survey the ranks on an in-memory subset (e.g. as.matrix(x[, samples])), ",
+                       "then fit the chosen rank to the whole DelayedMatrix with nmf()"), what))
+}

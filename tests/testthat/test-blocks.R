@@ -1,0 +1,249 @@
+# Data read in blocks (R/blocks.R, src/blocks.c): a DelayedMatrix, here
+# small HDF5 files written in tempdir(), fitted block by block with the
+# block size forced small, against the same fit in memory.
+
+skip_blocks <- function() {
+  skip_if_not_installed("DelayedArray", minimum_version = NULL)
+  skip_if_not_installed("HDF5Array")
+}
+
+# a tiny block size, 4800 bytes (1200 integers: three blocks of rows and
+# three of columns of the 60 x 45 counts); returns the old one, for
+# on.exit(restore_blocks(old))
+small_blocks <- function(bytes = 4800) {
+  old <- DelayedArray::getAutoBlockSize()
+  suppressMessages(DelayedArray::setAutoBlockSize(bytes))
+  old
+}
+restore_blocks <- function(old) suppressMessages(DelayedArray::setAutoBlockSize(old))
+
+block_counts <- function() {
+  set.seed(11)
+  m <- 60
+  n <- 45
+  w <- matrix(rexp(m * 3), m, 3)
+  h <- matrix(rexp(3 * n), 3, n)
+  matrix(rpois(m * n, w %*% h * 0.4), m, n, dimnames = list(paste0("g", seq_len(m)), paste0("c", seq_len(n))))
+}
+
+h5_matrix <- function(x, sparse = FALSE) {
+  HDF5Array::writeHDF5Array(x, tempfile(fileext = ".h5"), name = "x", chunkdim = c(20L, 10L),
+                            as.sparse = sparse, with.dimnames = TRUE)
+}
+
+rel_diff <- function(a, b) max(abs(a - b)) / max(abs(b))
+
+reset_reads <- function() {
+  e <- betanmf:::blocks_env
+  e$reads <- 0
+  e$largest <- 0
+}
+
+solvers <- list(list(beta = 2, solver = "hals"), list(beta = 1, solver = "mu"),
+                list(beta = 0.5, solver = "mu"), list(beta = 1, solver = "cd"))
+
+test_that("an HDF5 matrix in blocks gives the in-memory iterates (dense, every solver)", {
+  skip_blocks()
+  x <- block_counts()
+  X <- h5_matrix(x)
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  for (s in solvers) {
+    a <- nmf(x, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1)
+    reset_reads()
+    b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1)
+    info <- sprintf("%s, beta = %g", s$solver, s$beta)
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+    expect_equal(b$loss, a$loss, tolerance = 1e-10, label = info)
+    expect_identical(dimnames(b$w)[[1]], rownames(x))
+    expect_identical(dimnames(b$h)[[2]], colnames(x))
+    expect_true(is.matrix(b$w) && is.matrix(b$h))
+    # read block by block, never whole: several blocks per pass, each a
+    # fraction of the matrix
+    e <- betanmf:::blocks_env
+    expect_gte(e$reads, 50 * 2 * 3)
+    expect_lte(e$largest, length(x) / 2)
+  }
+})
+
+test_that("the default solver and start on an HDF5 matrix match the fit in memory", {
+  skip_blocks()
+  x <- block_counts()
+  X <- h5_matrix(x)
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  a <- nmf(x, 3, beta = 1, maxit = 50, tol = 0, seed = 1)
+  b <- nmf(X, 3, beta = 1, maxit = 50, tol = 0, seed = 1)
+  expect_identical(b$solver, "cd")
+  expect_lt(rel_diff(b$w, a$w), 1e-10)
+  expect_lt(rel_diff(b$h, a$h), 1e-10)
+  expect_equal(b$trace$loss, a$trace$loss, tolerance = 1e-10)
+  # a fit that converges stops at the same iteration
+  a <- nmf(x, 3, beta = 2, seed = 2, tol = 1e-4)
+  b <- nmf(X, 3, beta = 2, seed = 2, tol = 1e-4)
+  expect_identical(b$iterations, a$iterations)
+  expect_lt(rel_diff(b$h, a$h), 1e-10)
+  # random starts and restarts draw the same numbers
+  a <- nmf(x, 2, beta = 1, nrun = 2, seed = 3, maxit = 20, tol = 0)
+  b <- nmf(X, 2, beta = 1, nrun = 2, seed = 3, maxit = 20, tol = 0)
+  expect_lt(rel_diff(b$runs[[2]]$w, a$runs[[2]]$w), 1e-10)
+})
+
+test_that("sparse blocks go to the sparse kernels and give the in-memory iterates", {
+  skip_blocks()
+  x <- block_counts()
+  xs <- methods::as(x, "dgCMatrix")
+  X <- h5_matrix(x, sparse = TRUE)
+  expect_true(DelayedArray::is_sparse(X))
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  for (s in solvers) {
+    a <- nmf(xs, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1)
+    b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1)
+    info <- sprintf("%s, beta = %g", s$solver, s$beta)
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+  }
+  # a block really is read sparse
+  B <- betanmf:::prepare_data(X, beta = 1)$blocks
+  expect_s4_class(betanmf:::read_one_block(B$x, B$cvps[[1]], B$sparse), "dgCMatrix")
+})
+
+test_that("masks and NA work on blocks as in memory", {
+  skip_blocks()
+  x <- block_counts()
+  set.seed(5)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  xna <- x
+  xna[sample(length(x), 40)] <- NA
+  X <- h5_matrix(x)
+  Xs <- h5_matrix(x, sparse = TRUE)
+  Xna <- h5_matrix(xna)
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  for (s in solvers) {
+    info <- sprintf("%s, beta = %g", s$solver, s$beta)
+    a <- nmf(x, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, mask = mask)
+    b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, mask = mask)
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+    # the mask itself a DelayedMatrix, the data sparse
+    b <- nmf(Xs, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1,
+             mask = DelayedArray::DelayedArray(mask))
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+    a <- nmf(xna, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, missing = "mask")
+    b <- nmf(Xna, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, missing = "mask")
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+  }
+  expect_error(nmf(Xna, 3, beta = 1), "NA value")
+  # a column with no observed entry: an error that says what to do
+  xe <- xna
+  xe[, 3] <- NA
+  expect_error(nmf(h5_matrix(xe), 3, beta = 1, missing = "mask"), "subset it")
+})
+
+test_that("bad values in an HDF5 matrix are reported like in memory", {
+  skip_blocks()
+  x <- block_counts()
+  x[2, 3] <- -1
+  expect_error(nmf(h5_matrix(x), 2), "negative")
+  x[2, 3] <- 0
+  expect_error(nmf(h5_matrix(x), 2, beta = 0), "zero entries")
+  expect_error(nmf(h5_matrix(x), 2, volume = 0.1), "DelayedMatrix")
+  # the rank survey draws its held-out patterns in memory: an error, not a
+  # realisation
+  expect_error(nmf_rank(h5_matrix(x), 1:2), "in-memory subset")
+  expect_error(cv_mask(h5_matrix(x)), "in-memory subset")
+})
+
+test_that("predict() on a DelayedMatrix matches predict() on the matrix", {
+  skip_blocks()
+  x <- block_counts()
+  fit <- nmf(x[, 1:30], 3, beta = 1, seed = 1, maxit = 200)
+  newx <- x[, 31:45]
+  X <- h5_matrix(newx)
+  old <- small_blocks(2400)
+  on.exit(restore_blocks(old), add = TRUE)
+  for (b in list(list(beta = 1), list(beta = 2))) {
+    fit$beta <- b$beta
+    a <- predict(fit, newx)
+    reset_reads()
+    p <- predict(fit, X)
+    expect_lt(rel_diff(p, a), 1e-10)
+    expect_identical(dimnames(p), dimnames(a))
+    expect_gt(betanmf:::blocks_env$reads, 3)
+    expect_lt(betanmf:::blocks_env$largest, length(newx))
+  }
+})
+
+test_that("fit_signatures() on a DelayedMatrix catalog matches the in-memory refit", {
+  skip_blocks()
+  sim <- simulate_nmf(w = sbs_signatures, n = 30, depth = 500, seed = 1)
+  cat_mem <- sim$x
+  X <- h5_matrix(cat_mem)
+  old <- small_blocks(8 * 96 * 8)
+  on.exit(restore_blocks(old), add = TRUE)
+  for (beta in c(1, 2)) {
+    a <- fit_signatures(cat_mem, sbs_signatures, beta = beta)
+    reset_reads()
+    b <- fit_signatures(X, sbs_signatures, beta = beta)
+    expect_lt(rel_diff(b$exposures, a$exposures), 1e-10)
+    expect_identical(dimnames(b$exposures), dimnames(a$exposures))
+    expect_equal(b$cosine, a$cosine, tolerance = 1e-10)
+    expect_equal(b$loss, a$loss, tolerance = 1e-10)
+    expect_gt(betanmf:::blocks_env$reads, 3)
+    expect_lt(betanmf:::blocks_env$largest, length(cat_mem))
+  }
+  expect_output(print(b))
+  expect_error(fitted(b), "DelayedMatrix")
+  expect_error(fit_signatures(X, sbs_signatures, bootstrap = 10), "in-memory subset")
+})
+
+test_that("a SingleCellExperiment whose assay is a DelayedMatrix is fitted in blocks", {
+  skip_blocks()
+  skip_if_not_installed("SingleCellExperiment")
+  x <- block_counts()
+  sce <- SingleCellExperiment::SingleCellExperiment(list(counts = h5_matrix(x)))
+  expect_true(methods::is(SummarizedExperiment::assay(sce, "counts"), "DelayedMatrix"))
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  a <- nmf(x, 3, beta = 1, maxit = 30, tol = 0, seed = 1)
+  reset_reads()
+  b <- nmf(sce, 3, beta = 1, maxit = 30, tol = 0, seed = 1, assay = "counts")
+  expect_lt(rel_diff(b$h, a$h), 1e-10)
+  expect_gt(betanmf:::blocks_env$reads, 30)
+})
+
+test_that("store_nmf() puts H in reducedDim and W in rowData, aligned by name", {
+  skip_if_not_installed("SingleCellExperiment")
+  x <- block_counts()
+  sce <- SingleCellExperiment::SingleCellExperiment(list(counts = x))
+  # a fit on a subset of the genes, in another order
+  genes <- rev(rownames(x)[seq(1, nrow(x), by = 2)])
+  fit <- nmf(x[genes, ], 3, beta = 1, seed = 1, maxit = 30, tol = 0)
+  out <- store_nmf(sce, fit)
+  rd <- SingleCellExperiment::reducedDim(out, "NMF")
+  expect_identical(dim(rd), c(ncol(x), 3L))
+  expect_identical(rownames(rd), colnames(x))
+  expect_equal(unname(rd), unname(t(fit$h)))
+  w <- SummarizedExperiment::rowData(out)[["NMF"]]
+  expect_identical(dim(w), c(nrow(x), 3L))
+  expect_equal(w[genes, ], fit$w[genes, ])
+  expect_true(all(is.na(w[setdiff(rownames(x), genes), ])))
+  # round trip: W H from the container is the fit's
+  expect_equal(w[genes, ] %*% t(rd), fitted(fit)[genes, ], ignore_attr = TRUE)
+  # another name keeps both
+  out2 <- store_nmf(out, fit, name = "NMF2")
+  expect_setequal(SingleCellExperiment::reducedDimNames(out2), c("NMF", "NMF2"))
+  # a gene the object lacks, unnamed sides of another size, a plain SE
+  bad <- fit
+  rownames(bad$w)[1] <- "nope"
+  expect_error(store_nmf(sce, bad), "does not")
+  un <- fit
+  rownames(un$w) <- NULL
+  expect_error(store_nmf(sce, un), "matched by name")
+  se <- SummarizedExperiment::SummarizedExperiment(list(counts = x))
+  expect_error(store_nmf(se, fit), "SingleCellExperiment")
+})
