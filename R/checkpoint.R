@@ -199,6 +199,7 @@ checkpoint_digest <- function(object, block = 2^24) {
     saveRDS(v, file, version = 2, compress = FALSE)
     unname(tools::md5sum(file))
   }
+  if (is_delayed_matrix(object)) return(delayed_digest(object, block, md5))
   if (!is.matrix(object) || length(object) <= block) return(md5(object))
   cols_per_block <- max(1, floor(block / max(1, nrow(object))))
   starts <- seq(1, ncol(object), by = cols_per_block)
@@ -206,6 +207,18 @@ checkpoint_digest <- function(object, block = 2^24) {
     md5(object[, s:min(ncol(object), s + cols_per_block - 1), drop = FALSE])
   }, character(1))
   md5(list(parts = parts, dims = dim(object), dimnames = dimnames(object), type = typeof(object)))
+}
+
+# A DelayedMatrix is digested by its values, read a fixed number of columns
+# at a time (whatever the auto block size), never by its serialisation: that
+# holds the file's path, not its contents, so a file rewritten in place
+# would otherwise resume a sweep of other data.
+delayed_digest <- function(object, block, md5) {
+  cols_per_block <- max(1, floor(block / max(1, nrow(object))))
+  grid <- DelayedArray::colAutoGrid(object, ncol = min(ncol(object), cols_per_block))
+  sparse <- isTRUE(DelayedArray::is_sparse(object))
+  parts <- vapply(grid_viewports(grid), function(vp) md5(read_one_block(object, vp, sparse)), character(1))
+  md5(list(parts = parts, dims = dim(object), dimnames = dimnames(object), type = DelayedArray::type(object)))
 }
 
 checkpoint_task_file <- function(dir, k) file.path(dir, sprintf("task-%04d.rds", k))

@@ -17,7 +17,7 @@ required_r="ggplot2 knitr rmarkdown roxygen2 future future.apply progressr clue 
 # HDF5Array and SingleCellExperiment for data fitted in blocks; NMF and RcppML, whose
 # like-named functions the tests load next to betanmf's; future.batchtools and
 # batchtools, the cluster backend of checkpointed sweeps); never fatal.
-optional_r="Biobase SummarizedExperiment DelayedArray HDF5Array SingleCellExperiment NMF RcppML future.batchtools batchtools"
+optional_r="Biobase SummarizedExperiment DelayedArray HDF5Array rhdf5 SingleCellExperiment NMF RcppML future.batchtools batchtools"
 
 apt_required="r-cran-ggplot2 r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 r-cran-future
   r-cran-future.apply r-cran-progressr r-cran-clue r-cran-pkgbuild r-cran-matrix
@@ -28,7 +28,7 @@ apt_required="r-cran-ggplot2 r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 r-cra
 # scheduler); qpdf and tidy let R CMD check --as-cran run its PDF-size and
 # HTML-validation checks instead of noting they were skipped.
 apt_optional="r-bioc-biobase r-bioc-summarizedexperiment r-bioc-delayedarray
-  r-bioc-hdf5array r-bioc-singlecellexperiment r-cran-nmf r-cran-rcppml
+  r-bioc-hdf5array r-bioc-rhdf5 r-bioc-singlecellexperiment r-cran-nmf r-cran-rcppml
   r-cran-future.batchtools r-cran-batchtools qpdf tidy"
 
 cran="${BETANMF_CRAN:-https://cloud.r-project.org}"

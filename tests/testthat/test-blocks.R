@@ -247,3 +247,30 @@ test_that("store_nmf() puts H in reducedDim and W in rowData, aligned by name", 
   se <- SummarizedExperiment::SummarizedExperiment(list(counts = x))
   expect_error(store_nmf(se, fit), "SingleCellExperiment")
 })
+
+test_that("a checkpoint digests an HDF5 matrix by its values, not its file's path", {
+  skip_blocks()
+  skip_if_not_installed("rhdf5")
+  x <- block_counts()
+  storage.mode(x) <- "double"
+  path <- tempfile(fileext = ".h5")
+  dir <- tempfile("ck")
+  on.exit(unlink(c(dir, path), recursive = TRUE), add = TRUE)
+  h5 <- HDF5Array::writeHDF5Array(x, path, name = "x", chunkdim = c(20L, 10L))
+  fit_ck <- function() {
+    suppressWarnings(suppressMessages(nmf(HDF5Array::HDF5Array(path, "x"), 2, beta = 1, nrun = 2, seed = 3,
+                                          maxit = 20, checkpoint = dir)))
+  }
+  fit <- fit_ck()
+  again <- fit_ck()
+  expect_equal(attr(again, "checkpoint")$computed, 0)
+  # a different block size reads the same values
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  third <- fit_ck()
+  expect_equal(attr(third, "checkpoint")$computed, 0)
+  expect_identical(third$w, fit$w)
+  # one value changed in place: same path, same object, other data
+  rhdf5::h5write(x[30, 40] + 1, path, "x", index = list(30L, 40L))
+  expect_error(fit_ck(), "the data", class = "betanmf_error_input")
+})
