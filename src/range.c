@@ -129,6 +129,9 @@ static int orth_cholqr2(double *At, int rows, int k, double *S, double *G, doubl
 {
     for (int pass = 0; pass < 2; pass++) {
         double *in = pass ? B : At, *out = pass ? At : B;
+        /* the kernels' scratch of the previous product is dead (in and out
+         * are R_alloc'd): each pass reuses the first chunk, not a fresh one */
+        scratch_reset();
         gram(in, k, rows, S, blas);
         if (pass == 1)
             for (int a = 0; a < k; a++)
