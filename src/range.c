@@ -184,9 +184,9 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     if (!isReal(omega) || nrows(omega) != n || k < 1 || k > m || k > n)
         error("internal error: range_finder sketch size");
     int big = m > n ? m : n;
-    double *ft = (double *) R_alloc((size_t) k * big, sizeof(double));  /* a thin factor, transposed */
-    double *pt = (double *) R_alloc((size_t) k * big, sizeof(double));  /* its product with X */
-    double *A = (double *) R_alloc((size_t) k * big, sizeof(double));
+    double *ft = (double *) R_alloc((size_t) k * n, sizeof(double));    /* t(Omega), then t(Z): k x n */
+    double *pt = (double *) R_alloc((size_t) k * m, sizeof(double));    /* t(X Omega), t(X Z), t(Q): k x m */
+    double *A = (double *) R_alloc((size_t) k * big, sizeof(double));   /* orth()'s work, either side */
     double *tau = (double *) R_alloc((size_t) k, sizeof(double));
     double *S = (double *) R_alloc((size_t) 2 * k * k, sizeof(double)); /* R, and R^-T */
     int lwork = -1, info = 0;
