@@ -106,7 +106,8 @@ if (length(args) >= 3L && args[1] == "--worker") {
       ls <- c(ls, loss(r$f$w, r$f$h))
       out[[length(out) + 1L]] <- data.frame(kind = "grid", maxit = k, elapsed = r$elapsed, loss = ls[length(ls)])
       n <- length(ls)
-      flat <- n >= 3L && abs(ls[n] / ls[n - 2L] - 1) < 1e-7
+      # (a model with a zero where x > 0 has an infinite KL loss: not flat)
+      flat <- n >= 3L && is.finite(ls[n]) && is.finite(ls[n - 2L]) && abs(ls[n] / ls[n - 2L] - 1) < 1e-7
       if (r$elapsed > job$budget || flat || k >= 20480L) break
       k <- 2L * k
     }
