@@ -20,7 +20,9 @@
 # convergence). A time is the mean over a batch of calls (BENCH_CALLS, 20 at
 # maxit = 1, a quarter as many for the normal fit), so R's garbage
 # collections, which the calls' allocations trigger, are paid in it as a
-# user pays them. Data of bench/common.R (threads = 1, seed = 1, solver and
+# user pays them. With them, the bytes one maxit = 1 call allocates (utils::
+# Rprofmem: every R vector, R_alloc and the C scratch), which no load on the
+# machine changes. Data of bench/common.R (threads = 1, seed = 1, solver and
 # start at their defaults):
 #   expr k3 b=2         5000 x 38 expression-like matrix, rank 3, beta = 2 (HALS)
 #   catalog k8 b=2      96 x 1000 Poisson catalog, rank 8, beta = 2 (HALS)
@@ -52,6 +54,17 @@ if (length(args) >= 6L && args[1] == "--worker") {
       t0 <- proc.time()[["elapsed"]]
       for (i in seq_len(n)) fit(maxit)
       out[[paste0(nm, if (maxit == 1L) "|set-up (maxit 1)" else "|normal fit")]] <- (proc.time()[["elapsed"]] - t0) / n
+      if (maxit == 1L && capabilities("profmem")) {
+        # bytes R allocated in one call (every vector, R_alloc and the C
+        # scratch included): what drives the collections a call pays for
+        f <- tempfile()
+        utils::Rprofmem(f, threshold = 0)
+        fit(maxit)
+        utils::Rprofmem(NULL)
+        l <- readLines(f)
+        unlink(f)
+        out[[paste0(nm, "|MB allocated (maxit 1)")]] <- sum(as.numeric(sub(" :.*", "", l[grepl("^[0-9]+ :", l)]))) / 2^20
+      }
     }
   }
   cat(paste(names(out), format(unlist(out), digits = 6), sep = "\t"), sep = "\n")
@@ -110,15 +123,16 @@ for (r in seq_len(repeats)) {
   cat(sprintf("overhead: repeat %d of %d done\n", r, repeats))
 }
 ratio <- old / new
+mb <- grepl("MB allocated", colnames(old), fixed = TRUE)
 parts <- do.call(rbind, strsplit(colnames(old), "|", fixed = TRUE))
 res <- data.frame(case = parts[, 1], what = parts[, 2],
-                  old_ms_per_call = signif(1000 * apply(old, 2, stats::median), 3),
-                  new_ms_per_call = signif(1000 * apply(new, 2, stats::median), 3),
+                  old = signif(ifelse(mb, 1, 1000) * apply(old, 2, stats::median), 3),
+                  new = signif(ifelse(mb, 1, 1000) * apply(new, 2, stats::median), 3),
                   old_over_new = round(apply(ratio, 2, stats::median), 2),
                   spread = sprintf("%.2f-%.2f", apply(ratio, 2, min), apply(ratio, 2, max)),
                   row.names = NULL)
 cat(sprintf(paste0("\nold: %s\nnew: %s\n%d interleaved repeats, %d calls per set-up time and %d per normal fit; ",
-                   "ms per call (median over repeats), old_over_new = speed-up (median of the per-repeat ratios), ",
+                   "old and new: ms per call, or MB allocated in one call (median over repeats), old_over_new = speed-up (median of the per-repeat ratios), ",
                    "spread = min-max over repeats\n\n"),
             Sys.getenv("BENCH_OLD_DESC", old_lib), Sys.getenv("BENCH_NEW_DESC", new_lib), repeats, calls,
             max(1L, calls %/% 4L)))

@@ -129,6 +129,9 @@ static int orth_cholqr2(double *At, int rows, int k, double *S, double *G, doubl
 {
     for (int pass = 0; pass < 2; pass++) {
         double *in = pass ? B : At, *out = pass ? At : B;
+        /* the kernels' scratch of the previous product is dead (in and out
+         * are R_alloc'd): each pass reuses the first chunk, not a fresh one */
+        scratch_reset();
         gram(in, k, rows, S, blas);
         if (pass == 1)
             for (int a = 0; a < k; a++)
@@ -181,9 +184,9 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     if (!isReal(omega) || nrows(omega) != n || k < 1 || k > m || k > n)
         error("internal error: range_finder sketch size");
     int big = m > n ? m : n;
-    double *ft = (double *) R_alloc((size_t) k * big, sizeof(double));  /* a thin factor, transposed */
-    double *pt = (double *) R_alloc((size_t) k * big, sizeof(double));  /* its product with X */
-    double *A = (double *) R_alloc((size_t) k * big, sizeof(double));
+    double *ft = (double *) R_alloc((size_t) k * n, sizeof(double));    /* t(Omega), then t(Z): k x n */
+    double *pt = (double *) R_alloc((size_t) k * m, sizeof(double));    /* t(X Omega), t(X Z), t(Q): k x m */
+    double *A = (double *) R_alloc((size_t) k * big, sizeof(double));   /* orth()'s work, either side */
     double *tau = (double *) R_alloc((size_t) k, sizeof(double));
     double *S = (double *) R_alloc((size_t) 2 * k * k, sizeof(double)); /* R, and R^-T */
     int lwork = -1, info = 0;
