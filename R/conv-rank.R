@@ -55,7 +55,9 @@
 #'   restarts) and return it as `fit`.
 #' @param threads OpenMP threads per fit; `NULL` is 1.
 #' @param ... further arguments to [nmf_conv()] (e.g. `maxit`, `tol`,
-#'   `lambda`); not `mask`.
+#'   `lambda`, `init = "windows"`); not `mask`. With `init = "windows"` the
+#'   start of each fold's fit is computed from that fold's observed entries
+#'   only.
 #' @return An object of class `nmf_conv_survey`: `table` (one row per pair:
 #'   `rank`, `lags`, `cv_error` and `cv_sd`, the mean and standard deviation
 #'   across folds of the held-out divergence per held-out entry, and
@@ -90,7 +92,7 @@ nmf_conv_rank <- function(x, ranks, lags, beta = 1, folds = 5, nrun = 3, fractio
     abort(paste0("nmf_conv_rank() draws its own hold-out masks, so 'mask' cannot be passed; ",
                  "to leave entries out of every fit, set them to NA and pass missing = \"mask\""))
   }
-  taken <- intersect(names(dots), c("x", "rank", "lags", "nrun", "seed", "beta", "threads", "init"))
+  taken <- intersect(names(dots), c("x", "rank", "lags", "nrun", "seed", "beta", "threads"))
   if (length(taken)) {
     abort(sprintf("'%s' cannot be passed through '...' (nmf_conv_rank() sets it)", taken[1]))
   }
@@ -99,6 +101,9 @@ nmf_conv_rank <- function(x, ranks, lags, beta = 1, folds = 5, nrun = 3, fractio
   if (length(unknown)) {
     abort(sprintf("the arguments in '...' must be named arguments of nmf_conv(); %s is not",
                   if (nzchar(unknown[1])) sprintf("'%s'", unknown[1]) else "an unnamed one"))
+  }
+  if (is.list(dots[["init"]])) {
+    abort("'init' must be \"random\" or \"windows\" in a survey: a start given as list(w, h) fits one rank and length")
   }
   x <- as_nmf_matrix(x, arg = "x")
   top <- min(dim(x))

@@ -114,6 +114,8 @@ test_that("bad input stops with classed errors naming the argument", {
                class = "betanmf_error_input")
   expect_error(nmf_conv_rank(x, ranks = 2, lags = 3, block = 0), "'block'", class = "betanmf_error_input")
   expect_error(nmf_conv_rank(x, ranks = 2, lags = 3, refit = NA), "'refit'", class = "betanmf_error_input")
+  expect_error(nmf_conv_rank(x, ranks = 2, lags = 3, init = list(w = 1, h = 1)), "'init' must be",
+               class = "betanmf_error_input")
 })
 
 test_that("the chooser: min, and 1se by smallest rank then shortest motif; never a non-finite pair", {
