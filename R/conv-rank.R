@@ -73,8 +73,8 @@
 #' @examples
 #' sim <- simulate_sequences(m = 30, n = 600, n_seq = 2, seq_neurons = 10, lags = 6,
 #'                           onset_rate = 0.02, amplitude = 2, jitter = 0, seed = 1)
-#' survey <- nmf_conv_rank(sim$x, ranks = 1:3, lags = c(3, 6, 9), folds = 3, nrun = 1,
-#'                         seed = 1, maxit = 100)
+#' survey <- nmf_conv_rank(sim$x, ranks = 1:3, lags = c(3, 6, 9), folds = 2, nrun = 1,
+#'                         init = "windows", seed = 1, maxit = 100)
 #' survey
 #' survey$chosen
 #' @export
@@ -231,7 +231,7 @@ choose_conv_pair <- function(table, rule, folds) {
 #' sim <- simulate_sequences(m = 20, n = 300, n_seq = 1, seq_neurons = 10, lags = 5,
 #'                           onset_rate = 0.03, amplitude = 2, jitter = 0, seed = 1)
 #' survey <- nmf_conv_rank(sim$x, ranks = 1:2, lags = c(2, 5), folds = 2, nrun = 1,
-#'                         seed = 1, maxit = 50, refit = FALSE)
+#'                         seed = 1, maxit = 200, refit = FALSE)
 #' as.data.frame(survey)
 #' p <- autoplot(survey)
 NULL
