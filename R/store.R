@@ -24,6 +24,8 @@
 #'   column, `"NMF"` by default.
 #' @return `sce` with the reduced dimension and the `rowData` column set.
 #' @examples
+#' \donttest{
+#' # (loading SingleCellExperiment takes a few seconds)
 #' if (requireNamespace("SingleCellExperiment", quietly = TRUE)) {
 #'   set.seed(1)
 #'   counts <- matrix(rpois(2000, 5), 40, 50,
@@ -33,6 +35,7 @@
 #'   sce <- store_nmf(sce, fit)
 #'   dim(SingleCellExperiment::reducedDim(sce, "NMF"))
 #'   dim(SummarizedExperiment::rowData(sce)[["NMF"]])
+#' }
 #' }
 #' @export
 store_nmf <- function(sce, fit, name = "NMF") {
