@@ -55,7 +55,8 @@
 #'   restarts) and return it as `fit`.
 #' @param threads OpenMP threads per fit; `NULL` is 1.
 #' @param ... further arguments to [nmf_conv()] (e.g. `maxit`, `tol`,
-#'   `lambda`, `init = "windows"`); not `mask`. With `init = "windows"` the
+#'   `lambda`, `init = "random"`); not `mask`. With `init = "windows"` (the
+#'   default) the
 #'   start of each fold's fit is computed from that fold's observed entries
 #'   only.
 #' @return An object of class `nmf_conv_survey`: `table` (one row per pair:

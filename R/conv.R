@@ -75,7 +75,8 @@
 #' single start (smallest matched cosine 0.96 to 0.98, as from the planted
 #' factors), at the objective of the fit started at the truth to within
 #' 0.02 %, below the best of 10 random starts on every seed. With
-#' `nrun > 1`, each restart's NMF draws its own start.
+#' `nrun > 1`, each restart's NMF draws its own start. It is the default;
+#' `init = "random"` gives the random start.
 #'
 #' @param x a non-negative matrix (neurons x time bins), a data frame of
 #'   numbers or a `Matrix::dgCMatrix` (kept sparse: at `beta = 1` an
@@ -108,9 +109,9 @@
 #' @param maxit the maximum number of iterations.
 #' @param tol the relative decrease of the objective per iteration below
 #'   which the fit stops; `0` runs `maxit` iterations.
-#' @param init `"random"` (entries `|N(0, 1)|` scaled so that the model has
-#'   the mean of `x`), `"windows"` (from an ordinary NMF of `x` summed over
-#'   windows of `lags` bins; see "Starts"), or a list with `w` (an m x rank x
+#' @param init `"windows"` (the default: from an ordinary NMF of `x` summed
+#'   over windows of `lags` bins; see "Starts"), `"random"` (entries
+#'   `|N(0, 1)|` scaled so that the model has the mean of `x`), or a list with `w` (an m x rank x
 #'   lags array) and `h` (a rank x n matrix).
 #' @param threads the number of OpenMP threads (results do not depend on it).
 #' @param verbose print the loss (and penalty) every iteration.
@@ -155,7 +156,7 @@
 #' @export
 nmf_conv <- function(x, rank, lags, beta = 1, lambda = 0, l1w = 0, l1h = 0, mask = NULL,
                      missing = c("error", "mask"), nrun = 1, seed = NULL, maxit = 200, tol = 1e-4,
-                     init = "random", threads = 1, verbose = FALSE) {
+                     init = "windows", threads = 1, verbose = FALSE) {
   call <- match.call()
   beta <- check_beta(beta)
   missing <- check_choice(missing)

@@ -204,7 +204,7 @@ test_that("threads do not change the fit, and the seed reproduces it", {
   expect_identical(f3$w, f4$w)
   expect_false(identical(f3$w, f5$w))
   # restarts: the best run by the objective, every run kept
-  fr <- nmf_conv(p$x, 2, 6, nrun = 3, lambda = 0.01, seed = 3, maxit = 15, tol = 0)
+  fr <- nmf_conv(p$x, 2, 6, nrun = 3, lambda = 0.01, init = "random", seed = 3, maxit = 15, tol = 0)
   obj <- vapply(fr$runs, function(r) r$objective, numeric(1))
   expect_length(fr$runs, 3)
   expect_identical(fr$best, which.min(obj))
