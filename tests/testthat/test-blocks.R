@@ -37,6 +37,7 @@ reset_reads <- function() {
   e <- betanmf:::blocks_env
   e$reads <- 0
   e$largest <- 0
+  e$row_reads <- 0
 }
 
 solvers <- list(list(beta = 2, solver = "hals"), list(beta = 1, solver = "mu"),
@@ -62,9 +63,50 @@ test_that("an HDF5 matrix in blocks gives the in-memory iterates (dense, every s
     # read block by block, never whole: several blocks per pass, each a
     # fraction of the matrix
     e <- betanmf:::blocks_env
-    expect_gte(e$reads, 50 * 2 * 3)
+    expect_gte(e$reads, 50 * 3)
     expect_lte(e$largest, length(x) / 2)
   }
+})
+
+test_that("HALS and MU fits read only column blocks, one pass per iteration", {
+  skip_blocks()
+  x <- block_counts()
+  set.seed(7)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  maxit <- 40
+  for (sparse in c(FALSE, TRUE)) {
+    X <- h5_matrix(x, sparse = sparse)
+    ncb <- length(betanmf:::prepare_data(X, beta = 1)$blocks$cvps)
+    expect_gt(ncb, 2)
+    for (s in solvers) {
+      info <- sprintf("%s, beta = %g, sparse = %s", s$solver, s$beta, sparse)
+      for (mk in list(NULL, mask)) {
+        reset_reads()
+        b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = maxit, tol = 0, seed = 1, mask = mk)
+        a <- nmf(x, 3, beta = s$beta, solver = s$solver, maxit = maxit, tol = 0, seed = 1, mask = mk)
+        expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+        expect_equal(b$trace$loss, a$trace$loss, tolerance = 1e-10, label = info)
+        e <- betanmf:::blocks_env
+        if (s$solver == "cd") {
+          # coordinate descent's W half takes whole rows: a pass by rows
+          expect_gte(e$row_reads, maxit * 2, label = info)
+        } else {
+          expect_identical(e$row_reads, 0, label = info)
+          # the set-up (checks, scale, the NNDSVD start: six passes), the
+          # start's loss with the first W half's sums, then one pass per
+          # iteration
+          expect_lte(e$reads, (maxit + 7) * ncb, label = info)
+        }
+      }
+    }
+  }
+  # W fixed (predict()): the H half alone, by columns
+  fit <- nmf(x, 3, beta = 1, seed = 1, maxit = 200)
+  reset_reads()
+  p <- predict(fit, h5_matrix(x))
+  expect_identical(betanmf:::blocks_env$row_reads, 0)
 })
 
 test_that("the default solver and start on an HDF5 matrix match the fit in memory", {
