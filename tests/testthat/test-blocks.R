@@ -102,6 +102,17 @@ test_that("HALS and MU fits read only column blocks, one pass per iteration", {
       }
     }
   }
+  # penalties on W and H: the W step from the column blocks' totals applies
+  # them as the W half in memory does
+  X <- h5_matrix(x)
+  ctl <- list(l1 = c(0.3, 0.1), l2 = c(0.2, 0.05))
+  for (s in solvers[1:3]) {
+    info <- sprintf("%s, beta = %g, penalties", s$solver, s$beta)
+    a <- nmf(x, 3, beta = s$beta, solver = s$solver, maxit = maxit, tol = 0, seed = 1, mask = mask, control = ctl)
+    b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = maxit, tol = 0, seed = 1, mask = mask, control = ctl)
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+  }
   # W fixed (predict()): the H half alone, by columns
   fit <- nmf(x, 3, beta = 1, seed = 1, maxit = 200)
   reset_reads()
