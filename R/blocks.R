@@ -10,13 +10,26 @@
 # Every solver's half update moves each column of the factor it updates from
 # that column of the data and the whole other factor alone, so:
 # - the H half walks blocks of columns of X, updating their columns of H;
-# - the W half walks blocks of rows of X, each transposed in memory (a block
-#   of columns of t(X)), updating their rows of W.  This is exact for all
-#   three solvers, coordinate descent included (its W half takes Newton steps
-#   over a whole row of W, so it needs the rows), at the price of a second
-#   pass per iteration, by rows: on a file chunked by columns, a block of
-#   rows touches every chunk, so HDF5 data should be chunked in squarish
-#   tiles (writeHDF5Array()'s default chunk geometry) for this path;
+# - HALS and MU: the W half's update of a row of W needs sums over the
+#   columns of X (MU's numerator and denominator, HALS's H t(X); its Gram
+#   matrix H t(H) is made from H in memory), and each sum splits over
+#   blocks of columns.  So the pass of the H half, once block b's columns of
+#   H are updated, also adds block b's share of the next W half's sums at
+#   (W, the new H) (C_block_w_share), and the W half is one step from the
+#   totals (C_block_w_step): one pass over column blocks per iteration, plus
+#   one at the start (with the start's loss) for the first W half's sums.
+#   The shares are added in block order, so results do not depend on the
+#   threads;
+# - coordinate descent (beta = 1, solver = "cd", the default at beta = 1):
+#   its W half takes Newton steps entry by entry along a whole row of W, each
+#   step needing the model at the entries just changed, so its sums do not
+#   split over column blocks.  Its W half walks blocks of rows of X, each
+#   transposed in memory (a block of columns of t(X)), updating their rows
+#   of W: a second pass per iteration, by rows.  On a file chunked by
+#   columns (or a TENxMatrix, compressed by columns) a block of rows touches
+#   every chunk, so such data are read many times per iteration: chunk
+#   HDF5 data in squarish tiles (writeHDF5Array()'s default geometry) for
+#   this solver, or fit with solver = "mu";
 # - the loss is summed over the H half's blocks at the new factors, so a
 #   check costs no extra pass; the start's loss is one more pass.
 # The iterates are those of the fit in memory from the same start, to the
@@ -37,6 +50,7 @@
 blocks_env <- new.env(parent = emptyenv())
 blocks_env$reads <- 0
 blocks_env$largest <- 0
+blocks_env$row_reads <- 0
 
 is_delayed_matrix <- function(x) methods::is(x, "DelayedMatrix")
 
@@ -228,6 +242,7 @@ block_data <- function(B, along, b, scaled = TRUE) {
   vp <- if (along == "col") B$cvps[[b]] else B$rvps[[b]]
   idx <- vp_range(vp, if (along == "col") 2 else 1)
   blk <- read_one_block(B$x, vp, B$sparse)
+  if (along == "row") blocks_env$row_reads <- blocks_env$row_reads + 1
   # the held-out entries inside the block, in the block's coordinates
   hi <- hj <- integer(0)
   if (!is.null(B$hold)) {
@@ -290,9 +305,21 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
   unit <- d$scale^beta
   ncb <- length(B$cvps)
   nrb <- length(B$rvps)
-  h_pass <- function(update, loss) {
+  # HALS and MU: the W half from the column blocks (its sums made in the
+  # pass of the H half before, at the W of that pass and the new H)
+  col_w <- update_w && solver != "cd"
+  wctl <- list(solver = switch(solver, hals = 1L, mu = 2L, cd = 3L), beta = as.double(beta),
+               inner = ctl$inner, inner_tol = ctl$inner_tol, l1 = ctl$l1[1], l2 = ctl$l2[1],
+               threads = as.integer(threads))
+  hold_t <- if (is.null(B$hold_rows)) NULL else list(p = as.integer(B$hold_rows$p), i = as.integer(B$hold_rows$j))
+  num <- den <- NULL
+  h_pass <- function(update, loss, share = FALSE) {
     total <- 0
     sweeps <- 0
+    if (share) {
+      num <<- matrix(0, nrow(wt), ncol(wt))
+      if (solver == "mu") den <<- matrix(0, nrow(wt), ncol(wt))
+    }
     for (b in seq_len(ncb)) {
       blk <- block_data(B, "col", b)
       j <- blk$index
@@ -300,8 +327,19 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
       if (update) h[, j] <<- res$f
       total <- total + res$loss
       sweeps <- sweeps + res$sweeps
+      if (share) {
+        # this block's share of the next W half's sums, at (W, the new H)
+        s <- .Call(C_block_w_share, blk[c("dense", "sparse", "dims", "hold")], wt, h[, j, drop = FALSE], wctl)
+        num <<- num + s$num
+        if (solver == "mu") den <<- den + s$den
+      }
     }
     list(loss = total, sweeps = sweeps)
+  }
+  w_step <- function() {
+    res <- .Call(C_block_w_step, hold_t, as.integer(rev(B$dims)), wt, h, num, den, wctl)
+    wt <<- res$f
+    res$sweeps
   }
   w_pass <- function() {
     sweeps <- 0
@@ -316,7 +354,8 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
   }
   maxit <- ctl$maxit
   check <- max(1L, ctl$check)
-  prev <- h_pass(FALSE, TRUE)$loss
+  # the start's loss, and the first W half's sums, in one pass
+  prev <- h_pass(FALSE, TRUE, col_w)$loss
   if (!is.finite(prev)) abort("the loss at the initial factors is not finite", "numerical")
   trace <- prev
   trace_iter <- 0L
@@ -329,8 +368,12 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
   while (it < maxit) {
     it <- it + 1L
     is_check <- it %% check == 0L || it == maxit
-    if (update_w) sweeps <- sweeps + w_pass()
-    p <- h_pass(TRUE, is_check)
+    if (col_w) {
+      sweeps <- sweeps + w_step()
+    } else if (update_w) {
+      sweeps <- sweeps + w_pass()
+    }
+    p <- h_pass(TRUE, is_check, col_w && it < maxit)
     sweeps <- sweeps + p$sweeps
     if (is_check) {
       cur <- p$loss

@@ -191,10 +191,15 @@
 #' `DelayedArray::getAutoBlockSize()` (set it with
 #' `DelayedArray::setAutoBlockSize()`), read as dense arrays, or as sparse ones
 #' when `DelayedArray::is_sparse(x)`, and each goes to the same solvers as data
-#' in memory. Each iteration reads the data twice: by blocks of columns for
-#' the `H` half and by blocks of rows for the `W` half (every solver updates a
-#' row of `W` from that row of the data), so an HDF5 file should be chunked
-#' in tiles rather than whole columns. The start (NNDSVD's products with `x`
+#' in memory. With HALS and multiplicative updates each iteration reads the
+#' data once, by blocks of columns: the pass that updates a block's columns
+#' of `H` also adds that block's share of the next `W` half's sums, so a file
+#' chunked by columns (or a `TENxMatrix`) is read in its own order.
+#' Coordinate descent (`solver = "cd"`, the default at `beta = 1`) updates a
+#' row of `W` entry by entry from the whole row of the data, so its
+#' iterations also read the data by blocks of rows, a second pass: on a file
+#' chunked by whole columns that reads every chunk for each block of rows,
+#' so chunk the file in tiles, or use `solver = "mu"`. The start (NNDSVD's products with `x`
 #' made block by block), the scale and the iterates are those of the same fit
 #' in memory, to rounding: the storage is never a modelling choice. `mask`
 #' may be an ordinary logical matrix, a sparse pattern, or a logical

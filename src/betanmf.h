@@ -223,6 +223,9 @@ double hals_loss(const nmf_data *X, double xx, const double *A, const double *S,
 nmf_plan mu_plan(const nmf_data *X, double beta, int r, const nmf_switches *sw);
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
              double beta, double l1, double l2, int fused, int threads);
+/* the numerators and denominators of that update (r x ncol each), F unchanged */
+void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
+                   int threads, double *ONUM, double *ODEN);
 /* the minimum-volume W half (F = t(W), columns of W on the simplex; mu:
  * the r multipliers, kept between iterations) and its penalty's logdet */
 void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, double beta, double lam,

@@ -11,7 +11,10 @@
  * factor, is that of the same columns in the whole matrix, and a fit that
  * walks the blocks (R/blocks.R: H from blocks of columns of X, t(W) from
  * blocks of columns of t(X), i.e. of rows of X) makes the iterates of the
- * fit in memory, to the rounding of the products' order of terms.
+ * fit in memory, to the rounding of the products' order of terms.  HALS
+ * and MU take their W half from the column blocks instead (below:
+ * C_block_w_share, C_block_w_step), so their fits read X once per
+ * iteration, by columns; coordinate descent keeps the blocks of rows.
  *
  * C_block_half(data, f, g, control): data = list(dense, sparse, dims, hold)
  * as for C_nmf_fit (src/nmf.c), one block whose columns are those of f;
@@ -25,6 +28,7 @@
  * between blocks) runs on the main thread.
  */
 #include "betanmf.h"
+#include <string.h>
 
 static double ctl_num(SEXP list, const char *name)
 {
@@ -96,6 +100,133 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
     SET_VECTOR_ELT(out, 0, F);
     SET_VECTOR_ELT(out, 1, ScalarReal(loss));
     SET_VECTOR_ELT(out, 2, ScalarReal(sweeps));
+    UNPROTECT(nprotect);
+    return out;
+}
+
+/* The W half from blocks of columns (HALS and MU): one pass over the column
+ * blocks of X per iteration instead of a second pass over its rows.  The W
+ * half's update of row i of W needs, summed over the columns j of X,
+ *   MU (Fevotte & Idier 2011):  NUM[k, i] = sum_j h_kj x_ij y_ij^(beta-2),
+ *                               DEN[k, i] = sum_j h_kj y_ij^(beta-1)
+ *   (beta = 1: DEN the sums of h_kj over the observed j),
+ *   HALS (Cichocki & Phan 2009): A[k, i] = sum_j h_kj x_ij = (H t(X))[k, i]
+ *   and the Gram matrix H t(H) (less the held-out columns' outer products),
+ * held-out entries left out; each sum splits over blocks of columns.
+ * C_block_w_share(data, wt, hb, control) returns one column block's shares
+ * list(num, den) (r x m each; den NULL for HALS), from mu.c's store mode or
+ * product.c's product on the block's transposed view (no copy of sparse
+ * data); R/blocks.R adds them in block order.  C_block_w_step(hold, dims,
+ * wt, h, num, den, control) then takes the W half's step from the totals,
+ * exactly as in memory: MU's ratio with its EPS_DEN floor and exponent,
+ * HALS's column sweeps (hals_half with the product given).  hold: the
+ * held-out pattern of t(X) (its columns are the rows of X), dims = c(n, m).
+ * control = list(solver, beta, inner, inner_tol, l1, l2, threads). */
+SEXP C_block_w_share(SEXP data, SEXP wt, SEXP hb, SEXP control)
+{
+    int solver = (int) ctl_num(control, "solver"), threads = (int) ctl_num(control, "threads");
+    double beta = ctl_num(control, "beta");
+    if (threads < 1) threads = 1;
+    if (solver != SOLVER_HALS && solver != SOLVER_MU)
+        error("internal error: the column-block W half is for HALS and MU");
+    SEXP dims = list_elt(data, "dims", 1);
+    if (TYPEOF(dims) != INTSXP || XLENGTH(dims) != 2) error("internal error: 'dims' must be 2 integers");
+    int m = INTEGER(dims)[0], n = INTEGER(dims)[1];
+    if (!isReal(wt) || !isReal(hb) || !isMatrix(wt) || !isMatrix(hb))
+        error("internal error: factors must be double matrices");
+    int r = nrows(wt);
+    if (ncols(wt) != m || nrows(hb) != r || ncols(hb) != n)
+        error("internal error: factor shapes do not match the block");
+    nmf_data X, Xt;
+    data_read(list_elt(data, "dense", 1), list_elt(data, "sparse", 1), m, n, &X);
+    data_read_held_out(list_elt(data, "hold", 1), &X);
+    nmf_switches sw;
+    read_switches(&sw);
+    X.blas = sw.blas;
+
+    int nprotect = 0;
+    SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
+    scratch_begin(ws);
+    SEXP num = PROTECT(allocMatrix(REALSXP, r, m)); nprotect++;
+    SEXP den = R_NilValue;
+    if (solver == SOLVER_HALS) {
+        /* H_b t(X_b): the block's transposed view, read in place */
+        data_transpose(&X, &Xt, 0, r);
+        product_gx(&Xt, REAL(hb), r, REAL(num), threads);
+    } else {
+        den = PROTECT(allocMatrix(REALSXP, r, m)); nprotect++;
+        nmf_plan plan = mu_plan(&X, beta, r, &sw);
+        data_transpose(&X, &Xt, plan.copy, r);
+        /* store mode leaves F as it is; F is a copy all the same, so the
+         * caller's matrix is never written to */
+        SEXP F = PROTECT(duplicate(wt)); nprotect++;
+        mu_half_store(&Xt, REAL(F), REAL(hb), r, beta, plan.fused, threads, REAL(num), REAL(den));
+    }
+    scratch_end();
+    SEXP out = PROTECT(allocVector(VECSXP, 2)); nprotect++;
+    SEXP names = PROTECT(allocVector(STRSXP, 2)); nprotect++;
+    SET_STRING_ELT(names, 0, mkChar("num"));
+    SET_STRING_ELT(names, 1, mkChar("den"));
+    setAttrib(out, R_NamesSymbol, names);
+    SET_VECTOR_ELT(out, 0, num);
+    SET_VECTOR_ELT(out, 1, den);
+    UNPROTECT(nprotect);
+    return out;
+}
+
+SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, SEXP control)
+{
+    int solver = (int) ctl_num(control, "solver"), inner = (int) ctl_num(control, "inner");
+    int threads = (int) ctl_num(control, "threads");
+    double beta = ctl_num(control, "beta"), inner_tol = ctl_num(control, "inner_tol");
+    double l1 = ctl_num(control, "l1"), l2 = ctl_num(control, "l2");
+    if (threads < 1) threads = 1;
+    if (solver != SOLVER_HALS && solver != SOLVER_MU)
+        error("internal error: the column-block W half is for HALS and MU");
+    if (TYPEOF(dims) != INTSXP || XLENGTH(dims) != 2) error("internal error: 'dims' must be 2 integers");
+    int n = INTEGER(dims)[0], m = INTEGER(dims)[1];
+    if (!isReal(wt) || !isReal(h) || !isMatrix(wt) || !isMatrix(h) || !isReal(num))
+        error("internal error: factors and sums must be double matrices");
+    int r = nrows(wt);
+    if (ncols(wt) != m || nrows(h) != r || ncols(h) != n || XLENGTH(num) != (R_xlen_t) r * m)
+        error("internal error: factor shapes do not match the data");
+    if (solver == SOLVER_MU && (!isReal(den) || XLENGTH(den) != (R_xlen_t) r * m))
+        error("internal error: MU needs its denominators");
+    nmf_data Xt;
+    data_init(&Xt, n, m);
+    data_read_held_out(hold, &Xt);
+    nmf_switches sw;
+    read_switches(&sw);
+    Xt.blas = sw.blas;
+
+    int nprotect = 0;
+    SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
+    scratch_begin(ws);
+    SEXP F = PROTECT(duplicate(wt)); nprotect++;
+    double *f = REAL(F), sweeps = 0.0;
+    if (solver == SOLVER_HALS) {
+        double *A = (double *) R_alloc((size_t) r * m + 1, sizeof(double));
+        double *S = (double *) R_alloc((size_t) r * r, sizeof(double));
+        memcpy(A, REAL(num), (size_t) r * m * sizeof(double));
+        sweeps = (double) hals_half(&Xt, f, REAL(h), r, inner, inner_tol, l1, l2, A, S, 1, threads);
+    } else {
+        /* mu.c's step, entry by entry (mu_half_dense, half) */
+        double gam = mu_gamma(beta);
+        const double *nu = REAL(num), *de = REAL(den);
+        for (size_t t = 0; t < (size_t) r * m; t++) {
+            double d = de[t] + l1 + l2 * f[t];
+            if (!(d > EPS_DEN)) d = EPS_DEN;
+            f[t] *= mu_step(nu[t] / d, gam);
+        }
+    }
+    scratch_end();
+    SEXP out = PROTECT(allocVector(VECSXP, 2)); nprotect++;
+    SEXP names = PROTECT(allocVector(STRSXP, 2)); nprotect++;
+    SET_STRING_ELT(names, 0, mkChar("f"));
+    SET_STRING_ELT(names, 1, mkChar("sweeps"));
+    setAttrib(out, R_NamesSymbol, names);
+    SET_VECTOR_ELT(out, 0, F);
+    SET_VECTOR_ELT(out, 1, ScalarReal(sweeps));
     UNPROTECT(nprotect);
     return out;
 }

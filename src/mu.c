@@ -487,6 +487,15 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
     half(X, F, G, r, beta, l1, l2, fused, threads, NULL, NULL);
 }
 
+/* the numerators (ONUM) and denominators (ODEN) of the half update of F,
+ * r x ncol each, F left as it is: the W half of a fit read in column
+ * blocks (blocks.c) sums them over the blocks of t(X) */
+void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
+                   int threads, double *ONUM, double *ODEN)
+{
+    half(X, F, G, r, beta, 0.0, 0.0, fused, threads, ONUM, ODEN);
+}
+
 /* ---- minimum volume: the W half of Leplat, Gillis & Ang (2020) ----
  *
  * min D_beta(X | WH) + lam logdet(W'W + delta I), every column of W summing
