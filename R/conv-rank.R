@@ -124,24 +124,15 @@ nmf_conv_rank <- function(x, ranks, lags, beta = 1, folds = 5, nrun = 3, fractio
     abort("rule = \"1se\" needs a standard error across folds: use folds >= 2")
   }
   seed <- resolve_seed(seed)
-  seeds <- preserve_rng({
-    set.seed(seed, kind = "L'Ecuyer-CMRG", normal.kind = "Inversion", sample.kind = "Rejection")
-    sample.int(.Machine$integer.max, 2L * folds + 1L)
-  })
-  mask_seeds <- seeds[seq_len(folds)]
-  fit_seeds <- seeds[folds + seq_len(folds)]
-  full_seed <- seeds[2L * folds + 1L]
   # cv_mask() checks 'fraction' and 'block' and names them
-  masks <- lapply(mask_seeds, function(s) cv_mask(x, fraction = fraction, seed = s, type = "columns",
-                                                  block = block))
-  held <- lapply(masks, mask_entries)
-  held_x <- lapply(held, function(ij) as.numeric(x[ij]))
-  x_vals <- if (inherits(x, "sparseMatrix")) x@x else as.vector(x)
-  n_known <- prod(as.numeric(dim(x))) - sum(is.na(x_vals))
-  sum_known <- sum(x_vals, na.rm = TRUE)
-  floors <- vapply(held_x, function(v) {
-    if (beta > 1) 0 else held_floor * (sum_known - sum(v)) / (n_known - length(v))
-  }, numeric(1))
+  folds_cv <- cv_folds(x, beta, folds, seed, extra = 1L, fraction = fraction, type = "columns", block = block)
+  masks <- folds_cv$masks
+  held <- folds_cv$held
+  held_x <- folds_cv$held_x
+  floors <- folds_cv$floors
+  mask_seeds <- folds_cv$mask_seeds
+  fit_seeds <- folds_cv$fit_seeds
+  full_seed <- folds_cv$extra_seeds
 
   pairs <- expand.grid(lags = lags, rank = ranks)[, c("rank", "lags")]
   jobs <- expand.grid(fold = seq_len(folds), pair = seq_len(nrow(pairs)))

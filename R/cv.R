@@ -337,3 +337,29 @@ draw_blocks <- function(dims, fraction, block, keeps) {
   ij <- do.call(rbind, pieces)
   ij[order(ij[, 2], ij[, 1]), , drop = FALSE]
 }
+
+# The folds of a cross-validated survey (nmf_rank(), nmf_conv_rank(), the
+# choice of nmf(volume = "auto")), all drawn from `seed`: 2 * folds (+ extra)
+# seeds -- one hold-out mask and one fit seed per fold, then `extra` more
+# (the full-data fit's) --, the masks (cv_mask(x, ...)), their held-out
+# entries and values, and the floor of held-out predictions per fold for
+# beta <= 1: a hundredth (held_floor) of the mean observed entry of that
+# fold's fit, so that a fitted zero at a held-out count scores as finite.
+cv_folds <- function(x, beta, folds, seed, extra = 0L, ...) {
+  seeds <- preserve_rng({
+    set.seed(seed, kind = "L'Ecuyer-CMRG", normal.kind = "Inversion", sample.kind = "Rejection")
+    sample.int(.Machine$integer.max, 2L * folds + extra)
+  })
+  masks <- lapply(seeds[seq_len(folds)], function(s) cv_mask(x, seed = s, ...))
+  held <- lapply(masks, mask_entries)
+  held_x <- lapply(held, function(ij) as.numeric(x[ij]))
+  x_vals <- if (inherits(x, "sparseMatrix")) x@x else as.vector(x)
+  n_known <- prod(as.numeric(dim(x))) - sum(is.na(x_vals))
+  sum_known <- sum(x_vals, na.rm = TRUE)
+  floors <- vapply(held_x, function(v) {
+    if (beta > 1) 0 else held_floor * (sum_known - sum(v)) / (n_known - length(v))
+  }, numeric(1))
+  list(mask_seeds = seeds[seq_len(folds)], fit_seeds = seeds[folds + seq_len(folds)],
+       extra_seeds = seeds[2L * folds + seq_len(extra)], masks = masks, held = held, held_x = held_x,
+       floors = floors)
+}

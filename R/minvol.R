@@ -48,21 +48,13 @@ select_volume <- function(d, rank, beta, solver, seed, maxit, tol, threads, cont
       x[ij] <- NA
     }
   }
-  seeds <- preserve_rng({
-    set.seed(seed, kind = "L'Ecuyer-CMRG", normal.kind = "Inversion", sample.kind = "Rejection")
-    sample.int(.Machine$integer.max, 2L * folds)
-  })
-  mask_seeds <- seeds[seq_len(folds)]
-  fit_seeds <- seeds[folds + seq_len(folds)]
-  masks <- lapply(mask_seeds, function(s) cv_mask(x, fraction = volume_fraction, seed = s))
-  held <- lapply(masks, mask_entries)
-  held_x <- lapply(held, function(ij) as.numeric(x[ij]))
-  x_vals <- if (inherits(x, "sparseMatrix")) x@x else as.vector(x)
-  n_known <- prod(as.numeric(dim(x))) - sum(is.na(x_vals))
-  sum_known <- sum(x_vals, na.rm = TRUE)
-  floors <- vapply(held_x, function(v) {
-    if (beta > 1) 0 else held_floor * (sum_known - sum(v)) / (n_known - length(v))
-  }, numeric(1))
+  folds_cv <- cv_folds(x, beta, folds, seed, fraction = volume_fraction)
+  masks <- folds_cv$masks
+  held <- folds_cv$held
+  held_x <- folds_cv$held_x
+  floors <- folds_cv$floors
+  mask_seeds <- folds_cv$mask_seeds
+  fit_seeds <- folds_cv$fit_seeds
   prepared <- lapply(masks, function(m) prepare_data(x, beta = beta, mask = m, missing = "mask"))
   jobs <- expand.grid(fold = seq_len(folds), volume = volume_grid)
   run_job <- function(k) {

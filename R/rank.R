@@ -207,24 +207,14 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
     abort("rule = \"1se\" needs a standard error across folds: use folds >= 2")
   }
   seed <- resolve_seed(seed)
-  seeds <- preserve_rng({
-    set.seed(seed, kind = "L'Ecuyer-CMRG", normal.kind = "Inversion", sample.kind = "Rejection")
-    sample.int(.Machine$integer.max, 2L * folds + 1L)
-  })
-  mask_seeds <- seeds[seq_len(folds)]
-  fit_seeds <- seeds[folds + seq_len(folds)]
-  full_seed <- seeds[2L * folds + 1L]
-  masks <- lapply(mask_seeds, function(s) cv_mask(x, fraction = fraction, seed = s, type = type, block = block))
-  held <- lapply(masks, mask_entries)
-  held_x <- lapply(held, function(ij) as.numeric(x[ij]))
-  # the floor of held-out predictions (beta <= 1), per fold: a hundredth of
-  # the mean observed entry of that fold's fit
-  x_vals <- if (inherits(x, "sparseMatrix")) x@x else as.vector(x)
-  n_known <- prod(as.numeric(dim(x))) - sum(is.na(x_vals))
-  sum_known <- sum(x_vals, na.rm = TRUE)
-  floors <- vapply(held_x, function(v) {
-    if (beta > 1) 0 else held_floor * (sum_known - sum(v)) / (n_known - length(v))
-  }, numeric(1))
+  folds_cv <- cv_folds(x, beta, folds, seed, extra = 1L, fraction = fraction, type = type, block = block)
+  masks <- folds_cv$masks
+  held <- folds_cv$held
+  held_x <- folds_cv$held_x
+  floors <- folds_cv$floors
+  mask_seeds <- folds_cv$mask_seeds
+  fit_seeds <- folds_cv$fit_seeds
+  full_seed <- folds_cv$extra_seeds
 
   # the data each fit sees, checked, scaled and with its fold's held-out
   # pattern, prepared once per fold (and once unmasked) and shared by every
