@@ -170,7 +170,11 @@
 #' whose components move from one start to the next. On flat overlapping
 #' signatures the held-out cost of the penalty is small and a positive
 #' weight is chosen; on well-separated ones it grows fast and the choice
-#' stays at 0 or the smallest weights.
+#' stays at 0 or the smallest weights. On data with no structure at the
+#' given rank (pure noise) the penalty only regularises, the held-out error
+#' keeps falling as it grows, and the largest weight of the grid is chosen:
+#' read a choice of 0.1 as "the data do not decide", and check the rank
+#' first ([nmf_rank()]).
 #'
 #' The choice is reproducible: the hold-outs and starts derive from `seed`,
 #' and the returned fit is `nmf(..., volume = <chosen>, seed = seed)` (with
