@@ -38,6 +38,26 @@ static double ctl_num(SEXP list, const char *name)
     return asReal(v);
 }
 
+/* A block as the kernels read it: data = list(dense, sparse, dims, hold),
+ * an nrow x ncol block, with the factor being updated (or H's block) hf,
+ * r x ncol, and the other, wf, r x nrow; returns r */
+static int block_read(SEXP data, SEXP hf, SEXP wf, nmf_data *X, nmf_switches *sw)
+{
+    SEXP dims = list_elt(data, "dims", 1);
+    if (TYPEOF(dims) != INTSXP || XLENGTH(dims) != 2) error("internal error: 'dims' must be 2 integers");
+    int m = INTEGER(dims)[0], n = INTEGER(dims)[1];
+    if (!isReal(hf) || !isReal(wf) || !isMatrix(hf) || !isMatrix(wf))
+        error("internal error: factors must be double matrices");
+    int r = nrows(hf);
+    if (m < 0 || n < 0 || ncols(hf) != n || nrows(wf) != r || ncols(wf) != m)
+        error("internal error: factor shapes do not match the block");
+    data_read(list_elt(data, "dense", 1), list_elt(data, "sparse", 1), m, n, X);
+    data_read_held_out(list_elt(data, "hold", 1), X);
+    read_switches(sw);
+    X->blas = sw->blas;
+    return r;
+}
+
 SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
 {
     int solver = (int) ctl_num(control, "solver"), inner = (int) ctl_num(control, "inner");
@@ -49,20 +69,9 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
     if (solver != SOLVER_HALS && solver != SOLVER_MU && solver != SOLVER_CD)
         error("internal error: unknown solver %d", solver);
     if (solver == SOLVER_CD && beta != 1.0) error("internal error: coordinate descent is for beta = 1");
-    SEXP dims = list_elt(data, "dims", 1);
-    if (TYPEOF(dims) != INTSXP || XLENGTH(dims) != 2) error("internal error: 'dims' must be 2 integers");
-    int m = INTEGER(dims)[0], n = INTEGER(dims)[1];
-    if (!isReal(f0) || !isReal(g) || !isMatrix(f0) || !isMatrix(g))
-        error("internal error: factors must be double matrices");
-    int r = nrows(f0);
-    if (m < 0 || n < 0 || ncols(f0) != n || nrows(g) != r || ncols(g) != m)
-        error("internal error: factor shapes do not match the block");
     nmf_data X;
-    data_read(list_elt(data, "dense", 1), list_elt(data, "sparse", 1), m, n, &X);
-    data_read_held_out(list_elt(data, "hold", 1), &X);
     nmf_switches sw;
-    read_switches(&sw);
-    X.blas = sw.blas;
+    int r = block_read(data, f0, g, &X, &sw), n = X.ncol;
 
     int nprotect = 0;
     SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
@@ -129,20 +138,9 @@ SEXP C_block_w_share(SEXP data, SEXP wt, SEXP hb, SEXP control)
     if (threads < 1) threads = 1;
     if (solver != SOLVER_HALS && solver != SOLVER_MU)
         error("internal error: the column-block W half is for HALS and MU");
-    SEXP dims = list_elt(data, "dims", 1);
-    if (TYPEOF(dims) != INTSXP || XLENGTH(dims) != 2) error("internal error: 'dims' must be 2 integers");
-    int m = INTEGER(dims)[0], n = INTEGER(dims)[1];
-    if (!isReal(wt) || !isReal(hb) || !isMatrix(wt) || !isMatrix(hb))
-        error("internal error: factors must be double matrices");
-    int r = nrows(wt);
-    if (ncols(wt) != m || nrows(hb) != r || ncols(hb) != n)
-        error("internal error: factor shapes do not match the block");
     nmf_data X, Xt;
-    data_read(list_elt(data, "dense", 1), list_elt(data, "sparse", 1), m, n, &X);
-    data_read_held_out(list_elt(data, "hold", 1), &X);
     nmf_switches sw;
-    read_switches(&sw);
-    X.blas = sw.blas;
+    int r = block_read(data, hb, wt, &X, &sw), m = X.nrow;
 
     int nprotect = 0;
     SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
