@@ -237,6 +237,15 @@ nmf_plan cd_plan(void);
 void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps,
                 double l1, double l2, int threads);
 
+/* nmf.c: the driver's dispatch to the solvers, for nmf_run() and the
+ * walk over blocks of the data (blocks.c) */
+nmf_plan driver_plan(int solver, const nmf_data *X, double beta, int r, const nmf_switches *sw);
+double driver_half(int solver, const nmf_data *X, double *F, const double *G, int r, double beta,
+                   int inner, double inner_tol, double l1, double l2, double *A, double *S,
+                   int have_A, int fused, int threads);
+void driver_mu_sums(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
+                    int threads, double *num, double *den);
+
 /* loss.c: beta-divergence of X from Wt' H over the observed entries */
 double loss_factored(const nmf_data *X, const double *Wt, const double *H,
                      int r, double beta, int threads);

@@ -82,17 +82,17 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
     double sweeps = 0.0;
     if (upd) {
         scratch_reset();
+        /* the driver's half update (nmf.c), on the block as it is laid out:
+         * no transposed copy is made, so the plan's layout is not asked */
+        nmf_plan plan = driver_plan(solver, &X, beta, r, &sw);
+        if (plan.npos) data_count_positive(&X);
+        double *A = NULL, *S = NULL;
         if (solver == SOLVER_HALS) {
-            double *A = (double *) R_alloc((size_t) r * n + 1, sizeof(double));
-            double *S = (double *) R_alloc((size_t) r * r, sizeof(double));
-            sweeps = (double) hals_half(&X, f, gp, r, inner, inner_tol, l1, l2, A, S, 0, threads);
-        } else if (solver == SOLVER_CD) {
-            data_count_positive(&X);
-            kl_cd_half(&X, f, gp, r, inner, l1, l2, threads);
-        } else {
-            nmf_plan plan = mu_plan(&X, beta, r, &sw);
-            mu_half(&X, f, gp, r, beta, l1, l2, plan.fused, threads);
+            A = (double *) R_alloc((size_t) r * n + 1, sizeof(double));
+            S = (double *) R_alloc((size_t) r * r, sizeof(double));
         }
+        sweeps = driver_half(solver, &X, f, gp, r, beta, inner, inner_tol, l1, l2, A, S, 0, plan.fused,
+                             threads);
     }
     double loss = NA_REAL;
     if (want_loss) {
@@ -153,12 +153,12 @@ SEXP C_block_w_share(SEXP data, SEXP wt, SEXP hb, SEXP control)
         product_gx(&Xt, REAL(hb), r, REAL(num), threads);
     } else {
         den = PROTECT(allocMatrix(REALSXP, r, m)); nprotect++;
-        nmf_plan plan = mu_plan(&X, beta, r, &sw);
+        nmf_plan plan = driver_plan(solver, &X, beta, r, &sw);
         data_transpose(&X, &Xt, plan.copy, r);
         /* store mode leaves F as it is; F is a copy all the same, so the
          * caller's matrix is never written to */
         SEXP F = PROTECT(duplicate(wt)); nprotect++;
-        mu_half_store(&Xt, REAL(F), REAL(hb), r, beta, plan.fused, threads, REAL(num), REAL(den));
+        driver_mu_sums(&Xt, REAL(F), REAL(hb), r, beta, plan.fused, threads, REAL(num), REAL(den));
     }
     scratch_end();
     SEXP out = PROTECT(allocVector(VECSXP, 2)); nprotect++;
@@ -206,7 +206,7 @@ SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, S
         double *A = (double *) R_alloc((size_t) r * m + 1, sizeof(double));
         double *S = (double *) R_alloc((size_t) r * r, sizeof(double));
         memcpy(A, REAL(num), (size_t) r * m * sizeof(double));
-        sweeps = (double) hals_half(&Xt, f, REAL(h), r, inner, inner_tol, l1, l2, A, S, 1, threads);
+        sweeps = driver_half(solver, &Xt, f, REAL(h), r, beta, inner, inner_tol, l1, l2, A, S, 1, 0, threads);
     } else {
         /* mu.c's step, entry by entry (mu_half_dense, half) */
         double gam = mu_gamma(beta);

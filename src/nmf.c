@@ -103,14 +103,47 @@ static void read_params(SEXP control, nmf_params *P)
     read_switches(&P->sw);
 }
 
+/* The driver's dispatch to the solvers: the only calls into hals.c, mu.c
+ * and kl_cd.c outside nmf_run()'s fused and minimum-volume paths, shared
+ * with the walk over blocks of the data (blocks.c), so a block fit runs
+ * the very half updates of a fit in memory. */
+
+/* what layout of X the solver asks for (betanmf.h: nmf_plan) */
+nmf_plan driver_plan(int solver, const nmf_data *X, double beta, int r, const nmf_switches *sw)
+{
+    if (solver == SOLVER_HALS) return hals_plan(X, r, sw);
+    if (solver == SOLVER_MU) return mu_plan(X, beta, r, sw);
+    return cd_plan();
+}
+
+/* one half update of F (r x ncol) given G (r x nrow); A (r x ncol + 1) and
+ * S (r x r): HALS's workspace, A holding G X on entry when have_A; fused:
+ * the plan's choice for MU.  Returns HALS's inner sweeps (0 otherwise). */
+double driver_half(int solver, const nmf_data *X, double *F, const double *G, int r, double beta,
+                   int inner, double inner_tol, double l1, double l2, double *A, double *S,
+                   int have_A, int fused, int threads)
+{
+    if (solver == SOLVER_HALS)
+        return (double) hals_half(X, F, G, r, inner, inner_tol, l1, l2, A, S, have_A, threads);
+    if (solver == SOLVER_CD) kl_cd_half(X, F, G, r, inner, l1, l2, threads);
+    else mu_half(X, F, G, r, beta, l1, l2, fused, threads);
+    return 0.0;
+}
+
+/* MU's numerators and denominators of that half update (r x ncol each),
+ * F unchanged: the shares a fit over blocks of columns adds up */
+void driver_mu_sums(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
+                    int threads, double *num, double *den)
+{
+    mu_half_store(X, F, G, r, beta, fused, threads, num, den);
+}
+
 /* the plan of the fit's solver, and the data laid out as it asks */
 static void plan_data(const nmf_params *P, nmf_state *s)
 {
     nmf_data *X = &s->X;
     X->blas = P->sw.blas;
-    if (P->solver == SOLVER_HALS) s->plan = hals_plan(X, s->r, &P->sw);
-    else if (P->solver == SOLVER_MU) s->plan = mu_plan(X, P->beta, s->r, &P->sw);
-    else s->plan = cd_plan();
+    s->plan = driver_plan(P->solver, X, P->beta, s->r, &P->sw);
     if (P->update_w) data_transpose(X, &s->Xt, s->plan.copy, s->r);
     if (s->plan.npos) {
         data_count_positive(X);
@@ -154,33 +187,25 @@ static double initial_loss(const nmf_params *P, nmf_state *s)
     return L;
 }
 
-/* one iteration: the W half (unless W is fixed), then the H half */
+/* one iteration: the W half (unless W is fixed), then the H half.  HALS
+ * counts its inner sweeps, summed over the rows of W, the columns of H and
+ * the iterations (what the sweeps cost: 2 r^2 flops each); its fused plan
+ * makes the next W half's product in the H half. */
 static void update(const nmf_params *P, nmf_state *s)
 {
-    int r = s->r, uw = P->update_w, th = P->threads;
-    double *wt = s->wt, *h = s->h;
-    if (P->solver == SOLVER_HALS) {
-        /* HALS: inner sweeps run, summed over the rows of W, the columns of
-         * H and the iterations (what the sweeps cost: 2 r^2 flops each) */
-        int in = P->inner;
-        double itol = P->inner_tol;
-        if (s->plan.parts) {
-            if (uw) s->sweeps += hals_half(&s->Xt, wt, h, r, in, itol, P->l1w, P->l2w, s->B, s->S, 1, th);
-            s->sweeps += hals_half_fused(&s->X, h, wt, r, s->plan.parts, in, itol, P->l1h, P->l2h, s->A, s->S,
-                                         s->B, th);
-        } else {
-            if (uw) s->sweeps += hals_half(&s->Xt, wt, h, r, in, itol, P->l1w, P->l2w, s->A, s->S, 0, th);
-            s->sweeps += hals_half(&s->X, h, wt, r, in, itol, P->l1h, P->l2h, s->A, s->S, 0, th);
-        }
-    } else if (P->solver == SOLVER_CD) {
-        if (uw) kl_cd_half(&s->Xt, wt, h, r, P->inner, P->l1w, P->l2w, th);
-        kl_cd_half(&s->X, h, wt, r, P->inner, P->l1h, P->l2h, th);
-    } else {
-        if (uw && P->volume > 0.0)
-            mu_minvol_half(&s->Xt, wt, h, r, P->beta, s->lam, P->delta, s->plan.fused, s->mu, &P->sw, th);
-        else if (uw) mu_half(&s->Xt, wt, h, r, P->beta, P->l1w, P->l2w, s->plan.fused, th);
-        mu_half(&s->X, h, wt, r, P->beta, P->l1h, P->l2h, s->plan.fused, th);
+    int r = s->r, uw = P->update_w, th = P->threads, sv = P->solver, in = P->inner, fu = s->plan.fused;
+    double *wt = s->wt, *h = s->h, itol = P->inner_tol;
+    if (sv == SOLVER_HALS && s->plan.parts) {
+        if (uw) s->sweeps += hals_half(&s->Xt, wt, h, r, in, itol, P->l1w, P->l2w, s->B, s->S, 1, th);
+        s->sweeps += hals_half_fused(&s->X, h, wt, r, s->plan.parts, in, itol, P->l1h, P->l2h, s->A, s->S,
+                                     s->B, th);
+        return;
     }
+    if (uw && P->volume > 0.0)
+        mu_minvol_half(&s->Xt, wt, h, r, P->beta, s->lam, P->delta, fu, s->mu, &P->sw, th);
+    else if (uw)
+        s->sweeps += driver_half(sv, &s->Xt, wt, h, r, P->beta, in, itol, P->l1w, P->l2w, s->A, s->S, 0, fu, th);
+    s->sweeps += driver_half(sv, &s->X, h, wt, r, P->beta, in, itol, P->l1h, P->l2h, s->A, s->S, 0, fu, th);
 }
 
 /* append (it, loss) to the trace, which starts small and doubles when full:
