@@ -3,11 +3,12 @@
 #' Draws the entries of `x` to leave out of a fit: pass the result as
 #' `nmf(x, rank, mask = m)`, then score the held-out entries with
 #' `beta_divergence(x, fitted(fit), beta, mask = !m)`. [nmf_rank()] uses it
-#' for its folds, and for beta <= 1 scores them with each held-out fitted
-#' value raised to at least 1 % of the fold's mean observed entry (see "Zero
-#' predictions" in [nmf_rank()]), so its `cv_error` differs from that plain
-#' score, which is infinite where a held-out positive count is fitted as
-#' zero.
+#' for its folds of a matrix in memory (a `DelayedMatrix`'s folds are made
+#' block by block, see "Data larger than memory" in [nmf_rank()]), and for
+#' beta <= 1 scores them with each held-out fitted value raised to at least
+#' 1 % of the fold's mean observed entry (see "Zero predictions" in
+#' [nmf_rank()]), so its `cv_error` differs from that plain score, which is
+#' infinite where a held-out positive count is fitted as zero.
 #'
 #' * `"speckled"`: `round(fraction * N)` entries drawn uniformly at random
 #'   without replacement among the `N` non-missing entries of `x` (Wold 1978).
