@@ -131,6 +131,9 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
     abort(sprintf("'%s' must be numeric, not %s", arg, DelayedArray::type(x)))
   }
   sparse <- isTRUE(DelayedArray::is_sparse(x))
+  # a rank survey's fold: its held-out entries made block by block (R/blocks-rank.R)
+  rule <- if (inherits(mask, "betanmf_fold_rule")) mask
+  if (!is.null(rule)) mask <- NULL
   hold <- if (is_delayed_matrix(mask)) delayed_mask_pattern(mask, dims) else check_mask(mask, dims)
   cgrid <- DelayedArray::colAutoGrid(x)
   cvps <- grid_viewports(cgrid)
@@ -184,7 +187,7 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
     }
   }
   B <- list(x = x, dims = dims, sparse = sparse && beta > 0, cvps = cvps,
-            rvps = grid_viewports(DelayedArray::rowAutoGrid(x)), scale = 1, hold = hold)
+            rvps = grid_viewports(DelayedArray::rowAutoGrid(x)), scale = 1, hold = hold, rule = rule)
   if (n_held > 0) {
     # the held-out entries by row too, for the blocks of rows
     o <- order(hold$i, hold$j)
@@ -212,6 +215,7 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
   if (is.infinite(total)) {
     abort(sprintf("'%s' has entries whose sum overflows; divide it by a power of two first", arg), "data")
   }
+  if (!is.null(rule)) n_held <- n_held + rule$n_held
   n_obs <- prod(as.numeric(dims)) - n_held
   if (!(total > 0)) {
     abort(sprintf("'%s' has no positive observed entry (all zero): there is nothing to factorize", arg), "data")
@@ -256,6 +260,14 @@ block_data <- function(B, along, b, scaled = TRUE) {
       hi <- hr$i[s] - (idx[1] - 1L)
       hj <- hr$j[s]
     }
+  }
+  if (!is.null(B$rule)) { # a rank survey's fold (R/blocks-rank.R); NA entries held out once
+    e <- rule_block_entries(B$rule, along, idx)
+    hi <- c(hi, e$i)
+    hj <- c(hj, e$j)
+    once <- !duplicated(hj * as.numeric(length(idx) + nrow(B$x)) + hi)
+    hi <- hi[once]
+    hj <- hj[once]
   }
   if (length(hi)) {
     if (B$sparse) {
@@ -337,7 +349,9 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
     list(loss = total, sweeps = sweeps)
   }
   w_step <- function() {
-    res <- .Call(C_block_w_step, hold_t, as.integer(rev(B$dims)), wt, h, num, den, wctl)
+    res <- if (!is.null(B$rule) && solver == "hals") {
+      rule_w_step(B, wt, h, num, den, wctl) # a rank survey's fold, in bands of rows (R/blocks-rank.R)
+    } else .Call(C_block_w_step, hold_t, as.integer(rev(B$dims)), wt, h, num, den, wctl)
     wt <<- res$f
     res$sweeps
   }
@@ -484,10 +498,15 @@ block_col_sums <- function(x) {
   out
 }
 
-# nmf_rank() and cv_mask() draw their held-out entries from patterns of the
-# whole matrix (which entries are positive, per row and column), made in
-# memory: not for a DelayedMatrix yet, and said so rather than realised.
+# cv_mask() (and fit_signatures()'s bootstrap) work on the whole matrix in
+# memory: not for a DelayedMatrix, and said so rather than realised.
+# nmf_rank() makes its folds block by block (R/blocks-rank.R).
 abort_delayed_cv <- function(what) {
+  if (identical(what, "cv_mask()")) {
+    abort(paste0("cv_mask() draws a mask in memory, not for a DelayedMatrix; nmf_rank() on a DelayedMatrix ",
+                 "makes its folds' held-out entries block by block (see ?nmf_rank), and nmf() takes a mask ",
+                 "that is itself a DelayedMatrix of logicals"))
+  }
   abort(sprintf(paste0("%s does not read a DelayedMatrix in blocks yet: its held-out patterns are drawn ",
                        "in memory; survey the ranks on an in-memory subset (e.g. as.matrix(x[, samples])), ",
                        "then fit the chosen rank to the whole DelayedMatrix with nmf()"), what))

@@ -3,11 +3,12 @@
 #' Draws the entries of `x` to leave out of a fit: pass the result as
 #' `nmf(x, rank, mask = m)`, then score the held-out entries with
 #' `beta_divergence(x, fitted(fit), beta, mask = !m)`. [nmf_rank()] uses it
-#' for its folds, and for beta <= 1 scores them with each held-out fitted
-#' value raised to at least 1 % of the fold's mean observed entry (see "Zero
-#' predictions" in [nmf_rank()]), so its `cv_error` differs from that plain
-#' score, which is infinite where a held-out positive count is fitted as
-#' zero.
+#' for its folds of a matrix in memory (a `DelayedMatrix`'s folds are made
+#' block by block, see "Data larger than memory" in [nmf_rank()]), and for
+#' beta <= 1 scores them with each held-out fitted value raised to at least
+#' 1 % of the fold's mean observed entry (see "Zero predictions" in
+#' [nmf_rank()]), so its `cv_error` differs from that plain score, which is
+#' infinite where a held-out positive count is fitted as zero.
 #'
 #' * `"speckled"`: `round(fraction * N)` entries drawn uniformly at random
 #'   without replacement among the `N` non-missing entries of `x` (Wold 1978).
@@ -345,12 +346,10 @@ draw_blocks <- function(dims, fraction, block, keeps) {
 # entries and values, and the floor of held-out predictions per fold for
 # beta <= 1: a hundredth (held_floor) of the mean observed entry of that
 # fold's fit, so that a fitted zero at a held-out count scores as finite.
-cv_folds <- function(x, beta, folds, seed, extra = 0L, ...) {
-  seeds <- preserve_rng({
-    set.seed(seed, kind = "L'Ecuyer-CMRG", normal.kind = "Inversion", sample.kind = "Rejection")
-    sample.int(.Machine$integer.max, 2L * folds + extra)
-  })
-  masks <- lapply(seeds[seq_len(folds)], function(s) cv_mask(x, seed = s, ...))
+cv_folds <- function(x, beta, folds, seed, extra = 0L, ..., masks = NULL) {
+  seeds <- fold_seeds(seed, folds, extra)
+  # masks given (tests only, see rank_survey()): held out instead of the draws
+  if (is.null(masks)) masks <- lapply(seeds[seq_len(folds)], function(s) cv_mask(x, seed = s, ...))
   held <- lapply(masks, mask_entries)
   held_x <- lapply(held, function(ij) as.numeric(x[ij]))
   x_vals <- if (inherits(x, "sparseMatrix")) x@x else as.vector(x)
@@ -362,4 +361,13 @@ cv_folds <- function(x, beta, folds, seed, extra = 0L, ...) {
   list(mask_seeds = seeds[seq_len(folds)], fit_seeds = seeds[folds + seq_len(folds)],
        extra_seeds = seeds[2L * folds + seq_len(extra)], masks = masks, held = held, held_x = held_x,
        floors = floors)
+}
+
+# The seeds of a survey drawn from `seed`: one hold-out seed and one fit
+# seed per fold, then `extra` more.
+fold_seeds <- function(seed, folds, extra = 0L) {
+  preserve_rng({
+    set.seed(seed, kind = "L'Ecuyer-CMRG", normal.kind = "Inversion", sample.kind = "Rejection")
+    sample.int(.Machine$integer.max, 2L * folds + extra)
+  })
 }

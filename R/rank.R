@@ -84,6 +84,26 @@
 #' chosen among the ranks whose mean held-out error is finite, and
 #' `nmf_rank()` stops if there is none.
 #'
+#' Data larger than memory: `x` may be a `DelayedMatrix` (an `HDF5Matrix`,
+#' a `TENxMatrix`, the assay of a `SingleCellExperiment`), surveyed block by
+#' block without being realised: every fit reads it in blocks as [nmf()]
+#' does, and each fold's held-out entries are never listed for the whole
+#' matrix but made for each block as it is read, from the fold's seed and
+#' the block's coordinates. The rule: the matrix is cut into tiles of 256 x
+#' 256 entries, and each tile draws its held-out entries on a random stream
+#' of its own (a binomial count, `fraction` of its entries on average, then
+#' that many entries uniformly), so the pattern does not depend on the block
+#' size; as with [cv_mask()], each row and column that the draw leaves
+#' without an observed (positive) entry gets its first held-out (positive)
+#' entry back, found in one pass over the data per fold. Each fold's
+#' held-out error is scored in one more pass per fit. So a survey of a
+#' `DelayedMatrix` holds out, in law, what `cv_mask(type = "speckled")`
+#' holds out, but not the same entries as the survey of the same matrix in
+#' memory with the same `seed` (whose folds stay [cv_mask()]'s draws); given
+#' the same held-out entries the two surveys fit and score alike, to
+#' rounding. Only `type = "speckled"` is available for a `DelayedMatrix`,
+#' and checkpoints work as in memory (the data digested by their values).
+#'
 #' Variance accounted for (beta = 2): the table has a column `vaf`,
 #' \eqn{1 - ||X - WH||^2 / ||X||^2} over the observed entries of the
 #' unmasked fit (uncentred, as in muscle-synergy analysis, where the rank is
@@ -93,8 +113,8 @@
 #' mean component stability from `stability()` of the unmasked fit; they need
 #' `nrun > 1` and are `NA` otherwise.
 #'
-#' @param x a non-negative matrix, data frame of numbers or `dgCMatrix` (as
-#'   for [nmf()]).
+#' @param x a non-negative matrix, data frame of numbers, `dgCMatrix` or
+#'   `DelayedMatrix` (as for [nmf()]; see "Data larger than memory").
 #' @param ranks the candidate ranks, whole numbers between 1 and
 #'   `min(dim(x))`.
 #' @param beta the beta of the divergence (fit and held-out score).
@@ -157,15 +177,22 @@
 nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, seed = NULL,
                      rule = c("min", "1se"), threads = NULL, type = c("speckled", "columns", "rows"),
                      block = 1, checkpoint = NULL, screen = 20, ...) {
-  call <- match.call()
-  rule <- check_choice(rule)
-  type <- check_choice(type)
+  rank_survey(x, ranks, beta = beta, folds = folds, nrun = nrun, fraction = fraction, seed = seed,
+              rule = check_choice(rule), threads = threads, type = check_choice(type), block = block,
+              checkpoint = checkpoint, screen = screen, dots = list(...), call = match.call())
+}
+
+# nmf_rank() with its choices matched and its '...' as the list `dots`.
+# fold_masks (tests only): logical matrices, one per fold, held out instead
+# of cv_mask()'s draws (x in memory), e.g. the pattern a DelayedMatrix
+# survey's folds hold out (R/blocks-rank.R), to compare the two surveys.
+rank_survey <- function(x, ranks, beta, folds, nrun, fraction, seed, rule, threads, type, block, checkpoint,
+                        screen, dots, call, fold_masks = NULL) {
   beta <- check_beta(beta)
   folds <- check_count(folds, "folds")
   nrun <- check_count(nrun, "nrun")
   # the fits run on the future workers side by side: one thread each
   threads <- if (is.null(threads) && parallel_workers() > 1L) 1L else check_threads(threads)
-  dots <- list(...)
   if ("mask" %in% names(dots)) {
     abort(paste0("nmf_rank() draws its own hold-out masks, so 'mask' cannot be passed; ",
                  "to leave entries out of every fit, set them to NA and pass missing = \"mask\""))
@@ -183,7 +210,8 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
                   if (nzchar(unknown[1])) sprintf("'%s'", unknown[1]) else "an unnamed one"))
   }
   x <- as_nmf_matrix(x, assay = dots[["assay"]], arg = "x")
-  if (is_delayed_matrix(x)) abort_delayed_cv("nmf_rank()") # R/blocks.R
+  delayed <- is_delayed_matrix(x)
+  if (delayed) check_delayed_survey(type, fraction) # R/blocks-rank.R
   dots$assay <- NULL
   missing <- check_choice(if (is.null(dots[["missing"]])) "error" else dots[["missing"]], c("error", "mask"),
                           arg = "missing")
@@ -207,7 +235,11 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
     abort("rule = \"1se\" needs a standard error across folds: use folds >= 2")
   }
   seed <- resolve_seed(seed)
-  folds_cv <- cv_folds(x, beta, folds, seed, extra = 1L, fraction = fraction, type = type, block = block)
+  folds_cv <- if (delayed) {
+    block_cv_folds(x, beta, folds, seed, extra = 1L, fraction = fraction) # R/blocks-rank.R
+  } else {
+    cv_folds(x, beta, folds, seed, extra = 1L, fraction = fraction, type = type, block = block, masks = fold_masks)
+  }
   masks <- folds_cv$masks
   held <- folds_cv$held
   held_x <- folds_cv$held_x
@@ -251,16 +283,21 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
       fit$call <- call("nmf", quote(x), rank = rank, beta = beta, nrun = nrun, seed = full_seed)
       return(list(fit = fit, n_warn = n_warn, empty = empty))
     }
-    ij <- held[[fold]]
-    y <- rowSums(fit$w[ij[, 1], , drop = FALSE] * t(fit$h)[ij[, 2], , drop = FALSE])
-    y <- pmax(y, floors[fold])
-    list(cv = beta_divergence(held_x[[fold]], y, beta) / length(y),
-         train = fit$loss / fit$n_obs, n_warn = n_warn, empty = empty)
+    cv <- if (delayed) {
+      block_cv_score(x, masks[[fold]], fit, floors[fold], beta) # R/blocks-rank.R
+    } else {
+      ij <- held[[fold]]
+      y <- rowSums(fit$w[ij[, 1], , drop = FALSE] * t(fit$h)[ij[, 2], , drop = FALSE])
+      y <- pmax(y, floors[fold])
+      beta_divergence(held_x[[fold]], y, beta) / length(y)
+    }
+    list(cv = cv, train = fit$loss / fit$n_obs, n_warn = n_warn, empty = empty)
   }
   ck <- checkpoint_open(checkpoint, "nmf_rank", x, settings = c(list(
     ranks = ranks, beta = beta, folds = folds, nrun = nrun, fraction = fraction, seed = seed, type = type,
     block = if (type == "speckled") NA else block, missing = missing, dots = dots),
-    if (screened) list(screen = screen))) # unscreened: the settings of surveys before screening
+    if (screened) list(screen = screen), # unscreened: the settings of surveys before screening
+    if (delayed) list(holdout = block_holdout_rule))) # the folds' rule (R/blocks-rank.R)
   res <- run_streams(nrow(jobs), rng_streams(seed, nrow(jobs)), run_job, label = "rank survey", checkpoint = ck)
   n_warn <- sum(vapply(res, function(r) r$n_warn, integer(1)))
   if (n_warn > 0) {
@@ -283,7 +320,13 @@ nmf_rank <- function(x, ranks, beta = 2, folds = 5, nrun = 10, fraction = 0.1, s
   table <- data.frame(rank = ranks, cv_error = rowMeans(cv), cv_sd = cv_sd, train_loss = rowMeans(train),
                       cophenetic = crit["cophenetic", ], dispersion = crit["dispersion", ],
                       stability = crit["stability", ], row.names = NULL)
-  if (beta == 2) table$vaf <- vapply(fits, vaf, numeric(1), USE.NAMES = FALSE)
+  if (beta == 2) {
+    table$vaf <- if (delayed) {
+      1 - 2 * vapply(fits, function(f) f$loss, numeric(1), USE.NAMES = FALSE) / block_sum_squares(x)
+    } else {
+      vapply(fits, vaf, numeric(1), USE.NAMES = FALSE)
+    }
+  }
   report_nonfinite(cv)
   out <- list(table = table, chosen = choose_rank(table, rule, folds), rule = rule, cv = cv, fits = fits,
               beta = beta, solver = fits[[1]]$solver, folds = folds, nrun = nrun, fraction = fraction,
@@ -329,7 +372,8 @@ screened_fit <- function(d, rank, beta, nrun, seed, threads, dots, screen) {
     return(do.call(nmf_prepared, c(list(d, rank, beta = beta, nrun = nrun, threads = threads, seed = seed), dots)))
   }
   streams <- rng_streams(seed, nrun)
-  mean_x <- (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
+  mean_x <- if (!is.null(d$blocks)) d$blocks$mean_x else
+    (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
   run_threads <- if (parallel_workers() > 1L) 1L else a$threads
   runs <- lapply(seq_len(nrun), function(k) {
     start <- with_stream(streams[[k]], init_factors(d$xs, rank, "random", mean_x, d$xscale))

@@ -205,10 +205,9 @@ test_that("bad values in an HDF5 matrix are reported like in memory", {
   x[2, 3] <- 0
   expect_error(nmf(h5_matrix(x), 2, beta = 0), "zero entries")
   expect_error(nmf(h5_matrix(x), 2, volume = 0.1), "DelayedMatrix")
-  # the rank survey draws its held-out patterns in memory: an error, not a
-  # realisation
-  expect_error(nmf_rank(h5_matrix(x), 1:2), "in-memory subset")
-  expect_error(cv_mask(h5_matrix(x)), "in-memory subset")
+  # cv_mask() draws in memory: an error, not a realisation
+  expect_error(cv_mask(h5_matrix(x)), "block by block")
+  expect_error(nmf_rank(h5_matrix(x), 1:2, beta = 0), "zero entries")
 })
 
 test_that("predict() on a DelayedMatrix matches predict() on the matrix", {
@@ -385,4 +384,189 @@ test_that("a TENxMatrix is fitted from its column blocks as a dgCMatrix in memor
   }
   B <- betanmf:::prepare_data(X, beta = 1)$blocks
   expect_s4_class(betanmf:::read_one_block(B$x, B$cvps[[1]], B$sparse), "dgCMatrix")
+})
+
+# Rank surveys of a DelayedMatrix (R/blocks-rank.R): each fold's held-out
+# entries are made per block from the fold's seed (tiles of 256 x 256
+# entries); the in-memory survey given those entries (rank_survey(fold_masks
+# =)) is the reference.
+
+# counts of rank 3 with rows and columns that have a single positive entry
+# (whose hold-out the folds must give back)
+survey_counts <- function(m = 300, n = 24, seed = 3, lonely = 0) {
+  set.seed(seed)
+  w <- matrix(rexp(m * 3), m, 3)
+  h <- matrix(rexp(3 * n), 3, n)
+  x <- matrix(rpois(m * n, w %*% h * 2), m, n, dimnames = list(paste0("g", seq_len(m)), paste0("c", seq_len(n))))
+  if (lonely > 0) {
+    r <- seq_len(lonely)
+    x[r, ] <- 0
+    x[cbind(r, sample(n, lonely, replace = TRUE))] <- 5
+    cc <- seq_len(min(lonely, n %/% 2))
+    x[, cc] <- 0
+    x[cbind(sample(m, length(cc)), cc)] <- 4
+  }
+  x
+}
+
+# the in-memory survey of x holding out the entries of the folds of the
+# block survey `sb` of X
+memory_survey <- function(x, X, sb, ranks, beta, nrun = 1, screen = 20, fraction = 0.1, dots = list()) {
+  masks <- lapply(sb$fold_seeds, function(s) betanmf:::fold_rule_mask(x, betanmf:::block_fold_rule(X, s, fraction)))
+  betanmf:::rank_survey(x, ranks, beta = beta, folds = length(masks), nrun = nrun, fraction = fraction,
+                        seed = sb$seed, rule = "min", threads = 1L, type = "speckled", block = 1,
+                        checkpoint = NULL, screen = screen, dots = dots, call = NULL, fold_masks = masks)
+}
+
+expect_same_survey <- function(sb, sm, info) {
+  expect_identical(sb$chosen, sm$chosen, label = info)
+  expect_lt(max(abs(sb$cv - sm$cv) / abs(sm$cv)), 1e-10, label = info)
+  expect_lt(max(abs(sb$table$train_loss - sm$table$train_loss) / sm$table$train_loss), 1e-10, label = info)
+  for (r in names(sm$fits)) {
+    expect_lt(rel_diff(sb$fits[[r]]$w, sm$fits[[r]]$w), 1e-10, label = info)
+    expect_lt(rel_diff(sb$fits[[r]]$h, sm$fits[[r]]$h), 1e-10, label = info)
+  }
+  expect_identical(sb$fold_seeds, sm$fold_seeds)
+  expect_identical(sb$fit_seeds, sm$fit_seeds)
+}
+
+test_that("a DelayedMatrix survey's held-out entries follow the tile rule, per block, whatever the block size", {
+  skip_blocks()
+  x <- survey_counts(600, 530, lonely = 40)
+  x[sample(length(x), 50)] <- NA
+  X <- h5_matrix(x)
+  fraction <- 0.3
+  old <- small_blocks(8 * 600 * 45)
+  on.exit(restore_blocks(old), add = TRUE)
+  rule <- betanmf:::block_fold_rule(X, 17L, fraction)
+  mask <- betanmf:::fold_rule_mask(x, rule)
+  # a plain-R twin of the documented draw: tile (a, b) draws a binomial
+  # count, then that many entries, on its own stream
+  twin <- matrix(FALSE, nrow(x), ncol(x))
+  betanmf:::preserve_rng({
+    RNGkind("L'Ecuyer-CMRG", "Inversion", "Rejection")
+    for (a in 0:2) for (b in 0:2) {
+      rows <- (a * 256 + 1):min(nrow(x), a * 256 + 256)
+      cols <- (b * 256 + 1):min(ncol(x), b * 256 + 256)
+      set.seed(betanmf:::tile_seed(17L, a, b))
+      tile <- rep(FALSE, length(rows) * length(cols))
+      tile[sample.int(length(tile), rbinom(1, length(tile), fraction))] <- TRUE
+      twin[rows, cols] <- tile
+    }
+  })
+  twin[is.na(x)] <- FALSE
+  # the held-out entries are the draw less at most one given back per row
+  # and column, so that every row and column keeps an observed positive entry
+  expect_true(all(mask <= twin))
+  back <- which(twin & !mask, arr.ind = TRUE)
+  expect_gt(nrow(back), 0)
+  expect_lte(nrow(back), sum(dim(x)))
+  kept_pos <- !mask & !is.na(x) & x > 0
+  has_pos <- !is.na(x) & x > 0
+  expect_true(all(rowSums(kept_pos) > 0 | rowSums(has_pos) == 0))
+  expect_true(all(colSums(kept_pos) > 0 | colSums(has_pos) == 0))
+  expect_true(all(rowSums(!mask & !is.na(x)) > 0))
+  expect_equal(rule$n_held, sum(mask))
+  expect_equal(rule$sum_held, sum(x[mask]))
+  expect_equal(mean(mask[!is.na(x)]), fraction, tolerance = 0.02)
+  # the same rule from blocks of another size, and another fold's seed
+  # holds out other entries
+  restore_blocks(small_blocks(8 * 600 * 200))
+  rule2 <- betanmf:::block_fold_rule(X, 17L, fraction)
+  expect_identical(rule2$release, rule$release)
+  expect_gt(sum(xor(betanmf:::fold_rule_mask(x, betanmf:::block_fold_rule(X, 18L, fraction)), mask)), 0)
+  # the fits see exactly these entries held out (with the NA entries), in
+  # every block of columns and of rows, and never all of them at once
+  restore_blocks(small_blocks(8 * 600 * 45))
+  d <- betanmf:::prepare_data(X, beta = 1, mask = rule, missing = "mask")
+  expect_equal(d$n_obs, sum(!mask & !is.na(x)))
+  B <- d$blocks
+  left_out <- unname(mask | is.na(x))
+  for (along in c("col", "row")) {
+    seen <- matrix(FALSE, nrow(x), ncol(x))
+    nb <- length(if (along == "col") B$cvps else B$rvps)
+    expect_gt(nb, 2)
+    for (b in seq_len(nb)) {
+      blk <- betanmf:::block_data(B, along, b)
+      pat <- matrix(FALSE, blk$dims[1], blk$dims[2])
+      if (!is.null(blk$hold)) pat[cbind(blk$hold$i + 1L, rep(seq_len(blk$dims[2]), diff(blk$hold$p)))] <- TRUE
+      if (along == "col") seen[, blk$index] <- pat else seen[blk$index, ] <- t(pat)
+    }
+    expect_identical(seen, left_out, label = along)
+  }
+})
+
+test_that("nmf_rank() on an HDF5 matrix is the in-memory survey of the same held-out entries", {
+  skip_blocks()
+  # blocks of 8 columns (of integers) and of 100 rows
+  old <- small_blocks(4 * 300 * 8)
+  on.exit(restore_blocks(old), add = TRUE)
+  # dense and sparse files; HALS (its W step in bands of 256 rows), MU and
+  # coordinate descent (blocks of rows).  Coordinate descent on counts with
+  # rows and columns of a single positive entry: in memory and in blocks
+  # the iterates part after a few iterations, by rounding (the same with a
+  # mask given to nmf()), so its survey is compared on plain counts.
+  cases <- list(list(beta = 2, sparse = FALSE), list(beta = 1, sparse = FALSE, lonely = 0),
+                list(beta = 1, sparse = TRUE, solver = "mu"))
+  for (s in cases) {
+    info <- sprintf("beta = %g, sparse = %s%s", s$beta, s$sparse, if (is.null(s$solver)) "" else ", mu")
+    x <- survey_counts(300, 24, lonely = if (is.null(s$lonely)) 4 else s$lonely)
+    X <- h5_matrix(x, sparse = s$sparse)
+    dots <- list(maxit = 20, tol = 0)
+    if (!is.null(s$solver)) dots$solver <- s$solver
+    reset_reads()
+    sb <- do.call(nmf_rank, c(list(X, 2:4, beta = s$beta, folds = 2, nrun = 1, seed = 1), dots))
+    expect_lte(betanmf:::blocks_env$largest, length(x) / 2)
+    sm <- memory_survey(x, X, sb, 2:4, s$beta, dots = dots)
+    expect_same_survey(sb, sm, info)
+    expect_identical(sb$chosen, 3L, label = info)
+    if (s$beta == 2) expect_equal(sb$table$vaf, sm$table$vaf, tolerance = 1e-10)
+  }
+})
+
+test_that("a TENxMatrix survey with screened restarts is the in-memory survey", {
+  skip_blocks()
+  x <- survey_counts(60, 45, lonely = 3)
+  X <- tenx_matrix(x)
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  dots <- list(maxit = 40, tol = 0)
+  sb <- do.call(nmf_rank, c(list(X, 2:3, beta = 1, folds = 2, nrun = 3, screen = 10, seed = 2), dots))
+  expect_identical(sb$screen, 10L)
+  sm <- memory_survey(methods::as(x, "dgCMatrix"), X, sb, 2:3, 1, nrun = 3, screen = 10, dots = dots)
+  expect_same_survey(sb, sm, "TENx, screened")
+  expect_false(anyNA(sb$table$cophenetic))
+  # the hold-out is speckled only; a clear error for blocks of columns
+  expect_error(nmf_rank(X, 2:3, type = "columns", block = 5), "speckled entries only")
+})
+
+test_that("a checkpointed survey of an HDF5 matrix resumes to the uninterrupted survey", {
+  skip_blocks()
+  x <- survey_counts(60, 45)
+  X <- h5_matrix(x)
+  dir <- tempfile("ck-survey")
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  run <- function(checkpoint) {
+    suppressMessages(nmf_rank(X, 2:3, beta = 1, folds = 2, nrun = 1, seed = 4, maxit = 30, tol = 0,
+                              checkpoint = checkpoint))
+  }
+  plain <- run(NULL)
+  first <- run(dir)
+  expect_identical(attr(first, "checkpoint")$computed, 6L)
+  # as if the survey had been killed after half of its fits
+  unlink(file.path(dir, sprintf("task-%04d.rds", 4:6)))
+  again <- run(dir)
+  expect_identical(attr(again, "checkpoint")[c("done_before", "computed")], list(done_before = 3L, computed = 3L))
+  strip <- function(s) {
+    attr(s, "checkpoint") <- NULL
+    s$call <- NULL
+    s
+  }
+  expect_identical(strip(again), strip(first))
+  expect_identical(strip(again), strip(plain))
+  # another hold-out fraction is another survey
+  expect_error(suppressMessages(nmf_rank(X, 2:3, beta = 1, folds = 2, nrun = 1, seed = 4, maxit = 30, tol = 0,
+                                         fraction = 0.2, checkpoint = dir)), "fraction")
 })
