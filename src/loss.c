@@ -139,11 +139,14 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
     if (X->p && beta == 2.0) gram(Wt, r, m, S, X->blas);
     /* dense data: each column of the model W H comes from the vectorised
      * kernel (W in column layout), not from one r-length dot per entry */
-    double *Gc = NULL, *ybuf = NULL;
+    double *Gc = NULL, *ybuf = NULL, *obuf = NULL;
+    int vec = beta == 1.0 || beta == 0.0 || pow_chain_beta(beta);
     if (!X->p && kernels_available(r)) {
         Gc = (double *) scratch_alloc((size_t) m * r + 1, sizeof(double));
         coordinate_copy(Wt, r, (size_t) m, Gc, NULL);
         ybuf = (double *) scratch_alloc((size_t) nthr * LOSS_COLS * m + 1, sizeof(double));
+        /* held-out entries: each column's observed x and y, packed */
+        if (hp && vec) obuf = (double *) scratch_alloc((size_t) nthr * 2 * m + 1, sizeof(double));
     }
 
     /* columns in groups of LOSS_COLS, whose model columns come from one
@@ -165,8 +168,21 @@ double loss_factored(const nmf_data *X, const double *Wt, const double *H,
             if (!X->p && Gc) {
                 const double *xc = X->dense + (size_t) j * m;
                 double *y = ybuf + ((size_t) tid * LOSS_COLS + (size_t) (j - jg)) * m;
-                if (!fl && (beta == 1.0 || beta == 0.0 || pow_chain_beta(beta))) s = div_column(xc, y, (size_t) m, beta);
-                else for (int i = 0; i < m; i++) {
+                if (!fl && vec) s = div_column(xc, y, (size_t) m, beta);
+                else if (obuf) {
+                    /* the observed entries, packed, through the vector
+                     * kernel of a column without held-out entries rather
+                     * than one scalar logarithm or power per entry: the
+                     * same sum as the unmasked loss of those entries */
+                    double *xo = obuf + (size_t) tid * 2 * m, *yo = xo + m;
+                    size_t no = 0;
+                    for (int i = 0; i < m; i++) {
+                        if (fl[i]) continue;
+                        xo[no] = xc[i];
+                        yo[no++] = y[i];
+                    }
+                    s = div_column(xo, yo, no, beta);
+                } else for (int i = 0; i < m; i++) {
                     if (fl && fl[i]) continue;
                     s += beta_div_scalar(xc[i], y[i] < EPS_Y ? EPS_Y : y[i], beta);
                 }

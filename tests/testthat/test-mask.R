@@ -461,3 +461,38 @@ test_that("masked coordinate descent never increases the loss over the observed 
   expect_identical(suppressWarnings(nmf(x, 4, beta = 1, seed = 1, maxit = 5, mask = held, solver = "mu"))$solver,
                    "mu")
 })
+
+test_that("the masked loss of dense data is the unmasked loss of its observed entries, to the bit", {
+  # src/loss.c packs each column's observed entries and sums them through
+  # the vector kernel of an unmasked column: with whole rows held out
+  # (rows prepare_data() would drop, kept here through the driver's own
+  # arguments) the masked loss is that of the data without those rows
+  ns <- asNamespace("betanmf")
+  set.seed(28)
+  m <- 23L # not a multiple of the kernels' four lanes: the scalar tail too
+  n <- 9L
+  rows <- c(2L, 5L, 11L, 23L)
+  for (beta in c(1, 0, 0.5, 1.5)) {
+    x <- matrix(stats::rpois(m * n, 6) + if (beta <= 0) 1 else 0, m, n)
+    d <- ns$prepare_data(x, beta = beta)
+    d$hold <- list(p = as.integer(seq(0L, by = length(rows), length.out = n + 1L)),
+                   i = rep(rows - 1L, n))
+    sub <- d
+    sub$dense <- d$dense[-rows, , drop = FALSE]
+    sub$dims <- c(m - length(rows), n)
+    sub$hold <- NULL
+    for (r in c(3L, 7L)) {
+      w <- matrix(stats::runif(m * r) + 0.1, m, r)
+      h <- matrix(stats::runif(r * n) + 0.1, r, n)
+      loss0 <- function(dd, ww) {
+        ctl <- ns$solver_control(list(), "mu", dd$dims, r, 0L, 0)
+        ns$run_solver(dd, ww, h, beta, "mu", ctl, TRUE, 1L, FALSE)$loss
+      }
+      masked <- loss0(d, w)
+      expect_identical(masked, loss0(sub, w[-rows, , drop = FALSE]), label = sprintf("beta %g rank %d", beta, r))
+      # and the plain-R sum over the observed entries
+      keep <- setdiff(seq_len(m), rows)
+      expect_equal(masked, ref_div(d$dense[keep, ], (w %*% h)[keep, ], beta), tolerance = 1e-12)
+    }
+  }
+})
