@@ -177,6 +177,29 @@ test_that("the C update keeps every column of W on the simplex, threads or not",
   }
 })
 
+test_that("the row passes: many blocks of rows, ranks in two vectors, beta off the chain", {
+  # 1100 rows: two blocks of the row passes (their sums added in block
+  # order) and rows read through the padded copy at the end; rank 5: two
+  # vectors of lanes; beta 1.3: rho^(beta - 2) by pow lane by lane
+  set.seed(21)
+  m <- 1100
+  n <- 6
+  for (r in c(3, 5)) {
+    w <- matrix(stats::rexp(m * r), m, r)
+    h <- matrix(stats::rexp(r * n), r, n)
+    x <- matrix(stats::rpois(m * n, 3 * w %*% h), m, n) + 0.5
+    w0 <- matrix(stats::runif(m * r, 0.5, 1.5), m, r)
+    h0 <- matrix(stats::runif(r * n, 0.5, 1.5), r, n)
+    for (beta in if (r == 3) c(1, 1.3) else c(1.5, 2)) {
+      fit <- one_minvol(x, w0, h0, beta, volume = 0.2)
+      twin <- minvol_iteration_twin(x, w0, h0, beta, 0.2)
+      expect_twin(fit, twin, sprintf("%d rows rank %d beta %g", m, r, beta))
+      two <- one_minvol(x, w0, h0, beta, volume = 0.2, threads = 2)
+      expect_identical(two$w, fit$w)
+    }
+  }
+})
+
 test_that("the objective never increases over 500 iterations on hostile data", {
   set.seed(5)
   m <- 30
