@@ -276,6 +276,21 @@ test_that("the fit records the penalty; restarts, nmf_rank and bad input", {
                 "iteration +10  loss [0-9.e+]+  penalty [0-9.e+]+  relative decrease")
 })
 
+test_that("a single min-volume run takes its weight in its own solver call", {
+  p <- minvol_data(r = 3, seed = 12)
+  calls <- 0L
+  count <- function() calls <<- calls + 1L
+  suppressMessages(trace("run_solver", tracer = bquote(.(count)()), print = FALSE, where = asNamespace("betanmf")))
+  on.exit(suppressMessages(untrace("run_solver", where = asNamespace("betanmf"))), add = TRUE)
+  one <- suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, init = "random", maxit = 20, seed = 3))
+  expect_identical(calls, 1L)
+  calls <- 0L
+  runs <- suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, init = "random", maxit = 20, seed = 3, nrun = 2))
+  expect_identical(calls, 3L) # the weight from the first start, then the two runs
+  expect_identical(one$lam, runs$lam)
+  expect_identical(one$w, runs$runs[[1]]$w)
+})
+
 # 96 channels x n samples of Poisson counts from three signatures: two flat
 # SBS-like profiles at cosine 0.8-0.9 (the second a perturbation of the
 # first, as tools/minvol-planted.R draws them) and the peaked SynA, or, with
