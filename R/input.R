@@ -166,9 +166,7 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
     }
   }
   cvals <- if (sparse) xc@x else xc
-  # without held-out entries the values are the scanned ones, and the scan's
-  # sum is sum(cvals), bit for bit (src/input.c): one pass over x fewer
-  total <- if (n_held > 0) sum(cvals) else scan$sum
+  total <- sum(cvals)
   top <- 1
   if (is.infinite(total)) {
     # finite entries near .Machine$double.xmax whose sum overflows: sum

@@ -2,19 +2,17 @@
  *
  * C_scan_values returns list(na = count of NA (not NaN), nan = count of NaN,
  * inf = count of infinite values, negative = count of negative values, min
- * = smallest non-NaN value, sum = the sum of the non-NaN values) over a
- * double vector, so validating a large matrix costs one read instead of the
- * half-dozen full-size temporaries of the R idiom.
+ * = smallest non-NaN value) over a double vector, so validating a large
+ * matrix costs one read instead of the half-dozen full-size temporaries of
+ * the R idiom.
  *
  * C_scale_values returns list(x = x / scale with x's attributes, sum = its
  * sum): the data in the solvers' units and the total the starts need, in
- * one read where R made the copy and then read it again for sum().
- *
- * Both sums are R's own sum() (summary.c, rsum): one long double
- * accumulator (R's LDOUBLE) over the values in order, rounded to double
- * once, Inf beyond DBL_MAX.  So where the values hold no NaN, each equals
- * sum() on the same vector bit for bit, and the starts that read it keep
- * their bits (tests/testthat/test-input.R).
+ * one read where R made the copy and then read it again for sum().  The sum
+ * is R's own sum() (summary.c, rsum): one long double accumulator (R's
+ * LDOUBLE) over the values in order, rounded to double once, Inf beyond
+ * DBL_MAX, so it equals sum(x / scale) bit for bit and the starts that read
+ * it keep their bits (tests/testthat/test-input.R).
  */
 #include "betanmf.h"
 #include <float.h>
@@ -32,7 +30,6 @@ SEXP C_scan_values(SEXP x)
     R_xlen_t n = XLENGTH(x);
     const double *v = REAL(x);
     double n_na = 0, n_nan = 0, n_inf = 0, n_neg = 0, lo = R_PosInf;
-    long double s = 0.0;
     for (R_xlen_t t = 0; t < n; t++) {
         double a = v[t];
         if (ISNAN(a)) {
@@ -43,12 +40,11 @@ SEXP C_scan_values(SEXP x)
         if (!R_FINITE(a)) n_inf++;
         if (a < 0) n_neg++;
         if (a < lo) lo = a;
-        s += a;
     }
-    const char *names[] = {"na", "nan", "inf", "negative", "min", "sum", ""};
-    const double vals[] = {n_na, n_nan, n_inf, n_neg, lo, as_r_sum(s)};
+    const char *names[] = {"na", "nan", "inf", "negative", "min", ""};
+    const double vals[] = {n_na, n_nan, n_inf, n_neg, lo};
     SEXP out = PROTECT(mkNamed(VECSXP, names));
-    for (int k = 0; k < 6; k++) SET_VECTOR_ELT(out, k, ScalarReal(vals[k]));
+    for (int k = 0; k < 5; k++) SET_VECTOR_ELT(out, k, ScalarReal(vals[k]));
     UNPROTECT(1);
     return out;
 }

@@ -105,17 +105,13 @@ test_that("the data's sum comes from prepare_data's passes, equal to sum() bit f
   # double accumulator) would differ in the last bits
   set.seed(28)
   v <- c(stats::rexp(5000) * 10^stats::runif(5000, -8, 8), 1e15, 3, -1e15 / 3)
-  s <- .Call(betanmf:::C_scan_values, v)
-  expect_identical(s$sum, sum(v))
-  v[c(3, 9)] <- NA # the scan's sum skips them; R's sum() is NA
-  expect_identical(.Call(betanmf:::C_scan_values, v)$sum, sum(v, na.rm = TRUE))
-  expect_identical(.Call(betanmf:::C_scan_values, c(1e308, 1e308))$sum, Inf)
-  m <- matrix(abs(v[-c(3, 9)])[1:5000], 100, 50, dimnames = list(paste0("r", 1:100), NULL))
+  m <- matrix(abs(v)[1:5000], 100, 50, dimnames = list(paste0("r", 1:100), NULL))
   for (scale in c(2^-30, 0.5, 2^40)) {
     q <- .Call(betanmf:::C_scale_values, m, scale)
     expect_identical(q$x, m / scale)
     expect_identical(q$sum, sum(m / scale))
   }
+  expect_identical(.Call(betanmf:::C_scale_values, rep(1e308, 4), 2)$sum, sum(rep(1e308, 4) / 2)) # Inf
   # prepare_data()'s sum in internal units is the one the starts used to
   # recompute: dense, scaled by 1 (no copy), held out, NA, sparse, sparse at
   # beta <= 0 (made dense), and finite data whose sum overflows
