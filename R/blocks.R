@@ -52,7 +52,9 @@ blocks_env$reads <- 0
 blocks_env$largest <- 0
 blocks_env$row_reads <- 0
 
-is_delayed_matrix <- function(x) methods::is(x, "DelayedMatrix")
+# (a DelayedMatrix is an S4 object: isS4() spares the class lookup of
+# methods::is() for the matrices of every other call)
+is_delayed_matrix <- function(x) isS4(x) && methods::is(x, "DelayedMatrix")
 
 need_delayed <- function(arg) {
   if (!requireNamespace("DelayedArray", quietly = TRUE)) {

@@ -180,7 +180,7 @@ nmf_conv <- function(x, rank, lags, beta = 1, lambda = 0, l1w = 0, l1h = 0, mask
   if (init_name != "windows") check_restart_init(init_name, a$nrun)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, a$nrun)
-  mean_int <- (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
+  mean_int <- data_sum(d) / d$n_obs
   # the weights in internal units (data divided by d$scale): the objective
   # divided by scale^beta, W unit-free and H in the units of x
   lam <- lambda * mean_int^(beta - 2)
@@ -495,7 +495,7 @@ predict.nmf_conv <- function(object, newdata, maxit = 500, tol = 1e-6, threads =
   comp <- dimnames(w)[[2]]
   d <- prepare_data(newdata, beta = beta, arg = "newdata", drop_empty = FALSE)
   check_lags(lags, d$dims[2])
-  mean_int <- (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
+  mean_int <- data_sum(d) / d$n_obs
   # the same absolute penalties as the fit, in this data's internal units
   lam <- object$lam * d$scale^(2 - beta)
   # start: each bin's total spread evenly over the components (motifs sum to one)

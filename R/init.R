@@ -90,33 +90,39 @@ nndsvd <- function(xs, rank, fill = "", mean_x, xscale = 1) {
   for (j in seq_len(rank)[-1]) {
     u <- s$u[, j]
     v <- s$v[, j]
-    up <- pmax(u, 0); un <- pmax(-u, 0)
-    vp <- pmax(v, 0); vn <- pmax(-v, 0)
-    np <- norm2(up) * norm2(vp)
-    nn <- norm2(un) * norm2(vn)
+    # the positive and negative parts by their entries only: the norms of
+    # pmax(u, 0) and pmax(-u, 0) without those m-vectors (their zeros add
+    # nothing to the sums), and the entries outside the chosen part stay
+    # the zeros w and h start with
+    pu <- u > 0; nu <- u < 0
+    pv <- v > 0; nv <- v < 0
+    nup <- norm2(u[pu]); nun <- norm2(u[nu])
+    nvp <- norm2(v[pv]); nvn <- norm2(v[nv])
+    np <- nup * nvp
+    nn <- nun * nvn
+    if (!(s$d[j] > 0)) next
     if (np >= nn) {
-      mag <- np; uu <- up; vv <- vp
-    } else {
-      mag <- nn; uu <- un; vv <- vn
-    }
-    if (mag > 0 && s$d[j] > 0) {
-      sc <- sqrt(s$d[j] * mag)
-      w[, j] <- sc * uu / norm2(uu)
-      h[j, ] <- sc * vv / norm2(vv)
+      if (np > 0) {
+        sc <- sqrt(s$d[j] * np)
+        w[pu, j] <- sc * u[pu] / nup
+        h[j, pv] <- sc * v[pv] / nvp
+      }
+    } else if (nn > 0) {
+      sc <- sqrt(s$d[j] * nn)
+      w[nu, j] <- sc * -u[nu] / nun
+      h[j, nv] <- sc * -v[nv] / nvn
     }
   }
-  # tiny values from rounding are zeros
-  w[w < 1e-12 * max(w)] <- 0
-  h[h < 1e-12 * max(h)] <- 0
-  if (fill == "a" || fill == "s") {
-    v <- if (fill == "a") mean_x else sqrt(mean_x / rank)
-    w[w == 0] <- v
-    h[h == 0] <- v
-  } else if (fill == "ar") {
-    zw <- w == 0
-    zh <- h == 0
+  # tiny values from rounding are zeros, and the zeros take the fill
+  zw <- w < 1e-12 * max(w)
+  zh <- h < 1e-12 * max(h)
+  fill_value <- switch(fill, a = mean_x, s = sqrt(mean_x / rank), 0)
+  if (fill == "ar") {
     w[zw] <- stats::runif(sum(zw), 0, mean_x / 100)
     h[zh] <- stats::runif(sum(zh), 0, mean_x / 100)
+  } else {
+    w[zw] <- fill_value
+    h[zh] <- fill_value
   }
   list(w = w, h = h)
 }

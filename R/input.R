@@ -207,15 +207,34 @@ prepare_data <- function(x, beta, mask = NULL, missing = "error", assay = NULL, 
     c_dense <- NULL
     c_sparse <- list(p = xc@p, i = xc@i, x = xc@x, xs = 1 / scale)
     xscale <- scale
-  } else {
-    c_dense <- xc / scale
+    # the sum of the data in internal units, as sum(c_sparse$x) / xscale
+    sum_xs <- (if (top == 1) total else sum(cvals)) / xscale
+  } else if (scale == 1 && top == 1) {
+    # the data are already in internal units: no copy
+    c_dense <- xc
     c_sparse <- NULL
     xscale <- 1
+    sum_xs <- total
+  } else {
+    # xc / scale and its sum (what sum(c_dense) gives) in one pass
+    scaled <- .Call(C_scale_values, xc, scale)
+    c_dense <- scaled$x
+    c_sparse <- NULL
+    xscale <- 1
+    sum_xs <- scaled$sum
   }
   list(x = x, dims = dims, dimnames = dimnames(x), sparse = sparse, scale = scale,
        dense = c_dense, sp = c_sparse, xs = if (sparse_core) xc else c_dense, xscale = xscale,
-       hold = if (n_held > 0) hold[c("p", "i")] else NULL, hold_ij = hold,
+       sum_xs = sum_xs, hold = if (n_held > 0) hold[c("p", "i")] else NULL, hold_ij = hold,
        n_obs = n_obs, n_held = n_held)
+}
+
+# The sum of the prepared data in internal units: what prepare_data() found
+# in its pass over the values, equal to sum(d$dense) (dense) or sum(d$sp$x) /
+# d$xscale (sparse) bit for bit, without another pass over the data.
+data_sum <- function(d) {
+  if (!is.null(d$sum_xs)) return(d$sum_xs)
+  if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale
 }
 
 # Rows and columns with no observed entry (every entry NA or masked, e.g.

@@ -349,8 +349,7 @@ nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, 
   check_volume(volume, solver, ctl)
   seed <- resolve_seed(seed)
   streams <- rng_streams(seed, nrun)
-  mean_x <- if (!is.null(d$blocks)) d$blocks$mean_x else
-    (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
+  mean_x <- if (!is.null(d$blocks)) d$blocks$mean_x else data_sum(d) / d$n_obs
 
   run_threads <- if (nrun > 1L && parallel_workers() > 1L) 1L else threads
   start_of <- function() {
@@ -494,21 +493,27 @@ simplex_start <- function(start) {
 # lam logdet(W'W + I) in the units of the loss, in the trace as a column of
 # its own, and lam.
 finish_factors <- function(res, d, beta, volume = 0) {
-  w <- t(res$wt)
-  h <- res$h * d$scale
-  cs <- colSums(w)
-  nz <- cs > 0
-  w[, nz] <- sweep(w[, nz, drop = FALSE], 2, cs[nz], "/")
-  h[nz, ] <- h[nz, , drop = FALSE] * cs[nz]
+  # the column sums of W as the row sums of t(W) (the same long double sums
+  # in the same order); a zero column is divided by 1, which leaves it as it
+  # is, so W and H are scaled where they lie, with no copies of parts
+  cs <- rowSums(res$wt)
+  cs[!(cs > 0)] <- 1
+  h <- res$h * d$scale * cs # (h * scale) * cs, row by row: cs recycles down the columns
   ord <- order(rowSums(h), decreasing = TRUE)
-  w <- w[, ord, drop = FALSE]
-  h <- h[ord, , drop = FALSE]
+  wt <- res$wt / cs
+  if (!identical(ord, seq_along(ord))) {
+    wt <- wt[ord, , drop = FALSE]
+    h <- h[ord, , drop = FALSE]
+  }
+  w <- t(wt)
   comp <- paste0("NMF", seq_len(ncol(w)))
   dimnames(w) <- list(d$dimnames[[1]], comp)
   dimnames(h) <- list(comp, d$dimnames[[2]])
   unit <- d$scale^beta
-  out <- list(w = w, h = h, loss = res$loss * unit,
-              trace = data.frame(iteration = res$trace_iter, loss = res$trace * unit),
+  # the data frame data.frame(iteration, loss) makes, without its checks
+  trace <- structure(list(iteration = res$trace_iter, loss = res$trace * unit), class = "data.frame",
+                     row.names = .set_row_names(length(res$trace_iter)))
+  out <- list(w = w, h = h, loss = res$loss * unit, trace = trace,
               iterations = res$iterations, converged = res$converged, sweeps = res$sweeps)
   if (volume > 0) {
     out$trace$penalty <- res$trace_penalty * unit

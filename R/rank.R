@@ -372,8 +372,7 @@ screened_fit <- function(d, rank, beta, nrun, seed, threads, dots, screen) {
     return(do.call(nmf_prepared, c(list(d, rank, beta = beta, nrun = nrun, threads = threads, seed = seed), dots)))
   }
   streams <- rng_streams(seed, nrun)
-  mean_x <- if (!is.null(d$blocks)) d$blocks$mean_x else
-    (if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale) / d$n_obs
+  mean_x <- if (!is.null(d$blocks)) d$blocks$mean_x else data_sum(d) / d$n_obs
   run_threads <- if (parallel_workers() > 1L) 1L else a$threads
   runs <- lapply(seq_len(nrun), function(k) {
     start <- with_stream(streams[[k]], init_factors(d$xs, rank, "random", mean_x, d$xscale))

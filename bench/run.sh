@@ -23,6 +23,8 @@
 #   BENCH_OLD=<rev> BENCH_ONLY=overhead bash bench/run.sh
 #                                          # the per-call overhead of small fits, <rev> against the
 #                                          # work tree, interleaved (bench/overhead.R)
+#   BENCH_ONLY=starts bash bench/run.sh    # NNDSVDa, random and exact-SVD NNDSVDa starts against the
+#                                          # time to 1 % and 0.1 % of the best loss (bench/starts.R)
 #   BENCH_ONLY=anchor bash bench/run.sh    # the anchor table of issue 28 against RcppML 1.0, RcppML
 #                                          # 0.3.7, NMF and scikit-learn (bench/anchor.R), with the
 #                                          # reference BLAS and then with OpenBLAS as R's BLAS
@@ -81,7 +83,7 @@ fi
 
 only="${BENCH_ONLY:-all}"
 if [ "$only" = issue6 ]; then only=targets; fi # the old name of targets.R
-case "$only" in all|bench|targets|mu_start|sparse_kl|minvol_cost|conv|commits|survey|overhead|anchor) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl, minvol_cost, conv, commits, survey, overhead or anchor" >&2; exit 2;; esac
+case "$only" in all|bench|targets|mu_start|sparse_kl|minvol_cost|conv|commits|survey|overhead|anchor|starts) ;; *) echo "bench: BENCH_ONLY must be all, bench, targets, mu_start, sparse_kl, minvol_cost, conv, commits, survey, overhead, anchor or starts" >&2; exit 2;; esac
 if { [ "$only" = commits ] || [ "$only" = survey ] || [ "$only" = overhead ]; } && [ -z "${BENCH_OLD:-}" ]; then
   echo "bench: BENCH_ONLY=$only needs BENCH_OLD=<git revision> to compare the work tree with" >&2; exit 2
 fi
@@ -185,6 +187,10 @@ if [ "$only" = anchor ]; then
     fi
     echo
   done
+  exit 0
+fi
+if [ "$only" = starts ]; then
+  Rscript --vanilla bench/starts.R "$lib"
   exit 0
 fi
 if [ "$only" = sparse_kl ]; then

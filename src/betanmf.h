@@ -161,6 +161,7 @@ static inline double mu_step(double ratio, double gam)
 void scratch_begin(SEXP list);
 void scratch_end(void);
 void scratch_reset(void);
+void scratch_reserve(size_t n);
 char *scratch_alloc(size_t n, int size);
 
 /* data.c: what the .Call entries hand to the C core */

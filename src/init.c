@@ -7,6 +7,7 @@ SEXP C_nmf_fit(SEXP, SEXP, SEXP, SEXP);
 SEXP C_beta_divergence(SEXP, SEXP, SEXP, SEXP);
 SEXP C_hungarian(SEXP, SEXP);
 SEXP C_scan_values(SEXP);
+SEXP C_scale_values(SEXP, SEXP);
 SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_half(SEXP, SEXP, SEXP, SEXP);
@@ -24,6 +25,7 @@ static const R_CallMethodDef call_methods[] = {
     {"beta_divergence", (DL_FUNC) &C_beta_divergence, 4},
     {"hungarian", (DL_FUNC) &C_hungarian, 2},
     {"scan_values", (DL_FUNC) &C_scan_values, 1},
+    {"scale_values", (DL_FUNC) &C_scale_values, 2},
     {"thin_product", (DL_FUNC) &C_thin_product, 5},
     {"range_finder", (DL_FUNC) &C_range_finder, 6},
     {"block_half", (DL_FUNC) &C_block_half, 4},

@@ -184,9 +184,26 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     if (!isReal(omega) || nrows(omega) != n || k < 1 || k > m || k > n)
         error("internal error: range_finder sketch size");
     int big = m > n ? m : n;
+    if (!X.p) {
+        /* dense data: the most scratch asked for between two resets is an
+         * orthonormalisation's (the Gram matrix's padded copy and the
+         * product, 2 rp x max(m, n)) or a product's (a padded factor and
+         * the padded output), plus the column slices when k > 32; in one
+         * chunk, not a second 1 MiB one for the last request (sparse data:
+         * the kernels' own smaller demands, chunk by chunk) */
+        size_t kc = k < THIN_COLS ? (size_t) k : THIN_COLS, rp = 4 * ((kc + 3) / 4);
+        size_t need = 2 * rp * (size_t) big + rp * (size_t) k + 64;
+        if ((size_t) k > kc) need += 2 * kc * (size_t) big;
+        scratch_reserve(need);
+    }
+    /* the results, allocated first: until they are written, the larger of
+     * the two (k x max(m, n)) is orth()'s work, either side */
+    SEXP q = PROTECT(allocMatrix(REALSXP, m, k));
+    SEXP b = PROTECT(allocMatrix(REALSXP, k, n));
+    double *qp = REAL(q), *bp = REAL(b);
     double *ft = (double *) R_alloc((size_t) k * n, sizeof(double));    /* t(Omega), then t(Z): k x n */
     double *pt = (double *) R_alloc((size_t) k * m, sizeof(double));    /* t(X Omega), t(X Z), t(Q): k x m */
-    double *A = (double *) R_alloc((size_t) k * big, sizeof(double));   /* orth()'s work, either side */
+    double *A = m >= n ? qp : bp;
     double *tau = (double *) R_alloc((size_t) k, sizeof(double));
     double *S = (double *) R_alloc((size_t) 2 * k * k, sizeof(double)); /* R, and R^-T */
     int lwork = -1, info = 0;
@@ -210,9 +227,7 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
         thin(&X, &Xt, ft, k, 0, pt);                    /* t(X Z), k x m */
         orth(pt, A, m, k, S, tau, work, lwork, X.blas);
     }
-    SEXP q = PROTECT(allocMatrix(REALSXP, m, k));
-    SEXP b = PROTECT(allocMatrix(REALSXP, k, n));
-    double *qp = REAL(q), *bp = REAL(b);
+    /* orth()'s work is dead: the results may take their places */
     for (int c = 0; c < k; c++)
         for (int r = 0; r < m; r++) qp[r + (size_t) c * m] = pt[c + (size_t) r * k];
     thin(&X, &Xt, pt, k, 1, bp);                        /* t(X' Q) = Q' X, k x n */

@@ -30,6 +30,16 @@ void scratch_begin(SEXP list)
 
 void scratch_end(void) { arena = NULL; }
 
+/* make the first chunk hold at least n doubles (if it is not made yet), for
+ * a caller that knows its largest demand between resets: one chunk of that
+ * size instead of a second 1 MiB chunk for the last request that spilled */
+void scratch_reserve(size_t n)
+{
+    if (!arena || XLENGTH(arena) < 1 || VECTOR_ELT(arena, 0) != R_NilValue) return;
+    R_xlen_t len = (R_xlen_t) n > (1 << 17) ? (R_xlen_t) n : (1 << 17);
+    SET_VECTOR_ELT(arena, 0, allocVector(REALSXP, len));
+}
+
 void scratch_reset(void) { chunk = used = 0; }
 
 char *scratch_alloc(size_t n, int size)

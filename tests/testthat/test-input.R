@@ -98,3 +98,57 @@ test_that("the held-out pattern equals its plain-R twin, repeats and NA overlaps
   expect_identical(as.matrix(tm), held)
   expect_identical(betanmf:::check_mask(tm, c(3L, 4L)), pattern_twin(held))
 })
+
+test_that("the data's sum comes from prepare_data's passes, equal to sum() bit for bit (issue 28)", {
+  # the C passes against their plain-R twins: sum() and x / scale.  Values
+  # spread over many magnitudes, whose sum in double precision (not R's long
+  # double accumulator) would differ in the last bits
+  set.seed(28)
+  v <- c(stats::rexp(5000) * 10^stats::runif(5000, -8, 8), 1e15, 3, -1e15 / 3)
+  m <- matrix(abs(v)[1:5000], 100, 50, dimnames = list(paste0("r", 1:100), NULL))
+  for (scale in c(2^-30, 0.5, 2^40)) {
+    q <- .Call(betanmf:::C_scale_values, m, scale)
+    expect_identical(q$x, m / scale)
+    expect_identical(q$sum, sum(m / scale))
+  }
+  expect_identical(.Call(betanmf:::C_scale_values, rep(1e308, 4), 2)$sum, sum(rep(1e308, 4) / 2)) # Inf
+  # prepare_data()'s sum in internal units is the one the starts used to
+  # recompute: dense, scaled by 1 (no copy), held out, NA, sparse, sparse at
+  # beta <= 0 (made dense), and finite data whose sum overflows
+  twin <- function(d) if (is.null(d$sp)) sum(d$dense) else sum(d$sp$x) / d$xscale
+  x <- matrix(stats::rexp(60 * 40) * 1e5, 60, 40)
+  x1 <- matrix(stats::runif(60 * 40) * 2, 60, 40)
+  xna <- x
+  xna[5, 7] <- NA
+  mask <- matrix(stats::runif(60 * 40) < 0.2, 60, 40)
+  sp <- Matrix::rsparsematrix(80, 30, 0.2, rand.x = function(n) stats::rexp(n) * 7)
+  cases <- list(dense = list(x), unit = list(x1), masked = list(x, mask = mask),
+                na = list(xna, missing = "mask"), sparse = list(sp), sparse_mask = list(sp, mask = mask[1:80 %% 60 + 1, 1:30]),
+                sparse_b0 = list(Matrix::Matrix(x1 + 0.1, sparse = TRUE), beta = 0.5),
+                huge = list(matrix(c(1.5e308, 1.7e308, 1, 2), 2, 2)))
+  for (nm in names(cases)) {
+    a <- cases[[nm]]
+    d <- do.call(betanmf:::prepare_data, c(a[1], list(beta = if (is.null(a$beta)) 2 else a$beta),
+                                            a[setdiff(names(a), c("", "beta"))]))
+    expect_identical(d$sum_xs, twin(d), label = nm)
+  }
+  expect_identical(betanmf:::prepare_data(x1, 2)$scale, 1)
+})
+
+test_that("data already in internal units are not copied (issue 28)", {
+  # the mean of x1 is about 1, so its power-of-two scale is 1: the C core
+  # reads x itself.  Before, prepare_data() divided by 1, a copy of x
+  skip_if_not(capabilities("profmem"))
+  set.seed(3)
+  x1 <- matrix(stats::runif(500 * 100) * 2, 500, 100)
+  d <- betanmf:::prepare_data(x1, 2) # load everything first
+  expect_identical(d$scale, 1)
+  f <- tempfile()
+  on.exit(unlink(f), add = TRUE)
+  utils::Rprofmem(f, threshold = 0.5 * 8 * length(x1))
+  d <- betanmf:::prepare_data(x1, 2)
+  utils::Rprofmem(NULL)
+  l <- readLines(f)
+  expect_length(l[grepl("^[0-9]+ :", l)], 0)
+  expect_identical(d$dense, x1)
+})

@@ -661,7 +661,9 @@ test_that("the randomized SVD of the NNDSVD starts is exact when the sketch is f
 test_that("the range finder allocates its thin buffers once, sized per side", {
   # on a tall 5000 x 38 matrix at rank 3 (a sketch of 13) the range finder
   # took 7.1 MB a start: each CholeskyQR pass took a fresh 1 MiB scratch
-  # chunk, and both thin buffers were sized to the longer side; 3.6 MB since
+  # chunk, and both thin buffers were sized to the longer side; 3.6 MB since,
+  # with two 1 MiB chunks and orth()'s own buffer; 2.4 MB with the scratch in
+  # one chunk of what it needs and orth() working in the results' space
   skip_if_not(capabilities("profmem"))
   set.seed(7)
   x <- matrix(stats::rexp(5000 * 38), 5000, 38)
@@ -676,10 +678,34 @@ test_that("the range finder allocates its thin buffers once, sized per side", {
   l <- readLines(f)
   l <- l[grepl("^[0-9]+ :", l)]
   bytes <- as.numeric(sub(" :.*", "", l))
-  expect_lt(sum(bytes) / 2^20, 5,
+  expect_lt(sum(bytes) / 2^20, 3,
             label = "MB allocated by truncated_svd() (the range finder's .Call and the SVD of its sketch)")
   expect_identical(s, s0)
   expect_equal(s$d[1], svd(x, 0, 0)$d[1], tolerance = 1e-4) # the dominant value of a positive matrix
+})
+
+test_that("NNDSVD builds its factors without m-vectors per part (issue 28)", {
+  # the R side of NNDSVD, given the SVD: 1.17 MB on 5000 x 38 at rank 3 when
+  # each component formed pmax(u, 0), pmax(-u, 0), their squares and the
+  # scaled part as whole m-vectors, and the zeros were found twice
+  skip_if_not(capabilities("profmem"))
+  set.seed(7)
+  x <- matrix(stats::rexp(5000 * 38), 5000, 38)
+  bytes <- function(f) {
+    tf <- tempfile()
+    on.exit(unlink(tf))
+    set.seed(1)
+    utils::Rprofmem(tf, threshold = 0)
+    f()
+    utils::Rprofmem(NULL)
+    l <- readLines(tf)
+    sum(as.numeric(sub(" :.*", "", l[grepl("^[0-9]+ :", l)])))
+  }
+  svd_only <- function() betanmf:::truncated_svd(x, 3)
+  start <- function() betanmf:::init_factors(x, 3, "nndsvda", mean(x))
+  svd_only(); start() # load everything first
+  expect_lt((bytes(start) - bytes(svd_only)) / 2^20, 1.1,
+            label = "MB allocated by NNDSVD's R code (init_factors() less truncated_svd())")
 })
 
 test_that("every initialisation runs and user inits are checked", {
