@@ -245,6 +245,13 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
   na_j <- list()
   n_nan <- n_inf <- n_neg <- 0
   min_val <- Inf
+  # the observed total, the column sums and the zeros, from the blocks as the
+  # C core sees them (held-out entries zero), in the user's units: for dense
+  # data from the same reads as the checks, for sparse data in a second pass
+  total <- 0
+  top <- 1
+  colsums <- numeric(dims[2])
+  n_pos <- 0
   for (vp in cvps) {
     cols <- vp_range(vp, 2)
     b <- if (sparse) read_one_block(x, vp, sparse) else dense_col_block(B, vp)
@@ -264,6 +271,24 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
         na_i[[length(na_i) + 1L]] <- w[, 1] - 1L
         na_j[[length(na_j) + 1L]] <- cols[w[, 2]] - 1L
       }
+    }
+    if (!sparse) {
+      # held out in this block: the mask's entries and the NA just found
+      # (with NA and missing = "error" the fit stops below all the same)
+      hi <- hj <- integer(0)
+      if (!is.null(hold)) {
+        s <- seq.int(hold$p[cols[1]] + 1L, length.out = hold$p[cols[length(cols)] + 1L] - hold$p[cols[1]])
+        hi <- hold$i[s]
+        hj <- hold$j[s] - (cols[1] - 1L)
+      }
+      if (scan$na > 0) {
+        hi <- c(hi, w[, 1] - 1L)
+        hj <- c(hj, w[, 2] - 1L)
+      }
+      .Call(C_block_prepare, b, NULL, 1, as.integer(hi), as.integer(hj))
+      total <- total + sum(b)
+      n_pos <- n_pos + sum(b > 0)
+      colsums[cols] <- colSums(b)
     }
   }
   if (n_nan > 0) abort(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, n_nan), "data")
@@ -296,13 +321,7 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
     B$hold_rows <- list(i = hold$i[o], j = hold$j[o],
                         p = c(0L, cumsum(tabulate(hold$i + 1L, nbins = dims[1]))))
   }
-  # the observed total, the column sums and the zeros, from the blocks as the
-  # C core sees them (held-out entries zero), in the user's units
-  total <- 0
-  top <- 1
-  colsums <- numeric(dims[2])
-  n_pos <- 0
-  for (b in seq_along(cvps)) {
+  if (sparse) for (b in seq_along(cvps)) {
     cols <- vp_range(cvps[[b]], 2)
     blk <- block_data(B, "col", b, scaled = FALSE)
     v <- if (is.null(blk$dense)) blk$sparse$x else blk$dense

@@ -514,3 +514,38 @@ test_that("a fit's iterations allocate no block-sized memory", {
     expect_identical(big(12, s$beta, s$solver), big(2, s$beta, s$solver), label = info)
   }
 })
+
+test_that("dense data: the checks and the scale take one pass, the whole set-up six", {
+  skip_blocks()
+  x <- block_counts()
+  set.seed(5)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  xna <- x
+  xna[sample(length(x), 40)] <- NA
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  for (X in list(h5_double(x), h5_matrix(x))) {
+    ncb <- length(betanmf:::prepare_data(X, beta = 1)$blocks$cvps)
+    for (s in solvers[1:2]) {
+      reset_reads()
+      nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 1, tol = 0, seed = 1)
+      # the checks and the scale, the range finder's four products, the
+      # start's loss with the first W sums, then the one iteration
+      expect_identical(betanmf:::blocks_env$reads, 7 * ncb)
+    }
+  }
+  # the scale, the mean and the column sums from that pass, with held-out
+  # entries (mask, NA) left out: as in memory, and as in plain R
+  for (mk in list(NULL, mask)) {
+    a <- betanmf:::prepare_data(xna, beta = 1, mask = mk, missing = "mask")
+    b <- betanmf:::prepare_data(h5_double(xna), beta = 1, mask = mk, missing = "mask")
+    held <- is.na(xna) | (if (is.null(mk)) FALSE else mk)
+    xz <- xna
+    xz[held] <- 0
+    expect_identical(b$scale, a$scale)
+    expect_identical(b$n_obs, a$n_obs)
+    expect_equal(b$n_obs, length(x) - sum(held))
+    expect_equal(b$blocks$colsums, unname(colSums(xz)) / b$scale, tolerance = 1e-14)
+    expect_equal(b$blocks$mean_x, sum(xz) / b$scale / b$n_obs, tolerance = 1e-14)
+  }
+})
