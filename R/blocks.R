@@ -2,10 +2,12 @@
 # any delayed operation on them; also the assay of a SummarizedExperiment or
 # SingleCellExperiment) is never realised.  Its blocks come from
 # DelayedArray's grids (colAutoGrid(), rowAutoGrid(); block size
-# getAutoBlockSize(), set with DelayedArray::setAutoBlockSize()), read as
-# dense arrays, or as sparse ones (dgCMatrix) when the matrix is sparse
-# (DelayedArray::is_sparse()), and each goes to the same C kernels as data in
-# memory (src/blocks.c, C_block_half).
+# getAutoBlockSize(), set with DelayedArray::setAutoBlockSize(); dense
+# column blocks chunk-aligned, dense_col_grid()), read as dense arrays (into
+# buffers reused for the whole fit, dense_col_block()), or as sparse ones
+# (dgCMatrix) when the matrix is sparse (DelayedArray::is_sparse()), and each
+# goes to the same C kernels as data in memory (src/blocks.c,
+# C_block_half).
 #
 # Every solver's half update moves each column of the factor it updates from
 # that column of the data and the whole other factor alone, so:
@@ -51,6 +53,7 @@ blocks_env <- new.env(parent = emptyenv())
 blocks_env$reads <- 0
 blocks_env$largest <- 0
 blocks_env$row_reads <- 0
+blocks_env$direct_reads <- 0
 
 # (a DelayedMatrix is an S4 object: isS4() spares the class lookup of
 # methods::is() for the matrices of every other call)
@@ -97,6 +100,108 @@ vp_range <- function(vp, along) {
   seq.int(methods::slot(r, "start")[along], length.out = methods::slot(r, "width")[along])
 }
 
+# Dense blocks of columns are read into buffers the fit allocates once per
+# block shape and reuses for every block of that shape, on every pass (a
+# regular grid has at most two shapes: its blocks and its last one): no
+# allocation per block, so neither R's collector nor the kernel's page
+# faults on fresh memory run per block, and the fit's memory is one block
+# (MU: two, with its transposed copy) over the factors.  The scale and the
+# held-out zeros are applied in C, in the buffer (C_block_prepare), not by
+# an R expression that would copy the block.
+#
+# An HDF5Matrix of floating-point values with no delayed operation on it is
+# read straight into the buffer by HDF5's own H5Dread (rhdf5, which
+# HDF5Array is built on) on the block's hyperslab of columns: a block of
+# whole columns of a file chunked by columns is one contiguous read per
+# chunk.  Any other DelayedMatrix goes through DelayedArray::extract_array()
+# and is copied into the buffer.
+
+# The grid of a dense DelayedMatrix's column blocks: getAutoBlockSize()
+# bytes of doubles per block (the buffer's size), rounded down to whole
+# chunks of columns when x is chunked (at least one chunk), so that a pass
+# reads each chunk once and whole
+dense_col_grid <- function(x) {
+  m <- as.numeric(nrow(x))
+  n <- ncol(x)
+  ncol_block <- max(1, floor(DelayedArray::getAutoBlockSize() / (8 * m)))
+  chunk <- DelayedArray::chunkdim(x)
+  if (!is.null(chunk) && chunk[2] > 0) ncol_block <- max(1, floor(ncol_block / chunk[2])) * chunk[2]
+  DelayedArray::colAutoGrid(x, ncol = as.integer(min(n, ncol_block)))
+}
+
+# list(file, name) of an HDF5Matrix read directly, or NULL
+h5_direct <- function(x) {
+  if (!identical(class(x)[[1]], "HDF5Matrix") || !requireNamespace("rhdf5", quietly = TRUE)) return(NULL)
+  seed <- x@seed
+  if (!identical(class(seed)[[1]], "HDF5ArraySeed") || isTRUE(seed@as_sparse) || !is.character(seed@filepath)) {
+    return(NULL)
+  }
+  if (!identical(as.integer(seed@dim), as.integer(dim(x)))) return(NULL)
+  # H5Dread writes doubles into the buffer only for a floating-point dataset
+  info <- tryCatch(rhdf5::h5ls(seed@filepath, datasetinfo = TRUE), error = function(e) NULL)
+  if (is.null(info)) return(NULL)
+  path <- sub("^/+", "", paste(info$group, info$name, sep = "/"))
+  k <- match(sub("^/+", "", seed@name), sub("^/+", "", path))
+  if (is.na(k) || !identical(info$otype[k], "H5I_DATASET") || !identical(info$dclass[k], "FLOAT")) return(NULL)
+  list(file = seed@filepath, name = seed@name)
+}
+
+# columns j0 .. j0 + ncol(buf) - 1 of the dataset into buf, in place
+h5_read_into <- function(src, j0, buf) {
+  fid <- rhdf5::H5Fopen(src$file, flags = "H5F_ACC_RDONLY")
+  on.exit(rhdf5::H5Fclose(fid))
+  # no chunk cache: each chunk of a pass is read once, and with HDF5's
+  # default cache (1 MiB, smaller than a chunk of whole columns) every chunk
+  # is staged through it instead of going straight to the buffer
+  dapl <- rhdf5::H5Pcreate("H5P_DATASET_ACCESS")
+  on.exit(rhdf5::H5Pclose(dapl), add = TRUE, after = FALSE)
+  rhdf5::H5Pset_chunk_cache(dapl, 521L, 0, 1)
+  did <- rhdf5::H5Dopen(fid, src$name, dapl = dapl)
+  on.exit(rhdf5::H5Dclose(did), add = TRUE, after = FALSE)
+  fsp <- rhdf5::H5Dget_space(did)
+  on.exit(rhdf5::H5Sclose(fsp), add = TRUE, after = FALSE)
+  rhdf5::H5Sselect_hyperslab(fsp, start = c(1, j0), count = dim(buf))
+  msp <- rhdf5::H5Screate_simple(dim(buf))
+  on.exit(rhdf5::H5Sclose(msp), add = TRUE, after = FALSE)
+  rhdf5::H5Dread(did, fsp, msp, buf = buf)
+  invisible(NULL)
+}
+
+# the fit's buffer for an m x nc block (see above)
+block_buffer <- function(B, m, nc, what = "x") {
+  key <- paste(what, m, nc)
+  buf <- B$bufs[[key]]
+  if (is.null(buf)) {
+    keys <- ls(B$bufs, pattern = paste0("^", what, " "))
+    # a grid of irregular blocks keeps the two shapes used last
+    if (length(keys) >= 2) rm(list = keys[1], envir = B$bufs)
+    buf <- matrix(0, m, nc)
+    assign(key, buf, envir = B$bufs)
+  }
+  buf
+}
+
+# dense block vp of columns in its buffer, divided by sc, the entries
+# (hi, hj) (0-based, in the block) zero
+dense_col_block <- function(B, vp, sc = 1, hi = integer(0), hj = integer(0)) {
+  d <- dim(vp)
+  buf <- block_buffer(B, d[1], d[2])
+  if (is.null(B$direct)) {
+    full <- dim(B$x)
+    cols <- vp_range(vp, 2)
+    src <- DelayedArray::extract_array(B$x, list(NULL, if (length(cols) == full[2]) NULL else cols))
+    if (!identical(as.integer(dim(src)), as.integer(d))) abort("internal error: a block of the wrong shape")
+  } else {
+    src <- NULL
+    h5_read_into(B$direct, vp_range(vp, 2)[1], buf)
+  }
+  .Call(C_block_prepare, buf, src, as.double(sc), as.integer(hi), as.integer(hj))
+  blocks_env$reads <- blocks_env$reads + 1
+  blocks_env$direct_reads <- blocks_env$direct_reads + !is.null(B$direct)
+  blocks_env$largest <- max(blocks_env$largest, prod(as.numeric(d)))
+  buf
+}
+
 # The held-out pattern (0-based i, j) from a DelayedMatrix of logicals, block
 # by block; NA in the mask is an error, as for a mask in memory.
 delayed_mask_pattern <- function(mask, dims) {
@@ -137,17 +242,25 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
   rule <- if (inherits(mask, "betanmf_fold_rule")) mask
   if (!is.null(rule)) mask <- NULL
   hold <- if (is_delayed_matrix(mask)) delayed_mask_pattern(mask, dims) else check_mask(mask, dims)
-  cgrid <- DelayedArray::colAutoGrid(x)
-  cvps <- grid_viewports(cgrid)
+  cvps <- grid_viewports(if (sparse) DelayedArray::colAutoGrid(x) else dense_col_grid(x))
+  B <- list(x = x, dims = dims, sparse = sparse && beta > 0, cvps = cvps,
+            rvps = grid_viewports(DelayedArray::rowAutoGrid(x)), scale = 1, hold = hold,
+            bufs = new.env(parent = emptyenv()), direct = if (sparse) NULL else h5_direct(x))
   na_i <- list()
   na_j <- list()
   n_nan <- n_inf <- n_neg <- 0
   min_val <- Inf
+  # the observed total, the column sums and the zeros, from the blocks as the
+  # C core sees them (held-out entries zero), in the user's units: for dense
+  # data from the same reads as the checks, for sparse data in a second pass
+  total <- 0
+  top <- 1
+  colsums <- numeric(dims[2])
+  n_pos <- 0
   for (vp in cvps) {
     cols <- vp_range(vp, 2)
-    b <- read_one_block(x, vp, sparse)
-    vals <- if (sparse) b@x else b
-    scan <- .Call(C_scan_values, as.double(vals))
+    b <- if (sparse) read_one_block(x, vp, sparse) else dense_col_block(B, vp)
+    scan <- .Call(C_scan_values, if (sparse) as.double(b@x) else b)
     n_nan <- n_nan + scan$nan
     n_inf <- n_inf + scan$inf
     n_neg <- n_neg + scan$negative
@@ -163,6 +276,29 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
         na_i[[length(na_i) + 1L]] <- w[, 1] - 1L
         na_j[[length(na_j) + 1L]] <- cols[w[, 2]] - 1L
       }
+    }
+    if (!sparse) {
+      # held out in this block: the mask's entries and the NA just found
+      # (with NA and missing = "error" the fit stops below all the same)
+      hi <- hj <- integer(0)
+      if (!is.null(hold)) {
+        s <- seq.int(hold$p[cols[1]] + 1L, length.out = hold$p[cols[length(cols)] + 1L] - hold$p[cols[1]])
+        hi <- hold$i[s]
+        hj <- hold$j[s] - (cols[1] - 1L)
+      }
+      if (scan$na > 0) {
+        hi <- c(hi, w[, 1] - 1L)
+        hj <- c(hj, w[, 2] - 1L)
+      }
+      if (!is.null(rule)) { # a rank survey's fold (R/blocks-rank.R)
+        e <- rule_block_entries(rule, "col", cols)
+        hi <- c(hi, e$i)
+        hj <- c(hj, e$j)
+      }
+      .Call(C_block_prepare, b, NULL, 1, as.integer(hi), as.integer(hj))
+      total <- total + sum(b)
+      n_pos <- n_pos + sum(b > 0)
+      colsums[cols] <- colSums(b)
     }
   }
   if (n_nan > 0) abort(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, n_nan), "data")
@@ -188,21 +324,15 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
                            "observed entries first"), arg), "data")
     }
   }
-  B <- list(x = x, dims = dims, sparse = sparse && beta > 0, cvps = cvps,
-            rvps = grid_viewports(DelayedArray::rowAutoGrid(x)), scale = 1, hold = hold, rule = rule)
+  B$hold <- hold
+  B$rule <- rule
   if (n_held > 0) {
     # the held-out entries by row too, for the blocks of rows
     o <- order(hold$i, hold$j)
     B$hold_rows <- list(i = hold$i[o], j = hold$j[o],
                         p = c(0L, cumsum(tabulate(hold$i + 1L, nbins = dims[1]))))
   }
-  # the observed total, the column sums and the zeros, from the blocks as the
-  # C core sees them (held-out entries zero), in the user's units
-  total <- 0
-  top <- 1
-  colsums <- numeric(dims[2])
-  n_pos <- 0
-  for (b in seq_along(cvps)) {
+  if (sparse) for (b in seq_along(cvps)) {
     cols <- vp_range(cvps[[b]], 2)
     blk <- block_data(B, "col", b, scaled = FALSE)
     v <- if (is.null(blk$dense)) blk$sparse$x else blk$dense
@@ -247,7 +377,8 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
 block_data <- function(B, along, b, scaled = TRUE) {
   vp <- if (along == "col") B$cvps[[b]] else B$rvps[[b]]
   idx <- vp_range(vp, if (along == "col") 2 else 1)
-  blk <- read_one_block(B$x, vp, B$sparse)
+  dense_col <- along == "col" && !B$sparse
+  blk <- if (dense_col) NULL else read_one_block(B$x, vp, B$sparse)
   if (along == "row") blocks_env$row_reads <- blocks_env$row_reads + 1
   # the held-out entries inside the block, in the block's coordinates
   hi <- hj <- integer(0)
@@ -271,6 +402,13 @@ block_data <- function(B, along, b, scaled = TRUE) {
     hi <- hi[once]
     hj <- hj[once]
   }
+  sc <- if (scaled) B$scale else 1
+  if (dense_col) {
+    blk <- dense_col_block(B, vp, sc, hi, hj)
+    dims <- as.integer(dim(blk))
+    hold <- if (length(hi)) pattern_csc(hi, hj, dims)[c("p", "i")] else NULL
+    return(list(dense = blk, sparse = NULL, dims = dims, hold = hold, index = idx))
+  }
   if (length(hi)) {
     if (B$sparse) {
       hm <- Matrix::sparseMatrix(i = hi + 1L, j = hj + 1L, x = 1, dims = dim(blk))
@@ -289,7 +427,6 @@ block_data <- function(B, along, b, scaled = TRUE) {
   }
   dims <- as.integer(dim(blk))
   hold <- if (length(hi)) pattern_csc(hi, hj, dims)[c("p", "i")] else NULL
-  sc <- if (scaled) B$scale else 1
   if (B$sparse) {
     list(dense = NULL, sparse = list(p = blk@p, i = blk@i, x = blk@x, xs = 1 / sc), dims = dims, hold = hold,
          index = idx)
@@ -343,7 +480,9 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
       sweeps <- sweeps + res$sweeps
       if (share) {
         # this block's share of the next W half's sums, at (W, the new H)
-        s <- .Call(C_block_w_share, blk[c("dense", "sparse", "dims", "hold")], wt, h[, j, drop = FALSE], wctl)
+        tbuf <- if (solver == "mu" && !is.null(blk$dense)) block_buffer(B, blk$dims[2], blk$dims[1], "t")
+        s <- .Call(C_block_w_share, blk[c("dense", "sparse", "dims", "hold")], wt, h[, j, drop = FALSE], wctl,
+                   tbuf)
         num <<- num + s$num
         if (solver == "mu") den <<- den + s$den
       }

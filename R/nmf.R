@@ -192,10 +192,19 @@
 #' @section Data larger than memory:
 #' A `DelayedMatrix` is fitted block by block: its blocks come from
 #' DelayedArray's grids (`colAutoGrid()`, `rowAutoGrid()`), of the size
-#' `DelayedArray::getAutoBlockSize()` (set it with
+#' `DelayedArray::getAutoBlockSize()` (100 MB unless set with
 #' `DelayedArray::setAutoBlockSize()`), read as dense arrays, or as sparse ones
 #' when `DelayedArray::is_sparse(x)`, and each goes to the same solvers as data
-#' in memory. With HALS and multiplicative updates each iteration reads the
+#' in memory. A dense block of columns holds that many bytes of doubles,
+#' rounded down to whole chunks of columns of the file (at least one chunk),
+#' and is read into a buffer the fit allocates once and reuses, so the fit
+#' needs about one block of memory beyond the factors (two with
+#' multiplicative updates, whose `W` half also uses a transposed copy of
+#' the block): a larger block size means fewer, larger reads, a smaller one
+#' less memory. An `HDF5Matrix` of floating-point values with no delayed
+#' operation on it is read straight into that buffer by HDF5 (rhdf5's
+#' `H5Dread()`), any other `DelayedMatrix` through
+#' `DelayedArray::extract_array()`. With HALS and multiplicative updates each iteration reads the
 #' data once, by blocks of columns: the pass that updates a block's columns
 #' of `H` also adds that block's share of the next `W` half's sums, so a file
 #' chunked by columns (or a `TENxMatrix`) is read in its own order.

@@ -1,119 +1,169 @@
 # Fits of an HDF5 matrix read in blocks (R/blocks.R) against the same fit in
-# memory: peak memory and time per iteration, each in a child R process of
-# its own.
+# memory, each fit in a child R process of its own.  One command:
 #
 #   R_LIBS=$LIB Rscript bench/blocks.R
 #
-# Environment: BLOCKS_ROWS, BLOCKS_COLS (the matrix, 4000 x 4000 doubles by
-# default: 128 MB), BLOCKS_BLOCK_MB (DelayedArray's block size, 16),
-# BLOCKS_RANK (10), BLOCKS_ITERS (4), BLOCKS_FITS ("2:hals,1:mu": beta and
-# solver of each fit; "1:cd" is coordinate descent, whose W half reads
-# blocks of rows), BLOCKS_CHUNKS ("cols,tiles": the file chunked in whole
-# columns, BLOCKS_ROWS x 100, and in 500 x 500 tiles, both uncompressed),
-# BLOCKS_REPS (3: the children run this many times, interleaved, and the
-# median and range of each time are printed), BLOCKS_OLD_LIB (a library
-# holding another build of betanmf, e.g. one whose W half reads blocks of
-# rows, before the column-block W half: its HDF5 fits are timed too, as
-# "old").
-# Each child prints its VmHWM (peak resident memory, /proc/self/status)
-# before the fit (the HDF5 child: after opening the file and loading the
-# packages; the in-memory child: after reading the matrix into memory) and
-# after it; the difference is the fit's own peak.  The time per iteration is
-# that of a fit of BLOCKS_ITERS iterations (tol = 0) less that of a fit of
-# one iteration (the set-up: the checks, the scale and the start), over
-# BLOCKS_ITERS - 1.  With the files just written they are in the page cache:
-# the HDF5 time is then the cost of reading blocks through DelayedArray, not
-# of the disk.  The machine may be shared: the spread over the repeats says
-# how far one figure can be trusted.
+# prints, in two parts:
+#
+# 1. Memory at scale: a dense HDF5 matrix of BLOCKS_BIG_ROWS x
+#    BLOCKS_BIG_COLS doubles (20000 x 20000 by default: 3.2 GB), chunked by
+#    column blocks (whole columns, 100 per chunk), uncompressed, fitted at
+#    rank BLOCKS_RANK (10) for beta = 2 (HALS) and beta = 1 (MU),
+#    BLOCKS_BIG_ITERS (3) iterations, DelayedArray's block size left at its
+#    default (getAutoBlockSize()).  The peak resident memory (VmHWM,
+#    /proc/self/status) of the fitting child over that of a baseline child
+#    that only loads the packages and opens the file, as a fraction of the
+#    matrix's in-memory size 8 m n bytes (target: below 0.15).
+# 2. Time: a matrix that fits in memory both ways (BLOCKS_ROWS x BLOCKS_COLS,
+#    8000 x 8000 by default: 512 MB), in memory and from HDF5 with the file
+#    in the page cache: seconds per iteration (a fit of BLOCKS_ITERS
+#    iterations, tol = 0, less a fit of one iteration, over BLOCKS_ITERS - 1:
+#    the set-up, i.e. the checks, the scale and the start, cancels), elapsed
+#    and CPU (user + system of the child), and their ratio; the time of one
+#    read-only pass over the file's blocks (the reads alone, into the fit's
+#    buffer) and its throughput in GB/s, beside the disk's: dd of the file
+#    with the page cache warm (after a read) and with O_DIRECT (iflag=direct,
+#    the page cache bypassed: the device's own sequential speed, without
+#    dropping the whole machine's caches).  BLOCKS_REPS (3) repeats,
+#    interleaved (memory, HDF5, read pass in turn), median [min, max]; the
+#    load average is printed with each repeat.
+#
+# The files are written once into BLOCKS_CACHE (/tmp/betanmf-bench-blocks)
+# and reused when present.  Other knobs: BLOCKS_FITS ("2:hals,1:mu"),
+# BLOCKS_PARTS ("memory,time": either part alone).
 
 suppressMessages({
   library(HDF5Array)
 })
 env_num <- function(name, default) as.numeric(Sys.getenv(name, default))
-m <- env_num("BLOCKS_ROWS", 4000)
-n <- env_num("BLOCKS_COLS", 4000)
-block_mb <- env_num("BLOCKS_BLOCK_MB", 16)
 rank <- env_num("BLOCKS_RANK", 10)
-iters <- env_num("BLOCKS_ITERS", 4)
-reps <- env_num("BLOCKS_REPS", 3)
 fits <- lapply(strsplit(strsplit(Sys.getenv("BLOCKS_FITS", "2:hals,1:mu"), ",")[[1]], ":"),
                function(f) list(beta = as.numeric(f[1]), solver = f[2]))
-chunks <- strsplit(Sys.getenv("BLOCKS_CHUNKS", "cols,tiles"), ",")[[1]]
-old_lib <- Sys.getenv("BLOCKS_OLD_LIB", "")
-new_lib <- Sys.getenv("R_LIBS", "")
+parts <- strsplit(Sys.getenv("BLOCKS_PARTS", "memory,time"), ",")[[1]]
+cache <- Sys.getenv("BLOCKS_CACHE", "/tmp/betanmf-bench-blocks")
+dir.create(cache, showWarnings = FALSE, recursive = TRUE)
+lib <- Sys.getenv("R_LIBS", "")
+load_avg <- function() paste(strsplit(readLines("/proc/loadavg"), " ")[[1]][1:3], collapse = " ")
 
-set.seed(1)
-w <- matrix(rexp(m * rank), m, rank)
-hs <- lapply(seq_len(ceiling(n / 500)), function(b) matrix(rexp(rank * min(500, n - (b - 1) * 500)), rank))
-write_file <- function(chunk) {
-  file <- file.path(tempdir(), sprintf("blocks-bench-%s.h5", chunk))
-  cd <- if (chunk == "cols") c(as.integer(m), as.integer(min(100, n))) else as.integer(pmin(500, c(m, n)))
-  cat(sprintf("writing %g x %g doubles (%.0f MB) to %s, chunks %d x %d\n", m, n, m * n * 8 / 2^20, file,
-              cd[1], cd[2]))
-  sink <- HDF5Array::HDF5RealizationSink(c(as.integer(m), as.integer(n)), type = "double", filepath = file,
-                                         name = "x", chunkdim = cd, level = 0L)
-  grid <- DelayedArray::colAutoGrid(sink, ncol = as.integer(min(500, n)))
-  set.seed(2)
+# a rank-10 non-negative matrix with multiplicative noise, written by blocks
+# of 500 columns into column chunks of 100 (m x 100 doubles)
+write_file <- function(m, n) {
+  file <- file.path(cache, sprintf("dense-%dx%d-cols100.h5", m, n))
+  if (file.exists(file)) return(file)
+  cat(sprintf("writing %d x %d doubles (%.2f GB) to %s\n", m, n, 8 * m * n / 1e9, file))
+  tmp <- paste0(file, ".part")
+  unlink(tmp)
+  set.seed(1)
+  w <- matrix(rexp(m * 10), m, 10)
+  sink <- HDF5Array::HDF5RealizationSink(c(as.integer(m), as.integer(n)), type = "double", filepath = tmp,
+                                         name = "x", chunkdim = c(as.integer(m), 100L), level = 0L)
+  grid <- DelayedArray::colAutoGrid(sink, ncol = 500L)
   for (b in seq_along(grid)) {
     vp <- grid[[1L, b]]
     nc <- dim(vp)[2]
-    DelayedArray::write_block(sink, vp, matrix(rpois(m * nc, w %*% hs[[b]]), m, nc) + 0)
+    blk <- w %*% matrix(rexp(10 * nc), 10, nc)
+    DelayedArray::write_block(sink, vp, blk * (0.5 + runif(length(blk))))
   }
   close(sink)
+  file.rename(tmp, file)
   file
 }
-files <- setNames(lapply(chunks, write_file), chunks)
 
-child <- function(file, mode, lib, fit, maxit) {
+# one child: mode "open" (load, open the file, nothing else), "hdf5", "memory"
+# (as.matrix() first) or "read" (one read-only pass over the fit's blocks);
+# prints VmHWM (MB) before and after, elapsed and CPU seconds, the loss
+child <- function(file, mode, fit = list(beta = 2, solver = "hals"), maxit = 1) {
   code <- sprintf('
     suppressMessages({library(betanmf); library(HDF5Array)})
     hwm <- function() as.numeric(sub("[^0-9]*([0-9]+).*", "\\\\1", grep("VmHWM", readLines("/proc/self/status"), value = TRUE))) / 1024
     x <- HDF5Array("%s", "x")
+    invisible(x[1, 1])
     if ("%s" == "memory") x <- as.matrix(x)
-    suppressMessages(DelayedArray::setAutoBlockSize(%g * 2^20))
     base <- hwm()
-    t <- system.time(fit <- nmf(x, %d, beta = %g, solver = "%s", maxit = %d, tol = 0, seed = 1))[["elapsed"]]
-    cat(base, hwm(), t, fit$loss, "\\n")', file, mode, block_mb, rank, fit$beta, fit$solver, maxit)
+    loss <- NA
+    t0 <- proc.time()
+    if ("%s" %%in%% c("hdf5", "memory")) {
+      loss <- nmf(x, %d, beta = %g, solver = "%s", maxit = %d, tol = 0, seed = 1)$loss
+    } else if ("%s" == "read") {
+      B <- betanmf:::prepare_data(x, beta = 1)$blocks
+      t0 <- proc.time()
+      for (vp in B$cvps) betanmf:::dense_col_block(B, vp)
+    }
+    t <- proc.time() - t0
+    cat(base, hwm(), t[["elapsed"]], t[["user.self"]] + t[["sys.self"]], loss, "\\n")',
+    file, mode, mode, rank, fit$beta, fit$solver, maxit, mode)
   out <- system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(code)), stdout = TRUE,
                  env = paste0("R_LIBS=", lib))
-  as.numeric(strsplit(trimws(out[length(out)]), " +")[[1]])
+  v <- suppressWarnings(as.numeric(strsplit(trimws(out[length(out)]), " +")[[1]]))
+  list(base = v[1], peak = v[2], elapsed = v[3], cpu = v[4], loss = v[5])
 }
 
-# the configurations: in memory once per fit, then each file with this
-# build and, if given, the old one
-configs <- list(list(label = "memory", mode = "memory", file = files[[1]], lib = new_lib))
-for (ch in chunks) {
-  configs[[length(configs) + 1L]] <- list(label = paste0("hdf5 ", ch), mode = "hdf5", file = files[[ch]],
-                                          lib = new_lib)
-  if (nzchar(old_lib)) {
-    configs[[length(configs) + 1L]] <- list(label = paste0("hdf5 ", ch, " old"), mode = "hdf5",
-                                            file = files[[ch]], lib = old_lib)
+dd_speed <- function(file, direct) {
+  args <- c(paste0("if=", file), "of=/dev/null", "bs=16M", if (direct) "iflag=direct")
+  out <- suppressWarnings(system2("dd", args, stdout = TRUE, stderr = TRUE))
+  line <- grep("copied", out, value = TRUE)
+  secs <- as.numeric(sub(".*copied, ([0-9.e+-]+) s.*", "\\1", line))
+  file.size(file) / secs / 1e9
+}
+
+med <- function(v) sprintf("%.3f [%.3f, %.3f]", stats::median(v), min(v), max(v))
+
+if ("memory" %in% parts) {
+  m <- env_num("BLOCKS_BIG_ROWS", 20000)
+  n <- env_num("BLOCKS_BIG_COLS", 20000)
+  iters <- env_num("BLOCKS_BIG_ITERS", 3)
+  file <- write_file(m, n)
+  size_mb <- 8 * m * n / 2^20
+  cat(sprintf("\n== memory: %d x %d doubles (%.0f MB in memory), rank %d, %d iterations, default block size ==\n",
+              m, n, size_mb, rank, iters))
+  invisible(dd_speed(file, FALSE))
+  base <- child(file, "open")
+  cat(sprintf("baseline child (packages loaded, file open): VmHWM %.0f MB   load %s\n", base$peak, load_avg()))
+  for (fit in fits) {
+    r <- child(file, "hdf5", fit, iters)
+    over <- r$peak - base$peak
+    cat(sprintf("beta = %g %-4s  VmHWM %.0f MB, over the baseline %.0f MB = %.3f x the matrix (target < 0.15)  %.0f s  loss %.8g  load %s\n",
+                fit$beta, fit$solver, r$peak, over, over / size_mb, r$elapsed, r$loss, load_avg()))
   }
 }
 
-size_mb <- m * n * 8 / 2^20
-cat(sprintf("rank %d, block size %g MB, %d iterations, %d repeats (median [min, max])\n", rank, block_mb,
-            iters, reps))
-for (fit in fits) {
-  per_it <- matrix(NA_real_, reps, length(configs))
-  peak <- matrix(NA_real_, reps, length(configs))
-  loss <- numeric(length(configs))
+if ("time" %in% parts) {
+  m <- env_num("BLOCKS_ROWS", 8000)
+  n <- env_num("BLOCKS_COLS", 8000)
+  iters <- env_num("BLOCKS_ITERS", 4)
+  reps <- env_num("BLOCKS_REPS", 3)
+  file <- write_file(m, n)
+  gb <- 8 * m * n / 1e9
+  cat(sprintf("\n== time: %d x %d doubles (%.2f GB), rank %d, %d iterations, %d repeats, median [min, max] ==\n",
+              m, n, gb, rank, iters, reps))
+  res <- list()
+  read <- matrix(NA_real_, reps, 2)
+  dd <- matrix(NA_real_, reps, 2)
   for (r in seq_len(reps)) {
-    for (c in seq_along(configs)) {
-      cf <- configs[[c]]
-      one <- child(cf$file, cf$mode, cf$lib, fit, 1)
-      full <- child(cf$file, cf$mode, cf$lib, fit, iters)
-      per_it[r, c] <- (full[3] - one[3]) / (iters - 1)
-      peak[r, c] <- full[2] - full[1]
-      loss[c] <- full[4]
+    cat(sprintf("repeat %d: load %s\n", r, load_avg()))
+    for (f in seq_along(fits)) {
+      for (mode in c("memory", "hdf5")) {
+        one <- child(file, mode, fits[[f]], 1)
+        full <- child(file, mode, fits[[f]], iters)
+        key <- paste(f, mode)
+        res[[key]] <- rbind(res[[key]], c(elapsed = (full$elapsed - one$elapsed) / (iters - 1),
+                                          cpu = (full$cpu - one$cpu) / (iters - 1), loss = full$loss))
+      }
     }
+    rd <- child(file, "read")
+    read[r, ] <- c(rd$elapsed, rd$cpu)
+    dd[r, ] <- c(dd_speed(file, FALSE), dd_speed(file, TRUE))
   }
-  mem <- stats::median(per_it[, 1])
-  for (c in seq_along(configs)) {
-    s <- per_it[, c]
-    cat(sprintf(paste0("beta = %g %-4s  %-16s  %.3f s/iteration [%.3f, %.3f]  %.2f x in memory  ",
-                       "peak over baseline %5.0f MB (%.3f x the matrix)  loss %.8g\n"),
-                fit$beta, fit$solver, configs[[c]]$label, stats::median(s), min(s), max(s),
-                stats::median(s) / mem, max(peak[, c]), max(peak[, c]) / size_mb, loss[c]))
+  cat(sprintf("load at the end %s\n", load_avg()))
+  for (f in seq_along(fits)) {
+    mem <- res[[paste(f, "memory")]]
+    h5 <- res[[paste(f, "hdf5")]]
+    cat(sprintf("beta = %g %-4s  s/iteration elapsed: memory %s  hdf5 %s  ratio %.2f;  CPU: memory %s  hdf5 %s  ratio %.2f;  loss %.10g vs %.10g\n",
+                fits[[f]]$beta, fits[[f]]$solver, med(mem[, 1]), med(h5[, 1]),
+                stats::median(h5[, 1]) / stats::median(mem[, 1]), med(mem[, 2]), med(h5[, 2]),
+                stats::median(h5[, 2]) / stats::median(mem[, 2]), mem[1, 3], h5[1, 3]))
   }
+  cat(sprintf("one read-only pass over the blocks: elapsed %s s (%.2f GB/s), CPU %s s (%.2f GB/s)\n",
+              med(read[, 1]), gb / stats::median(read[, 1]), med(read[, 2]), gb / stats::median(read[, 2])))
+  cat(sprintf("dd of the file: page cache warm %s GB/s, O_DIRECT (the device) %s GB/s\n", med(dd[, 1]), med(dd[, 2])))
 }

@@ -171,6 +171,7 @@ void data_read(SEXP dense, SEXP sparse, int m, int n, nmf_data *X);
 void data_read_held_out(SEXP hold, nmf_data *X);
 void data_init(nmf_data *d, int nrow, int ncol);
 void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r);
+void data_transpose_into(const nmf_data *in, nmf_data *out, int need_cols, int r, double *dst);
 void data_count_positive(nmf_data *d);
 
 /* product.c: A (r x ncol) = G (r x nrow) %*% X (nrow x ncol) */

@@ -122,16 +122,19 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
  *   HALS (Cichocki & Phan 2009): A[k, i] = sum_j h_kj x_ij = (H t(X))[k, i]
  *   and the Gram matrix H t(H) (less the held-out columns' outer products),
  * held-out entries left out; each sum splits over blocks of columns.
- * C_block_w_share(data, wt, hb, control) returns one column block's shares
- * list(num, den) (r x m each; den NULL for HALS), from mu.c's store mode or
- * product.c's product on the block's transposed view (no copy of sparse
- * data); R/blocks.R adds them in block order.  C_block_w_step(hold, dims,
+ * C_block_w_share(data, wt, hb, control, tbuf) returns one column block's
+ * shares list(num, den) (r x m each; den NULL for HALS), from mu.c's store
+ * mode or product.c's product on the block's transposed view (no copy of
+ * sparse data); R/blocks.R adds them in block order.  MU's dense transposed
+ * copy of the block goes to tbuf (a double vector of the block's length,
+ * the fit's own, reused for every block) when given, else to R_alloc
+ * memory.  C_block_w_step(hold, dims,
  * wt, h, num, den, control) then takes the W half's step from the totals,
  * exactly as in memory: MU's ratio with its EPS_DEN floor and exponent,
  * HALS's column sweeps (hals_half with the product given).  hold: the
  * held-out pattern of t(X) (its columns are the rows of X), dims = c(n, m).
  * control = list(solver, beta, inner, inner_tol, l1, l2, threads). */
-SEXP C_block_w_share(SEXP data, SEXP wt, SEXP hb, SEXP control)
+SEXP C_block_w_share(SEXP data, SEXP wt, SEXP hb, SEXP control, SEXP tbuf)
 {
     int solver = (int) ctl_num(control, "solver"), threads = (int) ctl_num(control, "threads");
     double beta = ctl_num(control, "beta");
@@ -154,7 +157,13 @@ SEXP C_block_w_share(SEXP data, SEXP wt, SEXP hb, SEXP control)
     } else {
         den = PROTECT(allocMatrix(REALSXP, r, m)); nprotect++;
         nmf_plan plan = driver_plan(solver, &X, beta, r, &sw);
-        data_transpose(&X, &Xt, plan.copy, r);
+        double *dst = NULL;
+        if (plan.copy && X.dense && !isNull(tbuf)) {
+            if (!isReal(tbuf) || XLENGTH(tbuf) != (R_xlen_t) X.nrow * X.ncol)
+                error("internal error: the transposed buffer does not match the block");
+            dst = REAL(tbuf);
+        }
+        data_transpose_into(&X, &Xt, plan.copy, r, dst);
         /* store mode leaves F as it is; F is a copy all the same, so the
          * caller's matrix is never written to */
         SEXP F = PROTECT(duplicate(wt)); nprotect++;
@@ -227,4 +236,47 @@ SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, S
     SET_VECTOR_ELT(out, 1, ScalarReal(sweeps));
     UNPROTECT(nprotect);
     return out;
+}
+
+/* C_block_prepare(buf, src, scale, hi, hj): a dense block of columns in the
+ * layout the entries above read, made in place in buf (an m x nc double
+ * matrix that R/blocks.R allocates once per block shape for one fit and
+ * reuses for every block of that shape, never a user's object, so it is
+ * written to here as rhdf5's H5Dread(buf =) writes to it): buf = src / scale
+ * (src NULL: buf already holds the block's values as read; a double or
+ * integer array of the block's length otherwise, integer NA becoming NA),
+ * then the entries (hi[t], hj[t]) (0-based, held out or NA) set to zero.
+ * The scale is an exact power of two, so the division is exact and the
+ * values are those of the scaled copy in memory (prepare_data()), bit for
+ * bit.  Returns NULL. */
+SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
+{
+    if (!isReal(buf) || !isMatrix(buf)) error("internal error: the block buffer must be a double matrix");
+    R_xlen_t len = XLENGTH(buf);
+    int m = nrows(buf), nc = ncols(buf);
+    double sc = asReal(scale);
+    if (!(sc > 0) || !R_FINITE(sc)) error("internal error: the scale must be positive");
+    double *b = REAL(buf);
+    if (!isNull(src)) {
+        if (XLENGTH(src) != len) error("internal error: the block does not match its buffer");
+        if (isReal(src)) {
+            const double *v = REAL(src);
+            for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] / sc;
+        } else if (isInteger(src)) {
+            const int *v = INTEGER(src);
+            for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] == NA_INTEGER ? NA_REAL : v[t] / sc;
+        } else {
+            error("internal error: a block must be double or integer");
+        }
+    } else if (sc != 1.0) {
+        for (R_xlen_t t = 0; t < len; t++) b[t] /= sc;
+    }
+    if (TYPEOF(hi) != INTSXP || TYPEOF(hj) != INTSXP || XLENGTH(hi) != XLENGTH(hj))
+        error("internal error: held-out indices must be integer vectors of one length");
+    const int *ii = INTEGER(hi), *jj = INTEGER(hj);
+    for (R_xlen_t t = 0; t < XLENGTH(hi); t++) {
+        if (ii[t] < 0 || ii[t] >= m || jj[t] < 0 || jj[t] >= nc) error("internal error: held-out index out of the block");
+        b[ii[t] + (size_t) jj[t] * m] = 0.0;
+    }
+    return R_NilValue;
 }

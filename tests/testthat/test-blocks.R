@@ -38,6 +38,7 @@ reset_reads <- function() {
   e$reads <- 0
   e$largest <- 0
   e$row_reads <- 0
+  e$direct_reads <- 0
 }
 
 solvers <- list(list(beta = 2, solver = "hals"), list(beta = 1, solver = "mu"),
@@ -569,4 +570,166 @@ test_that("a checkpointed survey of an HDF5 matrix resumes to the uninterrupted 
   # another hold-out fraction is another survey
   expect_error(suppressMessages(nmf_rank(X, 2:3, beta = 1, folds = 2, nrun = 1, seed = 4, maxit = 30, tol = 0,
                                          fraction = 0.2, checkpoint = dir)), "fraction")
+})
+
+# Issue 24 at scale: dense column blocks read into buffers reused for the
+# whole fit (an HDF5Matrix of doubles straight through HDF5's H5Dread), the
+# scale and held-out zeros applied in C, a chunk-aligned grid.
+
+# a double HDF5 file (the direct path) chunked by columns, 7 per chunk
+h5_double <- function(x) {
+  storage.mode(x) <- "double"
+  HDF5Array::writeHDF5Array(x, tempfile(fileext = ".h5"), name = "x", chunkdim = c(nrow(x), 7L),
+                            with.dimnames = TRUE)
+}
+
+test_that("C_block_prepare scales and zeroes in place as blk / sc does in R", {
+  set.seed(3)
+  src <- matrix(rpois(24, 5), 4, 6)
+  src[2, 3] <- NA
+  hi <- c(0L, 3L, 1L)
+  hj <- c(0L, 5L, 2L)
+  sc <- 2^-3
+  for (s in list(src, src + 0.25)) {
+    ref <- s / sc
+    ref[cbind(hi + 1L, hj + 1L)] <- 0
+    buf <- matrix(0, 4, 6)
+    .Call(betanmf:::C_block_prepare, buf, s, sc, hi, hj)
+    expect_identical(buf, ref)
+    # values already in the buffer (as H5Dread leaves them)
+    buf2 <- s + 0
+    storage.mode(buf2) <- "double"
+    .Call(betanmf:::C_block_prepare, buf2, NULL, sc, hi, hj)
+    expect_identical(buf2, ref)
+  }
+  expect_error(.Call(betanmf:::C_block_prepare, matrix(0, 4, 5), src, 1, integer(0), integer(0)), "internal error")
+  expect_error(.Call(betanmf:::C_block_prepare, matrix(0, 4, 6), src, 1, 4L, 0L), "internal error")
+})
+
+test_that("an HDF5Matrix of doubles is read directly, giving the in-memory iterates", {
+  skip_blocks()
+  x <- block_counts() + 0
+  set.seed(5)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  xna <- x
+  xna[sample(length(x), 40)] <- NA
+  X <- h5_double(x)
+  Xna <- h5_double(xna)
+  expect_false(is.null(betanmf:::h5_direct(X)))
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  for (s in solvers) {
+    info <- sprintf("%s, beta = %g", s$solver, s$beta)
+    for (mk in list(NULL, mask)) {
+      a <- nmf(x, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, mask = mk)
+      reset_reads()
+      b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, mask = mk)
+      expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+      expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+      expect_equal(b$trace$loss, a$trace$loss, tolerance = 1e-10, label = info)
+      # every column block came through H5Dread
+      expect_gt(betanmf:::blocks_env$direct_reads, 50, label = info)
+      expect_identical(betanmf:::blocks_env$direct_reads, betanmf:::blocks_env$reads - betanmf:::blocks_env$row_reads,
+                       label = info)
+    }
+    a <- nmf(xna, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, missing = "mask")
+    b <- nmf(Xna, 3, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, missing = "mask")
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+  }
+  expect_error(nmf(Xna, 3, beta = 1), "40 NA value")
+  # not direct: integers in the file, a delayed operation, sparse storage;
+  # those still give the in-memory iterates through extract_array()
+  expect_null(betanmf:::h5_direct(h5_matrix(block_counts())))
+  expect_null(betanmf:::h5_direct(X * 2))
+  expect_null(betanmf:::h5_direct(X[, 1:20]))
+  expect_null(betanmf:::h5_direct(h5_matrix(block_counts(), sparse = TRUE)))
+  a <- nmf(x[, 1:20] * 2, 3, beta = 2, maxit = 30, tol = 0, seed = 1)
+  reset_reads()
+  b <- nmf(X[, 1:20] * 2, 3, beta = 2, maxit = 30, tol = 0, seed = 1)
+  expect_identical(betanmf:::blocks_env$direct_reads, 0)
+  expect_lt(rel_diff(b$h, a$h), 1e-10)
+})
+
+test_that("column blocks are chunk-aligned and fill the block size", {
+  skip_blocks()
+  X <- h5_double(block_counts())
+  # 60 rows: 4800 bytes are 10 columns of doubles, rounded down to the
+  # 7-column chunks
+  old <- small_blocks(4800)
+  on.exit(restore_blocks(old), add = TRUE)
+  B <- betanmf:::prepare_data(X, beta = 1)$blocks
+  starts <- vapply(B$cvps, function(vp) betanmf:::vp_range(vp, 2)[1], 1L)
+  widths <- vapply(B$cvps, function(vp) length(betanmf:::vp_range(vp, 2)), 1L)
+  expect_identical(starts, seq(1L, 45L, by = 7L))
+  expect_identical(widths, c(rep(7L, 6), 3L))
+  # a block size below one chunk: one chunk per block
+  small_blocks(800)
+  B <- betanmf:::prepare_data(X, beta = 1)$blocks
+  expect_identical(length(B$cvps), 7L)
+})
+
+test_that("a fit's iterations allocate no block-sized memory", {
+  skip_blocks()
+  skip_if_not(capabilities("profmem"), "R built without memory profiling")
+  set.seed(2)
+  x <- matrix(rpois(400 * 63, 6), 400, 63) + 0
+  X <- h5_double(x)
+  # blocks of 7 columns: 2800 doubles (22400 bytes); the allocations of a
+  # block's size (a block read, a scaled or transposed copy) are counted,
+  # nothing else in an iteration has that size (the factors are 3 x 400
+  # and 3 x 63; the kernels' scratch chunks are 1 MiB)
+  bytes <- 8 * 400 * 7
+  old <- small_blocks(bytes)
+  on.exit(restore_blocks(old), add = TRUE)
+  big <- function(maxit, beta, solver) {
+    f <- tempfile()
+    utils::Rprofmem(f, threshold = bytes)
+    nmf(X, 3, beta = beta, solver = solver, maxit = maxit, tol = 0, seed = 1)
+    utils::Rprofmem(NULL)
+    lines <- grep("^[0-9]+ ?:", readLines(f), value = TRUE)
+    size <- as.numeric(sub(" ?:.*", "", lines))
+    sum(size >= bytes & size < bytes + 1024)
+  }
+  for (s in solvers[1:3]) {
+    info <- sprintf("%s, beta = %g", s$solver, s$beta)
+    # 9 blocks per pass: ten more iterations read 90 more blocks, with
+    # no allocation of their size
+    expect_identical(big(12, s$beta, s$solver), big(2, s$beta, s$solver), label = info)
+  }
+})
+
+test_that("dense data: the checks and the scale take one pass, the whole set-up six", {
+  skip_blocks()
+  x <- block_counts()
+  set.seed(5)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  xna <- x
+  xna[sample(length(x), 40)] <- NA
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  for (X in list(h5_double(x), h5_matrix(x))) {
+    ncb <- length(betanmf:::prepare_data(X, beta = 1)$blocks$cvps)
+    for (s in solvers[1:2]) {
+      reset_reads()
+      nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 1, tol = 0, seed = 1)
+      # the checks and the scale, the range finder's four products, the
+      # start's loss with the first W sums, then the one iteration
+      expect_identical(betanmf:::blocks_env$reads, 7 * ncb)
+    }
+  }
+  # the scale, the mean and the column sums from that pass, with held-out
+  # entries (mask, NA) left out: as in memory, and as in plain R
+  for (mk in list(NULL, mask)) {
+    a <- betanmf:::prepare_data(xna, beta = 1, mask = mk, missing = "mask")
+    b <- betanmf:::prepare_data(h5_double(xna), beta = 1, mask = mk, missing = "mask")
+    held <- is.na(xna) | (if (is.null(mk)) FALSE else mk)
+    xz <- xna
+    xz[held] <- 0
+    expect_identical(b$scale, a$scale)
+    expect_identical(b$n_obs, a$n_obs)
+    expect_equal(b$n_obs, length(x) - sum(held))
+    expect_equal(b$blocks$colsums, unname(colSums(xz)) / b$scale, tolerance = 1e-14)
+    expect_equal(b$blocks$mean_x, sum(xz) / b$scale / b$n_obs, tolerance = 1e-14)
+  }
 })
