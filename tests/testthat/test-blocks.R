@@ -733,3 +733,25 @@ test_that("dense data: the checks and the scale take one pass, the whole set-up 
     expect_equal(b$blocks$mean_x, sum(xz) / b$scale / b$n_obs, tolerance = 1e-14)
   }
 })
+
+test_that("a survey fold's held-out entries are left out of a dense file's sums, as in memory", {
+  skip_blocks()
+  # the set-up pass of dense column blocks (direct reads) must zero the
+  # fold rule's entries, or the scale, column sums and mean of a fold
+  # would count the held-out values the fit never sees
+  old <- small_blocks(300 * 8 * 10)
+  on.exit(restore_blocks(old), add = TRUE)
+  set.seed(31)
+  x <- matrix(rpois(300 * 40, 3), 300, 40)
+  X <- h5_double(x)
+  rule <- betanmf:::block_fold_rule(X, 7L, 0.1)
+  held <- betanmf:::fold_rule_mask(X, rule)
+  a <- betanmf:::prepare_data(x, beta = 1, mask = held)
+  b <- betanmf:::prepare_data(X, beta = 1, mask = rule)
+  xz <- x
+  xz[held] <- 0
+  expect_identical(b$n_obs, a$n_obs)
+  expect_identical(b$scale, a$scale)
+  expect_equal(b$blocks$mean_x, sum(xz) / b$scale / b$n_obs, tolerance = 1e-14)
+  expect_equal(b$blocks$colsums, colSums(xz) / b$scale, tolerance = 1e-14)
+})
