@@ -527,6 +527,7 @@ test_that("nmf_rank() on an HDF5 matrix is the in-memory survey of the same held
 
 test_that("a TENxMatrix survey with screened restarts is the in-memory survey", {
   skip_blocks()
+  skip_on_cran() # minutes of rhdf5 reads: run by make extended-tests
   x <- survey_counts(60, 45, lonely = 3)
   X <- tenx_matrix(x)
   old <- small_blocks()
