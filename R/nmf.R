@@ -367,10 +367,9 @@ nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, 
   }
   # minimum volume: one absolute weight for every run, Leplat's relative
   # rule at the first run's start (its stream's first draws), so the runs'
-  # objectives compare; a single run (lam = 0) takes it from its own start,
-  # the same draws, in the same .Call
+  # objectives compare
   lam <- 0
-  if (volume > 0 && nrun > 1L) {
+  if (volume > 0) {
     start1 <- with_stream(streams[[1]], start_of())
     lam <- run_solver(d, start1$w, start1$h, beta, solver, utils::modifyList(ctl, list(maxit = 0L)), FALSE,
                       threads, FALSE, volume = volume)$lam
