@@ -20,7 +20,11 @@
  * that forms the new y (and the next coordinate's gradient), so the usual
  * step costs one pass with one division per entry; when the bound cannot
  * decide (a step to the bound that empties some y), the exact change with
- * logarithms decides, and a step that does not lower phi is halved.
+ * logarithms decides, and a step that does not lower phi is halved.  At a
+ * step to the bound the new y is the other coordinates' share of y, summed
+ * afresh (not y - f_k g_k, which cancels to a rounding residue where
+ * coordinate k made all of y): a y emptied at a positive x is an infinite
+ * loss, whatever the last bits of y.
  *
  * Each column is gathered once per sweep into contiguous arrays (its
  * positive entries and the matching rows of G, one coordinate after
@@ -162,13 +166,29 @@ void cd_column_body(const double *gz, const double *gz2, int r, int nz, int nzp,
                 if (d > 0.0 || (M + l2) * -d <= 2.0 * grad) {
                     accepted = 1;
                 } else {
-                    /* the exact change of phi; ratio <= -1 empties a y_i
-                     * with x_i > 0: infinite loss */
+                    /* the exact change of phi; a step that empties a y_i
+                     * with x_i > 0 is an infinite loss.  A step to the
+                     * bound (d = -f_k) leaves y_i the other coordinates'
+                     * share, rest = sum_{l != k} f_l g_li, summed afresh:
+                     * y_i - f_k g_ki cancels where coordinate k made all of
+                     * y_i, leaving a rounding residue of either sign, and a
+                     * positive residue would pass for a finite (and large)
+                     * gain, so that whether the column empties would turn
+                     * on the last bit of y_i (and differ between storages) */
                     double change = d * (s[k] + l1 + l2 * (f[k] + 0.5 * d));
+                    int to_bound = d == -f[k];
                     for (int t = 0; t < nz && R_FINITE(change); t++) {
                         if (g[t] == 0.0 || xv[t] == 0.0) continue;
-                        double yt = y[t] < EPS_Y ? EPS_Y : y[t], ratio = g[t] * d / yt;
-                        change -= (ratio > -1.0) ? xv[t] * log1p(ratio) : R_NegInf;
+                        if (to_bound) {
+                            double rest = 0.0;
+                            for (int l = 0; l < r; l++)
+                                if (l != k) rest += f[l] * gz[(size_t) l * nzp + t];
+                            /* -log(rest / (rest + f_k g_ki)) */
+                            change += (rest > 0.0) ? xv[t] * log1p(f[k] * g[t] / rest) : R_PosInf;
+                        } else {
+                            double yt = y[t] < EPS_Y ? EPS_Y : y[t], ratio = g[t] * d / yt;
+                            change -= (ratio > -1.0) ? xv[t] * log1p(ratio) : R_NegInf;
+                        }
                     }
                     if (change <= 0.0) accepted = 1;
                     else d *= 0.5;

@@ -329,6 +329,38 @@ test_that("coordinate descent never increases the loss and meets the KKT conditi
   expect_lte(fit$loss, mu$loss * (1 + 1e-7))
 })
 
+test_that("a coordinate-descent step to the bound never empties the model at a positive entry", {
+  # Columns with one positive entry and large column sums of G: the Newton
+  # steps go to the bound, coordinate after coordinate, until one coordinate
+  # alone makes y at that entry; its step to the bound would empty y there
+  # (an infinite loss).  y - f_k g_k leaves a rounding residue of either
+  # sign, and a positive one used to pass for a finite gain: about a third
+  # of these columns ended all zero, the loss infinite, and which ones
+  # turned on the last bit of y (so a fit in blocks, whose start differs by
+  # rounding, parted from the fit in memory).
+  set.seed(1)
+  r <- 3
+  m <- 8L
+  n <- 400L
+  g <- matrix(stats::runif(r * m, 0.5, 2), r, m)
+  x <- matrix(0, m, n)
+  x[1, ] <- stats::runif(n, 0.01, 0.2)
+  f0 <- matrix(stats::runif(r * n, 0.5, 2), r, n)
+  col_kl <- function(f) colSums(ifelse(x > 0, x * log(x / crossprod(g, f)), 0) - x + crossprod(g, f))
+  data <- list(dense = x, sparse = NULL, dims = c(m, n), hold = NULL)
+  ctl <- list(solver = 3L, beta = 1, inner = 1L, inner_tol = 0, l1 = 0, l2 = 0, threads = 1L, update = TRUE,
+              loss = FALSE)
+  for (baseline in c(FALSE, TRUE)) {
+    old <- betanmf:::simd_baseline(baseline)
+    f <- .Call(betanmf:::C_block_half, data, f0, g, ctl)$f
+    betanmf:::simd_baseline(old)
+    info <- if (baseline) "baseline build" else "machine's build"
+    expect_true(all(crossprod(g, f)[1, ] > 0), label = info)
+    expect_true(all(col_kl(f) <= col_kl(f0)), label = info)
+    expect_equal(f, ref_cd_half(x, f0, g), tolerance = 1e-12, label = info)
+  }
+})
+
 test_that("coordinate descent is the beta = 1 default, on dense and sparse data alike, masked or not", {
   p <- planted(20, 25, 2, seed = 32)
   expect_identical(nmf(p$x, 2, beta = 1, seed = 1)$solver, "cd")
