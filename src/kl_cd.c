@@ -42,6 +42,7 @@
 #include "kernels.h"
 #include <math.h>
 #include <string.h>
+#include <float.h>
 
 /* the per-column buffers of one thread */
 typedef struct cd_work {
@@ -225,6 +226,7 @@ typedef struct {
     const double *G, *gs, *Gc, *Gc2;
     double *buf, *s, *F, l1, l2;
     int *ibuf;
+    unsigned char *mark; /* per thread, nrow flags of held-out rows, all 0 between uses */
 } cd_half;
 
 /* Column j of F, on the calling thread.  Sparse data: its cnt stored
@@ -303,9 +305,33 @@ static void cd_column(const cd_half *c, int j, const int *ri, const double *rx, 
         gz = w.gz; gz2 = w.gz2;
     }
     for (int k = 0; k < r; k++) sk[k] = c->gs[k];
-    if (X->hp)
-        for (int t = X->hp[j]; t < X->hp[j + 1]; t++)
+    if (X->hp && X->hp[j + 1] > X->hp[j]) {
+        int h0 = X->hp[j], h1 = X->hp[j + 1];
+        for (int t = h0; t < h1; t++)
             for (int k = 0; k < r; k++) sk[k] -= c->G[k + (size_t) X->hi[t] * r];
+        /* s_k = the column sum less the held-out rows' share.  Where the
+         * observed share is zero, or below the rounding of that
+         * subtraction (at most (nrow + held) ulps of the column sum), the
+         * difference is a residue of either sign, and the sign of s_k
+         * decides whether f_k goes to the bound (a column without positive
+         * entries, a coordinate without curvature): those s_k are summed
+         * afresh over the observed rows, so a zero share is exactly zero */
+        double tol = ((double) nrow + (h1 - h0) + 2) * DBL_EPSILON;
+        int redo = 0;
+        for (int k = 0; k < r; k++) redo |= c->gs[k] > 0.0 && sk[k] <= tol * c->gs[k];
+        if (redo) {
+            unsigned char *held = c->mark + (size_t) tid * nrow;
+            for (int t = h0; t < h1; t++) held[X->hi[t]] = 1;
+            for (int k = 0; k < r; k++) {
+                if (!(c->gs[k] > 0.0 && sk[k] <= tol * c->gs[k])) continue;
+                double sum = 0.0;
+                for (int i = 0; i < nrow; i++)
+                    if (!held[i]) sum += c->G[k + (size_t) i * r];
+                sk[k] = sum;
+            }
+            for (int t = h0; t < h1; t++) held[X->hi[t]] = 0;
+        }
+    }
     double *f = c->F + (size_t) j * r;
     if (nz == 0) {
         /* no positive entry: the loss is linear (plus the penalties) in
@@ -396,6 +422,11 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
     c.buf = (double *) scratch_alloc((size_t) nthr * (2 * r + 5) * nrp + 1, sizeof(double));
     c.ibuf = (int *) scratch_alloc((size_t) nthr * nrp + 1, sizeof(int));
     c.s = (double *) scratch_alloc((size_t) nthr * r, sizeof(double));
+    c.mark = NULL;
+    if (X->hp) {
+        c.mark = (unsigned char *) scratch_alloc((size_t) nthr * nrow + 1, 1);
+        memset(c.mark, 0, (size_t) nthr * nrow + 1);
+    }
     if (X->sparse_trans) {
         cd_half_blocks(&c, nthr);
         return;
