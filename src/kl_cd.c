@@ -20,7 +20,11 @@
  * that forms the new y (and the next coordinate's gradient), so the usual
  * step costs one pass with one division per entry; when the bound cannot
  * decide (a step to the bound that empties some y), the exact change with
- * logarithms decides, and a step that does not lower phi is halved.
+ * logarithms decides, and a step that does not lower phi is halved.  At a
+ * step to the bound the new y is the other coordinates' share of y, summed
+ * afresh (not y - f_k g_k, which cancels to a rounding residue where
+ * coordinate k made all of y): a y emptied at a positive x is an infinite
+ * loss, whatever the last bits of y.
  *
  * Each column is gathered once per sweep into contiguous arrays (its
  * positive entries and the matching rows of G, one coordinate after
@@ -38,6 +42,7 @@
 #include "kernels.h"
 #include <math.h>
 #include <string.h>
+#include <float.h>
 
 /* the per-column buffers of one thread */
 typedef struct cd_work {
@@ -162,13 +167,29 @@ void cd_column_body(const double *gz, const double *gz2, int r, int nz, int nzp,
                 if (d > 0.0 || (M + l2) * -d <= 2.0 * grad) {
                     accepted = 1;
                 } else {
-                    /* the exact change of phi; ratio <= -1 empties a y_i
-                     * with x_i > 0: infinite loss */
+                    /* the exact change of phi; a step that empties a y_i
+                     * with x_i > 0 is an infinite loss.  A step to the
+                     * bound (d = -f_k) leaves y_i the other coordinates'
+                     * share, rest = sum_{l != k} f_l g_li, summed afresh:
+                     * y_i - f_k g_ki cancels where coordinate k made all of
+                     * y_i, leaving a rounding residue of either sign, and a
+                     * positive residue would pass for a finite (and large)
+                     * gain, so that whether the column empties would turn
+                     * on the last bit of y_i (and differ between storages) */
                     double change = d * (s[k] + l1 + l2 * (f[k] + 0.5 * d));
+                    int to_bound = d == -f[k];
                     for (int t = 0; t < nz && R_FINITE(change); t++) {
                         if (g[t] == 0.0 || xv[t] == 0.0) continue;
-                        double yt = y[t] < EPS_Y ? EPS_Y : y[t], ratio = g[t] * d / yt;
-                        change -= (ratio > -1.0) ? xv[t] * log1p(ratio) : R_NegInf;
+                        if (to_bound) {
+                            double rest = 0.0;
+                            for (int l = 0; l < r; l++)
+                                if (l != k) rest += f[l] * gz[(size_t) l * nzp + t];
+                            /* -log(rest / (rest + f_k g_ki)) */
+                            change += (rest > 0.0) ? xv[t] * log1p(f[k] * g[t] / rest) : R_PosInf;
+                        } else {
+                            double yt = y[t] < EPS_Y ? EPS_Y : y[t], ratio = g[t] * d / yt;
+                            change -= (ratio > -1.0) ? xv[t] * log1p(ratio) : R_NegInf;
+                        }
                     }
                     if (change <= 0.0) accepted = 1;
                     else d *= 0.5;
@@ -205,6 +226,7 @@ typedef struct {
     const double *G, *gs, *Gc, *Gc2;
     double *buf, *s, *F, l1, l2;
     int *ibuf;
+    unsigned char *mark; /* per thread, nrow flags of held-out rows, all 0 between uses */
 } cd_half;
 
 /* Column j of F, on the calling thread.  Sparse data: its cnt stored
@@ -283,9 +305,33 @@ static void cd_column(const cd_half *c, int j, const int *ri, const double *rx, 
         gz = w.gz; gz2 = w.gz2;
     }
     for (int k = 0; k < r; k++) sk[k] = c->gs[k];
-    if (X->hp)
-        for (int t = X->hp[j]; t < X->hp[j + 1]; t++)
+    if (X->hp && X->hp[j + 1] > X->hp[j]) {
+        int h0 = X->hp[j], h1 = X->hp[j + 1];
+        for (int t = h0; t < h1; t++)
             for (int k = 0; k < r; k++) sk[k] -= c->G[k + (size_t) X->hi[t] * r];
+        /* s_k = the column sum less the held-out rows' share.  Where the
+         * observed share is zero, or below the rounding of that
+         * subtraction (at most (nrow + held) ulps of the column sum), the
+         * difference is a residue of either sign, and the sign of s_k
+         * decides whether f_k goes to the bound (a column without positive
+         * entries, a coordinate without curvature): those s_k are summed
+         * afresh over the observed rows, so a zero share is exactly zero */
+        double tol = ((double) nrow + (h1 - h0) + 2) * DBL_EPSILON;
+        int redo = 0;
+        for (int k = 0; k < r; k++) redo |= c->gs[k] > 0.0 && sk[k] <= tol * c->gs[k];
+        if (redo) {
+            unsigned char *held = c->mark + (size_t) tid * nrow;
+            for (int t = h0; t < h1; t++) held[X->hi[t]] = 1;
+            for (int k = 0; k < r; k++) {
+                if (!(c->gs[k] > 0.0 && sk[k] <= tol * c->gs[k])) continue;
+                double sum = 0.0;
+                for (int i = 0; i < nrow; i++)
+                    if (!held[i]) sum += c->G[k + (size_t) i * r];
+                sk[k] = sum;
+            }
+            for (int t = h0; t < h1; t++) held[X->hi[t]] = 0;
+        }
+    }
     double *f = c->F + (size_t) j * r;
     if (nz == 0) {
         /* no positive entry: the loss is linear (plus the penalties) in
@@ -376,6 +422,11 @@ void kl_cd_half(const nmf_data *X, double *F, const double *G, int r, int sweeps
     c.buf = (double *) scratch_alloc((size_t) nthr * (2 * r + 5) * nrp + 1, sizeof(double));
     c.ibuf = (int *) scratch_alloc((size_t) nthr * nrp + 1, sizeof(int));
     c.s = (double *) scratch_alloc((size_t) nthr * r, sizeof(double));
+    c.mark = NULL;
+    if (X->hp) {
+        c.mark = (unsigned char *) scratch_alloc((size_t) nthr * nrow + 1, 1);
+        memset(c.mark, 0, (size_t) nthr * nrow + 1);
+    }
     if (X->sparse_trans) {
         cd_half_blocks(&c, nthr);
         return;

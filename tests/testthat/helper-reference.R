@@ -80,8 +80,9 @@ one_step <- function(x, w, h, beta, solver, ...) {
 # one coordinate-descent sweep for beta = 1 over the columns of f (r x n)
 # given g (r x m) and data x (m x n), Hsieh & Dhillon (2011): projected Newton
 # steps, a step towards zero accepted when the curvature bound
-# (M + l2) |d| <= 2 phi'(0) or the exact change says it lowers the loss,
-# halved otherwise; observed = FALSE entries are left out
+# (M + l2) |d| <= 2 phi'(0) or the exact change says it lowers the loss
+# (a step that empties the model at a positive entry never does), halved
+# otherwise; observed = FALSE entries are left out
 ref_cd_half <- function(x, f, g, observed = NULL, l1 = 0, l2 = 0) {
   eps <- 1e-50
   if (is.null(observed)) observed <- matrix(TRUE, nrow(x), ncol(x))
@@ -107,9 +108,17 @@ ref_cd_half <- function(x, f, g, observed = NULL, l1 = 0, l2 = 0) {
         if ((m_curv + l2) * -d <= 2 * grad) {
           ok <- TRUE
         } else {
-          u <- (gk * d / yy)[gk != 0]
-          change <- d * (s[k] + l1 + l2 * (ff[k] + d / 2)) -
-            if (any(u <= -1)) -Inf else sum(xx[gk != 0] * log1p(u))
+          nzg <- gk != 0
+          if (d == -ff[k]) {
+            # to the bound: y becomes the other coordinates' share, summed
+            # afresh; zero at a positive entry is an infinite loss
+            rest <- drop(crossprod(gp[-k, nzg, drop = FALSE], ff[-k]))
+            gain <- if (any(rest <= 0)) -Inf else -sum(xx[nzg] * log1p(ff[k] * gk[nzg] / rest))
+          } else {
+            u <- (gk * d / yy)[nzg]
+            gain <- if (any(u <= -1)) -Inf else sum(xx[nzg] * log1p(u))
+          }
+          change <- d * (s[k] + l1 + l2 * (ff[k] + d / 2)) - gain
           if (change <= 0) ok <- TRUE else d <- d / 2
         }
       }

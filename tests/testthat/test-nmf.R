@@ -329,6 +329,65 @@ test_that("coordinate descent never increases the loss and meets the KKT conditi
   expect_lte(fit$loss, mu$loss * (1 + 1e-7))
 })
 
+test_that("a coordinate-descent step to the bound never empties the model at a positive entry", {
+  # Columns with one positive entry and large column sums of G: the Newton
+  # steps go to the bound, coordinate after coordinate, until one coordinate
+  # alone makes y at that entry; its step to the bound would empty y there
+  # (an infinite loss).  y - f_k g_k leaves a rounding residue of either
+  # sign, and a positive one used to pass for a finite gain: about a third
+  # of these columns ended all zero, the loss infinite, and which ones
+  # turned on the last bit of y (so a fit in blocks, whose start differs by
+  # rounding, parted from the fit in memory).
+  set.seed(1)
+  r <- 3
+  m <- 8L
+  n <- 400L
+  g <- matrix(stats::runif(r * m, 0.5, 2), r, m)
+  x <- matrix(0, m, n)
+  x[1, ] <- stats::runif(n, 0.01, 0.2)
+  f0 <- matrix(stats::runif(r * n, 0.5, 2), r, n)
+  col_kl <- function(f) colSums(ifelse(x > 0, x * log(x / crossprod(g, f)), 0) - x + crossprod(g, f))
+  data <- list(dense = x, sparse = NULL, dims = c(m, n), hold = NULL)
+  ctl <- list(solver = 3L, beta = 1, inner = 1L, inner_tol = 0, l1 = 0, l2 = 0, threads = 1L, update = TRUE,
+              loss = FALSE)
+  for (baseline in c(FALSE, TRUE)) {
+    old <- betanmf:::simd_baseline(baseline)
+    f <- .Call(betanmf:::C_block_half, data, f0, g, ctl)$f
+    betanmf:::simd_baseline(old)
+    info <- if (baseline) "baseline build" else "machine's build"
+    expect_true(all(crossprod(g, f)[1, ] > 0), label = info)
+    expect_true(all(col_kl(f) <= col_kl(f0)), label = info)
+    expect_equal(f, ref_cd_half(x, f0, g), tolerance = 1e-12, label = info)
+  }
+})
+
+test_that("coordinate descent reads a zero observed column sum of G as zero, whatever the held-out rows", {
+  # s_k, the sum of g_k over a column's observed rows, is the column sum
+  # less the held-out rows' share: here (0.1 + 0.2) - 0.1 - 0.2, a residue
+  # of 2.8e-17, not 0.  Its sign decides f_k where the loss is linear in
+  # f_k (column 1: no positive entry; column 2: g_k = 0 at the positive
+  # one): a positive residue sent f_k to the bound, a negative one would
+  # have kept it, so the step turned on rounding.  With s_k = 0 the loss
+  # does not depend on f_k, which stays.
+  g <- rbind(c(0, 0, 0, 0.1, 0.2), c(1, 2, 1, 3, 1))
+  x <- cbind(c(0, 0, 0, 5, 7), c(2, 0, 0, 5, 7))
+  held <- matrix(c(FALSE, FALSE, FALSE, TRUE, TRUE), 5, 2)
+  xz <- x
+  xz[held] <- 0
+  f0 <- matrix(c(0.7, 0.4, 0.7, 0.4), 2, 2)
+  data <- list(dense = xz, sparse = NULL, dims = c(5L, 2L), hold = list(p = c(0L, 2L, 4L), i = c(3L, 4L, 3L, 4L)))
+  ctl <- list(solver = 3L, beta = 1, inner = 1L, inner_tol = 0, l1 = 0, l2 = 0, threads = 1L, update = TRUE,
+              loss = FALSE)
+  f <- .Call(betanmf:::C_block_half, data, f0, g, ctl)$f
+  ref <- ref_cd_half(xz, f0, g, observed = !held)
+  expect_identical(f[1, ], c(0.7, 0.7))
+  expect_equal(f, ref, tolerance = 1e-12)
+  # sparse storage of the same column
+  sp <- methods::as(Matrix::Matrix(xz, sparse = TRUE), "CsparseMatrix")
+  data_sp <- list(dense = NULL, sparse = list(p = sp@p, i = sp@i, x = sp@x), dims = c(5L, 2L), hold = data$hold)
+  expect_identical(.Call(betanmf:::C_block_half, data_sp, f0, g, ctl)$f, f)
+})
+
 test_that("coordinate descent is the beta = 1 default, on dense and sparse data alike, masked or not", {
   p <- planted(20, 25, 2, seed = 32)
   expect_identical(nmf(p$x, 2, beta = 1, seed = 1)$solver, "cd")
