@@ -302,67 +302,67 @@ KATTR static void KFN(fuse_update)(double *F, int r, int j0, int j1, const doubl
 }
 
 /* ---- minimum volume (mu_minvol_half, mu.c): passes over the rows of
- * F = t(W), the r columns of W in the lanes of NV vectors (struct mv_rows
- * has the arrays; rows below n_fast are read with whole vectors, whose
- * lanes past r hold the next row's entries and are never used) ---- */
+ * F = t(W), four columns of W in the lanes of one vector.  A kernel takes
+ * the vectors v (columns [4 v, 4 v + 4)) one after another, each over all
+ * its rows, so one build serves every rank up to 32 with its sums in
+ * registers; lanes past r are never used.  Rows below n_fast are read with
+ * whole vectors from column 4 v, which stay inside the r x m arrays; the
+ * others through a padded copy (a branch per row, taken only at the end).
+ * The helpers (one row, one phi) are inlined into their one kernel each. ---- */
 
-/* one row's w~ (f), P (den), Q (num) and a2 = lam2 Y+ w~, b2 = lam2 Y- w~,
- * the sums over l in order as mv_columns's */
+/* lanes [4 v, 4 v + 4) of row i of the r x m array X, zero past r */
 KATTR static inline __attribute__((always_inline))
-void KFN(mv_row)(const double *f, const double *num, const double *den, const double *YP, const double *YM,
-                 int r, v4 lam2, v4 *w0, v4 *P, v4 *Q, v4 *a2, v4 *b2, const int NV)
+void KFN(mv_lanes)(v4 *out, const double *X, size_t i, int r, int v, size_t n_fast)
 {
-    const int rp = 4 * NV;
-    v4 ap[MAXV], bm[MAXV];
-    UNROLL for (int v = 0; v < NV; v++) {
-        VLOAD(w0[v], f + 4 * v);
-        VLOAD(P[v], den + 4 * v);
-        VLOAD(Q[v], num + 4 * v);
-        ap[v] = bm[v] = VSET1(0.0);
-    }
-    for (int l = 0; l < r; l++) {
-        v4 fl = VSET1(f[l]);
-        UNROLL for (int v = 0; v < NV; v++) {
-            v4 yp, ym;
-            VLOAD(yp, YP + (size_t) l * rp + 4 * v);
-            VLOAD(ym, YM + (size_t) l * rp + 4 * v);
-            ap[v] += yp * fl;
-            bm[v] += ym * fl;
-        }
-    }
-    UNROLL for (int v = 0; v < NV; v++) {
-        a2[v] = lam2 * ap[v];
-        b2[v] = lam2 * bm[v];
+    const double *x = X + i * r + 4 * v;
+    if (i < n_fast) VLOAD(*out, x);
+    else {
+        double p[4];
+        for (int k = 0; k < 4; k++) p[k] = 4 * v + k < r ? x[k] : 0.0;
+        VLOAD(*out, p);
     }
 }
 
-/* the rows [i0, i1) of mv_pass_body, TAIL: through padded copies */
+/* lanes [4 v, 4 v + 4) of one row's w~ (w0), P (den), Q (num) and a2 =
+ * lam2 Y+ w~, b2 = lam2 Y- w~, the sums over l in order as mv_columns's */
 KATTR static inline __attribute__((always_inline))
-void KFN(mv_pass_rows)(const struct mv_rows *a, size_t i0, size_t i1, v4 *g, v4 *dg, v4 *g2, v4 *smin,
-                       const v4 *mu, const int TAIL, const int NV)
+void KFN(mv_row)(const struct mv_rows *a, size_t i, int v, v4 *w0, v4 *P, v4 *Q, v4 *a2, v4 *b2)
 {
-    const int r = a->r, rp = 4 * NV, kl = a->kl;
-    const double *F = a->F, *NUM = a->NUM, *DEN = a->DEN, *YP = a->YP, *YM = a->YM;
-    double *RHO = a->RHO, *TS = a->TS, *HS = a->ID;
-    const v4 zero = VSET1(0.0), one = VSET1(1.0), two = VSET1(2.0), four = VSET1(4.0);
+    const int r = a->r, rp = 4 * a->nv;
+    const double *f = a->F + i * r, *yp = a->YP + 4 * v, *ym = a->YM + 4 * v;
+    KFN(mv_lanes)(w0, a->F, i, r, v, a->n_fast);
+    KFN(mv_lanes)(P, a->DEN, i, r, v, a->n_fast);
+    KFN(mv_lanes)(Q, a->NUM, i, r, v, a->n_fast);
+    v4 ap = VSET1(0.0), bm = VSET1(0.0);
+    for (int l = 0; l < r; l++) {
+        v4 fl = VSET1(f[l]), y, z;
+        VLOAD(y, yp + (size_t) l * rp);
+        VLOAD(z, ym + (size_t) l * rp);
+        ap += y * fl;
+        bm += z * fl;
+    }
     const v4 lam2 = VSET1(a->lam2);
-    double pf[4 * MAXV], pn[4 * MAXV], pd[4 * MAXV];
-    for (size_t i = i0; i < i1; i++) {
-        const double *f = F + i * r, *num = NUM + i * r, *den = DEN + i * r;
-        if (TAIL) {
-            for (int k = 0; k < rp; k++) {
-                pf[k] = k < r ? f[k] : 0.0;
-                pn[k] = k < r ? num[k] : 0.0;
-                pd[k] = k < r ? den[k] : 0.0;
-            }
-            f = pf; num = pn; den = pd;
-        }
-        v4 w0[MAXV], P[MAXV], Q[MAXV], a2[MAXV], b2[MAXV];
-        KFN(mv_row)(f, num, den, YP, YM, r, lam2, w0, P, Q, a2, b2, NV);
-        UNROLL for (int v = 0; v < NV; v++) {
-            v4 A, B, C;
-            if (kl) { A = a2[v]; B = P[v] + mu[v]; C = Q[v] + b2[v]; }
-            else { A = P[v] + a2[v]; B = mu[v] - Q[v]; C = b2[v]; }
+    *a2 = lam2 * ap;
+    *b2 = lam2 * bm;
+}
+
+/* One Newton pass of mv_closed (mu.c) for every column at once, rows
+ * [i0, i1): each entry's root rho(mu), -rho' = rho / s and rho'' / 2 =
+ * C / s^3 into RHO, TS and ID (rp a row), and per lane the sums of w~ rho,
+ * w~ rho / s, the smallest s of an entry with w~ > 0 and rho > 0, and the
+ * sum of w~ C / s^3 into acc[0, rp, 2 rp, 3 rp) */
+KATTR static void KFN(mv_pass)(const struct mv_rows *a, size_t i0, size_t i1, double *acc)
+{
+    const int rp = 4 * a->nv, kl = a->kl;
+    const v4 zero = VSET1(0.0), one = VSET1(1.0), two = VSET1(2.0), four = VSET1(4.0);
+    for (int v = 0; v < a->nv; v++) {
+        v4 g = zero, dg = zero, g2 = zero, smin = VSET1(HUGE_VAL), mu;
+        VLOAD(mu, a->mu + 4 * v);
+        for (size_t i = i0; i < i1; i++) {
+            v4 w0, P, Q, a2, b2, A, B, C;
+            KFN(mv_row)(a, i, v, &w0, &P, &Q, &a2, &b2);
+            if (kl) { A = a2; B = P + mu; C = Q + b2; }
+            else { A = P + a2; B = mu - Q; C = b2; }
             v4 sq = KT(B * B + four * A * C);
             v4i pos = VCMP(KWIDE, B, >=, zero);
             v4 num = VBLEND(pos, two * C, sq - B), den = VBLEND(pos, B + sq, two * A);
@@ -371,93 +371,60 @@ void KFN(mv_pass_rows)(const struct mv_rows *a, size_t i0, size_t i1, v4 *g, v4 
             v4 rr = num * sq * inv, t = num * inv;
             /* rho'' / 2 = C / s^3, with 1 / s = den inv */
             v4 is = den * inv, h = C * is * is * is;
-            VSTORE(RHO + i * rp + 4 * v, rr);
-            VSTORE(TS + i * rp + 4 * v, t);
-            VSTORE(HS + i * rp + 4 * v, h);
-            v4i valid = VCMP(KWIDE, w0[v], !=, zero);
-            g[v] += VBLEND(valid, w0[v] * rr, zero);
-            dg[v] += VBLEND(valid, w0[v] * t, zero);
-            g2[v] += VBLEND(valid, w0[v] * h, zero);
-            v4i low = valid & VCMP(KWIDE, rr, >, zero) & VCMP(KWIDE, sq, <, smin[v]);
-            smin[v] = VBLEND(low, sq, smin[v]);
+            size_t o = i * rp + 4 * v;
+            VSTORE(a->RHO + o, rr);
+            VSTORE(a->TS + o, t);
+            VSTORE(a->ID + o, h);
+            v4i valid = VCMP(KWIDE, w0, !=, zero);
+            g += VBLEND(valid, w0 * rr, zero);
+            dg += VBLEND(valid, w0 * t, zero);
+            g2 += VBLEND(valid, w0 * h, zero);
+            v4i low = valid & VCMP(KWIDE, rr, >, zero) & VCMP(KWIDE, sq, <, smin);
+            smin = VBLEND(low, sq, smin);
         }
-    }
-}
-
-/* One Newton pass of mv_closed (mu.c) for every column at once, rows
- * [i0, i1): each entry's root rho(mu), -rho' = rho / s and rho'' / 2 =
- * C / s^3 into RHO, TS and ID (rp a row), and per lane the sums of w~ rho,
- * w~ rho / s, the smallest s of an entry with w~ > 0 and rho > 0, and the
- * sum of w~ C / s^3 into acc[0, rp, 2 rp, 3 rp) */
-KATTR static inline __attribute__((always_inline))
-void KFN(mv_pass_body)(const struct mv_rows *a, size_t i0, size_t i1, double *acc, const int NV)
-{
-    const int rp = 4 * NV;
-    v4 g[MAXV], dg[MAXV], g2[MAXV], smin[MAXV], mu[MAXV];
-    UNROLL for (int v = 0; v < NV; v++) {
-        g[v] = dg[v] = g2[v] = VSET1(0.0);
-        smin[v] = VSET1(HUGE_VAL);
-        VLOAD(mu[v], a->mu + 4 * v);
-    }
-    size_t im = i1 < a->n_fast ? i1 : (i0 > a->n_fast ? i0 : a->n_fast);
-    KFN(mv_pass_rows)(a, i0, im, g, dg, g2, smin, mu, 0, NV);
-    KFN(mv_pass_rows)(a, im, i1, g, dg, g2, smin, mu, 1, NV);
-    UNROLL for (int v = 0; v < NV; v++) {
-        VSTORE(acc + 4 * v, g[v]);
-        VSTORE(acc + rp + 4 * v, dg[v]);
-        VSTORE(acc + 2 * rp + 4 * v, smin[v]);
-        VSTORE(acc + 3 * rp + 4 * v, g2[v]);
+        VSTORE(acc + 4 * v, g);
+        VSTORE(acc + rp + 4 * v, dg);
+        VSTORE(acc + 2 * rp + 4 * v, smin);
+        VSTORE(acc + 3 * rp + 4 * v, g2);
     }
 }
 
 /* The new rows [i0, i1), w~ max(rho - (rho / s) d + (C / s^3) d^2, 0)
  * (rho(mu + d) to second order, d = step; w~ where w~ = 0), into W (rp a
  * row), and per lane their sums into acc[0, rp) */
-KATTR static inline __attribute__((always_inline))
-void KFN(mv_write_body)(const struct mv_rows *a, size_t i0, size_t i1, double *acc, const int NV)
+KATTR static void KFN(mv_write)(const struct mv_rows *a, size_t i0, size_t i1, double *acc)
 {
-    const int r = a->r, rp = 4 * NV;
-    const double *F = a->F, *RHO = a->RHO, *TS = a->TS, *HS = a->ID;
-    double *W = a->W;
-    size_t nf = a->n_fast;
+    const int r = a->r, rp = 4 * a->nv;
     const v4 zero = VSET1(0.0);
-    v4 s[MAXV], st[MAXV], st2[MAXV];
-    UNROLL for (int v = 0; v < NV; v++) {
-        s[v] = zero;
-        VLOAD(st[v], a->step + 4 * v);
-        st2[v] = st[v] * st[v];
-    }
-    for (size_t i = i0; i < i1; i++) {
-        const double *f = F + i * r;
-        double pf[4 * MAXV];
-        if (i >= nf) {
-            for (int k = 0; k < rp; k++) pf[k] = k < r ? f[k] : 0.0;
-            f = pf;
-        }
-        UNROLL for (int v = 0; v < NV; v++) {
+    for (int v = 0; v < a->nv; v++) {
+        v4 s = zero, st, st2;
+        VLOAD(st, a->step + 4 * v);
+        st2 = st * st;
+        for (size_t i = i0; i < i1; i++) {
             v4 w0, rho, t, h;
-            VLOAD(w0, f + 4 * v);
-            VLOAD(rho, RHO + i * rp + 4 * v);
-            VLOAD(t, TS + i * rp + 4 * v);
-            VLOAD(h, HS + i * rp + 4 * v);
-            v4 c = rho - t * st[v] + h * st2[v];
+            size_t o = i * rp + 4 * v;
+            KFN(mv_lanes)(&w0, a->F, i, r, v, a->n_fast);
+            VLOAD(rho, a->RHO + o);
+            VLOAD(t, a->TS + o);
+            VLOAD(h, a->ID + o);
+            v4 c = rho - t * st + h * st2;
             c = VBLEND(VCMP(KWIDE, c, >, zero), c, zero);
             v4 wn = VBLEND(VCMP(KWIDE, w0, !=, zero), w0 * c, w0);
-            s[v] += wn;
-            VSTORE(W + i * rp + 4 * v, wn);
+            s += wn;
+            VSTORE(a->W + o, wn);
         }
+        VSTORE(acc + 4 * v, s);
     }
-    UNROLL for (int v = 0; v < NV; v++) VSTORE(acc + 4 * v, s[v]);
 }
 
 /* phi and phi' (mv_phi, mu.c) of four entries at rho, in the same
- * operations; p2 = rho^(beta - 2) by the power chain (N2 = 2 (beta - 2), a
- * half-integer exponent; N2 = -1: sqrt(rho) / rho, which shares mv_phi's
- * division 1 / rho, within an ulp of 1 / sqrt(rho)) or, N2 = 0 with
- * half = 0, by pow_beta lane by lane; at rho = 1 (first) 1 / rho and p2
- * are 1 */
+ * operations; p2 = rho^(beta - 2) by the power chain (n2 = 2 (beta - 2), a
+ * half-integer exponent; n2 = -1: sqrt(rho) / rho, which shares mv_phi's
+ * division 1 / rho, within an ulp of 1 / sqrt(rho)) or, without half, by
+ * pow_beta lane by lane; at rho = 1 (first) 1 / rho and p2 are 1.  The
+ * exponent's cases are branches on values fixed for the whole pass. */
 KATTR static inline __attribute__((always_inline))
-void KFN(mv_phi4)(v4 rho, v4 P, v4 Q, v4 a2, v4 b2, double beta, int half, int first, const int N2, v4 *phi,
+void KFN(mv_phi4)(v4 rho, v4 P, v4 Q, v4 a2, v4 b2, double beta, int half, int first, int n2, v4 *phi,
                   v4 *dphi)
 {
     const v4 one = VSET1(1.0);
@@ -465,8 +432,8 @@ void KFN(mv_phi4)(v4 rho, v4 P, v4 Q, v4 a2, v4 b2, double beta, int half, int f
     if (first) ir = p2 = one;
     else {
         ir = one / rho;
-        if (half && N2 == -1) p2 = KT(rho) * ir;
-        else if (half) KFN(vpow_chain)(&p2, &rho, N2);
+        if (half && n2 == -1) p2 = KT(rho) * ir;
+        else if (half) KFN(vpow_chain)(&p2, &rho, n2);
         else p2 = (v4){pow_beta(rho[0], beta - 2.0), pow_beta(rho[1], beta - 2.0), pow_beta(rho[2], beta - 2.0),
                        pow_beta(rho[3], beta - 2.0)};
     }
@@ -486,47 +453,36 @@ void KFN(mv_phi4)(v4 rho, v4 P, v4 Q, v4 a2, v4 b2, double beta, int half, int f
 }
 
 /* One pass of mv_joint (mu.c) for every column at once, rows [i0, i1):
- * unless a->first, each entry of a column still open (a->open, 1 a lane)
+ * unless a->first, each entry of a column still open (a->step, 1 a lane)
  * takes its Newton step from the last pass's phi / phi' at the multiplier
  * a->mu (rho_i -= (phi_i + mu) / phi_i', in log rho where that would more
  * than halve or double it); then phi and 1 / phi' at the new rho.  RHO,
- * FV, ID hold rho, phi, 1 / phi' (rp a row; a->first: rho = 1).  Per lane
+ * TS, ID hold rho, phi, 1 / phi' (rp a row; a->first: rho = 1).  Per lane
  * into acc: the sums of w~ rho, w~ phi / phi', w~ / phi' and whether a
  * step exceeded 1e-7 rho (1) or not (0). */
-KATTR static inline __attribute__((always_inline))
-void KFN(mv_joint_rows)(const struct mv_rows *a, size_t i0, size_t i1, v4 *sr, v4 *sf, v4 *sd, v4i *big,
-                        const v4 *mu, const v4i *open, const int TAIL, const int N2, const int NV)
+KATTR static void KFN(mv_joint)(const struct mv_rows *a, size_t i0, size_t i1, double *acc)
 {
-    const int r = a->r, rp = 4 * NV, first = a->first, half = a->half;
-    const double *F = a->F, *NUM = a->NUM, *DEN = a->DEN, *YP = a->YP, *YM = a->YM;
-    double *RHO = a->RHO, *FV = a->TS, *ID = a->ID;
+    const int rp = 4 * a->nv, first = a->first, half = a->half, n2 = a->n2;
     const double beta = a->beta;
     const v4 zero = VSET1(0.0), one = VSET1(1.0), lo = VSET1(-0.5), tiny = VSET1(1e-7);
-    const v4 lam2 = VSET1(a->lam2);
-    double pf[4 * MAXV], pn[4 * MAXV], pd[4 * MAXV];
-    for (size_t i = i0; i < i1; i++) {
-        const double *f = F + i * r, *num = NUM + i * r, *den = DEN + i * r;
-        if (TAIL) {
-            for (int k = 0; k < rp; k++) {
-                pf[k] = k < r ? f[k] : 0.0;
-                pn[k] = k < r ? num[k] : 0.0;
-                pd[k] = k < r ? den[k] : 0.0;
-            }
-            f = pf; num = pn; den = pd;
-        }
-        v4 w0[MAXV], P[MAXV], Q[MAXV], a2[MAXV], b2[MAXV];
-        KFN(mv_row)(f, num, den, YP, YM, r, lam2, w0, P, Q, a2, b2, NV);
-        UNROLL for (int v = 0; v < NV; v++) {
-            double *rp_i = RHO + i * rp + 4 * v, *fp_i = FV + i * rp + 4 * v, *ip_i = ID + i * rp + 4 * v;
-            v4i valid = VCMP(KWIDE, w0[v], !=, zero);
+    for (int v = 0; v < a->nv; v++) {
+        v4 sr = zero, sf = zero, sd = zero, mu, o;
+        VLOAD(mu, a->mu + 4 * v);
+        VLOAD(o, a->step + 4 * v); /* 1 where the column is open */
+        v4i open = VCMP(KWIDE, o, !=, zero), big = open & ~open;
+        for (size_t i = i0; i < i1; i++) {
+            v4 w0, P, Q, a2, b2;
+            KFN(mv_row)(a, i, v, &w0, &P, &Q, &a2, &b2);
+            size_t off = i * rp + 4 * v;
+            v4i valid = VCMP(KWIDE, w0, !=, zero);
             v4 rho = one;
             if (!first) {
                 v4 r0, fv, id;
-                VLOAD(r0, rp_i);
-                VLOAD(fv, fp_i);
-                VLOAD(id, ip_i);
-                v4 step = -(fv + mu[v]) * id;
-                v4i move = valid & open[v];
+                VLOAD(r0, a->RHO + off);
+                VLOAD(fv, a->TS + off);
+                VLOAD(id, a->ID + off);
+                v4 step = -(fv + mu) * id;
+                v4i move = valid & open;
                 v4i in = VCMP(KWIDE, step, >, lo * r0) & VCMP(KWIDE, step, <, r0);
                 rho = VBLEND(move, r0 + step, r0);
                 v4i out = move & ~in;
@@ -538,82 +494,24 @@ void KFN(mv_joint_rows)(const struct mv_rows *a, size_t i0, size_t i1, v4 *sr, v
                         }
                 /* settled: every step of the column within 1e-7 of rho */
                 v4 as = VBLEND(VCMP(KWIDE, step, <, zero), -step, step);
-                big[v] |= move & ~VCMP(KWIDE, as, <=, tiny * r0);
+                big |= move & ~VCMP(KWIDE, as, <=, tiny * r0);
             }
             v4 phi, dphi;
-            KFN(mv_phi4)(rho, P[v], Q[v], a2[v], b2[v], beta, half, first, N2, &phi, &dphi);
+            KFN(mv_phi4)(rho, P, Q, a2, b2, beta, half, first, n2, &phi, &dphi);
             v4 id = one / dphi;
-            VSTORE(rp_i, rho);
-            VSTORE(fp_i, phi);
-            VSTORE(ip_i, id);
-            sr[v] += VBLEND(valid, w0[v] * rho, zero);
-            sf[v] += VBLEND(valid, w0[v] * phi * id, zero);
-            sd[v] += VBLEND(valid, w0[v] * id, zero);
+            VSTORE(a->RHO + off, rho);
+            VSTORE(a->TS + off, phi);
+            VSTORE(a->ID + off, id);
+            sr += VBLEND(valid, w0 * rho, zero);
+            sf += VBLEND(valid, w0 * phi * id, zero);
+            sd += VBLEND(valid, w0 * id, zero);
         }
+        VSTORE(acc + 4 * v, sr);
+        VSTORE(acc + rp + 4 * v, sf);
+        VSTORE(acc + 2 * rp + 4 * v, sd);
+        VSTORE(acc + 3 * rp + 4 * v, VBLEND(big, one, zero));
     }
 }
-
-KATTR static inline __attribute__((always_inline))
-void KFN(mv_joint_n2)(const struct mv_rows *a, size_t i0, size_t i1, double *acc, const int N2, const int NV)
-{
-    const int rp = 4 * NV;
-    v4 sr[MAXV], sf[MAXV], sd[MAXV], mu[MAXV];
-    v4i big[MAXV], open[MAXV];
-    UNROLL for (int v = 0; v < NV; v++) {
-        sr[v] = sf[v] = sd[v] = VSET1(0.0);
-        VLOAD(mu[v], a->mu + 4 * v);
-        v4 o;
-        VLOAD(o, a->step + 4 * v); /* 1 where the column is open */
-        open[v] = VCMP(KWIDE, o, !=, VSET1(0.0));
-        big[v] = open[v] & ~open[v];
-    }
-    size_t im = i1 < a->n_fast ? i1 : (i0 > a->n_fast ? i0 : a->n_fast);
-    KFN(mv_joint_rows)(a, i0, im, sr, sf, sd, big, mu, open, 0, N2, NV);
-    KFN(mv_joint_rows)(a, im, i1, sr, sf, sd, big, mu, open, 1, N2, NV);
-    UNROLL for (int v = 0; v < NV; v++) {
-        VSTORE(acc + 4 * v, sr[v]);
-        VSTORE(acc + rp + 4 * v, sf[v]);
-        VSTORE(acc + 2 * rp + 4 * v, sd[v]);
-        v4 b = VBLEND(big[v], VSET1(1.0), VSET1(0.0));
-        VSTORE(acc + 3 * rp + 4 * v, b);
-    }
-}
-
-/* beta = 1.5 (N2 = -1), the common case, with its chain straight-line */
-KATTR static inline __attribute__((always_inline))
-void KFN(mv_joint_body)(const struct mv_rows *a, size_t i0, size_t i1, double *acc, const int NV)
-{
-    if (a->half && a->n2 == -1) KFN(mv_joint_n2)(a, i0, i1, acc, -1, NV);
-    else KFN(mv_joint_n2)(a, i0, i1, acc, a->n2, NV);
-}
-
-#define MV_BODY(BODY, a, i0, i1, acc, nv) \
-    switch (nv) {                         \
-    case 1: BODY(a, i0, i1, acc, 1); break; \
-    case 2: BODY(a, i0, i1, acc, 2); break; \
-    case 3: BODY(a, i0, i1, acc, 3); break; \
-    case 4: BODY(a, i0, i1, acc, 4); break; \
-    case 5: BODY(a, i0, i1, acc, 5); break; \
-    case 6: BODY(a, i0, i1, acc, 6); break; \
-    case 7: BODY(a, i0, i1, acc, 7); break; \
-    default: BODY(a, i0, i1, acc, 8); break; \
-    }
-
-KATTR static void KFN(mv_pass)(const struct mv_rows *a, size_t i0, size_t i1, double *acc)
-{
-    MV_BODY(KFN(mv_pass_body), a, i0, i1, acc, a->nv)
-}
-
-KATTR static void KFN(mv_write)(const struct mv_rows *a, size_t i0, size_t i1, double *acc)
-{
-    MV_BODY(KFN(mv_write_body), a, i0, i1, acc, a->nv)
-}
-
-KATTR static void KFN(mv_joint)(const struct mv_rows *a, size_t i0, size_t i1, double *acc)
-{
-    MV_BODY(KFN(mv_joint_body), a, i0, i1, acc, a->nv)
-}
-#undef MV_BODY
 
 /* S (4 x 4, lanes past r unused) = F F' and the row sums of F (r x m,
  * r <= 4) with the sums in registers: S[a, b] and S[b, a] add the same
