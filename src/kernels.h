@@ -47,7 +47,7 @@ typedef struct {
     /* and minimum volume's passes over the rows of t(W), W's columns in
      * the lanes (mu_minvol_half) */
     void (*mv_pass)(const struct mv_rows *a, size_t i0, size_t i1, double *acc);
-    void (*mv_write)(const struct mv_rows *a, size_t i0, size_t i1, double *acc);
+    void (*mv_write)(const struct mv_rows *a, size_t i0, size_t i1);
     void (*mv_joint)(const struct mv_rows *a, size_t i0, size_t i1, double *acc);
     void (*mv_gram)(const double *F, int r, size_t m, size_t n_fast, double *S, double *tot);
     /* hals.c: the inner sweeps of 16 columns in vector lanes */

@@ -141,20 +141,22 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
 
 /* minimum volume's passes over the rows of F = t(W) (mu_minvol_half, at
  * the end of this file; mu_template.h's mv_pass, mv_write): F, NUM, DEN are
- * r x m (row i at i r), YP and YM rp x r (column l of Y's positive and
- * negative parts at l rp, zero past r), mu and step rp (one lane per column
- * of W), RHO, TS (mv_joint: phi), ID (mv_joint: 1 / phi') and W (the
- * write pass's new rows) rp x m; beta, n2 = 2 (beta - 2) where that is an
- * integer (half), and first (mv_joint's first pass: rho = 1).
+ * r x m (row i at i r; den_one: DEN is one row of rp, every row's), YP and YM rp x r (column l of Y's positive and
+ * negative parts at l rp, zero past r), mu, step and scale rp (one lane per
+ * column of W), RHO, TS (mv_joint: phi), ID (mv_joint: 1 / phi') rp x m;
+ * Fw is F, which the write pass overwrites (times_w: its entries are w~
+ * rho, not w~ times rho's expansion); beta, n2 = 2 (beta - 2) where that is
+ * an integer (half), and first (mv_joint's first pass: rho = 1, or with
+ * warm the roots RHO holds from the last solve).
  * The rows below n_fast are read with whole vectors, which stay inside the
  * r x m arrays; the others through a padded copy. */
 struct mv_rows {
-    const double *F, *NUM, *DEN, *YP, *YM, *mu, *step;
-    double *RHO, *TS, *W, *ID;
+    const double *F, *NUM, *DEN, *YP, *YM, *mu, *step, *scale;
+    double *RHO, *TS, *ID, *Fw;
     size_t m, n_fast;
-    int r, nv, kl;
+    int r, nv, kl, den_one;
     double lam2, beta;
-    int n2, half, first;
+    int n2, half, first, times_w, warm;
 };
 
 /* the builds of the fused passes and the vector update, one per target */
@@ -252,8 +254,8 @@ static void mu_half_fused(const nmf_data *X, double *F, const double *G, int r, 
 /* the W half on the user's array.  Xt: the W half's view of dense data
  * (dense_trans: Xt->dense is the user's m x n array, Xt->ncol = m);
  * F = t(W), r x m; G = H, r x n */
-static void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
-                               double l1, double l2, int threads, double *ONUM, double *ODEN)
+static int mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
+                              double l1, double l2, int threads, double *ONUM, double *ODEN)
 {
     size_t m = (size_t) Xt->ncol, n = (size_t) Xt->nrow;
     int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
@@ -285,14 +287,14 @@ static void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, i
         }
     }
     if (ONUM) {
-        /* the min-volume update's terms (beta = 1: the denominator is gs) */
-        if (kl)
-            for (size_t i = 0; i < m; i++)
-                for (int k = 0; k < r; k++) ODEN[k + i * r] = gs[k];
-        return;
+        /* the min-volume update's terms; beta = 1: the denominator of every
+         * row is gs, stored once in ODEN's first row (returns 1) */
+        if (kl) for (int k = 0; k < r; k++) ODEN[k] = gs[k];
+        return kl;
     }
     /* the update needs every row's sums first (F is read by all rows' y) */
     fuse_update(F, r, 0, (int) m, NUM, DEN, kl ? gs : NULL, l1, l2, gam);
+    return 0;
 }
 
 static void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
@@ -378,17 +380,16 @@ nmf_plan mu_plan(const nmf_data *X, double beta, int r, const nmf_switches *sw)
 
 /* The half update of F, or with ONUM (r x ncol) only its numerators and
  * denominators stored there and in ODEN, F left as it is (the min-volume
- * W half, mu_minvol_half) */
-static void half(const nmf_data *X, double *F, const double *G, int r, double beta, double l1,
-                 double l2, int fused, int threads, double *ONUM, double *ODEN)
+ * W half, mu_minvol_half).  Returns 1 when every column's denominators are
+ * those of the first (beta = 1 without held-out entries, the fused pass),
+ * stored there only; else 0. */
+static int half(const nmf_data *X, double *F, const double *G, int r, double beta, double l1,
+                double l2, int fused, int threads, double *ONUM, double *ODEN)
 {
-    if (X->dense_trans && fused) {
-        mu_half_fused_rows(X, F, G, r, beta, l1, l2, threads, ONUM, ODEN);
-        return;
-    }
+    if (X->dense_trans && fused) return mu_half_fused_rows(X, F, G, r, beta, l1, l2, threads, ONUM, ODEN);
     if (!X->p && !X->dense_trans && kernels_available(r)) {
         mu_half_dense(X, F, G, r, beta, l1, l2, fused, threads, ONUM, ODEN);
-        return;
+        return 0;
     }
     int nrow = X->nrow, ncol = X->ncol;
     int nthr = threads > 0 ? threads : 1;
@@ -502,6 +503,14 @@ static void half(const nmf_data *X, double *F, const double *G, int r, double be
             f[k] *= mu_step(ratio, gam);
         }
     }
+    return 0;
+}
+
+/* every column of the r x n array D its first (half()'s return 1) */
+static void den_rows(double *D, int r, int n)
+{
+    for (size_t j = 1; j < (size_t) n; j++)
+        for (int k = 0; k < r; k++) D[k + j * r] = D[k];
 }
 
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
@@ -516,7 +525,7 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
 void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
                    int threads, double *ONUM, double *ODEN)
 {
-    half(X, F, G, r, beta, 0.0, 0.0, fused, threads, ONUM, ODEN);
+    if (half(X, F, G, r, beta, 0.0, 0.0, fused, threads, ONUM, ODEN)) den_rows(ODEN, r, X->ncol);
 }
 
 /* ---- minimum volume: the W half of Leplat, Gillis & Ang (2020) ----
@@ -891,9 +900,10 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
 
 /* Rows [b0, b1) of MV_BLOCK rows each: a pass (mode 0: mv_closed's, 1:
  * mv_joint's, 2: the write pass), each block's sums into its own slot of
- * acc (4 rp a block), so that the column sums, added over the blocks in
+ * acc (MV_SLOTS rp a block), so that the column sums, added over the blocks in
  * order, do not depend on the number of threads */
 #define MV_BLOCK 1024
+#define MV_SLOTS 5 /* a block's sums: MV_SLOTS rp doubles */
 typedef struct {
     const struct mv_rows *rows;
     double *acc;
@@ -903,14 +913,14 @@ typedef struct {
 static long mv_blocks(const void *ctx, int t, int b0, int b1)
 {
     const mv_blocks_args *a = ctx;
-    size_t m = a->rows->m, rp4 = 16 * (size_t) a->rows->nv;
+    size_t m = a->rows->m, rp4 = (size_t) MV_SLOTS * 4 * a->rows->nv;
     (void) t;
     for (int b = b0; b < b1; b++) {
         size_t i0 = (size_t) b * MV_BLOCK, i1 = i0 + MV_BLOCK < m ? i0 + MV_BLOCK : m;
         double *acc = a->acc + (size_t) b * rp4;
         if (a->mode == 0) kern.mv_pass(a->rows, i0, i1, acc);
         else if (a->mode == 1) kern.mv_joint(a->rows, i0, i1, acc);
-        else kern.mv_write(a->rows, i0, i1, acc);
+        else kern.mv_write(a->rows, i0, i1);
     }
     return 0;
 }
@@ -919,7 +929,7 @@ static long mv_blocks(const void *ctx, int t, int b0, int b1)
 static double mv_sum(const double *acc, int nblk, int rp, int q, int k)
 {
     double s = 0.0;
-    for (int b = 0; b < nblk; b++) s += acc[(size_t) b * 4 * rp + (size_t) q * rp + k];
+    for (int b = 0; b < nblk; b++) s += acc[(size_t) b * MV_SLOTS * rp + (size_t) q * rp + k];
     return s;
 }
 
@@ -940,8 +950,8 @@ static double mv_sum(const double *acc, int nblk, int rp, int q, int k)
  * and the write pass applies its own last step.  Columns that do not settle
  * (or whose step is not finite) go to the nested search (mv_columns), from
  * F as it was. */
-static void mv_rows_solve(double *F, const double *NUM, const double *DEN, const double *Y, int r, int m,
-                          double beta, double lam, double *mu, const double *tot, int threads)
+static void mv_rows_solve(double *F, const double *NUM, double *DEN, int den_one, const double *Y, int r,
+                          int m, double beta, double lam, double *mu, const double *tot, int threads)
 {
     int nv = (r + 3) / 4, rp = 4 * nv, nblk = (m + MV_BLOCK - 1) / MV_BLOCK;
     int closed = beta == 1.0 || beta == 2.0, half = half_integer(beta - 2.0);
@@ -953,8 +963,10 @@ static void mv_rows_solve(double *F, const double *NUM, const double *DEN, const
             YM[k + l * rp] = y > 0.0 ? 0.0 : -y;
         }
     /* mup: each lane's multiplier in the passes; step: mv_closed's last
-     * step, or for mv_joint 1 where the column is still open */
-    double *mup = (double *) scratch_alloc((size_t) 2 * rp, sizeof(double)), *step = mup + rp;
+     * step, or mv_joint's lane state (0 settled, 1 a step and phi, 2 a step
+     * alone, 3 phi alone) */
+    double *mup = (double *) scratch_alloc((size_t) 3 * rp, sizeof(double)), *step = mup + rp;
+    double *scale = step + rp;
     int *state = (int *) scratch_alloc((size_t) r, sizeof(int)); /* 0 open, 1 settled, 2 fallback */
     int open = 0;
     for (int k = 0; k < r; k++) {
@@ -963,24 +975,35 @@ static void mv_rows_solve(double *F, const double *NUM, const double *DEN, const
     }
     for (int k = 0; k < rp; k++) {
         mup[k] = k < r ? mu[k] : 0.0;
-        step[k] = !closed && k < r && state[k] == 0 ? 1.0 : 0.0;
+        step[k] = !closed && k < r && state[k] == 0 ? 3.0 : 0.0;
     }
-    double *acc = (double *) scratch_alloc((size_t) nblk * 4 * rp, sizeof(double));
-    struct mv_rows rows = {F, NUM, DEN, YP, YM, mup, step,
+    double *acc = (double *) scratch_alloc((size_t) nblk * MV_SLOTS * rp, sizeof(double));
+    double *den1 = DEN;
+    if (den_one) {
+        den1 = (double *) scratch_alloc((size_t) rp, sizeof(double));
+        for (int k = 0; k < rp; k++) den1[k] = k < r ? DEN[k] : 0.0;
+    }
+    /* mv_joint's roots stay in the state for the next solve's start */
+    int warm = !closed && mu[r] != 0.0;
+    struct mv_rows rows = {F, NUM, den1, YP, YM, mup, step, scale,
+                           closed ? (double *) scratch_alloc((size_t) rp * m, sizeof(double)) : mu + r + 1,
                            (double *) scratch_alloc((size_t) rp * m, sizeof(double)),
-                           (double *) scratch_alloc((size_t) rp * m, sizeof(double)),
-                           (double *) scratch_alloc((size_t) rp * m, sizeof(double)),
-                           (double *) scratch_alloc((size_t) rp * m, sizeof(double)),
-                           (size_t) m, rows_fast(r, (size_t) m, rp), r, nv, beta == 1.0, 2.0 * lam, beta,
-                           half ? (int) (2.0 * (beta - 2.0)) : 0, half, 1};
+                           (double *) scratch_alloc((size_t) rp * m, sizeof(double)), F,
+                           (size_t) m, rows_fast(r, (size_t) m, rp), r, nv, beta == 1.0, den_one, 2.0 * lam, beta,
+                           half ? (int) (2.0 * (beta - 2.0)) : 0, half, 1, !closed, warm};
     mv_blocks_args ba = {&rows, acc, closed ? 0 : 1};
+    int evals[MAXV]; /* mv_joint: whether the pass takes phi in vector v */
     for (int it = 0; it < (closed ? 100 : 61) && open; it++) {
+        for (int v = 0; v < nv; v++) {
+            evals[v] = rows.first;
+            for (int k = 4 * v; k < 4 * v + 4; k++) evals[v] |= step[k] == 1.0 || step[k] == 3.0;
+        }
         parallel_ranges(nblk, threads, mv_blocks, &ba);
         for (int k = 0; k < r; k++) {
             if (state[k] != 0) continue;
             if (closed) {
                 double g = mv_sum(acc, nblk, rp, 0, k) - 1.0, dg = -mv_sum(acc, nblk, rp, 1, k), smin = R_PosInf;
-                for (int b = 0; b < nblk; b++) smin = fmin(smin, acc[(size_t) b * 4 * rp + 2 * rp + k]);
+                for (int b = 0; b < nblk; b++) smin = fmin(smin, acc[(size_t) b * MV_SLOTS * rp + 2 * rp + k]);
                 if (g == 0.0) { state[k] = 1; open--; mu[k] = mup[k]; continue; }
                 double st = -g / dg;
                 if (!R_FINITE(st)) { state[k] = 2; open--; continue; }
@@ -996,17 +1019,24 @@ static void mv_rows_solve(double *F, const double *NUM, const double *DEN, const
                 } else
                     mup[k] += st;
             } else {
-                /* the pass took the steps of the last multiplier: settled
-                 * if none exceeded 1e-7 rho (as mv_joint, the pass that
-                 * takes such steps is the last) */
-                if (it > 0 && mv_sum(acc, nblk, rp, 3, k) == 0.0) {
+                /* a pass that took the steps of the last multiplier:
+                 * settled if none exceeded 1e-7 rho (as mv_joint, the pass
+                 * that takes such steps is the last).  Newton's steps
+                 * square: after steps within 1e-4 rho the next are of the
+                 * order of 1e-8 rho, so the next pass takes them alone
+                 * (lane state 2), without phi at the new rho, and if they
+                 * do not settle after all, a pass takes phi alone (3) */
+                int lane = (int) step[k];
+                if (lane != 3 && mv_sum(acc, nblk, rp, 3, k) == 0.0) {
                     state[k] = 1; open--; step[k] = 0.0; mu[k] = mup[k];
                     continue;
                 }
+                if (!evals[k / 4]) { step[k] = 3.0; continue; }
                 double mk = (mv_sum(acc, nblk, rp, 0, k) - 1.0 - mv_sum(acc, nblk, rp, 1, k)) /
                             mv_sum(acc, nblk, rp, 2, k);
                 if (!R_FINITE(mk)) { state[k] = 2; open--; step[k] = 0.0; continue; }
                 mup[k] = mk;
+                step[k] = lane != 3 && mv_sum(acc, nblk, rp, 4, k) == 0.0 ? 2.0 : 1.0;
             }
         }
         rows.first = 0;
@@ -1017,6 +1047,7 @@ static void mv_rows_solve(double *F, const double *NUM, const double *DEN, const
     for (int k = 0; k < r; k++) {
         if (state[k] == 1) continue;
         if (!Wn) {
+            if (den_one) den_rows(DEN, r, m);
             double *Ys = (double *) scratch_alloc((size_t) 2 * r * r, sizeof(double));
             for (int q = 0; q < r * r; q++) {
                 Ys[q] = Y[q] > 0.0 ? Y[q] : 0.0;
@@ -1030,6 +1061,21 @@ static void mv_rows_solve(double *F, const double *NUM, const double *DEN, const
         }
         mv_columns(&fb, 0, k, k + 1);
     }
+    /* the new columns' sums, 1 to rounding, from the last pass's (where a
+     * column settled, the later passes repeated its values): sum w~ rho(mu +
+     * d) to second order, as the write pass takes each entry (no entry's
+     * expansion is negative at |d| <= MV_SETTLE s_min, so none is clamped),
+     * or mv_joint's sum w~ rho; the write pass divides by them, to make the
+     * sums exact for the next majoriser */
+    for (int k = 0; k < rp; k++) {
+        double sum = 1.0;
+        if (k < r && state[k] == 1 && tot[k] > 0.0) {
+            double d = closed ? step[k] : 0.0;
+            sum = mv_sum(acc, nblk, rp, 0, k);
+            if (closed) sum += -d * mv_sum(acc, nblk, rp, 1, k) + d * d * mv_sum(acc, nblk, rp, 3, k);
+        }
+        scale[k] = 1.0 / sum;
+    }
     /* mv_joint's new entries are w~ rho: its step 0, and TS and ID (phi
      * and 1 / phi') replaced by RHO, finite */
     if (!closed) {
@@ -1037,35 +1083,39 @@ static void mv_rows_solve(double *F, const double *NUM, const double *DEN, const
         rows.TS = rows.ID = rows.RHO;
     }
     ba.mode = 2;
+    if (!closed) mu[r] = 1.0;
     parallel_ranges(nblk, threads, mv_blocks, &ba);
-    /* the sum is 1 to rounding; make it exact for the next majoriser */
-    double is[32];
-    for (int k = 0; k < r; k++)
-        is[k] = state[k] == 1 && tot[k] > 0.0 ? 1.0 / mv_sum(acc, nblk, rp, 0, k) : 1.0;
-    for (size_t i = 0; i < (size_t) m; i++)
-        for (int k = 0; k < r; k++) F[k + i * r] = rows.W[k + i * rp] * is[k];
     for (int k = 0; k < r; k++)
         if (state[k] != 1)
             for (int i = 0; i < m; i++) F[k + (size_t) i * r] = Wn[(size_t) k * m + i];
 }
 
+/* mu_minvol_half's state between iterations: the r multipliers (the next
+ * solve's start), then 1 once the rest holds mv_joint's last roots rho
+ * (rp x m, the next joint iteration's start) */
+size_t mu_minvol_state(int r, int m)
+{
+    return (size_t) r + 1 + (size_t) 4 * ((r + 3) / 4) * (size_t) m;
+}
+
 /* One min-volume W half: F = t(W) (r x m) from the W half's view of the
- * data Xt and G = H; mu (r) holds each column's multiplier between
- * iterations (the next solve's start) */
+ * data Xt and G = H; mu holds its state between iterations
+ * (mu_minvol_state()) */
 void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, double beta, double lam,
                     double delta, int fused, double *mu, const nmf_switches *sw, int threads)
 {
     int m = Xt->ncol, nthr = threads > 0 ? threads : 1;
     double *NUM = (double *) scratch_alloc((size_t) r * m + 1, sizeof(double));
     double *DEN = (double *) scratch_alloc((size_t) r * m + 1, sizeof(double));
-    half(Xt, F, G, r, beta, 0.0, 0.0, fused, threads, NUM, DEN);
+    int den_one = half(Xt, F, G, r, beta, 0.0, 0.0, fused, threads, NUM, DEN);
     double *Y = (double *) scratch_alloc((size_t) r * r, sizeof(double));
     double *tot = (double *) scratch_alloc((size_t) r, sizeof(double));
     mv_inverse(F, r, m, delta, Y, sw->blas, 1, tot);
     if (r <= 32 && !sw->minvol_nested) {
-        mv_rows_solve(F, NUM, DEN, Y, r, m, beta, lam, mu, tot, threads);
+        mv_rows_solve(F, NUM, DEN, den_one, Y, r, m, beta, lam, mu, tot, threads);
         return;
     }
+    if (den_one) den_rows(DEN, r, m);
     /* Y = Y+ - Y-, split once so that the rows' a and b take no branch */
     double *YPM = (double *) scratch_alloc((size_t) 2 * r * r, sizeof(double));
     for (int q = 0; q < r * r; q++) {

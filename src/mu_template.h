@@ -323,15 +323,18 @@ void KFN(mv_lanes)(v4 *out, const double *X, size_t i, int r, int v, size_t n_fa
     }
 }
 
-/* lanes [4 v, 4 v + 4) of one row's w~ (w0), P (den), Q (num) and a2 =
- * lam2 Y+ w~, b2 = lam2 Y- w~, the sums over l in order as mv_columns's */
+/* lanes [4 v, 4 v + 4) of one row's w~ (w0), P (den; a->den_one: every
+ * row's is *P1, DEN's lanes padded to rp) Q (num) and a2 = lam2 Y+ w~,
+ * b2 = lam2 Y- w~, the sums over l in order as mv_columns's */
 KATTR static inline __attribute__((always_inline))
-void KFN(mv_row)(const struct mv_rows *a, size_t i, int v, v4 *w0, v4 *P, v4 *Q, v4 *a2, v4 *b2)
+void KFN(mv_row)(const struct mv_rows *a, size_t i, int v, const v4 *P1, v4 *w0, v4 *P, v4 *Q, v4 *a2,
+                 v4 *b2)
 {
     const int r = a->r, rp = 4 * a->nv;
     const double *f = a->F + i * r, *yp = a->YP + 4 * v, *ym = a->YM + 4 * v;
     KFN(mv_lanes)(w0, a->F, i, r, v, a->n_fast);
-    KFN(mv_lanes)(P, a->DEN, i, r, v, a->n_fast);
+    if (a->den_one) *P = *P1;
+    else KFN(mv_lanes)(P, a->DEN, i, r, v, a->n_fast);
     KFN(mv_lanes)(Q, a->NUM, i, r, v, a->n_fast);
     v4 ap = VSET1(0.0), bm = VSET1(0.0);
     for (int l = 0; l < r; l++) {
@@ -348,19 +351,23 @@ void KFN(mv_row)(const struct mv_rows *a, size_t i, int v, v4 *w0, v4 *P, v4 *Q,
 
 /* One Newton pass of mv_closed (mu.c) for every column at once, rows
  * [i0, i1): each entry's root rho(mu), -rho' = rho / s and rho'' / 2 =
- * C / s^3 into RHO, TS and ID (rp a row), and per lane the sums of w~ rho,
- * w~ rho / s, the smallest s of an entry with w~ > 0 and rho > 0, and the
- * sum of w~ C / s^3 into acc[0, rp, 2 rp, 3 rp) */
-KATTR static void KFN(mv_pass)(const struct mv_rows *a, size_t i0, size_t i1, double *acc)
+ * C / s^3, times w~ (0 where w~ = 0), into RHO, TS and ID (rp a row), and
+ * per lane the sums of w~ rho, w~ rho / s, the smallest s of an entry with
+ * w~ > 0 and rho > 0, and the sum of w~ C / s^3 into acc[0, rp, 2 rp, 3 rp) */
+KATTR static void KFN(mv_pass)(const struct mv_rows *a_, size_t i0, size_t i1, double *acc)
 {
+    /* a copy of the arguments, which the stores (may_alias vectors) cannot
+     * touch: read once, not after every store */
+    const struct mv_rows A = *a_, *a = &A;
     const int rp = 4 * a->nv, kl = a->kl;
     const v4 zero = VSET1(0.0), one = VSET1(1.0), two = VSET1(2.0), four = VSET1(4.0);
     for (int v = 0; v < a->nv; v++) {
-        v4 g = zero, dg = zero, g2 = zero, smin = VSET1(HUGE_VAL), mu;
+        v4 g = zero, dg = zero, g2 = zero, smin = VSET1(HUGE_VAL), mu, P1 = zero;
         VLOAD(mu, a->mu + 4 * v);
+        if (a->den_one) VLOAD(P1, a->DEN + 4 * v);
         for (size_t i = i0; i < i1; i++) {
             v4 w0, P, Q, a2, b2, A, B, C;
-            KFN(mv_row)(a, i, v, &w0, &P, &Q, &a2, &b2);
+            KFN(mv_row)(a, i, v, &P1, &w0, &P, &Q, &a2, &b2);
             if (kl) { A = a2; B = P + mu; C = Q + b2; }
             else { A = P + a2; B = mu - Q; C = b2; }
             v4 sq = KT(B * B + four * A * C);
@@ -372,13 +379,15 @@ KATTR static void KFN(mv_pass)(const struct mv_rows *a, size_t i0, size_t i1, do
             /* rho'' / 2 = C / s^3, with 1 / s = den inv */
             v4 is = den * inv, h = C * is * is * is;
             size_t o = i * rp + 4 * v;
-            VSTORE(a->RHO + o, rr);
-            VSTORE(a->TS + o, t);
-            VSTORE(a->ID + o, h);
             v4i valid = VCMP(KWIDE, w0, !=, zero);
-            g += VBLEND(valid, w0 * rr, zero);
-            dg += VBLEND(valid, w0 * t, zero);
-            g2 += VBLEND(valid, w0 * h, zero);
+            v4 wr = VBLEND(valid, w0 * rr, zero), wt = VBLEND(valid, w0 * t, zero);
+            v4 wh = VBLEND(valid, w0 * h, zero);
+            VSTORE(a->RHO + o, wr);
+            VSTORE(a->TS + o, wt);
+            VSTORE(a->ID + o, wh);
+            g += wr;
+            dg += wt;
+            g2 += wh;
             v4i low = valid & VCMP(KWIDE, rr, >, zero) & VCMP(KWIDE, sq, <, smin);
             smin = VBLEND(low, sq, smin);
         }
@@ -389,31 +398,46 @@ KATTR static void KFN(mv_pass)(const struct mv_rows *a, size_t i0, size_t i1, do
     }
 }
 
-/* The new rows [i0, i1), w~ max(rho - (rho / s) d + (C / s^3) d^2, 0)
- * (rho(mu + d) to second order, d = step; w~ where w~ = 0), into W (rp a
- * row), and per lane their sums into acc[0, rp) */
-KATTR static void KFN(mv_write)(const struct mv_rows *a, size_t i0, size_t i1, double *acc)
+/* The new rows [i0, i1) into F, in place, each column times its
+ * a->scale (the normalisation, from the passes' sums): mv_pass's
+ * max(w~ rho - (w~ rho / s) d + (w~ C / s^3) d^2, 0) (rho(mu + d) to second
+ * order, d = a->step), or (a->times_w, mv_joint's) w~ rho, w~ where w~ = 0.
+ * Only the lanes of the row's own columns are stored; F's rows are read
+ * through the padded copy at the range's last row, whose whole vector
+ * would reach into the next range's rows. */
+KATTR static void KFN(mv_write)(const struct mv_rows *a_, size_t i0, size_t i1)
 {
+    const struct mv_rows A = *a_, *a = &A;
     const int r = a->r, rp = 4 * a->nv;
     const v4 zero = VSET1(0.0);
     for (int v = 0; v < a->nv; v++) {
-        v4 s = zero, st, st2;
+        v4 st, st2, sc;
         VLOAD(st, a->step + 4 * v);
+        VLOAD(sc, a->scale + 4 * v);
         st2 = st * st;
+        int nl = r - 4 * v < 4 ? r - 4 * v : 4;
         for (size_t i = i0; i < i1; i++) {
-            v4 w0, rho, t, h;
+            v4 rho, t, h;
             size_t o = i * rp + 4 * v;
-            KFN(mv_lanes)(&w0, a->F, i, r, v, a->n_fast);
             VLOAD(rho, a->RHO + o);
             VLOAD(t, a->TS + o);
             VLOAD(h, a->ID + o);
             v4 c = rho - t * st + h * st2;
             c = VBLEND(VCMP(KWIDE, c, >, zero), c, zero);
-            v4 wn = VBLEND(VCMP(KWIDE, w0, !=, zero), w0 * c, w0);
-            s += wn;
-            VSTORE(a->W + o, wn);
+            if (a->times_w) {
+                v4 w0;
+                KFN(mv_lanes)(&w0, a->Fw, i, r, v, i + 1 < i1 ? a->n_fast : 0);
+                c = VBLEND(VCMP(KWIDE, w0, !=, zero), w0 * c, w0);
+            }
+            c *= sc;
+            double *f = a->Fw + i * r + 4 * v;
+            if (nl == 4) VSTORE(f, c);
+            else { /* lane by lane (a loop would be a call to memcpy) */
+                f[0] = c[0];
+                if (nl > 1) f[1] = c[1];
+                if (nl > 2) f[2] = c[2];
+            }
         }
-        VSTORE(acc + 4 * v, s);
     }
 }
 
@@ -452,37 +476,55 @@ void KFN(mv_phi4)(v4 rho, v4 P, v4 Q, v4 a2, v4 b2, double beta, int half, int f
     *phi = v + a2 * rho - b2 * ir;
 }
 
-/* One pass of mv_joint (mu.c) for every column at once, rows [i0, i1):
- * unless a->first, each entry of a column still open (a->step, 1 a lane)
- * takes its Newton step from the last pass's phi / phi' at the multiplier
- * a->mu (rho_i -= (phi_i + mu) / phi_i', in log rho where that would more
- * than halve or double it); then phi and 1 / phi' at the new rho.  RHO,
- * TS, ID hold rho, phi, 1 / phi' (rp a row; a->first: rho = 1).  Per lane
- * into acc: the sums of w~ rho, w~ phi / phi', w~ / phi' and whether a
- * step exceeded 1e-7 rho (1) or not (0). */
-KATTR static void KFN(mv_joint)(const struct mv_rows *a, size_t i0, size_t i1, double *acc)
+/* One pass of mv_joint (mu.c) for every column at once, rows [i0, i1).
+ * Each lane's state (a->step): 0 settled, 1 a step and phi, 2 a step
+ * alone, 3 phi alone.  A step (states 1 and 2, not a->first) is Newton's
+ * from the last pass's phi / phi' at the multiplier a->mu (rho_i -= (phi_i +
+ * mu) / phi_i', in log rho where that would more than halve or double it);
+ * then, unless every lane of the vector takes a step alone, phi and
+ * 1 / phi' at the new rho.  RHO, TS, ID hold rho, phi, 1 / phi' (rp a row;
+ * a->first: rho = 1, or with a->warm the last solve's rho from RHO).  Per lane into acc: the sums of w~ rho, w~ phi / phi',
+ * w~ / phi' (lanes that took a step alone: not computed), whether a step
+ * exceeded 1e-7 rho (1) or not (0), and whether one exceeded 1e-4 rho. */
+KATTR static void KFN(mv_joint)(const struct mv_rows *a_, size_t i0, size_t i1, double *acc)
 {
-    const int rp = 4 * a->nv, first = a->first, half = a->half, n2 = a->n2;
+    /* a copy of the arguments, which the stores (may_alias vectors) cannot
+     * touch: read once, not after every store */
+    const struct mv_rows A = *a_, *a = &A;
+    const int rp = 4 * a->nv, first = a->first, half = a->half, n2 = a->n2, at1 = first && !a->warm;
     const double beta = a->beta;
-    const v4 zero = VSET1(0.0), one = VSET1(1.0), lo = VSET1(-0.5), tiny = VSET1(1e-7);
+    const v4 zero = VSET1(0.0), one = VSET1(1.0), two = VSET1(2.0), three = VSET1(3.0), lo = VSET1(-0.5);
+    const v4 inf = VSET1(HUGE_VAL);
+    const v4 tiny = VSET1(1e-7), small = VSET1(1e-4);
     for (int v = 0; v < a->nv; v++) {
-        v4 sr = zero, sf = zero, sd = zero, mu, o;
+        v4 sr = zero, sf = zero, sd = zero, mu, o, P1 = zero;
         VLOAD(mu, a->mu + 4 * v);
-        VLOAD(o, a->step + 4 * v); /* 1 where the column is open */
-        v4i open = VCMP(KWIDE, o, !=, zero), big = open & ~open;
+        VLOAD(o, a->step + 4 * v);
+        if (a->den_one) VLOAD(P1, a->DEN + 4 * v);
+        v4i stepping = VCMP(KWIDE, o, ==, one) | VCMP(KWIDE, o, ==, two), big = stepping & ~stepping, mid = big;
+        v4i phi_lanes = VCMP(KWIDE, o, ==, one) | VCMP(KWIDE, o, ==, three);
+        int eval = first || phi_lanes[0] || phi_lanes[1] || phi_lanes[2] || phi_lanes[3];
         for (size_t i = i0; i < i1; i++) {
             v4 w0, P, Q, a2, b2;
-            KFN(mv_row)(a, i, v, &w0, &P, &Q, &a2, &b2);
+            if (eval) KFN(mv_row)(a, i, v, &P1, &w0, &P, &Q, &a2, &b2);
+            else KFN(mv_lanes)(&w0, a->F, i, a->r, v, a->n_fast);
             size_t off = i * rp + 4 * v;
             v4i valid = VCMP(KWIDE, w0, !=, zero);
             v4 rho = one;
+            if (first && !at1) {
+                /* the last solve's root, where it is one (a column left to
+                 * the nested search has none) */
+                v4 r0;
+                VLOAD(r0, a->RHO + off);
+                rho = VBLEND(VCMP(KWIDE, r0, >, zero) & VCMP(KWIDE, r0, <, inf), r0, one);
+            }
             if (!first) {
                 v4 r0, fv, id;
                 VLOAD(r0, a->RHO + off);
                 VLOAD(fv, a->TS + off);
                 VLOAD(id, a->ID + off);
                 v4 step = -(fv + mu) * id;
-                v4i move = valid & open;
+                v4i move = valid & stepping;
                 v4i in = VCMP(KWIDE, step, >, lo * r0) & VCMP(KWIDE, step, <, r0);
                 rho = VBLEND(move, r0 + step, r0);
                 v4i out = move & ~in;
@@ -495,46 +537,62 @@ KATTR static void KFN(mv_joint)(const struct mv_rows *a, size_t i0, size_t i1, d
                 /* settled: every step of the column within 1e-7 of rho */
                 v4 as = VBLEND(VCMP(KWIDE, step, <, zero), -step, step);
                 big |= move & ~VCMP(KWIDE, as, <=, tiny * r0);
+                mid |= move & ~VCMP(KWIDE, as, <=, small * r0);
             }
-            v4 phi, dphi;
-            KFN(mv_phi4)(rho, P, Q, a2, b2, beta, half, first, n2, &phi, &dphi);
-            v4 id = one / dphi;
             VSTORE(a->RHO + off, rho);
-            VSTORE(a->TS + off, phi);
-            VSTORE(a->ID + off, id);
             sr += VBLEND(valid, w0 * rho, zero);
-            sf += VBLEND(valid, w0 * phi * id, zero);
-            sd += VBLEND(valid, w0 * id, zero);
+            if (eval) {
+                v4 phi, dphi;
+                KFN(mv_phi4)(rho, P, Q, a2, b2, beta, half, at1, n2, &phi, &dphi);
+                v4 id = one / dphi;
+                VSTORE(a->TS + off, phi);
+                VSTORE(a->ID + off, id);
+                sf += VBLEND(valid, w0 * phi * id, zero);
+                sd += VBLEND(valid, w0 * id, zero);
+            }
         }
         VSTORE(acc + 4 * v, sr);
         VSTORE(acc + rp + 4 * v, sf);
         VSTORE(acc + 2 * rp + 4 * v, sd);
         VSTORE(acc + 3 * rp + 4 * v, VBLEND(big, one, zero));
+        VSTORE(acc + 4 * rp + 4 * v, VBLEND(mid, one, zero));
     }
 }
 
+/* row i of F (r <= 4) into mv_gram's sums s (4) and t */
+KATTR static inline __attribute__((always_inline))
+void KFN(mv_gram_row)(const double *F, int r, size_t i, size_t n_fast, v4 *s, v4 *t)
+{
+    const double *f = F + i * r;
+    double pf[4];
+    if (i >= n_fast) {
+        for (int k = 0; k < 4; k++) pf[k] = k < r ? f[k] : 0.0;
+        f = pf;
+    }
+    v4 fv;
+    VLOAD(fv, f);
+    *t += fv;
+    s[0] += fv * VSET1(f[0]);
+    if (r > 1) s[1] += fv * VSET1(f[1]);
+    if (r > 2) s[2] += fv * VSET1(f[2]);
+    if (r > 3) s[3] += fv * VSET1(f[3]);
+}
+
 /* S (4 x 4, lanes past r unused) = F F' and the row sums of F (r x m,
- * r <= 4) with the sums in registers: S[a, b] and S[b, a] add the same
- * products in the same order, so S is exactly symmetric */
+ * r <= 4) with the sums in registers, the even and the odd rows in two
+ * sets (one set alone is a chain of dependent additions a row), added at
+ * the end: S[a, b] and S[b, a] add the same products in the same order, so
+ * S is exactly symmetric */
 KATTR static void KFN(mv_gram)(const double *F, int r, size_t m, size_t n_fast, double *S, double *tot)
 {
-    v4 s[4], t = VSET1(0.0);
-    for (int l = 0; l < 4; l++) s[l] = VSET1(0.0);
-    for (size_t i = 0; i < m; i++) {
-        const double *f = F + i * r;
-        double pf[4];
-        if (i >= n_fast) {
-            for (int k = 0; k < 4; k++) pf[k] = k < r ? f[k] : 0.0;
-            f = pf;
-        }
-        v4 fv;
-        VLOAD(fv, f);
-        t += fv;
-        s[0] += fv * VSET1(f[0]);
-        if (r > 1) s[1] += fv * VSET1(f[1]);
-        if (r > 2) s[2] += fv * VSET1(f[2]);
-        if (r > 3) s[3] += fv * VSET1(f[3]);
+    v4 s0[4], s1[4], t0 = VSET1(0.0), t1 = VSET1(0.0);
+    for (int l = 0; l < 4; l++) s0[l] = s1[l] = VSET1(0.0);
+    size_t i = 0;
+    for (; i + 2 <= m; i += 2) {
+        KFN(mv_gram_row)(F, r, i, n_fast, s0, &t0);
+        KFN(mv_gram_row)(F, r, i + 1, n_fast, s1, &t1);
     }
-    for (int l = 0; l < 4; l++) VSTORE(S + 4 * l, s[l]);
-    VSTORE(tot, t);
+    if (i < m) KFN(mv_gram_row)(F, r, i, n_fast, s0, &t0);
+    for (int l = 0; l < 4; l++) VSTORE(S + 4 * l, s0[l] + s1[l]);
+    VSTORE(tot, t0 + t1);
 }

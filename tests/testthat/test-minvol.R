@@ -200,6 +200,41 @@ test_that("the row passes: many blocks of rows, ranks in two vectors, beta off t
   }
 })
 
+# later iterations: the joint Newton iteration (beta off 1 and 2) starts
+# from the roots of the last solve, kept between iterations (the first
+# from rho = 1), and the same W halves must come out as from the twin,
+# which knows nothing of starts
+test_that("several min-volume iterations equal their plain-R twins (the joint iteration's warm start)", {
+  set.seed(33)
+  for (r in c(3, 5)) {
+    m <- 40
+    n <- 12
+    w <- matrix(stats::rexp(m * r), m, r)
+    w[sample(m * r, 8)] <- 1e-3 * w[sample(m * r, 8)] # entries headed for zero
+    h <- matrix(stats::rexp(r * n), r, n)
+    x <- matrix(stats::rpois(m * n, 5 * w %*% h), m, n) + 0.5
+    w0 <- matrix(stats::runif(m * r, 0.5, 1.5), m, r)
+    h0 <- matrix(stats::runif(r * n, 0.5, 1.5), r, n)
+    for (beta in c(0.5, 1.5, 3)) {
+      iters <- 6
+      fit <- nmf(x, r, beta = beta, init = list(w = w0, h = h0), maxit = iters, tol = 0, volume = 0.3,
+                 control = list(check = 1))
+      twin <- minvol_iteration_twin(x, w0, h0, beta, 0.3)
+      wt <- twin$w
+      ht <- twin$h
+      for (it in seq_len(iters - 1)) {
+        wt <- minvol_w_twin(x, wt, ht, beta, twin$lam)
+        y <- wt %*% ht
+        ht <- ht * ((t(wt) %*% (x * y^(beta - 2))) / (t(wt) %*% y^(beta - 1)))^ref_gamma(beta)
+      }
+      ord <- order(rowSums(ht), decreasing = TRUE)
+      label <- sprintf("rank %d beta %g, %d iterations", r, beta, iters)
+      expect_equal(unname(fit$w), unname(wt[, ord]), tolerance = 1e-11, label = paste(label, "W"))
+      expect_equal(unname(fit$h), unname(ht[ord, ]), tolerance = 1e-11, label = paste(label, "H"))
+    }
+  }
+})
+
 test_that("the objective never increases over 500 iterations on hostile data", {
   set.seed(5)
   m <- 30
