@@ -551,7 +551,9 @@ void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double 
  * 2, where each rho(mu) has a closed form, Newton on mu from the last
  * multiplier (mv_closed) finds it in about one pass once the fit settles;
  * for other beta, Newton on the column's whole system (mv_joint) finds it
- * in a few passes.  Up to rank 32 both run for all columns at once
+ * in a few passes (in mv_rows_solve from the last solve's roots, the
+ * fixed point of the MM iteration being rho = 1 and entries headed for
+ * zero keeping their ratio from one iteration to the next).  Up to rank 32 both run for all columns at once
  * (mv_rows_solve): one pass over the rows of t(W) per step, the columns in
  * vector lanes (mu_template.h), a and b recomputed in each pass rather
  * than stored.  A safeguarded Newton search on mu alone, each trial
