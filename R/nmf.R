@@ -367,9 +367,10 @@ nmf_prepared <- function(d, rank, beta, solver = "auto", init = NULL, nrun = 1, 
   }
   # minimum volume: one absolute weight for every run, Leplat's relative
   # rule at the first run's start (its stream's first draws), so the runs'
-  # objectives compare
+  # objectives compare; a single run (lam = 0) takes it from its own start,
+  # the same draws, in the same .Call
   lam <- 0
-  if (volume > 0) {
+  if (volume > 0 && nrun > 1L) {
     start1 <- with_stream(streams[[1]], start_of())
     lam <- run_solver(d, start1$w, start1$h, beta, solver, utils::modifyList(ctl, list(maxit = 0L)), FALSE,
                       threads, FALSE, volume = volume)$lam

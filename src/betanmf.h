@@ -229,7 +229,9 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
 void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
                    int threads, double *ONUM, double *ODEN);
 /* the minimum-volume W half (F = t(W), columns of W on the simplex; mu:
- * the r multipliers, kept between iterations) and its penalty's logdet */
+ * its state between iterations, mu_minvol_state() doubles, zero at the
+ * start) and its penalty's logdet */
+size_t mu_minvol_state(int r, int m);
 void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, double beta, double lam,
                     double delta, int fused, double *mu, const nmf_switches *sw, int threads);
 double mu_minvol_logdet(const double *F, int r, int m, double delta, int blas);

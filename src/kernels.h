@@ -17,6 +17,7 @@
 
 struct lane_state; /* hals.c: the lanes of the inner sweeps */
 struct cd_work;    /* kl_cd.c: one column's work arrays */
+struct mv_rows;    /* mu.c: the arrays of minimum volume's row passes */
 
 typedef struct {
     /* kernels_dense.c, kernels_sparse.c: products with padded factors
@@ -43,6 +44,12 @@ typedef struct {
                       size_t i0, size_t i1, double *NUM, double *DEN, int kl, int n2);
     void (*fuse_update)(double *F, int r, int j0, int j1, const double *NUM, const double *DEN,
                         const double *gs, double l1, double l2, double gam);
+    /* and minimum volume's passes over the rows of t(W), W's columns in
+     * the lanes (mu_minvol_half) */
+    void (*mv_pass)(const struct mv_rows *a, size_t i0, size_t i1, double *acc);
+    void (*mv_write)(const struct mv_rows *a, size_t i0, size_t i1);
+    void (*mv_joint)(const struct mv_rows *a, size_t i0, size_t i1, double *acc);
+    void (*mv_gram)(const double *F, int r, size_t m, size_t n_fast, double *S, double *tot);
     /* hals.c: the inner sweeps of 16 columns in vector lanes */
     long (*sweep_lanes)(struct lane_state *L, double *F, const double *A, const int *hp, int avail,
                         int need, const double *S, int r, int inner, double inner_tol, double l1);

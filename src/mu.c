@@ -139,6 +139,26 @@ static inline void fuse_coef(double x, double y, int kl, double beta, double *cx
  * columns). */
 #define FUSE_MAXR 4
 
+/* minimum volume's passes over the rows of F = t(W) (mu_minvol_half, at
+ * the end of this file; mu_template.h's mv_pass, mv_write): F, NUM, DEN are
+ * r x m (row i at i r; den_one: DEN is one row of rp, every row's), YP and YM rp x r (column l of Y's positive and
+ * negative parts at l rp, zero past r), mu, step and scale rp (one lane per
+ * column of W), RHO, TS (mv_joint: phi), ID (mv_joint: 1 / phi') rp x m;
+ * Fw is F, which the write pass overwrites (times_w: its entries are w~
+ * rho, not w~ times rho's expansion); beta, n2 = 2 (beta - 2) where that is
+ * an integer (half), and first (mv_joint's first pass: rho = 1, or with
+ * warm the roots RHO holds from the last solve).
+ * The rows below n_fast are read with whole vectors, which stay inside the
+ * r x m arrays; the others through a padded copy. */
+struct mv_rows {
+    const double *F, *NUM, *DEN, *YP, *YM, *mu, *step, *scale;
+    double *RHO, *TS, *ID, *Fw;
+    size_t m, n_fast;
+    int r, nv, kl, den_one;
+    double lam2, beta;
+    int n2, half, first, times_w, warm;
+};
+
 /* the builds of the fused passes and the vector update, one per target */
 #include "target_base.h"
 #include "simd_template.h"
@@ -155,6 +175,10 @@ void kernels_fill_mu(betanmf_kernels *k, int avx2)
     k->fuse_cols = PICK(avx2, fuse_cols);
     k->fuse_rows = PICK(avx2, fuse_rows);
     k->fuse_update = PICK(avx2, fuse_update);
+    k->mv_pass = PICK(avx2, mv_pass);
+    k->mv_write = PICK(avx2, mv_write);
+    k->mv_joint = PICK(avx2, mv_joint);
+    k->mv_gram = PICK(avx2, mv_gram);
 }
 
 /* f_k *= (num_k / (den_k + l1 + l2 f_k))^gamma for the columns [j0, j1),
@@ -230,8 +254,8 @@ static void mu_half_fused(const nmf_data *X, double *F, const double *G, int r, 
 /* the W half on the user's array.  Xt: the W half's view of dense data
  * (dense_trans: Xt->dense is the user's m x n array, Xt->ncol = m);
  * F = t(W), r x m; G = H, r x n */
-static void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
-                               double l1, double l2, int threads, double *ONUM, double *ODEN)
+static int mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, int r, double beta,
+                              double l1, double l2, int threads, double *ONUM, double *ODEN)
 {
     size_t m = (size_t) Xt->ncol, n = (size_t) Xt->nrow;
     int kl = beta == 1.0, n2 = (int) (2.0 * (beta - 2.0));
@@ -241,8 +265,9 @@ static void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, i
     for (int k = 0; k < r; k++) gs[k] = 0.0;
     for (size_t j = 0; j < n; j++)
         for (int k = 0; k < r; k++) gs[k] += G[k + j * r];
-    double *NUM = (double *) scratch_alloc(m * r + 1, sizeof(double));
-    double *DEN = (double *) scratch_alloc(m * r + 1, sizeof(double));
+    /* store mode (ONUM): the sums straight into the caller's arrays */
+    double *NUM = ONUM ? ONUM : (double *) scratch_alloc(m * r + 1, sizeof(double));
+    double *DEN = ONUM ? ODEN : (double *) scratch_alloc(m * r + 1, sizeof(double));
     size_t m4 = m - m % 4, nq = m4 / 4;
     fused_args a = {NULL, Xd, m, n, F, G, r, NUM, DEN, kl, n2, beta, gs, l1, l2, gam};
     parallel_ranges((int) nq, threads, fused_rows_range, &a);
@@ -262,14 +287,14 @@ static void mu_half_fused_rows(const nmf_data *Xt, double *F, const double *G, i
         }
     }
     if (ONUM) {
-        /* the min-volume update's terms (beta = 1: the denominator is gs) */
-        memcpy(ONUM, NUM, m * r * sizeof(double));
-        for (size_t i = 0; i < m; i++)
-            for (int k = 0; k < r; k++) ODEN[k + i * r] = kl ? gs[k] : DEN[k + i * r];
-        return;
+        /* the min-volume update's terms; beta = 1: the denominator of every
+         * row is gs, stored once in ODEN's first row (returns 1) */
+        if (kl) for (int k = 0; k < r; k++) ODEN[k] = gs[k];
+        return kl;
     }
     /* the update needs every row's sums first (F is read by all rows' y) */
     fuse_update(F, r, 0, (int) m, NUM, DEN, kl ? gs : NULL, l1, l2, gam);
+    return 0;
 }
 
 static void mu_half_dense(const nmf_data *X, double *F, const double *G, int r,
@@ -355,17 +380,16 @@ nmf_plan mu_plan(const nmf_data *X, double beta, int r, const nmf_switches *sw)
 
 /* The half update of F, or with ONUM (r x ncol) only its numerators and
  * denominators stored there and in ODEN, F left as it is (the min-volume
- * W half, mu_minvol_half) */
-static void half(const nmf_data *X, double *F, const double *G, int r, double beta, double l1,
-                 double l2, int fused, int threads, double *ONUM, double *ODEN)
+ * W half, mu_minvol_half).  Returns 1 when every column's denominators are
+ * those of the first (beta = 1 without held-out entries, the fused pass),
+ * stored there only; else 0. */
+static int half(const nmf_data *X, double *F, const double *G, int r, double beta, double l1,
+                double l2, int fused, int threads, double *ONUM, double *ODEN)
 {
-    if (X->dense_trans && fused) {
-        mu_half_fused_rows(X, F, G, r, beta, l1, l2, threads, ONUM, ODEN);
-        return;
-    }
+    if (X->dense_trans && fused) return mu_half_fused_rows(X, F, G, r, beta, l1, l2, threads, ONUM, ODEN);
     if (!X->p && !X->dense_trans && kernels_available(r)) {
         mu_half_dense(X, F, G, r, beta, l1, l2, fused, threads, ONUM, ODEN);
-        return;
+        return 0;
     }
     int nrow = X->nrow, ncol = X->ncol;
     int nthr = threads > 0 ? threads : 1;
@@ -479,6 +503,14 @@ static void half(const nmf_data *X, double *F, const double *G, int r, double be
             f[k] *= mu_step(ratio, gam);
         }
     }
+    return 0;
+}
+
+/* every column of the r x n array D its first (half()'s return 1) */
+static void den_rows(double *D, int r, int n)
+{
+    for (size_t j = 1; j < (size_t) n; j++)
+        for (int k = 0; k < r; k++) D[k + j * r] = D[k];
 }
 
 void mu_half(const nmf_data *X, double *F, const double *G, int r,
@@ -493,7 +525,7 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
 void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
                    int threads, double *ONUM, double *ODEN)
 {
-    half(X, F, G, r, beta, 0.0, 0.0, fused, threads, ONUM, ODEN);
+    if (half(X, F, G, r, beta, 0.0, 0.0, fused, threads, ONUM, ODEN)) den_rows(ODEN, r, X->ncol);
 }
 
 /* ---- minimum volume: the W half of Leplat, Gillis & Ang (2020) ----
@@ -519,9 +551,14 @@ void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double 
  * 2, where each rho(mu) has a closed form, Newton on mu from the last
  * multiplier (mv_closed) finds it in about one pass once the fit settles;
  * for other beta, Newton on the column's whole system (mv_joint) finds it
- * in a few passes; a safeguarded
- * Newton search on mu alone, each trial solving every entry (mv_column,
- * d rho / d mu = -1 / phi'(rho)), is the fallback.  The new W minimises a
+ * in a few passes (in mv_rows_solve from the last solve's roots, the
+ * fixed point of the MM iteration being rho = 1 and entries headed for
+ * zero keeping their ratio from one iteration to the next).  Up to rank 32 both run for all columns at once
+ * (mv_rows_solve): one pass over the rows of t(W) per step, the columns in
+ * vector lanes (mu_template.h), a and b recomputed in each pass rather
+ * than stored.  A safeguarded Newton search on mu alone, each trial
+ * solving every entry (mv_column, d rho / d mu = -1 / phi'(rho)), is the
+ * fallback.  The new W minimises a
  * majoriser of the objective over a set that contains W~ (its columns sum
  * to 1, made exact after each update): the objective never increases.
  * Entries with w~ = 0 stay 0. */
@@ -759,12 +796,36 @@ static int mv_closed(const mv_entry *E, const double *w0, int m, double beta, do
     return 0;
 }
 
+/* the leading rows of an r x m array (row i at i r) whose vectors of w
+ * doubles from the row's start stay inside it */
+static size_t rows_fast(int r, size_t m, int w)
+{
+    size_t n = (size_t) r * m, k = n < (size_t) w ? 0 : (n - (size_t) w) / (size_t) r + 1;
+    return k < m ? k : m;
+}
+
 /* Y = (F F' + delta I)^-1 (r x r, full) by Cholesky; returns
- * logdet(F F' + delta I) */
-static double mv_inverse(const double *F, int r, int m, double delta, double *Y, int blas, int invert)
+ * logdet(F F' + delta I).  At r <= 4 the Gram matrix from mv_gram, the
+ * sums in registers in one pass over F (gram()'s kernels are shaped for
+ * larger ranks), with F's row sums into tot (r) if asked. */
+static double mv_inverse(const double *F, int r, int m, double delta, double *Y, int blas, int invert,
+                         double *tot)
 {
     int info = 0;
-    gram(F, r, m, Y, blas);
+    if (r <= 4 && !blas) {
+        double S[16], t4[4];
+        kern.mv_gram(F, r, (size_t) m, rows_fast(r, (size_t) m, 4), S, t4);
+        for (int b = 0; b < r; b++)
+            for (int a = 0; a < r; a++) Y[a + b * r] = S[a + 4 * b];
+        if (tot) for (int k = 0; k < r; k++) tot[k] = t4[k];
+    } else {
+        gram(F, r, m, Y, blas);
+        if (tot) {
+            for (int k = 0; k < r; k++) tot[k] = 0.0;
+            for (size_t i = 0; i < (size_t) m; i++)
+                for (int k = 0; k < r; k++) tot[k] += F[k + i * r];
+        }
+    }
     for (int k = 0; k < r; k++) Y[k + k * r] += delta;
     F77_CALL(dpotrf)("U", &r, Y, &r, &info FCONE);
     if (info != 0) error("internal error: W'W + delta I is not positive definite (dpotrf %d)", info);
@@ -782,7 +843,7 @@ static double mv_inverse(const double *F, int r, int m, double delta, double *Y,
 double mu_minvol_logdet(const double *F, int r, int m, double delta, int blas)
 {
     double *Y = (double *) R_alloc((size_t) r * r, sizeof(double));
-    return mv_inverse(F, r, m, delta, Y, blas, 0);
+    return mv_inverse(F, r, m, delta, Y, blas, 0, NULL);
 }
 
 typedef struct {
@@ -792,7 +853,9 @@ typedef struct {
     mv_entry *E;
 } mv_args;
 
-/* the columns [k0, k1) of W: their multipliers and new entries */
+/* the columns [k0, k1) of W: their multipliers and new entries, one column
+ * at a time (ranks above 32, BETANMF_MINVOL_NESTED, and the columns
+ * mv_rows_solve leaves over) */
 static long mv_columns(const void *ctx, int t, int k0, int k1)
 {
     const mv_args *a = ctx;
@@ -837,18 +900,224 @@ static long mv_columns(const void *ctx, int t, int k0, int k1)
     return 0;
 }
 
+/* Rows [b0, b1) of MV_BLOCK rows each: a pass (mode 0: mv_closed's, 1:
+ * mv_joint's, 2: the write pass), each block's sums into its own slot of
+ * acc (MV_SLOTS rp a block), so that the column sums, added over the blocks in
+ * order, do not depend on the number of threads */
+#define MV_BLOCK 1024
+#define MV_SLOTS 5 /* a block's sums: MV_SLOTS rp doubles */
+typedef struct {
+    const struct mv_rows *rows;
+    double *acc;
+    int mode;
+} mv_blocks_args;
+
+static long mv_blocks(const void *ctx, int t, int b0, int b1)
+{
+    const mv_blocks_args *a = ctx;
+    size_t m = a->rows->m, rp4 = (size_t) MV_SLOTS * 4 * a->rows->nv;
+    (void) t;
+    for (int b = b0; b < b1; b++) {
+        size_t i0 = (size_t) b * MV_BLOCK, i1 = i0 + MV_BLOCK < m ? i0 + MV_BLOCK : m;
+        double *acc = a->acc + (size_t) b * rp4;
+        if (a->mode == 0) kern.mv_pass(a->rows, i0, i1, acc);
+        else if (a->mode == 1) kern.mv_joint(a->rows, i0, i1, acc);
+        else kern.mv_write(a->rows, i0, i1);
+    }
+    return 0;
+}
+
+/* lane k's sum over the blocks of slot q (0..3) of acc */
+static double mv_sum(const double *acc, int nblk, int rp, int q, int k)
+{
+    double s = 0.0;
+    for (int b = 0; b < nblk; b++) s += acc[(size_t) b * MV_SLOTS * rp + (size_t) q * rp + k];
+    return s;
+}
+
+/* mv_rows_solve's mv_closed: the pass whose Newton step on mu is at most
+ * MV_SETTLE s_min is the last.  Its step d solves g's second-order model
+ * and each rho_i(mu + d) is taken to second order (rho'' = 2 C / s^3, and
+ * |rho'''| <= 6 C / s^4 <= 3 rho'' / s), so each rho_i is off by at most
+ * rho_i (d / s_i)^3 from its own expansion and about as much from the
+ * multiplier's: relative errors below 3e-15 at 1e-5. */
+#define MV_SETTLE 1e-5
+
+/* At r <= 32, beta = 1 and 2: mv_closed, other beta: mv_joint, for every
+ * column at once, one pass over the rows of F per Newton step (the columns
+ * in vector lanes, each with its own multiplier), then the write pass and
+ * the normalisation (which packs the rows back into F).  A column that has
+ * settled keeps its last multiplier: the later passes give its lanes the
+ * same values again (mv_closed) or leave its rho as they are (mv_joint),
+ * and the write pass applies its own last step.  Columns that do not settle
+ * (or whose step is not finite) go to the nested search (mv_columns), from
+ * F as it was. */
+static void mv_rows_solve(double *F, const double *NUM, double *DEN, int den_one, const double *Y, int r,
+                          int m, double beta, double lam, double *mu, const double *tot, int threads)
+{
+    int nv = (r + 3) / 4, rp = 4 * nv, nblk = (m + MV_BLOCK - 1) / MV_BLOCK;
+    int closed = beta == 1.0 || beta == 2.0, half = half_integer(beta - 2.0);
+    double *YP = (double *) scratch_alloc((size_t) 2 * rp * r, sizeof(double)), *YM = YP + (size_t) rp * r;
+    for (int l = 0; l < r; l++)
+        for (int k = 0; k < rp; k++) {
+            double y = k < r ? Y[k + l * r] : 0.0;
+            YP[k + l * rp] = y > 0.0 ? y : 0.0;
+            YM[k + l * rp] = y > 0.0 ? 0.0 : -y;
+        }
+    /* mup: each lane's multiplier in the passes; step: mv_closed's last
+     * step, or mv_joint's lane state (0 settled, 1 a step and phi, 2 a step
+     * alone, 3 phi alone) */
+    double *mup = (double *) scratch_alloc((size_t) 3 * rp, sizeof(double)), *step = mup + rp;
+    double *scale = step + rp;
+    int *state = (int *) scratch_alloc((size_t) r, sizeof(int)); /* 0 open, 1 settled, 2 fallback */
+    int open = 0;
+    for (int k = 0; k < r; k++) {
+        state[k] = tot[k] > 0.0 ? 0 : 1; /* a zero column stays as it is */
+        open += state[k] == 0;
+    }
+    for (int k = 0; k < rp; k++) {
+        mup[k] = k < r ? mu[k] : 0.0;
+        step[k] = !closed && k < r && state[k] == 0 ? 3.0 : 0.0;
+    }
+    double *acc = (double *) scratch_alloc((size_t) nblk * MV_SLOTS * rp, sizeof(double));
+    double *den1 = DEN;
+    if (den_one) {
+        den1 = (double *) scratch_alloc((size_t) rp, sizeof(double));
+        for (int k = 0; k < rp; k++) den1[k] = k < r ? DEN[k] : 0.0;
+    }
+    /* mv_joint's roots stay in the state for the next solve's start */
+    int warm = !closed && mu[r] != 0.0;
+    struct mv_rows rows = {F, NUM, den1, YP, YM, mup, step, scale,
+                           closed ? (double *) scratch_alloc((size_t) rp * m, sizeof(double)) : mu + r + 1,
+                           (double *) scratch_alloc((size_t) rp * m, sizeof(double)),
+                           (double *) scratch_alloc((size_t) rp * m, sizeof(double)), F,
+                           (size_t) m, rows_fast(r, (size_t) m, rp), r, nv, beta == 1.0, den_one, 2.0 * lam, beta,
+                           half ? (int) (2.0 * (beta - 2.0)) : 0, half, 1, !closed, warm};
+    mv_blocks_args ba = {&rows, acc, closed ? 0 : 1};
+    int evals[MAXV]; /* mv_joint: whether the pass takes phi in vector v */
+    for (int it = 0; it < (closed ? 100 : 61) && open; it++) {
+        for (int v = 0; v < nv; v++) {
+            evals[v] = rows.first;
+            for (int k = 4 * v; k < 4 * v + 4; k++) evals[v] |= step[k] == 1.0 || step[k] == 3.0;
+        }
+        parallel_ranges(nblk, threads, mv_blocks, &ba);
+        for (int k = 0; k < r; k++) {
+            if (state[k] != 0) continue;
+            if (closed) {
+                double g = mv_sum(acc, nblk, rp, 0, k) - 1.0, dg = -mv_sum(acc, nblk, rp, 1, k), smin = R_PosInf;
+                for (int b = 0; b < nblk; b++) smin = fmin(smin, acc[(size_t) b * MV_SLOTS * rp + 2 * rp + k]);
+                if (g == 0.0) { state[k] = 1; open--; mu[k] = mup[k]; continue; }
+                double st = -g / dg;
+                if (!R_FINITE(st)) { state[k] = 2; open--; continue; }
+                if (fabs(st) <= MV_SETTLE * smin) {
+                    /* the last pass: the root of g's second-order model
+                     * (g'' = 2 sum w~ C / s^3), rho to second order */
+                    double g2 = 2.0 * mv_sum(acc, nblk, rp, 3, k), d = st - 0.5 * g2 * st * st / dg;
+                    if (!R_FINITE(d)) { state[k] = 2; open--; continue; }
+                    step[k] = d;
+                    mu[k] = mup[k] + d;
+                    state[k] = 1;
+                    open--;
+                } else
+                    mup[k] += st;
+            } else {
+                /* a pass that took the steps of the last multiplier:
+                 * settled if none exceeded 1e-7 rho (as mv_joint, the pass
+                 * that takes such steps is the last).  Newton's steps
+                 * square: after steps within 1e-4 rho the next are of the
+                 * order of 1e-8 rho, so the next pass takes them alone
+                 * (lane state 2), without phi at the new rho, and if they
+                 * do not settle after all, a pass takes phi alone (3) */
+                int lane = (int) step[k];
+                if (lane != 3 && mv_sum(acc, nblk, rp, 3, k) == 0.0) {
+                    state[k] = 1; open--; step[k] = 0.0; mu[k] = mup[k];
+                    continue;
+                }
+                if (!evals[k / 4]) { step[k] = 3.0; continue; }
+                double mk = (mv_sum(acc, nblk, rp, 0, k) - 1.0 - mv_sum(acc, nblk, rp, 1, k)) /
+                            mv_sum(acc, nblk, rp, 2, k);
+                if (!R_FINITE(mk)) { state[k] = 2; open--; step[k] = 0.0; continue; }
+                mup[k] = mk;
+                step[k] = lane != 3 && mv_sum(acc, nblk, rp, 4, k) == 0.0 ? 2.0 : 1.0;
+            }
+        }
+        rows.first = 0;
+    }
+    /* the columns left over, by the nested search from F as it was */
+    double *Wn = NULL;
+    mv_args fb;
+    for (int k = 0; k < r; k++) {
+        if (state[k] == 1) continue;
+        if (!Wn) {
+            if (den_one) den_rows(DEN, r, m);
+            double *Ys = (double *) scratch_alloc((size_t) 2 * r * r, sizeof(double));
+            for (int q = 0; q < r * r; q++) {
+                Ys[q] = Y[q] > 0.0 ? Y[q] : 0.0;
+                Ys[r * r + q] = Y[q] > 0.0 ? 0.0 : -Y[q];
+            }
+            Wn = (double *) scratch_alloc((size_t) 3 * r * m + 1, sizeof(double));
+            fb = (mv_args) {F, NUM, DEN, Ys, Ys + (size_t) r * r, r, m, 1, beta, lam, mu, Wn + (size_t) r * m,
+                            Wn + (size_t) 2 * r * m, Wn,
+                            (double *) scratch_alloc((size_t) 2 * m + 1, sizeof(double)),
+                            (mv_entry *) scratch_alloc((size_t) m + 1, sizeof(mv_entry))};
+        }
+        mv_columns(&fb, 0, k, k + 1);
+    }
+    /* the new columns' sums, 1 to rounding, from the last pass's (where a
+     * column settled, the later passes repeated its values): sum w~ rho(mu +
+     * d) to second order, as the write pass takes each entry (no entry's
+     * expansion is negative at |d| <= MV_SETTLE s_min, so none is clamped),
+     * or mv_joint's sum w~ rho; the write pass divides by them, to make the
+     * sums exact for the next majoriser */
+    for (int k = 0; k < rp; k++) {
+        double sum = 1.0;
+        if (k < r && state[k] == 1 && tot[k] > 0.0) {
+            double d = closed ? step[k] : 0.0;
+            sum = mv_sum(acc, nblk, rp, 0, k);
+            if (closed) sum += -d * mv_sum(acc, nblk, rp, 1, k) + d * d * mv_sum(acc, nblk, rp, 3, k);
+        }
+        scale[k] = 1.0 / sum;
+    }
+    /* mv_joint's new entries are w~ rho: its step 0, and TS and ID (phi
+     * and 1 / phi') replaced by RHO, finite */
+    if (!closed) {
+        for (int k = 0; k < rp; k++) step[k] = 0.0;
+        rows.TS = rows.ID = rows.RHO;
+    }
+    ba.mode = 2;
+    if (!closed) mu[r] = 1.0;
+    parallel_ranges(nblk, threads, mv_blocks, &ba);
+    for (int k = 0; k < r; k++)
+        if (state[k] != 1)
+            for (int i = 0; i < m; i++) F[k + (size_t) i * r] = Wn[(size_t) k * m + i];
+}
+
+/* mu_minvol_half's state between iterations: the r multipliers (the next
+ * solve's start), then 1 once the rest holds mv_joint's last roots rho
+ * (rp x m, the next joint iteration's start) */
+size_t mu_minvol_state(int r, int m)
+{
+    return (size_t) r + 1 + (size_t) 4 * ((r + 3) / 4) * (size_t) m;
+}
+
 /* One min-volume W half: F = t(W) (r x m) from the W half's view of the
- * data Xt and G = H; mu (r) holds each column's multiplier between
- * iterations (the next solve's start) */
+ * data Xt and G = H; mu holds its state between iterations
+ * (mu_minvol_state()) */
 void mu_minvol_half(const nmf_data *Xt, double *F, const double *G, int r, double beta, double lam,
                     double delta, int fused, double *mu, const nmf_switches *sw, int threads)
 {
     int m = Xt->ncol, nthr = threads > 0 ? threads : 1;
     double *NUM = (double *) scratch_alloc((size_t) r * m + 1, sizeof(double));
     double *DEN = (double *) scratch_alloc((size_t) r * m + 1, sizeof(double));
-    half(Xt, F, G, r, beta, 0.0, 0.0, fused, threads, NUM, DEN);
+    int den_one = half(Xt, F, G, r, beta, 0.0, 0.0, fused, threads, NUM, DEN);
     double *Y = (double *) scratch_alloc((size_t) r * r, sizeof(double));
-    mv_inverse(F, r, m, delta, Y, sw->blas, 1);
+    double *tot = (double *) scratch_alloc((size_t) r, sizeof(double));
+    mv_inverse(F, r, m, delta, Y, sw->blas, 1, tot);
+    if (r <= 32 && !sw->minvol_nested) {
+        mv_rows_solve(F, NUM, DEN, den_one, Y, r, m, beta, lam, mu, tot, threads);
+        return;
+    }
+    if (den_one) den_rows(DEN, r, m);
     /* Y = Y+ - Y-, split once so that the rows' a and b take no branch */
     double *YPM = (double *) scratch_alloc((size_t) 2 * r * r, sizeof(double));
     for (int q = 0; q < r * r; q++) {

@@ -257,8 +257,9 @@ static void minvol_begin(const nmf_params *P, nmf_state *s, double loss0)
     double ld = mu_minvol_logdet(s->wt, s->r, s->X.nrow, P->delta, s->X.blas);
     if (!(fabs(ld) > 0.0)) error("logdet(W'W + delta I) is 0 at the start: minimum volume has no scale");
     s->lam = P->lam > 0.0 ? P->lam : P->volume * loss0 / fabs(ld);
-    s->mu = (double *) R_alloc((size_t) s->r, sizeof(double));
-    for (int k = 0; k < s->r; k++) s->mu[k] = 0.0;
+    size_t n_state = mu_minvol_state(s->r, s->X.nrow);
+    s->mu = (double *) R_alloc(n_state, sizeof(double));
+    for (size_t k = 0; k < n_state; k++) s->mu[k] = 0.0;
 }
 
 /* Fit from the factors in s (updated in place) until the loss, evaluated

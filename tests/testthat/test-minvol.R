@@ -177,6 +177,64 @@ test_that("the C update keeps every column of W on the simplex, threads or not",
   }
 })
 
+test_that("the row passes: many blocks of rows, ranks in two vectors, beta off the chain", {
+  # 1100 rows: two blocks of the row passes (their sums added in block
+  # order) and rows read through the padded copy at the end; rank 5: two
+  # vectors of lanes; beta 1.3: rho^(beta - 2) by pow lane by lane
+  set.seed(21)
+  m <- 1100
+  n <- 6
+  for (r in c(3, 5)) {
+    w <- matrix(stats::rexp(m * r), m, r)
+    h <- matrix(stats::rexp(r * n), r, n)
+    x <- matrix(stats::rpois(m * n, 3 * w %*% h), m, n) + 0.5
+    w0 <- matrix(stats::runif(m * r, 0.5, 1.5), m, r)
+    h0 <- matrix(stats::runif(r * n, 0.5, 1.5), r, n)
+    for (beta in if (r == 3) c(1, 1.3) else c(1.5, 2)) {
+      fit <- one_minvol(x, w0, h0, beta, volume = 0.2)
+      twin <- minvol_iteration_twin(x, w0, h0, beta, 0.2)
+      expect_twin(fit, twin, sprintf("%d rows rank %d beta %g", m, r, beta))
+      two <- one_minvol(x, w0, h0, beta, volume = 0.2, threads = 2)
+      expect_identical(two$w, fit$w)
+    }
+  }
+})
+
+# later iterations: the joint Newton iteration (beta off 1 and 2) starts
+# from the roots of the last solve, kept between iterations (the first
+# from rho = 1), and the same W halves must come out as from the twin,
+# which knows nothing of starts
+test_that("several min-volume iterations equal their plain-R twins (the joint iteration's warm start)", {
+  set.seed(33)
+  for (r in c(3, 5)) {
+    m <- 40
+    n <- 12
+    w <- matrix(stats::rexp(m * r), m, r)
+    w[sample(m * r, 8)] <- 1e-3 * w[sample(m * r, 8)] # entries headed for zero
+    h <- matrix(stats::rexp(r * n), r, n)
+    x <- matrix(stats::rpois(m * n, 5 * w %*% h), m, n) + 0.5
+    w0 <- matrix(stats::runif(m * r, 0.5, 1.5), m, r)
+    h0 <- matrix(stats::runif(r * n, 0.5, 1.5), r, n)
+    for (beta in c(0.5, 1.5, 3)) {
+      iters <- 6
+      fit <- nmf(x, r, beta = beta, init = list(w = w0, h = h0), maxit = iters, tol = 0, volume = 0.3,
+                 control = list(check = 1))
+      twin <- minvol_iteration_twin(x, w0, h0, beta, 0.3)
+      wt <- twin$w
+      ht <- twin$h
+      for (it in seq_len(iters - 1)) {
+        wt <- minvol_w_twin(x, wt, ht, beta, twin$lam)
+        y <- wt %*% ht
+        ht <- ht * ((t(wt) %*% (x * y^(beta - 2))) / (t(wt) %*% y^(beta - 1)))^ref_gamma(beta)
+      }
+      ord <- order(rowSums(ht), decreasing = TRUE)
+      label <- sprintf("rank %d beta %g, %d iterations", r, beta, iters)
+      expect_equal(unname(fit$w), unname(wt[, ord]), tolerance = 1e-11, label = paste(label, "W"))
+      expect_equal(unname(fit$h), unname(ht[ord, ]), tolerance = 1e-11, label = paste(label, "H"))
+    }
+  }
+})
+
 test_that("the objective never increases over 500 iterations on hostile data", {
   set.seed(5)
   m <- 30
@@ -251,6 +309,21 @@ test_that("the fit records the penalty; restarts, nmf_rank and bad input", {
   expect_silent(suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, maxit = 5, control = list(l1 = c(0, 1)))))
   expect_output(suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, maxit = 10, verbose = TRUE)),
                 "iteration +10  loss [0-9.e+]+  penalty [0-9.e+]+  relative decrease")
+})
+
+test_that("a single min-volume run takes its weight in its own solver call", {
+  p <- minvol_data(r = 3, seed = 12)
+  calls <- 0L
+  count <- function() calls <<- calls + 1L
+  suppressMessages(trace("run_solver", tracer = bquote(.(count)()), print = FALSE, where = asNamespace("betanmf")))
+  on.exit(suppressMessages(untrace("run_solver", where = asNamespace("betanmf"))), add = TRUE)
+  one <- suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, init = "random", maxit = 20, seed = 3))
+  expect_identical(calls, 1L)
+  calls <- 0L
+  runs <- suppressWarnings(nmf(p$x, 3, beta = 1, volume = 0.1, init = "random", maxit = 20, seed = 3, nrun = 2))
+  expect_identical(calls, 3L) # the weight from the first start, then the two runs
+  expect_identical(one$lam, runs$lam)
+  expect_identical(one$w, runs$runs[[1]]$w)
 })
 
 # 96 channels x n samples of Poisson counts from three signatures: two flat

@@ -45,6 +45,12 @@ test_that("the baseline kernels give the AVX2 kernels' fits, dense and sparse", 
   expect_same_fit(fit_both(xs, 3, beta = 2, maxit = 15, tol = 0, seed = 4), "sparse HALS")
   # the NNDSVD start (range finder: Gram, products, Cholesky QR)
   expect_same_fit(fit_both(p$x, 3, beta = 2, init = "nndsvda", maxit = 5, tol = 0, seed = 5), "NNDSVD start")
+  # minimum volume's row passes (mu_template.h): one vector of columns and
+  # two, the closed-form roots (beta = 1) and the joint Newton iteration
+  for (r in c(3, 6)) for (beta in c(1, 1.5)) {
+    expect_same_fit(fit_both(p$x + 0.5, r, beta = beta, solver = "mu", volume = 0.1, maxit = 20, tol = 0,
+                             seed = 6, control = list(check = 5)), sprintf("min-volume rank %d beta %g", r, beta))
+  }
 })
 
 # the loss's scalar fallback in the baseline build: test-nmf.R ("the vector
@@ -89,6 +95,25 @@ test_that("the C sources keep the kernels behind one table, without macro bodies
   code <- unlist(lapply(setdiff(files, file.path(src, "simd.h")), readLines))
   expect_false(any(grepl("kernels_use_avx2|DISPATCH\\(|if \\(avx", code)))
   expect_length(grep("\\* t / nthr", code), 1)
+})
+
+# Minimum volume's row passes (mu_template.h) are built once per target:
+# each kernel takes the vectors of columns one after another, so neither
+# the rank's vector count nor the rows read through a padded copy nor the
+# exponent makes another copy of it (instantiated per vector count, tail
+# and exponent, they had made betanmf.so four times as large)
+test_that("minimum volume's row kernels are one function per target", {
+  src <- test_path("..", "..", "src")
+  skip_if_not(file.exists(file.path(src, "mu_template.h")), "the C sources are not at hand")
+  tpl <- readLines(file.path(src, "mu_template.h"))
+  for (k in c("mv_pass", "mv_write", "mv_joint")) {
+    def <- grep(sprintf("KFN\\(%s\\)\\(", k), tpl)
+    expect_length(def, 1)
+    expect_match(tpl[def], "^KATTR static void ", label = k)
+    expect_false(grepl("always_inline", tpl[def - 1L]), label = paste(k, "always_inline"))
+  }
+  # no dispatch on the vector count: the kernels loop over the vectors
+  expect_false(any(grepl("switch \\((a->)?nv\\)|MV_BODY", tpl)))
 })
 
 # Each solver is one file that calls kernels, never another solver: every
