@@ -29,6 +29,9 @@
  */
 #include "betanmf.h"
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h> /* mallopt: C_block_heap_keep */
+#endif
 
 static double ctl_num(SEXP list, const char *name)
 {
@@ -279,4 +282,33 @@ SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
         b[ii[t] + (size_t) jj[t] * m] = 0.0;
     }
     return R_NilValue;
+}
+
+/* C_block_heap_keep(): on glibc, keep the heap's memory between the blocks'
+ * chunk reads.  HDF5 (1.10) takes a filtered chunk (HDF5Array writes
+ * every dataset with shuffle and deflate, at level 0 too) through its
+ * filter pipeline in buffers of the chunk's size that it mallocs and frees
+ * for every chunk: the read, the inflated and the unshuffled bytes.  Under
+ * glibc's adaptive thresholds (mmap threshold = the largest block freed so
+ * far, trim threshold = twice it) those buffers are mapped afresh or handed
+ * back to the system by heap trimming after every chunk, so each page of
+ * every chunk is faulted in two or three times (bench/NOTES.md, issue 24:
+ * system time, and how fast depending on what the process freed before).
+ * Set here: the thresholds glibc's own rule reaches after freeing one
+ * block at its cap (DEFAULT_MMAP_THRESHOLD_MAX: 4 Mi longs, 32 MiB on
+ * 64-bit), i.e. blocks up to the cap from the heap and up to twice it kept
+ * free there; from that state the adaptive rule would change nothing
+ * more.  Chunks up to the cap then cycle through memory already mapped
+ * (at most two of a chunk's buffers are live at once).  R/blocks.R calls
+ * this once per session for a filtered file and leaves thresholds the
+ * user set (MALLOC_*_ or GLIBC_TUNABLES) alone.  Returns TRUE when
+ * applied. */
+SEXP C_block_heap_keep(void)
+{
+    int done = 0;
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    int cap = (int) (4 * 1024 * 1024 * sizeof(long));
+    done = mallopt(M_MMAP_THRESHOLD, cap) == 1 && mallopt(M_TRIM_THRESHOLD, 2 * cap) == 1;
+#endif
+    return ScalarLogical(done);
 }
