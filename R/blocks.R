@@ -524,7 +524,7 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
   w_step <- function() {
     res <- if (!is.null(B$rule) && solver == "hals") {
       rule_w_step(B, wt, h, num, den, wctl) # a rank survey's fold, in bands of rows (R/blocks-rank.R)
-    } else .Call(C_block_w_step, hold_t, as.integer(rev(B$dims)), wt, h, num, den, wctl)
+    } else .Call(C_block_w_step, hold_t, as.integer(rev(B$dims)), wt, h, num, den, wctl, NULL)
     wt <<- res$f
     res$sweeps
   }

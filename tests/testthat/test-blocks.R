@@ -794,3 +794,33 @@ test_that("reading a filtered HDF5 file's blocks faults no page per chunk (glibc
   pages <- 2 * 8 * m * n / 4096
   expect_lt(as.numeric(res[2]), 0.5 * pages, label = paste("minor page faults of two passes over", pages, "pages"))
 })
+
+test_that("C_block_w_step takes H H' once made: the same step, and the one it is given", {
+  set.seed(7)
+  r <- 3L
+  m <- 30L
+  n <- 12L
+  x <- matrix(rpois(m * n, 4), m, n) + 0
+  wt <- matrix(runif(r * m), r, m)
+  h <- matrix(runif(r * n), r, n)
+  num <- h %*% t(x) # the W half's product H t(X), as the column blocks sum it
+  ctl <- list(solver = 1L, beta = 2, inner = 2L, inner_tol = 0, l1 = 0, l2 = 0, threads = 1L) # 1: HALS
+  step <- function(hh) .Call(betanmf:::C_block_w_step, NULL, c(n, m), wt, h, num, NULL, ctl, hh)
+  a <- step(NULL)
+  # the Gram matrix it made is H H' (plain R); given back, the same step, bit
+  # for bit (a survey fold's bands of rows share it: R/blocks-rank.R)
+  expect_lt(max(abs(a$hh - tcrossprod(h))) / max(tcrossprod(h)), 1e-14)
+  b <- step(a$hh)
+  expect_identical(b$f, a$f)
+  expect_identical(b$hh, a$hh)
+  # the H H' given is the one used: twice it is the step of 2 H H' in plain R
+  hals_sweep <- function(wt, s, a) { # one HALS sweep per inner iteration, as hals.c
+    for (it in seq_len(ctl$inner)) for (k in seq_len(r)) {
+      wt[k, ] <- pmax(0, wt[k, ] + (a[k, ] - s[k, ] %*% wt) / s[k, k])
+    }
+    wt
+  }
+  expect_lt(max(abs(step(2 * a$hh)$f - hals_sweep(wt, 2 * tcrossprod(h), num))), 1e-10)
+  expect_lt(max(abs(a$f - hals_sweep(wt, tcrossprod(h), num))), 1e-10)
+  expect_error(step(matrix(0, 2, 2)), "internal error")
+})
