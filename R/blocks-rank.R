@@ -273,11 +273,13 @@ rule_block_entries <- function(rule, along, idx) {
 # step needs the held-out pattern of t(X) (each row of W's Gram matrix loses
 # its held-out columns), made here a band of cv_tile rows of X at a time:
 # each row of W is stepped from its own sums alone, so the bands' steps are
-# the step of the whole.
+# the step of the whole.  HALS's Gram matrix H H' is the same for every
+# band: the first band's call makes it, the others take it (hh).
 rule_w_step <- function(B, wt, h, num, den, wctl) {
   m <- B$dims[1]
   n <- B$dims[2]
   sweeps <- 0
+  hh <- NULL
   for (r0 in seq.int(1L, m, by = cv_tile)) {
     rows <- seq.int(r0, min(m, r0 + cv_tile - 1L))
     e <- rule_block_entries(B$rule, "row", rows)
@@ -292,7 +294,8 @@ rule_w_step <- function(B, wt, h, num, den, wctl) {
     # t(X)'s pattern: its columns are these rows of X
     hold <- if (length(hi)) pattern_csc(hj, hi, c(n, length(rows)))[c("p", "i")]
     res <- .Call(C_block_w_step, hold, c(n, length(rows)), wt[, rows, drop = FALSE], h,
-                 num[, rows, drop = FALSE], if (!is.null(den)) den[, rows, drop = FALSE], wctl)
+                 num[, rows, drop = FALSE], if (!is.null(den)) den[, rows, drop = FALSE], wctl, hh)
+    hh <- res$hh
     wt[, rows] <- res$f
     sweeps <- sweeps + res$sweeps
   }

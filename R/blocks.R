@@ -143,7 +143,38 @@ h5_direct <- function(x) {
   path <- sub("^/+", "", paste(info$group, info$name, sep = "/"))
   k <- match(sub("^/+", "", seed@name), sub("^/+", "", path))
   if (is.na(k) || !identical(info$otype[k], "H5I_DATASET") || !identical(info$dclass[k], "FLOAT")) return(NULL)
-  list(file = seed@filepath, name = seed@name)
+  list(file = seed@filepath, name = seed@name, filtered = h5_filtered(seed@filepath, seed@name))
+}
+
+# whether the dataset's chunks go through HDF5's filter pipeline (HDF5Array
+# writes every dataset with shuffle and deflate, at level 0 too); NA when
+# that cannot be read
+h5_filtered <- function(file, name) {
+  tryCatch({
+    fid <- rhdf5::H5Fopen(file, flags = "H5F_ACC_RDONLY")
+    on.exit(rhdf5::H5Fclose(fid))
+    did <- rhdf5::H5Dopen(fid, name)
+    on.exit(rhdf5::H5Dclose(did), add = TRUE, after = FALSE)
+    dcpl <- rhdf5::H5Dget_create_plist(did)
+    on.exit(rhdf5::H5Pclose(dcpl), add = TRUE, after = FALSE)
+    rhdf5::H5Pget_nfilters(dcpl) > 0
+  }, error = function(e) NA)
+}
+
+# HDF5 mallocs and frees buffers of a chunk's size for every filtered chunk
+# it reads; under glibc's adaptive malloc thresholds those pages can go
+# back to the system after every chunk and be faulted in again, which made
+# a pass several times slower, depending on what the process had freed
+# before (after printing the matrix, say).  C_block_heap_keep (src/blocks.c)
+# sets the thresholds glibc's own rule ends at, once per session, unless
+# the user set them (environment variables read by glibc at start).
+keep_heap <- function() {
+  if (isTRUE(blocks_env$heap_kept)) return(invisible(TRUE))
+  set_by_user <- any(nzchar(Sys.getenv(c("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")))) ||
+    grepl("malloc\\.(mmap|trim)_threshold", Sys.getenv("GLIBC_TUNABLES"))
+  if (set_by_user) return(invisible(FALSE))
+  blocks_env$heap_kept <- .Call(C_block_heap_keep)
+  invisible(blocks_env$heap_kept)
 }
 
 # columns j0 .. j0 + ncol(buf) - 1 of the dataset into buf, in place
@@ -246,6 +277,7 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
   B <- list(x = x, dims = dims, sparse = sparse && beta > 0, cvps = cvps,
             rvps = grid_viewports(DelayedArray::rowAutoGrid(x)), scale = 1, hold = hold,
             bufs = new.env(parent = emptyenv()), direct = if (sparse) NULL else h5_direct(x))
+  if (!is.null(B$direct) && !isFALSE(B$direct$filtered)) keep_heap()
   na_i <- list()
   na_j <- list()
   n_nan <- n_inf <- n_neg <- 0
@@ -492,7 +524,7 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
   w_step <- function() {
     res <- if (!is.null(B$rule) && solver == "hals") {
       rule_w_step(B, wt, h, num, den, wctl) # a rank survey's fold, in bands of rows (R/blocks-rank.R)
-    } else .Call(C_block_w_step, hold_t, as.integer(rev(B$dims)), wt, h, num, den, wctl)
+    } else .Call(C_block_w_step, hold_t, as.integer(rev(B$dims)), wt, h, num, den, wctl, NULL)
     wt <<- res$f
     res$sweeps
   }

@@ -204,7 +204,14 @@
 #' less memory. An `HDF5Matrix` of floating-point values with no delayed
 #' operation on it is read straight into that buffer by HDF5 (rhdf5's
 #' `H5Dread()`), any other `DelayedMatrix` through
-#' `DelayedArray::extract_array()`. With HALS and multiplicative updates each iteration reads the
+#' `DelayedArray::extract_array()`. A dataset written by HDF5Array carries
+#' the shuffle and deflate filters (at `level = 0` too), which HDF5 undoes
+#' chunk by chunk in memory it allocates for each chunk; on Linux the fit
+#' has the C library (glibc) keep that memory from one chunk to the next
+#' (its malloc thresholds, unless set by `MALLOC_*_` or `GLIBC_TUNABLES`), so
+#' the read's speed does not depend on what the session did before. A
+#' dataset with no filter (`rhdf5::h5createDataset(filter = "NONE",
+#' shuffle = FALSE)`) is read into the buffer with no copy at all. With HALS and multiplicative updates each iteration reads the
 #' data once, by blocks of columns: the pass that updates a block's columns
 #' of `H` also adds that block's share of the next `W` half's sums, so a file
 #' chunked by columns (or a `TENxMatrix`) is read in its own order.

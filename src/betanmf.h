@@ -212,6 +212,8 @@ nmf_plan hals_plan(const nmf_data *X, int r, const nmf_switches *sw);
 long hals_half(const nmf_data *X, double *F, const double *G, int r,
                int inner, double inner_tol, double l1, double l2,
                double *A, double *S, int have_A, int threads);
+long hals_half_given(const nmf_data *X, double *F, const double *G, int r,
+                     int inner, double inner_tol, double l1, double *A, double *S, int threads);
 long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
                      int inner, double inner_tol, double l1, double l2,
                      double *A, double *S, double *B, int threads);

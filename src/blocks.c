@@ -29,6 +29,9 @@
  */
 #include "betanmf.h"
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h> /* mallopt: C_block_heap_keep */
+#endif
 
 static double ctl_num(SEXP list, const char *name)
 {
@@ -129,11 +132,14 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
  * copy of the block goes to tbuf (a double vector of the block's length,
  * the fit's own, reused for every block) when given, else to R_alloc
  * memory.  C_block_w_step(hold, dims,
- * wt, h, num, den, control) then takes the W half's step from the totals,
+ * wt, h, num, den, control, hh) then takes the W half's step from the totals,
  * exactly as in memory: MU's ratio with its EPS_DEN floor and exponent,
  * HALS's column sweeps (hals_half with the product given).  hold: the
  * held-out pattern of t(X) (its columns are the rows of X), dims = c(n, m).
- * control = list(solver, beta, inner, inner_tol, l1, l2, threads). */
+ * control = list(solver, beta, inner, inner_tol, l1, l2, threads).  For
+ * HALS, hh = H H' (r x r) or NULL to make it here; the result's hh is the
+ * one used (NULL for MU), so a survey fold's W step, taken a band of rows
+ * of X at a time (R/blocks-rank.R), makes it once per W half. */
 SEXP C_block_w_share(SEXP data, SEXP wt, SEXP hb, SEXP control, SEXP tbuf)
 {
     int solver = (int) ctl_num(control, "solver"), threads = (int) ctl_num(control, "threads");
@@ -181,7 +187,7 @@ SEXP C_block_w_share(SEXP data, SEXP wt, SEXP hb, SEXP control, SEXP tbuf)
     return out;
 }
 
-SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, SEXP control)
+SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, SEXP control, SEXP hh)
 {
     int solver = (int) ctl_num(control, "solver"), inner = (int) ctl_num(control, "inner");
     int threads = (int) ctl_num(control, "threads");
@@ -210,12 +216,23 @@ SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, S
     SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
     scratch_begin(ws);
     SEXP F = PROTECT(duplicate(wt)); nprotect++;
+    SEXP HH = R_NilValue;
     double *f = REAL(F), sweeps = 0.0;
     if (solver == SOLVER_HALS) {
         double *A = (double *) R_alloc((size_t) r * m + 1, sizeof(double));
         double *S = (double *) R_alloc((size_t) r * r, sizeof(double));
         memcpy(A, REAL(num), (size_t) r * m * sizeof(double));
-        sweeps = driver_half(solver, &Xt, f, REAL(h), r, beta, inner, inner_tol, l1, l2, A, S, 1, 0, threads);
+        /* H H' as hals_half makes it, or as an earlier band's call made it */
+        HH = PROTECT(allocMatrix(REALSXP, r, r)); nprotect++;
+        if (isNull(hh)) {
+            gram(REAL(h), r, n, REAL(HH), Xt.blas);
+        } else {
+            if (!isReal(hh) || XLENGTH(hh) != (R_xlen_t) r * r) error("internal error: 'hh' must be the r x r H H'");
+            memcpy(REAL(HH), REAL(hh), (size_t) r * r * sizeof(double));
+        }
+        memcpy(S, REAL(HH), (size_t) r * r * sizeof(double));
+        for (int k = 0; k < r; k++) S[k + k * r] += l2;
+        sweeps = (double) hals_half_given(&Xt, f, REAL(h), r, inner, inner_tol, l1, A, S, threads);
     } else {
         /* mu.c's step, entry by entry (mu_half_dense, half) */
         double gam = mu_gamma(beta);
@@ -227,13 +244,15 @@ SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, S
         }
     }
     scratch_end();
-    SEXP out = PROTECT(allocVector(VECSXP, 2)); nprotect++;
-    SEXP names = PROTECT(allocVector(STRSXP, 2)); nprotect++;
+    SEXP out = PROTECT(allocVector(VECSXP, 3)); nprotect++;
+    SEXP names = PROTECT(allocVector(STRSXP, 3)); nprotect++;
     SET_STRING_ELT(names, 0, mkChar("f"));
     SET_STRING_ELT(names, 1, mkChar("sweeps"));
+    SET_STRING_ELT(names, 2, mkChar("hh"));
     setAttrib(out, R_NamesSymbol, names);
     SET_VECTOR_ELT(out, 0, F);
     SET_VECTOR_ELT(out, 1, ScalarReal(sweeps));
+    SET_VECTOR_ELT(out, 2, HH);
     UNPROTECT(nprotect);
     return out;
 }
@@ -279,4 +298,33 @@ SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
         b[ii[t] + (size_t) jj[t] * m] = 0.0;
     }
     return R_NilValue;
+}
+
+/* C_block_heap_keep(): on glibc, keep the heap's memory between the blocks'
+ * chunk reads.  HDF5 (1.10) takes a filtered chunk (HDF5Array writes
+ * every dataset with shuffle and deflate, at level 0 too) through its
+ * filter pipeline in buffers of the chunk's size that it mallocs and frees
+ * for every chunk: the read, the inflated and the unshuffled bytes.  Under
+ * glibc's adaptive thresholds (mmap threshold = the largest block freed so
+ * far, trim threshold = twice it) those buffers are mapped afresh or handed
+ * back to the system by heap trimming after every chunk, so each page of
+ * every chunk is faulted in two or three times (bench/NOTES.md, issue 24:
+ * system time, and how fast depending on what the process freed before).
+ * Set here: the thresholds glibc's own rule reaches after freeing one
+ * block at its cap (DEFAULT_MMAP_THRESHOLD_MAX: 4 Mi longs, 32 MiB on
+ * 64-bit), i.e. blocks up to the cap from the heap and up to twice it kept
+ * free there; from that state the adaptive rule would change nothing
+ * more.  Chunks up to the cap then cycle through memory already mapped
+ * (at most two of a chunk's buffers are live at once).  R/blocks.R calls
+ * this once per session for a filtered file and leaves thresholds the
+ * user set (MALLOC_*_ or GLIBC_TUNABLES) alone.  Returns TRUE when
+ * applied. */
+SEXP C_block_heap_keep(void)
+{
+    int done = 0;
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    int cap = (int) (4 * 1024 * 1024 * sizeof(long));
+    done = mallopt(M_MMAP_THRESHOLD, cap) == 1 && mallopt(M_TRIM_THRESHOLD, 2 * cap) == 1;
+#endif
+    return ScalarLogical(done);
 }

@@ -322,15 +322,23 @@ long hals_half(const nmf_data *X, double *F, const double *G, int r,
                int inner, double inner_tol, double l1, double l2,
                double *A, double *S, int have_A, int threads)
 {
-    int ncol = X->ncol;
     if (!have_A) product_gx(X, G, r, A, threads);
     gram(G, r, X->nrow, S, X->blas);
     for (int k = 0; k < r; k++) S[k + k * r] += l2;
+    return hals_half_given(X, F, G, r, inner, inner_tol, l1, A, S, threads);
+}
+
+/* the sweeps of hals_half from its product A = G X and its Gram matrix S
+ * = G G' + l2 I, both given (blocks.c: the bands of rows of one W half
+ * share one Gram matrix) */
+long hals_half_given(const nmf_data *X, double *F, const double *G, int r,
+                     int inner, double inner_tol, double l1, double *A, double *S, int threads)
+{
     int nthr = threads > 0 ? threads : 1;
     size_t lw = (size_t) r * LANES;
     double *LW = (double *) scratch_alloc((size_t) nthr * (2 * lw + (size_t) r * r), sizeof(double));
     hals_args h = {X, F, A, LW, S, G, r, inner, inner_tol, l1, lw};
-    return parallel_ranges(ncol, threads, hals_range, &h);
+    return parallel_ranges(X->ncol, threads, hals_range, &h);
 }
 
 /* The H half of a dense fit in one pass over the data, which also makes the

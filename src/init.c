@@ -13,7 +13,8 @@ SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_half(SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_w_share(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_prepare(SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_block_w_step(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_block_w_step(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_block_heap_keep(void);
 SEXP C_orth(SEXP);
 SEXP C_simd_baseline(SEXP);
 SEXP C_simd_builds(void);
@@ -32,7 +33,8 @@ static const R_CallMethodDef call_methods[] = {
     {"block_half", (DL_FUNC) &C_block_half, 4},
     {"block_w_share", (DL_FUNC) &C_block_w_share, 5},
     {"block_prepare", (DL_FUNC) &C_block_prepare, 5},
-    {"block_w_step", (DL_FUNC) &C_block_w_step, 7},
+    {"block_w_step", (DL_FUNC) &C_block_w_step, 8},
+    {"block_heap_keep", (DL_FUNC) &C_block_heap_keep, 0},
     {"orth", (DL_FUNC) &C_orth, 1},
     {"simd_baseline", (DL_FUNC) &C_simd_baseline, 1},
     {"simd_builds", (DL_FUNC) &C_simd_builds, 0},

@@ -790,3 +790,71 @@ test_that("a survey fold's held-out entries are left out of a dense file's sums,
   expect_equal(b$blocks$mean_x, sum(xz) / b$scale / b$n_obs, tolerance = 1e-14)
   expect_equal(b$blocks$colsums, colSums(xz) / b$scale, tolerance = 1e-14)
 })
+
+test_that("reading a filtered HDF5 file's blocks faults no page per chunk (glibc)", {
+  skip_blocks()
+  skip_if_not_installed("rhdf5")
+  skip_on_cran() # a child R process
+  skip_if_not(grepl("linux-gnu", R.version$os) && file.exists("/proc/self/stat"), "glibc's malloc on Linux only")
+  # HDF5Array writes shuffle and deflate even at level 0, so each chunk
+  # (4000 x 100 doubles, 3.2 MB) is staged through buffers HDF5 mallocs
+  # and frees per chunk.  In a fresh R process after x[1, 1] (as printing
+  # the matrix does), glibc's adaptive thresholds handed those buffers'
+  # pages back to the system after every chunk: about two page faults per
+  # page read, and several times the CPU time of the read.  The minor
+  # faults of two passes (/proc/self/stat) over 25.6 MB, 6250 pages each,
+  # counted in a child process, whose allocator starts as a user's session
+  # does.
+  m <- 4000L
+  n <- 800L
+  file <- tempfile(fileext = ".h5")
+  set.seed(3)
+  HDF5Array::writeHDF5Array(matrix(runif(m * n), m, n), file, "x", chunkdim = c(m, 100L), level = 0L)
+  code <- sprintf('
+    suppressMessages(library(betanmf))
+    x <- HDF5Array::HDF5Array("%s", "x")
+    invisible(x[1, 1])
+    minflt <- function() as.numeric(strsplit(sub("^.*[)] ", "", readLines("/proc/self/stat")), " ")[[1]][8])
+    B <- betanmf:::prepare_data(x, beta = 1)$blocks
+    f0 <- minflt()
+    for (pass in 1:2) for (vp in B$cvps) betanmf:::dense_col_block(B, vp)
+    cat(isTRUE(B$direct$filtered), minflt() - f0, "\\n")', file)
+  env <- c(paste0("R_LIBS=", paste(.libPaths(), collapse = .Platform$path.sep)),
+           "MALLOC_MMAP_THRESHOLD_=", "MALLOC_TRIM_THRESHOLD_=", "GLIBC_TUNABLES=")
+  out <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), c("--vanilla", "-e", shQuote(code)),
+                                  stdout = TRUE, stderr = TRUE, env = env))
+  res <- strsplit(trimws(out[length(out)]), " +")[[1]]
+  expect_identical(res[1], "TRUE", label = paste(out, collapse = "\n"))
+  pages <- 2 * 8 * m * n / 4096
+  expect_lt(as.numeric(res[2]), 0.5 * pages, label = paste("minor page faults of two passes over", pages, "pages"))
+})
+
+test_that("C_block_w_step takes H H' once made: the same step, and the one it is given", {
+  set.seed(7)
+  r <- 3L
+  m <- 30L
+  n <- 12L
+  x <- matrix(rpois(m * n, 4), m, n) + 0
+  wt <- matrix(runif(r * m), r, m)
+  h <- matrix(runif(r * n), r, n)
+  num <- h %*% t(x) # the W half's product H t(X), as the column blocks sum it
+  ctl <- list(solver = 1L, beta = 2, inner = 2L, inner_tol = 0, l1 = 0, l2 = 0, threads = 1L) # 1: HALS
+  step <- function(hh) .Call(betanmf:::C_block_w_step, NULL, c(n, m), wt, h, num, NULL, ctl, hh)
+  a <- step(NULL)
+  # the Gram matrix it made is H H' (plain R); given back, the same step, bit
+  # for bit (a survey fold's bands of rows share it: R/blocks-rank.R)
+  expect_lt(max(abs(a$hh - tcrossprod(h))) / max(tcrossprod(h)), 1e-14)
+  b <- step(a$hh)
+  expect_identical(b$f, a$f)
+  expect_identical(b$hh, a$hh)
+  # the H H' given is the one used: twice it is the step of 2 H H' in plain R
+  hals_sweep <- function(wt, s, a) { # one HALS sweep per inner iteration, as hals.c
+    for (it in seq_len(ctl$inner)) for (k in seq_len(r)) {
+      wt[k, ] <- pmax(0, wt[k, ] + (a[k, ] - s[k, ] %*% wt) / s[k, k])
+    }
+    wt
+  }
+  expect_lt(max(abs(step(2 * a$hh)$f - hals_sweep(wt, 2 * tcrossprod(h), num))), 1e-10)
+  expect_lt(max(abs(a$f - hals_sweep(wt, tcrossprod(h), num))), 1e-10)
+  expect_error(step(matrix(0, 2, 2)), "internal error")
+})
