@@ -150,8 +150,13 @@ tenx_read_cols <- function(src, cols, m) {
   if (!is.integer(rows)) rows <- as.integer(rows)
   # new() validates the slots (row indices inside 0 .. m - 1, increasing
   # within each column): the C kernels index with them
-  methods::new("dgCMatrix", i = rows, p = c(0L, as.integer(cumsum(width))), x = vals,
-               Dim = c(as.integer(m), length(cols)))
+  tryCatch(methods::new("dgCMatrix", i = rows, p = c(0L, as.integer(cumsum(width))), x = vals,
+                        Dim = c(as.integer(m), length(cols))),
+           error = function(e) {
+             abort(sprintf(paste0("the TENx file '%s' has invalid row indices in columns %d-%d (%s); ",
+                                  "the file is damaged or not in the 10x layout"),
+                           src$file, cols[1], cols[length(cols)], conditionMessage(e)))
+           })
 }
 
 # The grid of a sparse DelayedMatrix's column blocks.  DelayedArray's
@@ -159,15 +164,24 @@ tenx_read_cols <- function(src, cols, m) {
 # bytes over 8 m per column), so at 0.5 % non-zeros a block holds a tenth
 # of a megabyte of them and a pass is thousands of reads.  A TENxMatrix read
 # directly (tenx_direct()) says how many non-zeros each column has: its
-# blocks are runs of columns with about getAutoBlockSize() bytes of
-# non-zeros (12 a non-zero: the double and its row index), at least one
-# column.  Any other sparse DelayedMatrix keeps colAutoGrid().
+# blocks are runs of columns with at most getAutoBlockSize() bytes of
+# non-zeros (12 a non-zero: the double and its row index), each as long as
+# that allows (a column with more is a block of its own).  Any other
+# sparse DelayedMatrix keeps colAutoGrid().
 sparse_col_grid <- function(x) {
   src <- tenx_direct(x)
   if (is.null(src)) return(DelayedArray::colAutoGrid(x))
   per_block <- max(1, floor(DelayedArray::getAutoBlockSize() / 12))
-  group <- ceiling(cumsum(as.numeric(src$width)) / per_block)
-  ends <- which(diff(c(group, Inf)) != 0)
+  total <- cumsum(as.numeric(src$width))
+  n <- length(total)
+  ends <- integer(0)
+  last <- 0L
+  while (last < n) {
+    # the last column whose running total stays within the block's budget
+    end <- findInterval((if (last > 0L) total[last] else 0) + per_block, total)
+    last <- max(last + 1L, end)
+    ends <- c(ends, last)
+  }
   DelayedArray::ArbitraryArrayGrid(list(as.integer(nrow(x)), as.integer(ends)))
 }
 
