@@ -204,7 +204,11 @@
 #' less memory. An `HDF5Matrix` of floating-point values with no delayed
 #' operation on it is read straight into that buffer by HDF5 (rhdf5's
 #' `H5Dread()`), any other `DelayedMatrix` through
-#' `DelayedArray::extract_array()`. With HALS and multiplicative updates each iteration reads the
+#' `DelayedArray::extract_array()`. A `TENxMatrix` with no delayed operation
+#' on it is read from its own arrays (the non-zeros of a run of columns are
+#' one stretch of the file), in blocks of columns holding at most that many
+#' bytes of non-zeros (12 bytes each: the value and its row index), so the
+#' fit needs about one such block beyond the factors. With HALS and multiplicative updates each iteration reads the
 #' data once, by blocks of columns: the pass that updates a block's columns
 #' of `H` also adds that block's share of the next `W` half's sums, so a file
 #' chunked by columns (or a `TENxMatrix`) is read in its own order.
