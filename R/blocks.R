@@ -82,7 +82,11 @@ read_one_block <- function(x, vp, sparse) {
     idx <- vp_range(vp, k)
     if (length(idx) == full[k]) NULL else idx
   })
-  if (sparse) {
+  src <- if (sparse && is.null(index[[1]])) tenx_direct(x)
+  if (!is.null(src)) {
+    b <- tenx_read_cols(src, vp_range(vp, 2), full[1])
+    blocks_env$direct_reads <- blocks_env$direct_reads + 1
+  } else if (sparse) {
     b <- methods::as(DelayedArray::extract_sparse_array(x, index), "dgCMatrix")
   } else {
     b <- DelayedArray::extract_array(x, index)
@@ -92,6 +96,93 @@ read_one_block <- function(x, vp, sparse) {
   blocks_env$reads <- blocks_env$reads + 1
   blocks_env$largest <- max(blocks_env$largest, prod(as.numeric(dim(b))))
   b
+}
+
+# A TENxMatrix with no delayed operation on it (HDF5Array's
+# TENxMatrixSeed: the CSC arrays of the 10x Genomics layout, data, indices
+# and indptr in one HDF5 group) is read by columns straight from its
+# arrays: the non-zeros of a run of columns are one contiguous range of the
+# data and indices datasets (the seed's indptr_ranges), two rhdf5 reads
+# with start and count, which become the block's dgCMatrix slots as they
+# are.  DelayedArray::extract_sparse_array() on the same columns matches
+# every column index against the indptr ranges and builds a
+# SparseArraySeed, then a dgCMatrix from it: most of the time of a pass.
+# NULL when x is anything else (any DelayedMatrix still reads through
+# DelayedArray).
+tenx_direct <- function(x) {
+  if (!identical(class(x)[[1]], "TENxMatrix") || !requireNamespace("rhdf5", quietly = TRUE)) return(NULL)
+  seed <- x@seed
+  if (!methods::is(seed, "TENxMatrixSeed") || !is.null(seed@subdata) || !is.character(seed@filepath)) return(NULL)
+  if (!identical(as.integer(seed@dim), as.integer(dim(x)))) return(NULL)
+  ranges <- seed@indptr_ranges
+  if (!is.data.frame(ranges) || nrow(ranges) != ncol(x)) return(NULL)
+  group <- sub("/+$", "", seed@group)
+  list(file = seed@filepath, data = paste0(group, "/data"), indices = paste0(group, "/indices"),
+       start = ranges$start, width = ranges$width)
+}
+
+# columns `cols` (consecutive) of a TENx file as an m-row dgCMatrix
+tenx_read_cols <- function(src, cols, m) {
+  width <- src$width[cols]
+  start <- src$start[cols[1]]
+  nnz <- sum(as.numeric(width))
+  # the columns' ranges must follow one another (CSC); otherwise the file
+  # is not what its indptr says
+  if (length(cols) > 1L && any(diff(src$start[cols]) != width[-length(width)])) {
+    abort(sprintf("the TENx file '%s' has column ranges (indptr) that do not follow one another", src$file))
+  }
+  # the blocks read before this one are garbage by now (the loops over
+  # blocks drop them): a collection of the young generation, cheap, frees
+  # them before this block is allocated, so a pass holds about one block,
+  # not as many as R's collector would otherwise let pile up
+  if (nnz > 2^16) gc(verbose = FALSE, full = FALSE)
+  read <- function(name) {
+    if (nnz == 0) return(NULL)
+    v <- rhdf5::h5read(src$file, name, start = start, count = nnz)
+    dim(v) <- NULL
+    v
+  }
+  vals <- read(src$data)
+  rows <- read(src$indices)
+  if (is.null(vals)) vals <- numeric(0)
+  if (is.null(rows)) rows <- integer(0)
+  if (!is.double(vals)) vals <- as.double(vals)
+  if (!is.integer(rows)) rows <- as.integer(rows)
+  # new() validates the slots (row indices inside 0 .. m - 1, increasing
+  # within each column): the C kernels index with them
+  tryCatch(methods::new("dgCMatrix", i = rows, p = c(0L, as.integer(cumsum(width))), x = vals,
+                        Dim = c(as.integer(m), length(cols))),
+           error = function(e) {
+             abort(sprintf(paste0("the TENx file '%s' has invalid row indices in columns %d-%d (%s); ",
+                                  "the file is damaged or not in the 10x layout"),
+                           src$file, cols[1], cols[length(cols)], conditionMessage(e)))
+           })
+}
+
+# The grid of a sparse DelayedMatrix's column blocks.  DelayedArray's
+# colAutoGrid() sizes blocks as if they were dense (getAutoBlockSize()
+# bytes over 8 m per column), so at 0.5 % non-zeros a block holds a tenth
+# of a megabyte of them and a pass is thousands of reads.  A TENxMatrix read
+# directly (tenx_direct()) says how many non-zeros each column has: its
+# blocks are runs of columns with at most getAutoBlockSize() bytes of
+# non-zeros (12 a non-zero: the double and its row index), each as long as
+# that allows (a column with more is a block of its own).  Any other
+# sparse DelayedMatrix keeps colAutoGrid().
+sparse_col_grid <- function(x) {
+  src <- tenx_direct(x)
+  if (is.null(src)) return(DelayedArray::colAutoGrid(x))
+  per_block <- max(1, floor(DelayedArray::getAutoBlockSize() / 12))
+  total <- cumsum(as.numeric(src$width))
+  n <- length(total)
+  ends <- integer(0)
+  last <- 0L
+  while (last < n) {
+    # the last column whose running total stays within the block's budget
+    end <- findInterval((if (last > 0L) total[last] else 0) + per_block, total)
+    last <- max(last + 1L, end)
+    ends <- c(ends, last)
+  }
+  DelayedArray::ArbitraryArrayGrid(list(as.integer(nrow(x)), as.integer(ends)))
 }
 
 # the indices of x a viewport covers along dimension `along` (1 rows, 2 columns)
@@ -273,7 +364,7 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
   rule <- if (inherits(mask, "betanmf_fold_rule")) mask
   if (!is.null(rule)) mask <- NULL
   hold <- if (is_delayed_matrix(mask)) delayed_mask_pattern(mask, dims) else check_mask(mask, dims)
-  cvps <- grid_viewports(if (sparse) DelayedArray::colAutoGrid(x) else dense_col_grid(x))
+  cvps <- grid_viewports(if (sparse) sparse_col_grid(x) else dense_col_grid(x))
   B <- list(x = x, dims = dims, sparse = sparse && beta > 0, cvps = cvps,
             rvps = grid_viewports(DelayedArray::rowAutoGrid(x)), scale = 1, hold = hold,
             bufs = new.env(parent = emptyenv()), direct = if (sparse) NULL else h5_direct(x))
@@ -332,6 +423,7 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
       n_pos <- n_pos + sum(b > 0)
       colsums[cols] <- colSums(b)
     }
+    b <- NULL # a sparse block dropped before the next is read (tenx_read_cols())
   }
   if (n_nan > 0) abort(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, n_nan), "data")
   n_na <- sum(lengths(na_i))
@@ -371,10 +463,15 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
     total <- total + sum(v)
     n_pos <- n_pos + sum(v > 0)
     colsums[cols] <- if (is.null(blk$dense)) {
-      diff(c(0, cumsum(blk$sparse$x))[blk$sparse$p + 1L])
+      # diff(c(0, cumsum(x))[p + 1]) without the copy c() makes of the
+      # running sum: p starts with its zeros (empty leading columns)
+      p <- blk$sparse$p
+      run <- cumsum(blk$sparse$x)
+      diff(c(numeric(sum(p == 0)), run[p[p > 0]]))
     } else {
       colSums(blk$dense)
     }
+    blk <- v <- run <- NULL # dropped before the next block is read (tenx_read_cols())
   }
   if (is.infinite(total)) {
     abort(sprintf("'%s' has entries whose sum overflows; divide it by a power of two first", arg), "data")
@@ -518,6 +615,7 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
         num <<- num + s$num
         if (solver == "mu") den <<- den + s$den
       }
+      blk <- res <- s <- NULL # dropped before the next block is read (tenx_read_cols())
     }
     list(loss = total, sweeps = sweeps)
   }
@@ -597,8 +695,9 @@ truncated_svd_blocks <- function(B, rank) {
   k <- min(rank + 10L, m, n)
   omega <- matrix(stats::rnorm(n * k), n, k)
   thin_t <- function(blk, q, trans) {
-    sp <- if (is.null(blk$dense)) list(p = blk$sparse$p, i = blk$sparse$i, x = blk$sparse$x * blk$sparse$xs)
-    .Call(C_thin_product, blk$dense, sp, blk$dims, q, trans)
+    # a sparse block's values with its power-of-two scale xs, which the
+    # kernels apply entry by entry (exact), not a scaled copy of the block
+    .Call(C_thin_product, blk$dense, blk$sparse, blk$dims, q, trans)
   }
   ncb <- length(B$cvps)
   # t(X q) for q (n x k): the blocks' shares summed in block order
@@ -607,6 +706,7 @@ truncated_svd_blocks <- function(B, rank) {
     for (b in seq_len(ncb)) {
       blk <- block_data(B, "col", b)
       acc <- acc + thin_t(blk, q[blk$index, , drop = FALSE], FALSE)
+      blk <- NULL # dropped before the next block is read (tenx_read_cols())
     }
     acc
   }
@@ -616,6 +716,7 @@ truncated_svd_blocks <- function(B, rank) {
     for (b in seq_len(ncb)) {
       blk <- block_data(B, "col", b)
       out[, blk$index] <- thin_t(blk, q, TRUE)
+      blk <- NULL
     }
     out
   }

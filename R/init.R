@@ -65,15 +65,21 @@ truncated_svd <- function(xs, rank, xscale = 1) {
   # randomized for every input, so dense and sparse copies of the same data
   # start from the same point; with k = min(m, n) it is an exact SVD
   k <- min(rank + 10L, m, n)
-  omega <- matrix(stats::rnorm(n * k), n, k)
+  collect_large(n, rank) # the garbage of what ran before (collect_large())
+  # the draws given dimensions in place (matrix() would copy them)
+  omega <- stats::rnorm(n * k)
+  dim(omega) <- c(n, k)
   # in C on buffers allocated once (src/range.c): the m x k intermediates
   # would otherwise be the memory peak of a large sparse fit
   sparse <- inherits(xs, "dgCMatrix")
   sp <- if (sparse) list(p = xs@p, i = xs@i, x = xs@x) else NULL
   qb <- .Call(C_range_finder, if (sparse) NULL else xs, sp, dim(xs), omega, as.double(xscale), 1L)
+  omega <- NULL # each n x k matrix let go as soon as it is used: they make the start's memory peak
   q <- qb$q
   b <- qb$b # k x n
+  qb <- NULL
   s <- La.svd(b, nu = rank, nv = rank)
+  b <- NULL
   list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
 }
 
@@ -113,6 +119,7 @@ nndsvd <- function(xs, rank, fill = "", mean_x, xscale = 1) {
       h[j, nv] <- sc * -v[nv] / nvn
     }
   }
+  s <- u <- v <- NULL
   # tiny values from rounding are zeros, and the zeros take the fill
   zw <- w < 1e-12 * max(w)
   zh <- h < 1e-12 * max(h)
@@ -124,5 +131,23 @@ nndsvd <- function(xs, rank, fill = "", mean_x, xscale = 1) {
     w[zw] <- fill_value
     h[zh] <- fill_value
   }
+  zh <- NULL
+  collect_large(n, rank) # the start's temporaries, before the fit's buffers
   list(w = w, h = h)
+}
+
+# For a large matrix (n x rank above 2^20 doubles), a full collection of
+# R's garbage.  The NNDSVD start allocates several n x k matrices (the
+# draws, the range finder's B, the SVD's V, the masks) that are garbage once
+# it returns, and R's collector, which runs when the heap reaches a trigger
+# that grows with it, would leave them in memory while the fit allocates its
+# own buffers on top, and the garbage of what ran before the start (an
+# earlier fit's buffers) under the start's: one collection before and one
+# after the start keep the fit's peak near the data, the factors and one
+# set of buffers.  Full, since temporaries that lived through a collection
+# of the young generation are older.  Smaller fits skip it (its cost is
+# that of a collection of the whole heap).
+collect_large <- function(n, rank) {
+  if (as.numeric(n) * rank > 2^20) gc(verbose = FALSE, full = TRUE)
+  invisible()
 }

@@ -211,7 +211,12 @@
 #' (its malloc thresholds, unless set by `MALLOC_*_` or `GLIBC_TUNABLES`), so
 #' the read's speed does not depend on what the session did before. A
 #' dataset with no filter (`rhdf5::h5createDataset(filter = "NONE",
-#' shuffle = FALSE)`) is read into the buffer with no copy at all. With HALS and multiplicative updates each iteration reads the
+#' shuffle = FALSE)`) is read into the buffer with no copy at all.
+#' A `TENxMatrix` with no delayed operation
+#' on it is read from its own arrays (the non-zeros of a run of columns are
+#' one stretch of the file), in blocks of columns holding at most the block size in
+#' bytes of non-zeros (12 bytes each: the value and its row index), so the
+#' fit needs about one such block beyond the factors. With HALS and multiplicative updates each iteration reads the
 #' data once, by blocks of columns: the pass that updates a block's columns
 #' of `H` also adds that block's share of the next `W` half's sums, so a file
 #' chunked by columns (or a `TENxMatrix`) is read in its own order.

@@ -343,6 +343,9 @@ tenx_matrix <- function(x) {
   path <- tempfile(fileext = ".h5")
   x <- methods::as(x, "dgCMatrix")
   try(suppressWarnings(suppressMessages(HDF5Array::writeTENxMatrix(x, path, group = "x"))), silent = TRUE)
+  tenx_open(path)
+}
+tenx_open <- function(path) {
   X <- tryCatch(suppressMessages(HDF5Array::TENxMatrix(path, "x")), error = function(e) e)
   if (!inherits(X, "error")) return(X)
   if (!grepl("H5IdComponent", conditionMessage(X))) stop(X)
@@ -385,6 +388,65 @@ test_that("a TENxMatrix is fitted from its column blocks as a dgCMatrix in memor
   }
   B <- betanmf:::prepare_data(X, beta = 1)$blocks
   expect_s4_class(betanmf:::read_one_block(B$x, B$cvps[[1]], B$sparse), "dgCMatrix")
+})
+
+test_that("a TENxMatrix is read from its arrays, in blocks of at most the block size of non-zeros", {
+  skip_blocks()
+  x <- block_counts()
+  xs <- methods::as(x, "dgCMatrix")
+  X <- tenx_matrix(x)
+  expect_false(is.null(betanmf:::tenx_direct(X)))
+  # a delayed operation or a subset: read through DelayedArray
+  expect_null(betanmf:::tenx_direct(X * 2))
+  expect_null(betanmf:::tenx_direct(X[, 1:20]))
+  # 4800 bytes: 400 non-zeros a block
+  old <- small_blocks(4800)
+  on.exit(restore_blocks(old), add = TRUE)
+  nz <- diff(xs@p)
+  B <- betanmf:::prepare_data(X, beta = 1)$blocks
+  cols <- lapply(B$cvps, betanmf:::vp_range, 2)
+  expect_identical(unlist(cols), seq_len(ncol(x)))
+  expect_gt(length(cols), 2)
+  # each block at most 400 non-zeros, and as long as that allows: with the
+  # next column it would hold more
+  per <- vapply(cols, function(j) sum(nz[j]), numeric(1))
+  expect_true(all(per <= 400))
+  nxt <- vapply(cols[-length(cols)], function(j) nz[max(j) + 1L], numeric(1))
+  expect_true(all(per[-length(per)] + nxt > 400))
+  # a block read is the matrix's columns
+  blk <- betanmf:::read_one_block(X, B$cvps[[2]], TRUE)
+  expect_s4_class(blk, "dgCMatrix")
+  expect_equal(as.matrix(blk), unname(x[, cols[[2]]]))
+  # every column block read directly; the iterates those in memory, with
+  # and without held-out entries
+  set.seed(8)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  for (s in solvers) {
+    for (mk in list(NULL, mask)) {
+      info <- sprintf("%s, beta = %g, mask = %s", s$solver, s$beta, !is.null(mk))
+      a <- nmf(xs, 3, beta = s$beta, solver = s$solver, maxit = 30, tol = 0, seed = 1, mask = mk)
+      reset_reads()
+      b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 30, tol = 0, seed = 1, mask = mk)
+      expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+      expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+      e <- betanmf:::blocks_env
+      expect_gt(e$direct_reads, 30, label = info)
+      expect_identical(e$direct_reads, e$reads - e$row_reads, label = info)
+    }
+  }
+})
+
+test_that("a TENx file with row indices out of range stops with a message", {
+  skip_blocks()
+  x <- block_counts()
+  X <- tenx_matrix(x)
+  path <- tempfile(fileext = ".h5")
+  expect_true(file.copy(X@seed@filepath, path))
+  # the first non-zero's row index set to the number of rows (0-based: one past the last)
+  rhdf5::h5write(nrow(x), path, "x/indices", start = 1, count = 1)
+  rhdf5::h5closeAll()
+  Y <- tenx_open(path)
+  expect_error(nmf(Y, 3, beta = 1, solver = "mu", maxit = 5), "invalid row indices in columns 1-")
 })
 
 # Rank surveys of a DelayedMatrix (R/blocks-rank.R): each fold's held-out

@@ -1008,3 +1008,23 @@ test_that("each solver's plan sets the data's layout, and the switches are read 
   Sys.setenv(BETANMF_FUSE = "1")
   expect_identical(layout(p$x, 2, "hals")[["parts"]], 0L) # the one-pass update needs the kernels
 })
+
+test_that("the NNDSVD start allocates its sketch-sized matrices once", {
+  skip_if_not(capabilities("profmem"), "R built without memory profiling")
+  set.seed(1)
+  x <- Matrix::rsparsematrix(100, 5000, 0.02, rand.x = function(k) rpois(k, 2) + 1)
+  d <- betanmf:::prepare_data(x, beta = 1)
+  rank <- 4L
+  sketch <- ncol(x) * (rank + 10) * 8 # n x k doubles, k = rank + 10
+  f <- tempfile()
+  on.exit(unlink(f), add = TRUE)
+  utils::Rprofmem(f, threshold = sketch)
+  s <- betanmf:::init_factors(d$xs, rank, "nndsvds", 1, d$xscale)
+  utils::Rprofmem(NULL)
+  a <- readLines(f)
+  bytes <- as.numeric(sub(" *:.*", "", a[grepl("^[0-9]", a)]))
+  # n x k doubles (with a vector header): the draws, the range finder's B
+  # and its transposed sketch, La.svd's copy of B and its V'; the draws
+  # given their dimensions in place, not copied by matrix(): at most five
+  expect_lte(sum(bytes >= sketch & bytes <= sketch + 64), 5)
+})
