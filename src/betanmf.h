@@ -251,6 +251,8 @@ double driver_half(int solver, const nmf_data *X, double *F, const double *G, in
                    int have_A, int fused, int threads);
 void driver_mu_sums(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
                     int threads, double *num, double *den);
+double driver_hals_given(const nmf_data *X, double *F, const double *G, int r, int inner,
+                         double inner_tol, double l1, double *A, double *S, int threads);
 
 /* loss.c: beta-divergence of X from Wt' H over the observed entries */
 double loss_factored(const nmf_data *X, const double *Wt, const double *H,

@@ -232,7 +232,7 @@ SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, S
         }
         memcpy(S, REAL(HH), (size_t) r * r * sizeof(double));
         for (int k = 0; k < r; k++) S[k + k * r] += l2;
-        sweeps = (double) hals_half_given(&Xt, f, REAL(h), r, inner, inner_tol, l1, A, S, threads);
+        sweeps = driver_hals_given(&Xt, f, REAL(h), r, inner, inner_tol, l1, A, S, threads);
     } else {
         /* mu.c's step, entry by entry (mu_half_dense, half) */
         double gam = mu_gamma(beta);

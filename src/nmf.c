@@ -130,6 +130,14 @@ double driver_half(int solver, const nmf_data *X, double *F, const double *G, in
     return 0.0;
 }
 
+/* HALS's half update of F given G and S = G G' + l2 I already made (the
+ * walk over blocks makes G G' once for all bands of a W half) */
+double driver_hals_given(const nmf_data *X, double *F, const double *G, int r, int inner,
+                         double inner_tol, double l1, double *A, double *S, int threads)
+{
+    return (double) hals_half_given(X, F, G, r, inner, inner_tol, l1, A, S, threads);
+}
+
 /* MU's numerators and denominators of that half update (r x ncol each),
  * F unchanged: the shares a fit over blocks of columns adds up */
 void driver_mu_sums(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
