@@ -112,7 +112,12 @@ read_one_block <- function(x, vp, sparse) {
 tenx_direct <- function(x) {
   if (!identical(class(x)[[1]], "TENxMatrix") || !requireNamespace("rhdf5", quietly = TRUE)) return(NULL)
   seed <- x@seed
-  if (!methods::is(seed, "TENxMatrixSeed") || !is.null(seed@subdata) || !is.character(seed@filepath)) return(NULL)
+  # the seed's slots as HDF5Array (1.26) has them; an older layout reads through DelayedArray
+  if (!methods::is(seed, "TENxMatrixSeed") || !all(vapply(c("subdata", "indptr_ranges", "group", "filepath"),
+                                                         methods::.hasSlot, logical(1), object = seed))) {
+    return(NULL)
+  }
+  if (!is.null(seed@subdata) || !is.character(seed@filepath)) return(NULL)
   if (!identical(as.integer(seed@dim), as.integer(dim(x)))) return(NULL)
   ranges <- seed@indptr_ranges
   if (!is.data.frame(ranges) || nrow(ranges) != ncol(x)) return(NULL)
@@ -149,10 +154,21 @@ tenx_read_cols <- function(src, cols, m) {
   if (!is.double(vals)) vals <- as.double(vals)
   if (!is.integer(rows)) rows <- as.integer(rows)
   # new() validates the slots (row indices inside 0 .. m - 1, increasing
-  # within each column): the C kernels index with them
-  tryCatch(methods::new("dgCMatrix", i = rows, p = c(0L, as.integer(cumsum(width))), x = vals,
-                        Dim = c(as.integer(m), length(cols))),
+  # within each column): the C kernels index with them.  CSC allows a
+  # column's row indices in any order (a file written without sorting
+  # them): such a block is sorted within its columns and validated again.
+  p <- c(0L, as.integer(cumsum(width)))
+  make <- function(rows, vals) {
+    methods::new("dgCMatrix", i = rows, p = p, x = vals, Dim = c(as.integer(m), length(cols)))
+  }
+  tryCatch(make(rows, vals),
            error = function(e) {
+             col <- rep.int(seq_along(width), width)
+             if (length(rows) > 1L && any(diff(rows) <= 0L & diff(col) == 0L)) {
+               o <- order(col, rows)
+               sorted <- tryCatch(make(rows[o], vals[o]), error = function(e2) NULL)
+               if (!is.null(sorted)) return(sorted)
+             }
              abort(sprintf(paste0("the TENx file '%s' has invalid row indices in columns %d-%d (%s); ",
                                   "the file is damaged or not in the 10x layout"),
                            src$file, cols[1], cols[length(cols)], conditionMessage(e)))
@@ -364,7 +380,10 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
   rule <- if (inherits(mask, "betanmf_fold_rule")) mask
   if (!is.null(rule)) mask <- NULL
   hold <- if (is_delayed_matrix(mask)) delayed_mask_pattern(mask, dims) else check_mask(mask, dims)
-  cvps <- grid_viewports(if (sparse) sparse_col_grid(x) else dense_col_grid(x))
+  # blocks sized by their non-zeros only where they are read as sparse ones
+  # (beta > 0); dense blocks of sparse data keep the dense size
+  cvps <- grid_viewports(if (sparse && beta > 0) sparse_col_grid(x)
+                         else if (sparse) DelayedArray::colAutoGrid(x) else dense_col_grid(x))
   B <- list(x = x, dims = dims, sparse = sparse && beta > 0, cvps = cvps,
             rvps = grid_viewports(DelayedArray::rowAutoGrid(x)), scale = 1, hold = hold,
             bufs = new.env(parent = emptyenv()), direct = if (sparse) NULL else h5_direct(x))

@@ -449,6 +449,49 @@ test_that("a TENx file with row indices out of range stops with a message", {
   expect_error(nmf(Y, 3, beta = 1, solver = "mu", maxit = 5), "invalid row indices in columns 1-")
 })
 
+test_that("a TENx file with a column's row indices out of order is fitted as the sorted one", {
+  skip_blocks()
+  x <- block_counts()
+  X <- tenx_matrix(x)
+  path <- tempfile(fileext = ".h5")
+  expect_true(file.copy(X@seed@filepath, path))
+  # CSC allows any order within a column: reverse the first column's
+  w1 <- sum(x[, 1] != 0)
+  expect_gt(w1, 1)
+  idx <- rhdf5::h5read(path, "x/indices", start = 1, count = w1)
+  val <- rhdf5::h5read(path, "x/data", start = 1, count = w1)
+  rhdf5::h5write(rev(as.integer(idx)), path, "x/indices", start = 1, count = w1)
+  rhdf5::h5write(rev(val), path, "x/data", start = 1, count = w1)
+  rhdf5::h5closeAll()
+  Y <- tenx_open(path)
+  expect_equal(unname(as.matrix(Y)), unname(as.matrix(x)))
+  a <- nmf(X, 3, beta = 1, solver = "mu", maxit = 10, tol = 0, seed = 1)
+  b <- nmf(Y, 3, beta = 1, solver = "mu", maxit = 10, tol = 0, seed = 1)
+  expect_identical(b$w, a$w)
+  expect_identical(b$h, a$h)
+})
+
+test_that("a TENxMatrix read as dense blocks (beta <= 0) keeps the dense block size", {
+  skip_blocks()
+  # 10 % non-zeros (every row and column keeps one): a block sized by its
+  # non-zeros would hold many more columns than a dense one
+  x <- block_counts()
+  set.seed(5)
+  x[matrix(runif(length(x)) < 0.9, nrow(x))] <- 0
+  x[cbind(seq_len(nrow(x)), (seq_len(nrow(x)) - 1L) %% ncol(x) + 1L)] <- 1
+  X <- tenx_matrix(x)
+  old <- suppressMessages(DelayedArray::setAutoBlockSize(8 * nrow(x) * 3))
+  on.exit(suppressMessages(DelayedArray::setAutoBlockSize(old)), add = TRUE)
+  # Itakura-Saito needs the zeros held out; its blocks are dense ones
+  mask <- as.matrix(x) == 0
+  e <- betanmf:::blocks_env
+  e$largest <- 0
+  fit <- nmf(X, 2, beta = 0, mask = mask, maxit = 3, tol = 0, seed = 1)
+  expect_lte(e$largest, 3 * nrow(x))
+  ref <- nmf(as.matrix(x), 2, beta = 0, mask = mask, maxit = 3, tol = 0, seed = 1)
+  expect_lt(max(abs(fit$h - ref$h)) / max(ref$h), 1e-10)
+})
+
 # Rank surveys of a DelayedMatrix (R/blocks-rank.R): each fold's held-out
 # entries are made per block from the fold's seed (tiles of 256 x 256
 # entries); the in-memory survey given those entries (rank_survey(fold_masks
