@@ -436,12 +436,18 @@ test_that("a TENxMatrix is read from its arrays, in blocks of at most the block 
   }
 })
 
+# a copy of a TENxMatrix's file, to damage or rewrite in a test
+tenx_copy <- function(X) {
+  path <- tempfile(fileext = ".h5")
+  expect_true(file.copy(X@seed@filepath, path))
+  path
+}
+
 test_that("a TENx file with row indices out of range stops with a message", {
   skip_blocks()
   x <- block_counts()
   X <- tenx_matrix(x)
-  path <- tempfile(fileext = ".h5")
-  expect_true(file.copy(X@seed@filepath, path))
+  path <- tenx_copy(X)
   # the first non-zero's row index set to the number of rows (0-based: one past the last)
   rhdf5::h5write(nrow(x), path, "x/indices", start = 1, count = 1)
   rhdf5::h5closeAll()
@@ -453,8 +459,7 @@ test_that("a TENx file with a column's row indices out of order is fitted as the
   skip_blocks()
   x <- block_counts()
   X <- tenx_matrix(x)
-  path <- tempfile(fileext = ".h5")
-  expect_true(file.copy(X@seed@filepath, path))
+  path <- tenx_copy(X)
   # CSC allows any order within a column: reverse the first column's
   w1 <- sum(x[, 1] != 0)
   expect_gt(w1, 1)
