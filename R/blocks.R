@@ -82,9 +82,9 @@ read_one_block <- function(x, vp, sparse) {
     idx <- vp_range(vp, k)
     if (length(idx) == full[k]) NULL else idx
   })
-  src <- if (sparse && is.null(index[[1]])) tenx_direct(x)
+  src <- if (sparse && is.null(index[[1]])) h5sparse_direct(x)
   if (!is.null(src)) {
-    b <- tenx_read_cols(src, vp_range(vp, 2), full[1])
+    b <- h5sparse_read_cols(src, vp_range(vp, 2), full[1])
     blocks_env$direct_reads <- blocks_env$direct_reads + 1
   } else if (sparse) {
     b <- methods::as(DelayedArray::extract_sparse_array(x, index), "dgCMatrix")
@@ -98,43 +98,58 @@ read_one_block <- function(x, vp, sparse) {
   b
 }
 
-# A TENxMatrix with no delayed operation on it (HDF5Array's
-# TENxMatrixSeed: the CSC arrays of the 10x Genomics layout, data, indices
-# and indptr in one HDF5 group) is read by columns straight from its
-# arrays: the non-zeros of a run of columns are one contiguous range of the
-# data and indices datasets (the seed's indptr_ranges), two rhdf5 reads
-# with start and count, which become the block's dgCMatrix slots as they
-# are.  DelayedArray::extract_sparse_array() on the same columns matches
-# every column index against the indptr ranges and builds a
-# SparseArraySeed, then a dgCMatrix from it: most of the time of a pass.
-# NULL when x is anything else (any DelayedMatrix still reads through
-# DelayedArray).
-tenx_direct <- function(x) {
-  if (!identical(class(x)[[1]], "TENxMatrix") || !requireNamespace("rhdf5", quietly = TRUE)) return(NULL)
-  seed <- x@seed
-  # the seed's slots as HDF5Array (1.26) has them; an older layout reads through DelayedArray
-  if (!methods::is(seed, "TENxMatrixSeed") || !all(vapply(c("subdata", "indptr_ranges", "group", "filepath"),
-                                                         methods::.hasSlot, logical(1), object = seed))) {
+# A sparse HDF5 matrix in the CSC layout of its columns, with no delayed
+# operation on it, is read by columns straight from its arrays: HDF5Array's
+# CSC_H5SparseMatrixSeed (data, indices and indptr in one HDF5 group) under
+# a TENxMatrix (the 10x Genomics layout, TENxMatrixSeed), an
+# H5SparseMatrix or an H5ADMatrix.  HDF5Array presents such a group so that
+# indptr runs over the columns of the matrix the user fits: a group stored
+# as "csr" (anndata's cells x genes X) is the genes x cells matrix whose
+# columns are the file's rows, a CSC_H5SparseMatrixSeed.  The non-zeros of
+# a run of columns are then one contiguous range of the data and indices
+# datasets (the seed's indptr_ranges), two rhdf5 reads with start and
+# count, which become the block's dgCMatrix slots as they are.
+# DelayedArray::extract_sparse_array() on the same columns matches every
+# column index against the indptr ranges and builds a SparseArraySeed, then
+# a dgCMatrix from it: most of the time of a pass.  A group stored as "csc"
+# (HDF5Array's CSR_H5SparseMatrixSeed: indptr over the rows of the matrix
+# fitted) has a block of columns scattered over every row's range, and any
+# delayed operation or subset (x[, j], t(x), x * 2) changes what the arrays
+# mean: both return NULL here and read through DelayedArray.
+h5sparse_direct <- function(x) {
+  if (!(class(x)[[1]] %in% c("TENxMatrix", "H5SparseMatrix", "H5ADMatrix")) ||
+      !requireNamespace("rhdf5", quietly = TRUE)) {
     return(NULL)
   }
-  if (!is.null(seed@subdata) || !is.character(seed@filepath)) return(NULL)
+  seed <- x@seed
+  # the seed's slots as HDF5Array (1.26) has them; an older layout reads through DelayedArray
+  if (!methods::is(seed, "CSC_H5SparseMatrixSeed") ||
+      !all(vapply(c("subdata", "indptr_ranges", "group", "filepath"), methods::.hasSlot, logical(1),
+                  object = seed))) {
+    return(NULL)
+  }
+  if (!is.character(seed@filepath) || length(seed@filepath) != 1L) return(NULL)
   if (!identical(as.integer(seed@dim), as.integer(dim(x)))) return(NULL)
   ranges <- seed@indptr_ranges
   if (!is.data.frame(ranges) || nrow(ranges) != ncol(x)) return(NULL)
   group <- sub("/+$", "", seed@group)
+  # values in a dataset inside a group "data" (the seed's subdata): HDF5Array
+  # 1.26 itself reads group/data for them and fails, so they stay on its path
+  if (!is.null(seed@subdata)) return(NULL)
   list(file = seed@filepath, data = paste0(group, "/data"), indices = paste0(group, "/indices"),
        start = ranges$start, width = ranges$width)
 }
 
-# columns `cols` (consecutive) of a TENx file as an m-row dgCMatrix
-tenx_read_cols <- function(src, cols, m) {
+# columns `cols` (consecutive) of a sparse HDF5 matrix (h5sparse_direct()) as
+# an m-row dgCMatrix
+h5sparse_read_cols <- function(src, cols, m) {
   width <- src$width[cols]
   start <- src$start[cols[1]]
   nnz <- sum(as.numeric(width))
   # the columns' ranges must follow one another (CSC); otherwise the file
   # is not what its indptr says
   if (length(cols) > 1L && any(diff(src$start[cols]) != width[-length(width)])) {
-    abort(sprintf("the TENx file '%s' has column ranges (indptr) that do not follow one another", src$file))
+    abort(sprintf("the sparse HDF5 file '%s' has column ranges (indptr) that do not follow one another", src$file))
   }
   # the blocks read before this one are garbage by now (the loops over
   # blocks drop them): a collection of the young generation, cheap, frees
@@ -169,8 +184,8 @@ tenx_read_cols <- function(src, cols, m) {
                sorted <- tryCatch(make(rows[o], vals[o]), error = function(e2) NULL)
                if (!is.null(sorted)) return(sorted)
              }
-             abort(sprintf(paste0("the TENx file '%s' has invalid row indices in columns %d-%d (%s); ",
-                                  "the file is damaged or not in the 10x layout"),
+             abort(sprintf(paste0("the sparse HDF5 file '%s' has invalid row indices in columns %d-%d (%s); ",
+                                  "the file is damaged or not in the CSC layout its group says"),
                            src$file, cols[1], cols[length(cols)], conditionMessage(e)))
            })
 }
@@ -178,14 +193,14 @@ tenx_read_cols <- function(src, cols, m) {
 # The grid of a sparse DelayedMatrix's column blocks.  DelayedArray's
 # colAutoGrid() sizes blocks as if they were dense (getAutoBlockSize()
 # bytes over 8 m per column), so at 0.5 % non-zeros a block holds a tenth
-# of a megabyte of them and a pass is thousands of reads.  A TENxMatrix read
-# directly (tenx_direct()) says how many non-zeros each column has: its
-# blocks are runs of columns with at most getAutoBlockSize() bytes of
-# non-zeros (12 a non-zero: the double and its row index), each as long as
-# that allows (a column with more is a block of its own).  Any other
-# sparse DelayedMatrix keeps colAutoGrid().
+# of a megabyte of them and a pass is thousands of reads.  A sparse HDF5
+# matrix read directly (h5sparse_direct()) says how many non-zeros each
+# column has: its blocks are runs of columns with at most
+# getAutoBlockSize() bytes of non-zeros (12 a non-zero: the double and its
+# row index), each as long as that allows (a column with more is a block
+# of its own).  Any other sparse DelayedMatrix keeps colAutoGrid().
 sparse_col_grid <- function(x) {
-  src <- tenx_direct(x)
+  src <- h5sparse_direct(x)
   if (is.null(src)) return(DelayedArray::colAutoGrid(x))
   per_block <- max(1, floor(DelayedArray::getAutoBlockSize() / 12))
   total <- cumsum(as.numeric(src$width))
@@ -216,12 +231,20 @@ vp_range <- function(vp, along) {
 # held-out zeros are applied in C, in the buffer (C_block_prepare), not by
 # an R expression that would copy the block.
 #
-# An HDF5Matrix of floating-point values with no delayed operation on it is
-# read straight into the buffer by HDF5's own H5Dread (rhdf5, which
-# HDF5Array is built on) on the block's hyperslab of columns: a block of
-# whole columns of a file chunked by columns is one contiguous read per
-# chunk.  Any other DelayedMatrix goes through DelayedArray::extract_array()
-# and is copied into the buffer.
+# A dense HDF5 dataset with no delayed operation on it (an HDF5Matrix, or
+# the H5ADMatrix of an h5ad file whose X is dense) is read straight into
+# the buffer by HDF5's own H5Dread (rhdf5, which HDF5Array is built on) on
+# the block's hyperslab of columns: a block of whole columns of a file
+# chunked by columns is one contiguous read per chunk.  A floating-point
+# dataset is read into the double buffer itself.  An integer one (counts,
+# as writeHDF5Array() writes an integer matrix) is read into an integer
+# buffer of the block's shape, reused likewise, and C_block_prepare makes
+# the doubles from it in the double buffer, NA_integer_ becoming NA, as
+# from the integer block extract_array() returns; only integer types whose
+# every value R's integers hold (signed up to 32 bits, unsigned up to 16),
+# so rhdf5's conversion and HDF5Array's agree.  Any other DelayedMatrix
+# goes through DelayedArray::extract_array() and is copied into the
+# buffer.
 
 # The grid of a dense DelayedMatrix's column blocks: getAutoBlockSize()
 # bytes of doubles per block (the buffer's size), rounded down to whole
@@ -236,21 +259,32 @@ dense_col_grid <- function(x) {
   DelayedArray::colAutoGrid(x, ncol = as.integer(min(n, ncol_block)))
 }
 
-# list(file, name) of an HDF5Matrix read directly, or NULL
+# list(file, name, filtered, type) of a dense HDF5 dataset read directly
+# (type "double" or "integer": the buffer H5Dread writes to), or NULL
 h5_direct <- function(x) {
-  if (!identical(class(x)[[1]], "HDF5Matrix") || !requireNamespace("rhdf5", quietly = TRUE)) return(NULL)
+  if (!(class(x)[[1]] %in% c("HDF5Matrix", "H5ADMatrix")) || !requireNamespace("rhdf5", quietly = TRUE)) {
+    return(NULL)
+  }
   seed <- x@seed
-  if (!identical(class(seed)[[1]], "HDF5ArraySeed") || isTRUE(seed@as_sparse) || !is.character(seed@filepath)) {
+  if (!(class(seed)[[1]] %in% c("HDF5ArraySeed", "Dense_H5ADMatrixSeed")) || isTRUE(seed@as_sparse) ||
+      !is.character(seed@filepath)) {
     return(NULL)
   }
   if (!identical(as.integer(seed@dim), as.integer(dim(x)))) return(NULL)
-  # H5Dread writes doubles into the buffer only for a floating-point dataset
-  info <- tryCatch(rhdf5::h5ls(seed@filepath, datasetinfo = TRUE), error = function(e) NULL)
+  info <- tryCatch(rhdf5::h5ls(seed@filepath, all = TRUE), error = function(e) NULL)
   if (is.null(info)) return(NULL)
   path <- sub("^/+", "", paste(info$group, info$name, sep = "/"))
   k <- match(sub("^/+", "", seed@name), sub("^/+", "", path))
-  if (is.na(k) || !identical(info$otype[k], "H5I_DATASET") || !identical(info$dclass[k], "FLOAT")) return(NULL)
-  list(file = seed@filepath, name = seed@name, filtered = h5_filtered(seed@filepath, seed@name))
+  if (is.na(k) || !identical(info$otype[k], "H5I_DATASET")) return(NULL)
+  type <- DelayedArray::type(x)
+  # the buffer's type from the file's type, and the type HDF5Array reads it as
+  direct <- if (identical(info$dclass[k], "FLOAT") && identical(type, "double")) {
+    "double"
+  } else if (grepl("^H5T_STD_(I8|I16|I32|U16)(LE|BE)$", info$dtype[k]) && identical(type, "integer")) {
+    "integer"
+  }
+  if (is.null(direct)) return(NULL)
+  list(file = seed@filepath, name = seed@name, filtered = h5_filtered(seed@filepath, seed@name), type = direct)
 }
 
 # whether the dataset's chunks go through HDF5's filter pipeline (HDF5Array
@@ -313,7 +347,8 @@ block_buffer <- function(B, m, nc, what = "x") {
     keys <- ls(B$bufs, pattern = paste0("^", what, " "))
     # a grid of irregular blocks keeps the two shapes used last
     if (length(keys) >= 2) rm(list = keys[1], envir = B$bufs)
-    buf <- matrix(0, m, nc)
+    # "int": the integers an integer dataset is read into (dense_col_block())
+    buf <- matrix(if (what == "int") 0L else 0, m, nc)
     assign(key, buf, envir = B$bufs)
   }
   buf
@@ -329,6 +364,9 @@ dense_col_block <- function(B, vp, sc = 1, hi = integer(0), hj = integer(0)) {
     cols <- vp_range(vp, 2)
     src <- DelayedArray::extract_array(B$x, list(NULL, if (length(cols) == full[2]) NULL else cols))
     if (!identical(as.integer(dim(src)), as.integer(d))) abort("internal error: a block of the wrong shape")
+  } else if (identical(B$direct$type, "integer")) {
+    src <- block_buffer(B, d[1], d[2], "int")
+    h5_read_into(B$direct, vp_range(vp, 2)[1], src)
   } else {
     src <- NULL
     h5_read_into(B$direct, vp_range(vp, 2)[1], buf)
@@ -442,7 +480,7 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
       n_pos <- n_pos + sum(b > 0)
       colsums[cols] <- colSums(b)
     }
-    b <- NULL # a sparse block dropped before the next is read (tenx_read_cols())
+    b <- NULL # a sparse block dropped before the next is read (h5sparse_read_cols())
   }
   if (n_nan > 0) abort(sprintf("'%s' contains %d NaN value(s); NMF needs finite non-negative data", arg, n_nan), "data")
   n_na <- sum(lengths(na_i))
@@ -490,7 +528,7 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
     } else {
       colSums(blk$dense)
     }
-    blk <- v <- run <- NULL # dropped before the next block is read (tenx_read_cols())
+    blk <- v <- run <- NULL # dropped before the next block is read (h5sparse_read_cols())
   }
   if (is.infinite(total)) {
     abort(sprintf("'%s' has entries whose sum overflows; divide it by a power of two first", arg), "data")
@@ -634,7 +672,7 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
         num <<- num + s$num
         if (solver == "mu") den <<- den + s$den
       }
-      blk <- res <- s <- NULL # dropped before the next block is read (tenx_read_cols())
+      blk <- res <- s <- NULL # dropped before the next block is read (h5sparse_read_cols())
     }
     list(loss = total, sweeps = sweeps)
   }
@@ -725,7 +763,7 @@ truncated_svd_blocks <- function(B, rank) {
     for (b in seq_len(ncb)) {
       blk <- block_data(B, "col", b)
       acc <- acc + thin_t(blk, q[blk$index, , drop = FALSE], FALSE)
-      blk <- NULL # dropped before the next block is read (tenx_read_cols())
+      blk <- NULL # dropped before the next block is read (h5sparse_read_cols())
     }
     acc
   }

@@ -201,10 +201,14 @@
 #' needs about one block of memory beyond the factors (two with
 #' multiplicative updates, whose `W` half also uses a transposed copy of
 #' the block): a larger block size means fewer, larger reads, a smaller one
-#' less memory. An `HDF5Matrix` of floating-point values with no delayed
-#' operation on it is read straight into that buffer by HDF5 (rhdf5's
-#' `H5Dread()`), any other `DelayedMatrix` through
-#' `DelayedArray::extract_array()`. A dataset written by HDF5Array carries
+#' less memory. An `HDF5Matrix` (or the `H5ADMatrix` of a dense h5ad `X`)
+#' with no delayed operation on it is read straight into that buffer by HDF5
+#' (rhdf5's `H5Dread()`) when its dataset holds floating-point values, or
+#' through a second buffer of integers of the block's shape when it holds
+#' integers (counts, as `writeHDF5Array()` writes an integer matrix; `NA`
+#' stays `NA`); any other `DelayedMatrix` (a delayed subset or operation,
+#' 64-bit or unsigned 32-bit integers) goes through
+#' `DelayedArray::extract_array()`, with the same values. A dataset written by HDF5Array carries
 #' the shuffle and deflate filters (at `level = 0` too), which HDF5 undoes
 #' chunk by chunk in memory it allocates for each chunk; on Linux the fit
 #' has the C library (glibc) keep that memory from one chunk to the next
@@ -212,9 +216,17 @@
 #' the read's speed does not depend on what the session did before. A
 #' dataset with no filter (`rhdf5::h5createDataset(filter = "NONE",
 #' shuffle = FALSE)`) is read into the buffer with no copy at all.
-#' A `TENxMatrix` with no delayed operation
-#' on it is read from its own arrays (the non-zeros of a run of columns are
-#' one stretch of the file), in blocks of columns holding at most the block size in
+#' A sparse HDF5 matrix whose arrays run over its columns, with no delayed
+#' operation on it, is read from its own arrays (the non-zeros of a run of
+#' columns are one stretch of the file): a `TENxMatrix`, and an
+#' `H5SparseMatrix` or `H5ADMatrix` whose group HDF5Array presents in that
+#' layout (`class(x@seed)` is a `CSC_H5SparseMatrixSeed`; an h5ad `X` stored
+#' as CSR, cells by genes, is the genes by cells matrix read by cells). One
+#' stored the other way (a `CSR_H5SparseMatrixSeed`: an h5ad `X` stored as
+#' CSC) is read through `DelayedArray::extract_sparse_array()`, which
+#' gathers each block of columns from every row's stretch: for a large fit,
+#' rewrite it stored the other way (e.g. with `HDF5Array::writeTENxMatrix()`).
+#' Blocks hold at most the block size in
 #' bytes of non-zeros (12 bytes each: the value and its row index), so the
 #' fit needs about one such block beyond the factors. With HALS and multiplicative updates each iteration reads the
 #' data once, by blocks of columns: the pass that updates a block's columns

@@ -9,7 +9,10 @@
 # "mask"); restarts (nrun = 2); user init; predict(); beta_divergence() with
 # and without a mask; tiny and degenerate sizes (1 x 1, 1 x n, m x 1,
 # rank = min(dim), empty sparse columns, explicit stored zeros); and the
-# entry points of the optional modules when they exist in the package.
+# entry points of the optional modules when they exist in the package; the
+# block path on a DelayedMatrix in memory and on small HDF5 files of every
+# layout it reads directly (dense double, filtered and not; dense integer;
+# TENx; an h5sparse group).
 
 suppressPackageStartupMessages({
   library(betanmf)
@@ -285,8 +288,91 @@ if (requireNamespace("DelayedArray", quietly = TRUE)) {
     }
   }
   ok(all(is.finite(predict(b, DelayedArray::DelayedArray(xb)))), "blocks predict")
-  suppressMessages(DelayedArray::setAutoBlockSize(old_block))
   extra <- c(extra, "the block path")
+  # the files the block path reads directly (R/blocks.R): a dense dataset
+  # by H5Dread into the fit's buffer (h5_read_into), filtered as HDF5Array
+  # writes it (C_block_heap_keep) and unfiltered as rhdf5 writes it; an
+  # integer one through its integer buffer (C_block_prepare's conversion,
+  # an NA held out); sparse ones from their CSC arrays (h5sparse_read_cols):
+  # a TENx file and an h5sparse group stored by rows (HDF5Array's
+  # CSC_H5SparseMatrixSeed).  Each fitted for 3 iterations with HALS and MU
+  # (and CD for the sparse ones) against the same fit in memory.
+  if (requireNamespace("HDF5Array", quietly = TRUE) && requireNamespace("rhdf5", quietly = TRUE)) {
+    # HDF5Array's h5isdataset()/h5isgroup() fail under some rhdf5 builds
+    # (an H5IdComponent error): rhdf5's own opens then stand in
+    h5_open <- function(open) {
+      X <- tryCatch(suppressWarnings(open()), error = function(e) e)
+      if (!inherits(X, "error")) return(X)
+      is_obj <- function(op, cl) function(filepath, name) {
+        fid <- rhdf5::H5Fopen(filepath, flags = "H5F_ACC_RDONLY")
+        on.exit(rhdf5::H5Fclose(fid))
+        id <- suppressMessages(try(op(fid, name), silent = TRUE))
+        res <- methods::is(id, "H5IdComponent")
+        if (res) cl(id)
+        res
+      }
+      hns <- asNamespace("HDF5Array")
+      old <- list(h5isdataset = get("h5isdataset", hns), h5isgroup = get("h5isgroup", hns))
+      on.exit(for (nm in names(old)) utils::assignInNamespace(nm, old[[nm]], "HDF5Array"), add = TRUE)
+      utils::assignInNamespace("h5isdataset", is_obj(rhdf5::H5Dopen, rhdf5::H5Dclose), "HDF5Array")
+      utils::assignInNamespace("h5isgroup", is_obj(rhdf5::H5Gopen, rhdf5::H5Gclose), "HDF5Array")
+      suppressWarnings(open())
+    }
+    h5dir <- tempfile("vg-h5-")
+    dir.create(h5dir)
+    h5f <- function(name) file.path(h5dir, name)
+    xi <- matrix(as.integer(xb), nrow(xb), ncol(xb))
+    xi[3, 4] <- NA
+    nofilter <- h5f("nofilter.h5")
+    rhdf5::h5createFile(nofilter)
+    rhdf5::h5createDataset(nofilter, "x", dim(xb), chunk = c(nrow(xb), 4L), filter = "NONE", shuffle = FALSE)
+    rhdf5::h5write(xb, nofilter, "x")
+    xs_b <- methods::as(xb, "dgCMatrix")
+    csr <- h5f("csr.h5")
+    rhdf5::h5createFile(csr)
+    rhdf5::h5createGroup(csr, "m")
+    rhdf5::h5write(as.integer(xs_b@x), csr, "m/data")
+    rhdf5::h5write(xs_b@i, csr, "m/indices")
+    rhdf5::h5write(xs_b@p, csr, "m/indptr")
+    fid <- rhdf5::H5Fopen(csr)
+    gid <- rhdf5::H5Gopen(fid, "m")
+    rhdf5::h5writeAttribute(rev(dim(xb)), gid, "h5sparse_shape")
+    rhdf5::h5writeAttribute("csr", gid, "h5sparse_format")
+    rhdf5::H5Gclose(gid)
+    rhdf5::H5Fclose(fid)
+    rhdf5::h5closeAll()
+    # (it writes the file, then may fail opening it, as h5_open() says)
+    try(suppressWarnings(suppressMessages(HDF5Array::writeTENxMatrix(xs_b, h5f("tenx.h5"), group = "m"))),
+        silent = TRUE)
+    files <- list(
+      filtered = list(X = HDF5Array::writeHDF5Array(xb, h5f("filtered.h5"), "x", chunkdim = c(20L, 4L)), x = xb),
+      nofilter = list(X = h5_open(function() HDF5Array::HDF5Array(nofilter, "x")), x = xb),
+      integer = list(X = HDF5Array::writeHDF5Array(xi, h5f("integer.h5"), "x", chunkdim = c(20L, 4L)), x = xi),
+      tenx = list(X = h5_open(function() HDF5Array::TENxMatrix(h5f("tenx.h5"), "m")), x = xs_b),
+      h5sparse = list(X = h5_open(function() HDF5Array::H5SparseMatrix(csr, "m")), x = xs_b)
+    )
+    ns_env <- get("blocks_env", envir = ns)
+    for (nm in names(files)) {
+      X <- files[[nm]]$X
+      x_mem <- files[[nm]]$x
+      sparse_file <- nm %in% c("tenx", "h5sparse")
+      for (cfg in list(c(2, 1), c(1, 2), c(1, 3))) {
+        solver <- c("hals", "mu", "cd")[cfg[2]]
+        if (solver == "cd" && !sparse_file) next
+        a <- quiet(nmf(x_mem, 3, beta = cfg[1], solver = solver, maxit = 3, tol = 0, seed = 1, missing = "mask"))
+        ns_env$direct_reads <- 0
+        b <- check_fit(quiet(nmf(X, 3, beta = cfg[1], solver = solver, maxit = 3, tol = 0, seed = 1,
+                                 missing = "mask")), sprintf("%s file, %s", nm, solver))
+        ok(ns_env$direct_reads > 0, sprintf("%s file, %s: read directly", nm, solver))
+        ok(max(abs(b$h - a$h)) <= 1e-10 * max(a$h), sprintf("%s file, %s: in-memory iterates", nm, solver))
+        n_fits <- n_fits + 1L
+      }
+    }
+    rhdf5::h5closeAll()
+    unlink(h5dir, recursive = TRUE)
+    extra <- c(extra, "HDF5 files read directly")
+  }
+  suppressMessages(DelayedArray::setAutoBlockSize(old_block))
 }
 
 cat(sprintf("valgrind-script: %d fits and all checks passed%s\n", n_fits,

@@ -345,8 +345,12 @@ tenx_matrix <- function(x) {
   try(suppressWarnings(suppressMessages(HDF5Array::writeTENxMatrix(x, path, group = "x"))), silent = TRUE)
   tenx_open(path)
 }
-tenx_open <- function(path) {
-  X <- tryCatch(suppressMessages(HDF5Array::TENxMatrix(path, "x")), error = function(e) e)
+tenx_open <- function(path) h5_open(function() HDF5Array::TENxMatrix(path, "x"))
+# open() (a constructor of HDF5Array's on a file), with HDF5Array's
+# h5isdataset() and h5isgroup() replaced by rhdf5's own opens where
+# HDF5Array's fail with an H5IdComponent error under this rhdf5
+h5_open <- function(open) {
+  X <- tryCatch(suppressWarnings(open()), error = function(e) e)
   if (!inherits(X, "error")) return(X)
   if (!grepl("H5IdComponent", conditionMessage(X))) stop(X)
   is_obj <- function(open, close) {
@@ -364,7 +368,7 @@ tenx_open <- function(path) {
   on.exit(for (nm in names(old)) utils::assignInNamespace(nm, old[[nm]], "HDF5Array"), add = TRUE)
   utils::assignInNamespace("h5isdataset", is_obj(rhdf5::H5Dopen, rhdf5::H5Dclose), "HDF5Array")
   utils::assignInNamespace("h5isgroup", is_obj(rhdf5::H5Gopen, rhdf5::H5Gclose), "HDF5Array")
-  HDF5Array::TENxMatrix(path, "x")
+  suppressWarnings(open())
 }
 
 test_that("a TENxMatrix is fitted from its column blocks as a dgCMatrix in memory", {
@@ -395,10 +399,10 @@ test_that("a TENxMatrix is read from its arrays, in blocks of at most the block 
   x <- block_counts()
   xs <- methods::as(x, "dgCMatrix")
   X <- tenx_matrix(x)
-  expect_false(is.null(betanmf:::tenx_direct(X)))
+  expect_false(is.null(betanmf:::h5sparse_direct(X)))
   # a delayed operation or a subset: read through DelayedArray
-  expect_null(betanmf:::tenx_direct(X * 2))
-  expect_null(betanmf:::tenx_direct(X[, 1:20]))
+  expect_null(betanmf:::h5sparse_direct(X * 2))
+  expect_null(betanmf:::h5sparse_direct(X[, 1:20]))
   # 4800 bytes: 400 non-zeros a block
   old <- small_blocks(4800)
   on.exit(restore_blocks(old), add = TRUE)
@@ -728,6 +732,14 @@ h5_double <- function(x) {
                             with.dimnames = TRUE)
 }
 
+# an integer HDF5 file (the direct path into an integer buffer) of HDF5
+# type `type`, chunked by columns, 7 per chunk
+h5_int <- function(x, type = "H5T_STD_I32LE") {
+  storage.mode(x) <- "integer"
+  HDF5Array::writeHDF5Array(x, tempfile(fileext = ".h5"), name = "x", chunkdim = c(nrow(x), 7L),
+                            with.dimnames = TRUE, H5type = type)
+}
+
 test_that("C_block_prepare scales and zeroes in place as blk / sc does in R", {
   set.seed(3)
   src <- matrix(rpois(24, 5), 4, 6)
@@ -783,9 +795,9 @@ test_that("an HDF5Matrix of doubles is read directly, giving the in-memory itera
     expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
   }
   expect_error(nmf(Xna, 3, beta = 1), "40 NA value")
-  # not direct: integers in the file, a delayed operation, sparse storage;
-  # those still give the in-memory iterates through extract_array()
-  expect_null(betanmf:::h5_direct(h5_matrix(block_counts())))
+  # not direct: 64-bit integers in the file, a delayed operation, sparse
+  # storage; those still give the in-memory iterates through extract_array()
+  expect_null(betanmf:::h5_direct(h5_int(block_counts(), "H5T_STD_I64LE")))
   expect_null(betanmf:::h5_direct(X * 2))
   expect_null(betanmf:::h5_direct(X[, 1:20]))
   expect_null(betanmf:::h5_direct(h5_matrix(block_counts(), sparse = TRUE)))
@@ -967,4 +979,206 @@ test_that("C_block_w_step takes H H' once made: the same step, and the one it is
   expect_lt(max(abs(step(2 * a$hh)$f - hals_sweep(wt, 2 * tcrossprod(h), num))), 1e-10)
   expect_lt(max(abs(a$f - hals_sweep(wt, tcrossprod(h), num))), 1e-10)
   expect_error(step(matrix(0, 2, 2)), "internal error")
+})
+
+test_that("an HDF5Matrix of integers is read directly, giving the in-memory iterates, NA as missing", {
+  skip_blocks()
+  skip_if_not_installed("rhdf5")
+  x <- block_counts()
+  expect_true(is.integer(x))
+  set.seed(5)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  xna <- x
+  xna[sample(length(x), 40)] <- NA
+  X <- h5_int(x)
+  Xna <- h5_int(xna)
+  expect_identical(DelayedArray::type(Xna), "integer")
+  expect_identical(betanmf:::h5_direct(X)$type, "integer")
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  direct_only <- function(info) {
+    e <- betanmf:::blocks_env
+    expect_gt(e$direct_reads, 50, label = info)
+    expect_identical(e$direct_reads, e$reads - e$row_reads, label = info)
+  }
+  for (s in solvers) {
+    info <- sprintf("%s, beta = %g", s$solver, s$beta)
+    for (mk in list(NULL, mask)) {
+      a <- nmf(x, 3, beta = s$beta, solver = s$solver, maxit = 30, tol = 0, seed = 1, mask = mk)
+      reset_reads()
+      b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 30, tol = 0, seed = 1, mask = mk)
+      expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+      expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+      expect_equal(b$trace$loss, a$trace$loss, tolerance = 1e-10, label = info)
+      direct_only(info)
+    }
+    # NA_integer_ in the file is NA: held out with missing = "mask", as in memory
+    a <- nmf(xna, 3, beta = s$beta, solver = s$solver, maxit = 30, tol = 0, seed = 1, missing = "mask")
+    reset_reads()
+    b <- nmf(Xna, 3, beta = s$beta, solver = s$solver, maxit = 30, tol = 0, seed = 1, missing = "mask")
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+    direct_only(paste(info, "with NA"))
+  }
+  expect_error(nmf(Xna, 3, beta = 1), "40 NA value")
+  # the held-out pattern, scale and sums of the set-up pass: those of plain R
+  # on the matrix with its NA (and mask) entries zero
+  b <- betanmf:::prepare_data(Xna, beta = 1, mask = mask, missing = "mask")
+  held <- is.na(xna) | mask
+  xz <- xna
+  xz[held] <- 0L
+  expect_equal(b$n_obs, length(x) - sum(held))
+  expect_equal(b$blocks$colsums, unname(colSums(xz)) / b$scale, tolerance = 1e-14)
+  hp <- b$hold_ij
+  expect_identical(sort(hp$i + 1L + nrow(x) * hp$j), which(held))
+  # a block as read: the values of the file as doubles, NA where the file has NA_integer_
+  B <- betanmf:::prepare_data(Xna, beta = 1, missing = "mask")$blocks
+  blk <- betanmf:::dense_col_block(B, B$cvps[[2]])
+  cols <- betanmf:::vp_range(B$cvps[[2]], 2)
+  expect_identical(blk, unname(xna[, cols] + 0))
+  expect_true(anyNA(blk))
+  # 8- and 16-bit integers and big-endian ones read directly too; 64-bit and
+  # unsigned 32-bit ones (not all R integers) through extract_array()
+  for (type in c("H5T_STD_I16BE", "H5T_STD_U16LE", "H5T_STD_I8LE", "H5T_STD_I64LE", "H5T_STD_U32LE")) {
+    Y <- h5_int(x, type)
+    direct <- !(type %in% c("H5T_STD_I64LE", "H5T_STD_U32LE"))
+    expect_identical(!is.null(betanmf:::h5_direct(Y)), direct, label = type)
+    a <- nmf(x, 3, beta = 1, solver = "mu", maxit = 10, tol = 0, seed = 1)
+    reset_reads()
+    b <- nmf(Y, 3, beta = 1, solver = "mu", maxit = 10, tol = 0, seed = 1)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = type)
+    expect_identical(betanmf:::blocks_env$direct_reads > 0, direct, label = type)
+  }
+  # a delayed operation on integers stays on DelayedArray's path
+  reset_reads()
+  b <- nmf(X[, 1:20] + 1L, 3, beta = 1, solver = "mu", maxit = 10, tol = 0, seed = 1)
+  expect_identical(betanmf:::blocks_env$direct_reads, 0)
+  a <- nmf(x[, 1:20] + 1L, 3, beta = 1, solver = "mu", maxit = 10, tol = 0, seed = 1)
+  expect_lt(rel_diff(b$h, a$h), 1e-10)
+})
+
+# x (genes x cells) as a sparse HDF5 group, as anndata and h5sparse write
+# one: the file's matrix is t(x) (cells x genes), stored by its rows
+# ("csr": x's CSC arrays) or by its columns ("csc": t(x)'s CSC arrays);
+# `h5ad` names the group X with anndata's attributes.  Integer values
+# (counts) are stored as 32-bit integers.
+write_h5sparse <- function(x, layout = c("csr", "csc"), h5ad = FALSE) {
+  layout <- match.arg(layout)
+  path <- tempfile(fileext = if (h5ad) ".h5ad" else ".h5")
+  group <- if (h5ad) "X" else "counts"
+  s <- methods::as(if (layout == "csr") x else t(x), "dgCMatrix")
+  vals <- if (is.integer(x)) as.integer(s@x) else s@x
+  rhdf5::h5createFile(path)
+  rhdf5::h5createGroup(path, group)
+  rhdf5::h5write(vals, path, paste0(group, "/data"))
+  rhdf5::h5write(s@i, path, paste0(group, "/indices"))
+  rhdf5::h5write(s@p, path, paste0(group, "/indptr"))
+  fid <- rhdf5::H5Fopen(path)
+  gid <- rhdf5::H5Gopen(fid, group)
+  rhdf5::h5writeAttribute(c(ncol(x), nrow(x)), gid, if (h5ad) "shape" else "h5sparse_shape")
+  rhdf5::h5writeAttribute(if (h5ad) paste0(layout, "_matrix") else layout, gid,
+                          if (h5ad) "encoding-type" else "h5sparse_format")
+  rhdf5::H5Gclose(gid)
+  rhdf5::H5Fclose(fid)
+  rhdf5::h5closeAll()
+  if (h5ad) h5_open(function() HDF5Array::H5ADMatrix(path)) else h5_open(function() HDF5Array::H5SparseMatrix(path, group))
+}
+
+test_that("sparse HDF5 groups stored by the fitted matrix's columns are read directly; by rows through DelayedArray", {
+  skip_blocks()
+  skip_if_not_installed("rhdf5")
+  x <- block_counts()
+  xs <- methods::as(x, "dgCMatrix")
+  set.seed(8)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  old <- small_blocks(4800)
+  on.exit(restore_blocks(old), add = TRUE)
+  cases <- list(
+    list(X = write_h5sparse(x, "csr"), seed = "CSC_H5SparseMatrixSeed", direct = TRUE),
+    list(X = write_h5sparse(x + 0, "csr", h5ad = TRUE), seed = "CSC_H5ADMatrixSeed", direct = TRUE),
+    list(X = write_h5sparse(x, "csc"), seed = "CSR_H5SparseMatrixSeed", direct = FALSE),
+    list(X = write_h5sparse(x + 0, "csc", h5ad = TRUE), seed = "CSR_H5ADMatrixSeed", direct = FALSE)
+  )
+  for (k in seq_along(cases)) {
+    X <- cases[[k]]$X
+    direct <- cases[[k]]$direct
+    # HDF5Array presents every layout as the genes x cells matrix x
+    expect_identical(class(X@seed)[[1]], cases[[k]]$seed)
+    expect_true(DelayedArray::is_sparse(X))
+    expect_identical(unname(as.matrix(X)) + 0, unname(x + 0))
+    expect_identical(!is.null(betanmf:::h5sparse_direct(X)), direct, label = k)
+    if (direct) {
+      # a block as read is the matrix's columns; its blocks sized by their non-zeros
+      B <- betanmf:::prepare_data(X, beta = 1)$blocks
+      cols <- betanmf:::vp_range(B$cvps[[2]], 2)
+      blk <- betanmf:::read_one_block(X, B$cvps[[2]], TRUE)
+      expect_s4_class(blk, "dgCMatrix")
+      expect_identical(as.matrix(blk), unname(x[, cols] + 0))
+      expect_true(all(vapply(B$cvps, function(vp) sum(xs[, betanmf:::vp_range(vp, 2)] != 0), 1) <= 400))
+      # a delayed subset, transposition or operation: through DelayedArray
+      expect_null(betanmf:::h5sparse_direct(X[, 1:20]))
+      expect_null(betanmf:::h5sparse_direct(t(X)))
+      expect_null(betanmf:::h5sparse_direct(X * 2))
+    }
+    for (s in solvers) {
+      for (mk in list(NULL, mask)) {
+        info <- sprintf("case %d, %s, beta = %g, mask = %s", k, s$solver, s$beta, !is.null(mk))
+        a <- nmf(xs, 3, beta = s$beta, solver = s$solver, maxit = 20, tol = 0, seed = 1, mask = mk)
+        reset_reads()
+        b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 20, tol = 0, seed = 1, mask = mk)
+        expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+        expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+        e <- betanmf:::blocks_env
+        if (direct) {
+          expect_gt(e$direct_reads, 20, label = info)
+          expect_identical(e$direct_reads, e$reads - e$row_reads, label = info)
+        } else {
+          expect_identical(e$direct_reads, 0, label = info)
+        }
+      }
+    }
+  }
+  # NA among the stored counts (32-bit NA_integer_) is NA, held out as in memory
+  xna <- x
+  xna[which(x > 0)[c(3, 50, 200)]] <- NA
+  X <- write_h5sparse(xna, "csr")
+  expect_identical(sum(is.na(as.matrix(X))), 3L)
+  expect_error(nmf(X, 3, beta = 1, solver = "mu", maxit = 5), "3 NA value")
+  for (s in solvers) {
+    info <- sprintf("NA, %s, beta = %g", s$solver, s$beta)
+    a <- nmf(xna, 3, beta = s$beta, solver = s$solver, maxit = 20, tol = 0, seed = 1, missing = "mask")
+    reset_reads()
+    b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 20, tol = 0, seed = 1, missing = "mask")
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+    expect_gt(betanmf:::blocks_env$direct_reads, 20, label = info)
+  }
+})
+
+test_that("a dense h5ad X is read directly, giving the in-memory iterates", {
+  skip_blocks()
+  skip_if_not_installed("rhdf5")
+  x <- block_counts() + 0
+  path <- tempfile(fileext = ".h5ad")
+  rhdf5::h5createFile(path)
+  # rhdf5 writes the R matrix (genes x cells) as the HDF5 dataset cells x
+  # genes, anndata's orientation
+  rhdf5::h5createDataset(path, "X", dim(x), chunk = c(nrow(x), 7L), level = 0)
+  rhdf5::h5write(x, path, "X")
+  rhdf5::h5closeAll()
+  X <- h5_open(function() HDF5Array::H5ADMatrix(path))
+  expect_s4_class(X@seed, "Dense_H5ADMatrixSeed")
+  expect_identical(unname(as.matrix(X)), unname(x))
+  expect_identical(betanmf:::h5_direct(X)$type, "double")
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  for (s in solvers[1:2]) {
+    info <- sprintf("%s, beta = %g", s$solver, s$beta)
+    a <- nmf(x, 3, beta = s$beta, solver = s$solver, maxit = 20, tol = 0, seed = 1)
+    reset_reads()
+    b <- nmf(X, 3, beta = s$beta, solver = s$solver, maxit = 20, tol = 0, seed = 1)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_gt(betanmf:::blocks_env$direct_reads, 20, label = info)
+  }
 })
