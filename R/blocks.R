@@ -746,7 +746,7 @@ truncated_svd_blocks <- function(B, rank) {
   q <- t(pt)
   b <- xt_times(q)
   s <- La.svd(b, nu = rank, nv = rank)
-  list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
+  list(d = s$d[seq_len(rank)], u = q %*% s$u, vt = s$vt)
 }
 
 # fit_signatures() of a DelayedMatrix catalog (no bootstrap, pruning or

@@ -9,7 +9,7 @@ SEXP C_hungarian(SEXP, SEXP);
 SEXP C_scan_values(SEXP);
 SEXP C_scale_values(SEXP, SEXP);
 SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_half(SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_w_share(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_prepare(SEXP, SEXP, SEXP, SEXP, SEXP);
@@ -29,7 +29,7 @@ static const R_CallMethodDef call_methods[] = {
     {"scan_values", (DL_FUNC) &C_scan_values, 1},
     {"scale_values", (DL_FUNC) &C_scale_values, 2},
     {"thin_product", (DL_FUNC) &C_thin_product, 5},
-    {"range_finder", (DL_FUNC) &C_range_finder, 6},
+    {"range_finder", (DL_FUNC) &C_range_finder, 7},
     {"block_half", (DL_FUNC) &C_block_half, 4},
     {"block_w_share", (DL_FUNC) &C_block_w_share, 5},
     {"block_prepare", (DL_FUNC) &C_block_prepare, 5},

@@ -24,14 +24,14 @@
 
 /* the data in both orientations: dense (the W-side product reads it
  * transposed in place) or the user's CSC arrays (the W side scatters) */
-static void range_data(SEXP x, SEXP sp, SEXP dims, int k, nmf_data *X, nmf_data *Xt)
+static void range_data(SEXP x, SEXP sp, SEXP dims, int k, nmf_data *X, nmf_data *Xt, int block_doubles)
 {
     if (TYPEOF(dims) != INTSXP || XLENGTH(dims) != 2) error("internal error: range data dims");
     data_read(x, sp, INTEGER(dims)[0], INTEGER(dims)[1], X);
     nmf_switches sw;
     read_switches(&sw);
     X->blas = sw.blas;
-    data_transpose(X, Xt, 0, k);
+    data_transpose_sized(X, Xt, 0, k, NULL, block_doubles);
 }
 
 /* one product of thin(), kc <= 32 columns, through the kernels: dense and
@@ -97,7 +97,7 @@ SEXP C_thin_product(SEXP x, SEXP sp, SEXP dims, SEXP q, SEXP trans)
     scratch_end();
     nmf_data X, Xt;
     int k = ncols(q), tr = asLogical(trans);
-    range_data(x, sp, dims, k, &X, &Xt);
+    range_data(x, sp, dims, k, &X, &Xt, 8192);
     if (!isReal(q) || nrows(q) != (tr ? X.nrow : X.ncol)) error("internal error: thin_product arguments");
     size_t qr = (size_t) nrows(q);
     const double *qp = REAL(q);
@@ -170,18 +170,41 @@ static void orth(double *At, double *A, int rows, int k, double *S,
         for (int r = 0; r < rows; r++) At[c + (size_t) r * k] = A[r + (size_t) c * rows];
 }
 
-SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP siters)
+/* .Call entry (R/init.R, truncated_svd): the range finder on x (dense) or
+ * sp (sparse), then, when rank > 0, the SVD of B in place.
+ *   omega: the draws, an n x k double matrix; or the sketch's width k
+ *     (integer), and the draws are made here, straight into t(Omega): the
+ *     values of stats::rnorm(n * k) (rnorm(0, 1) is 0 + 1 * norm_rand(),
+ *     under GetRNGstate, in the same order), so the same bits and the same
+ *     RNG state after, without an n x k matrix of them in R's heap.
+ *   rank = 0: returns list(q = Q (m x k), b = B (k x n)).
+ *   rank > 0: B's SVD by LAPACK's dgesdd as La.svd(B, nu = rank, nv =
+ *     rank) calls it (jobz "S", the same leading dimensions, the workspace
+ *     from the same query; so the same bits), with B made in the buffer of
+ *     t(Z), which dgesdd overwrites, and V' written to the vector that was
+ *     orth()'s work; returns list(q = Q, d = the k singular values, u = U
+ *     (k x k), vt = V' (k x n)).  The start's n x k memory is then two
+ *     such matrices (t(Omega) / t(Z) / B, and orth()'s work / V') and the
+ *     padded copy the kernels take, where R's rnorm and La.svd added
+ *     the draws, La.svd's copy of B, its V' and the transposed V. */
+SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP siters, SEXP srank)
 {
     scratch_end();
     nmf_data X, Xt;
-    range_data(x, sp, dims, ncols(omega), &X, &Xt);
+    int draw = !isReal(omega);
+    int k = draw ? asInteger(omega) : ncols(omega);
+    if (k == NA_INTEGER || k < 1) error("internal error: range_finder sketch size");
+    /* the scatter's output blocks four times the fits' (a table a quarter
+     * of theirs: at 1e6 columns it would otherwise be the size of two n x
+     * k matrices); the bits are the same (data_transpose_sized) */
+    range_data(x, sp, dims, k, &X, &Xt, 32768);
     /* every product's scratch from the same chunks (scratch.c), not a fresh
      * m x k of garbage each time */
     SEXP ws = PROTECT(allocVector(VECSXP, 16));
     scratch_begin(ws);
-    int m = X.nrow, n = X.ncol, k = ncols(omega), iters = asInteger(siters);
+    int m = X.nrow, n = X.ncol, iters = asInteger(siters), rank = asInteger(srank);
     double xscale = asReal(sxscale);
-    if (!isReal(omega) || nrows(omega) != n || k < 1 || k > m || k > n)
+    if ((!draw && nrows(omega) != n) || k > m || k > n || rank == NA_INTEGER || rank < 0 || rank > k)
         error("internal error: range_finder sketch size");
     int big = m > n ? m : n;
     if (!X.p) {
@@ -215,9 +238,16 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     if (lwork < k) lwork = k;
     double *work = (double *) R_alloc((size_t) lwork, sizeof(double));
 
-    const double *om = REAL(omega);
-    for (int c = 0; c < k; c++)
-        for (int j = 0; j < n; j++) ft[c + (size_t) j * k] = om[j + (size_t) c * n];
+    if (draw) {
+        GetRNGstate();
+        for (int c = 0; c < k; c++)
+            for (int j = 0; j < n; j++) ft[c + (size_t) j * k] = 0.0 + 1.0 * norm_rand();
+        PutRNGstate();
+    } else {
+        const double *om = REAL(omega);
+        for (int c = 0; c < k; c++)
+            for (int j = 0; j < n; j++) ft[c + (size_t) j * k] = om[j + (size_t) c * n];
+    }
     thin(&X, &Xt, ft, k, 0, pt);                        /* t(X Omega), k x m */
     orth(pt, A, m, k, S, tau, work, lwork, X.blas);   /* pt = t(Q) */
     for (int it = 0; it < iters; it++) {
@@ -230,13 +260,39 @@ SEXP C_range_finder(SEXP x, SEXP sp, SEXP dims, SEXP omega, SEXP sxscale, SEXP s
     /* orth()'s work is dead: the results may take their places */
     for (int c = 0; c < k; c++)
         for (int r = 0; r < m; r++) qp[r + (size_t) c * m] = pt[c + (size_t) r * k];
-    thin(&X, &Xt, pt, k, 1, bp);                        /* t(X' Q) = Q' X, k x n */
-    for (size_t t = 0; t < (size_t) k * n; t++) bp[t] /= xscale;
+    /* t(X' Q) = Q' X, k x n: into b, or into t(Z)'s buffer for the SVD */
+    double *B = rank > 0 ? ft : bp;
+    thin(&X, &Xt, pt, k, 1, B);
+    for (size_t t = 0; t < (size_t) k * n; t++) B[t] /= xscale;
     scratch_end();
-    SEXP out = PROTECT(allocVector(VECSXP, 2));
-    SEXP names = PROTECT(allocVector(STRSXP, 2));
+    int nout = rank > 0 ? 4 : 2;
+    SEXP out = PROTECT(allocVector(VECSXP, nout));
+    SEXP names = PROTECT(allocVector(STRSXP, nout));
     SET_VECTOR_ELT(out, 0, q); SET_STRING_ELT(names, 0, mkChar("q"));
-    SET_VECTOR_ELT(out, 1, b); SET_STRING_ELT(names, 1, mkChar("b"));
+    if (rank > 0) {
+        /* La.svd() stops on a non-finite entry; B has none unless the
+         * products overflowed */
+        for (size_t t = 0; t < (size_t) k * n; t++)
+            if (!R_FINITE(B[t])) error("the NNDSVD start's sketch of the data is not finite");
+        SEXP d = PROTECT(allocVector(REALSXP, k));
+        SEXP u = PROTECT(allocMatrix(REALSXP, k, k));
+        int ldu = k, ldvt = k, *iwork = (int *) R_alloc((size_t) 8 * k, sizeof(int));
+        double tmp = 0.0;
+        lwork = -1;
+        F77_CALL(dgesdd)("S", &k, &n, B, &k, REAL(d), REAL(u), &ldu, bp, &ldvt, &tmp, &lwork, iwork, &info FCONE);
+        if (info != 0) error("error code %d from Lapack routine '%s'", info, "dgesdd");
+        lwork = (int) tmp;
+        double *svd_work = (double *) R_alloc((size_t) lwork, sizeof(double));
+        F77_CALL(dgesdd)("S", &k, &n, B, &k, REAL(d), REAL(u), &ldu, bp, &ldvt, svd_work, &lwork, iwork,
+                         &info FCONE);
+        if (info != 0) error("error code %d from Lapack routine '%s'", info, "dgesdd");
+        SET_VECTOR_ELT(out, 1, d); SET_STRING_ELT(names, 1, mkChar("d"));
+        SET_VECTOR_ELT(out, 2, u); SET_STRING_ELT(names, 2, mkChar("u"));
+        SET_VECTOR_ELT(out, 3, b); SET_STRING_ELT(names, 3, mkChar("vt"));
+        UNPROTECT(2);
+    } else {
+        SET_VECTOR_ELT(out, 1, b); SET_STRING_ELT(names, 1, mkChar("b"));
+    }
     setAttrib(out, R_NamesSymbol, names);
     UNPROTECT(5);
     return out;
