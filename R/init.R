@@ -55,7 +55,7 @@ thin_crossprod <- function(xs, q, xscale = 1) thin_product(xs, q, TRUE) / xscale
 thin_product <- function(xs, q, trans) {
   sparse <- inherits(xs, "dgCMatrix")
   sp <- if (sparse) list(p = xs@p, i = xs@i, x = xs@x) else NULL
-  t(.Call(C_thin_product, if (sparse) NULL else xs, sp, dim(xs), q, trans))
+  t(.Call(C_thin_product, if (sparse) NULL else xs, sp, dim(xs), q, trans, FALSE))
 }
 
 # Returns the rank leading singular values d, left vectors u (m x rank) and

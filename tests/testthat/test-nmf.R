@@ -1017,7 +1017,7 @@ test_that("the range finder and thin products read sparse lists by name", {
   xs <- methods::as(Matrix::Matrix(x, sparse = TRUE), "CsparseMatrix")
   q <- matrix(stats::rnorm(40 * 3), 40, 3)
   sp <- list(x = xs@x, i = xs@i, p = xs@p) # not the slots' order
-  got <- t(.Call(ns$C_thin_product, NULL, sp, dim(xs), q, TRUE))
+  got <- t(.Call(ns$C_thin_product, NULL, sp, dim(xs), q, TRUE, FALSE))
   expect_equal(got, crossprod(x, q), tolerance = 1e-12)
   omega <- matrix(stats::rnorm(12 * 4), 12, 4)
   qb <- .Call(ns$C_range_finder, NULL, sp, dim(xs), omega, 1, 1L, 0L)
