@@ -142,6 +142,7 @@ static int orth_cholqr2(double *At, int rows, int k, double *S, double *G, doubl
          * are R_alloc'd): each pass reuses the first chunk, not a fresh one */
         scratch_reset();
         gram(in, k, rows, S, blas);
+        scratch_reset(); /* the Gram's padded copy is dead: the product takes its place */
         if (pass == 1)
             for (int a = 0; a < k; a++)
                 for (int c = 0; c < k; c++)
@@ -346,6 +347,13 @@ SEXP C_orth(SEXP yt)
     if (k < 1 || k > rows) error("internal error: orth sketch size");
     nmf_switches sw;
     read_switches(&sw);
+    /* the kernels' scratch in one chunk, reused by each pass (the padded
+     * copy for the Gram matrix, then the padded product), not a fresh
+     * rows-sized chunk per request */
+    SEXP ws = PROTECT(allocVector(VECSXP, 4));
+    scratch_begin(ws);
+    size_t rp = 4 * (((size_t) k + 3) / 4);
+    scratch_reserve(rp * (size_t) rows + rp * (size_t) k + 64);
     double *A = (double *) R_alloc((size_t) k * rows, sizeof(double));
     double *tau = (double *) R_alloc((size_t) k, sizeof(double));
     double *S = (double *) R_alloc((size_t) 2 * k * k, sizeof(double));
@@ -358,6 +366,8 @@ SEXP C_orth(SEXP yt)
     if (lwork < k) lwork = k;
     double *work = (double *) R_alloc((size_t) lwork, sizeof(double));
     orth(REAL(yt), A, rows, k, S, tau, work, lwork, sw.blas);
+    scratch_end();
+    UNPROTECT(1);
     return yt;
 }
 
