@@ -799,6 +799,25 @@ test_that("the NNDSVD start of a wide sparse matrix allocates no more than about
   expect_lt(bytes / (20000 * 15 * 8), 6, label = "n x k matrices allocated by truncated_svd()")
 })
 
+test_that("a fit collects its solver's garbage before making the result (issue 24)", {
+  # at 1e6 cells the solver's work (garbage once C_nmf_fit returned) was
+  # still in memory while finish_factors() made its n-sized copies of H: the
+  # peak of the whole fit.  collect_large() (a full collection when n x rank
+  # > 2^20) is called from finish_factors(); the callers are recorded here
+  callers <- character()
+  record <- function() {
+    cs <- sys.calls()
+    at <- max(which(vapply(cs, function(cl) identical(cl[[1]], as.name("collect_large")), NA)))
+    callers <<- c(callers, deparse(cs[[at - 1L]][[1]]))
+  }
+  suppressMessages(trace("collect_large", where = asNamespace("betanmf"), print = FALSE,
+                         tracer = as.call(list(record))))
+  on.exit(suppressMessages(untrace("collect_large", where = asNamespace("betanmf"))), add = TRUE)
+  p <- planted(30, 40, 3, seed = 2)
+  nmf(p$x, 3, beta = 1, solver = "mu", maxit = 2, tol = 0, seed = 1)
+  expect_true("finish_factors" %in% callers, label = paste("callers of collect_large():", toString(callers)))
+})
+
 test_that("NNDSVD builds its factors without m-vectors per part (issue 28)", {
   # the R side of NNDSVD, given the SVD: 1.17 MB on 5000 x 38 at rank 3 when
   # each component formed pmax(u, 0), pmax(-u, 0), their squares and the
