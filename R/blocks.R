@@ -750,41 +750,50 @@ truncated_svd_blocks <- function(B, rank) {
   m <- B$dims[1]
   n <- B$dims[2]
   k <- min(rank + 10L, m, n)
-  omega <- matrix(stats::rnorm(n * k), n, k)
-  thin_t <- function(blk, q, trans) {
+  # the n x k factors kept transposed (k x n), the layout the C side reads,
+  # so that no t() copies them: one such matrix, ft, holds in turn t(Omega)
+  # (the draws of stats::rnorm(n * k), made in C), t(X' Q), its orth() (in
+  # place), t(X' Q) again (B) and, after B's SVD taken in place, V'
+  thin_t <- function(blk, qt, trans) {
     # a sparse block's values with its power-of-two scale xs, which the
     # kernels apply entry by entry (exact), not a scaled copy of the block
-    .Call(C_thin_product, blk$dense, blk$sparse, blk$dims, q, trans)
+    .Call(C_thin_product, blk$dense, blk$sparse, blk$dims, qt, trans, TRUE)
   }
   ncb <- length(B$cvps)
-  # t(X q) for q (n x k): the blocks' shares summed in block order
-  x_times <- function(q) {
+  # t(X q) for q (n x k) given as ft = t(q): the blocks' shares summed in
+  # block order
+  x_times <- function(ft) {
     acc <- matrix(0, k, m)
     for (b in seq_len(ncb)) {
       blk <- block_data(B, "col", b)
-      acc <- acc + thin_t(blk, q[blk$index, , drop = FALSE], FALSE)
+      acc <- acc + thin_t(blk, ft[, blk$index, drop = FALSE], FALSE)
       blk <- NULL # dropped before the next block is read (h5sparse_read_cols())
     }
     acc
   }
-  # t(X' q) for q (m x k): column-separable
-  xt_times <- function(q) {
-    out <- matrix(0, k, n)
+  orth_t <- function(at) .Call(C_orth, at) # at, a matrix of this function's own, overwritten
+  ft <- .Call(C_draw_t, n, k)
+  pt <- orth_t(x_times(ft)) # t(Q), k x m
+  # t(X' q) for q (m x k) given as pt = t(q), column-separable: each block's
+  # columns written into ft (whose values are dead by then) in place
+  xt_into <- function(pt) {
     for (b in seq_len(ncb)) {
       blk <- block_data(B, "col", b)
-      out[, blk$index] <- thin_t(blk, q, TRUE)
+      ft[, blk$index] <<- thin_t(blk, pt, TRUE)
       blk <- NULL
     }
-    out
   }
-  orth_t <- function(at) .Call(C_orth, at)
-  pt <- orth_t(x_times(omega))
-  ft <- orth_t(xt_times(t(pt)))
-  pt <- orth_t(x_times(t(ft)))
-  q <- t(pt)
-  b <- xt_times(q)
-  s <- La.svd(b, nu = rank, nv = rank)
-  list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
+  xt_into(pt)
+  ft <- orth_t(ft) # t(Z)
+  pt <- orth_t(x_times(ft))
+  xt_into(pt) # B = Q' X
+  b <- ft
+  ft <- NULL
+  # La.svd(b, nu = rank, nv = rank)'s bits: dgesdd in b, V' written into a
+  # fresh k x n matrix (src/range.c)
+  s <- .Call(C_svd_s, b, matrix(0, k, n))
+  b <- NULL
+  list(d = s$d[seq_len(rank)], u = t(pt) %*% s$u[, seq_len(rank), drop = FALSE], vt = s$vt)
 }
 
 # fit_signatures() of a DelayedMatrix catalog (no bootstrap, pruning or

@@ -55,9 +55,12 @@ thin_crossprod <- function(xs, q, xscale = 1) thin_product(xs, q, TRUE) / xscale
 thin_product <- function(xs, q, trans) {
   sparse <- inherits(xs, "dgCMatrix")
   sp <- if (sparse) list(p = xs@p, i = xs@i, x = xs@x) else NULL
-  t(.Call(C_thin_product, if (sparse) NULL else xs, sp, dim(xs), q, trans))
+  t(.Call(C_thin_product, if (sparse) NULL else xs, sp, dim(xs), q, trans, FALSE))
 }
 
+# Returns the rank leading singular values d, left vectors u (m x rank) and
+# right vectors as the rows of vt (k x n: its first rank rows; a transposed
+# n x rank copy would be one more matrix of the start's memory peak).
 truncated_svd <- function(xs, rank, xscale = 1) {
   if (inherits(xs, "betanmf_blocks")) return(truncated_svd_blocks(xs, rank)) # R/blocks.R
   m <- nrow(xs)
@@ -66,36 +69,36 @@ truncated_svd <- function(xs, rank, xscale = 1) {
   # start from the same point; with k = min(m, n) it is an exact SVD
   k <- min(rank + 10L, m, n)
   collect_large(n, rank) # the garbage of what ran before (collect_large())
-  # the draws given dimensions in place (matrix() would copy them)
-  omega <- stats::rnorm(n * k)
-  dim(omega) <- c(n, k)
-  # in C on buffers allocated once (src/range.c): the m x k intermediates
-  # would otherwise be the memory peak of a large sparse fit
+  # in C on buffers allocated once (src/range.c): the draws of Omega (those
+  # of stats::rnorm(n * k)) made into the range finder's own buffer, and the
+  # SVD of B by dgesdd in place (that of La.svd(b, nu = rank, nv = rank)):
+  # the n x k intermediates would otherwise be the memory peak of a large
+  # sparse fit
   sparse <- inherits(xs, "dgCMatrix")
   sp <- if (sparse) list(p = xs@p, i = xs@i, x = xs@x) else NULL
-  qb <- .Call(C_range_finder, if (sparse) NULL else xs, sp, dim(xs), omega, as.double(xscale), 1L)
-  omega <- NULL # each n x k matrix let go as soon as it is used: they make the start's memory peak
-  q <- qb$q
-  b <- qb$b # k x n
-  qb <- NULL
-  s <- La.svd(b, nu = rank, nv = rank)
-  b <- NULL
-  list(d = s$d[seq_len(rank)], u = q %*% s$u, v = t(s$vt))
+  s <- .Call(C_range_finder, if (sparse) NULL else xs, sp, dim(xs), as.integer(k), as.double(xscale), 1L,
+             as.integer(rank))
+  collect_large(n, rank) # the .Call's work (t(Z), the scatter's table, the kernels' scratch)
+  list(d = s$d[seq_len(rank)], u = s$q %*% s$u[, seq_len(rank), drop = FALSE], vt = s$vt)
 }
 
 nndsvd <- function(xs, rank, fill = "", mean_x, xscale = 1) {
   s <- truncated_svd(xs, rank, xscale)
   m <- nrow(s$u)
-  n <- nrow(s$v)
+  n <- ncol(s$vt)
   w <- matrix(0, m, rank)
   h <- matrix(0, rank, n)
   norm2 <- function(v) sqrt(sum(v * v))
   # the leading singular pair can be taken non-negative (Perron-Frobenius)
   w[, 1] <- sqrt(s$d[1]) * abs(s$u[, 1])
-  h[1, ] <- sqrt(s$d[1]) * abs(s$v[, 1])
+  h[1, ] <- sqrt(s$d[1]) * abs(s$vt[1, ])
   for (j in seq_len(rank)[-1]) {
+    # each component leaves a few n-vectors of garbage (the row of V', its
+    # masks, parts and scaled parts): collected here, or R's collector,
+    # whose trigger grows with the heap, lets the rank's worth pile up
+    collect_large(n, rank, full = FALSE)
     u <- s$u[, j]
-    v <- s$v[, j]
+    v <- s$vt[j, ]
     # the positive and negative parts by their entries only: the norms of
     # pmax(u, 0) and pmax(-u, 0) without those m-vectors (their zeros add
     # nothing to the sums), and the entries outside the chosen part stay
@@ -145,9 +148,10 @@ nndsvd <- function(xs, rank, fill = "", mean_x, xscale = 1) {
 # earlier fit's buffers) under the start's: one collection before and one
 # after the start keep the fit's peak near the data, the factors and one
 # set of buffers.  Full, since temporaries that lived through a collection
-# of the young generation are older.  Smaller fits skip it (its cost is
+# of the young generation are older (full = FALSE: the garbage of one step
+# of a loop, all of it young).  Smaller fits skip it (its cost is
 # that of a collection of the whole heap).
-collect_large <- function(n, rank) {
-  if (as.numeric(n) * rank > 2^20) gc(verbose = FALSE, full = TRUE)
+collect_large <- function(n, rank, full = TRUE) {
+  if (as.numeric(n) * rank > 2^20) gc(verbose = FALSE, full = full)
   invisible()
 }

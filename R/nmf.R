@@ -526,6 +526,9 @@ simplex_start <- function(start) {
 # lam logdet(W'W + I) in the units of the loss, in the trace as a column of
 # its own, and lam.
 finish_factors <- function(res, d, beta, volume = 0) {
+  # the solver's buffers (its .Call's work, garbage once it returned) are
+  # collected before the result's n-sized copies are made on top of them
+  collect_large(ncol(res$h), nrow(res$h))
   # the column sums of W as the row sums of t(W) (the same long double sums
   # in the same order); a zero column is divided by 1, which leaves it as it
   # is, so W and H are scaled where they lie, with no copies of parts

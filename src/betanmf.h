@@ -172,6 +172,8 @@ void data_read_held_out(SEXP hold, nmf_data *X);
 void data_init(nmf_data *d, int nrow, int ncol);
 void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r);
 void data_transpose_into(const nmf_data *in, nmf_data *out, int need_cols, int r, double *dst);
+void data_transpose_sized(const nmf_data *in, nmf_data *out, int need_cols, int r, double *dst,
+                          int block_doubles);
 void data_count_positive(nmf_data *d);
 
 /* product.c: A (r x ncol) = G (r x nrow) %*% X (nrow x ncol) */

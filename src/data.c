@@ -156,17 +156,27 @@ void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r)
  * the fits in blocks (blocks.c) reuse one such buffer for every block */
 void data_transpose_into(const nmf_data *in, nmf_data *out, int need_cols, int r, double *dst)
 {
+    data_transpose_sized(in, out, need_cols, r, dst, 8192);
+}
+
+/* the same, with a sparse scatter's output blocks of about block_doubles
+ * doubles (its table has one entry per block and column: larger blocks, a
+ * smaller table); the products' bits do not depend on the blocks, each
+ * output row summing over the stored columns in order whatever they are */
+void data_transpose_sized(const nmf_data *in, nmf_data *out, int need_cols, int r, double *dst,
+                          int block_doubles)
+{
     data_init(out, in->ncol, in->nrow);
     out->blas = in->blas;
     if (in->p) {
         out->p = in->p; out->i = in->i; out->x = in->x; out->xs = in->xs;
         out->sparse_trans = 1;
-        /* a block of the output (r padded x bsize doubles) of ~64 kB:
-         * measured on the 20000 x 3000 benchmark set, larger blocks miss
-         * the cache on the output and smaller ones on the start of each
-         * stored column's slice */
+        /* a block of the output (r padded x bsize doubles) of ~64 kB
+         * for the fits (block_doubles 8192): measured on the 20000 x
+         * 3000 benchmark set, larger blocks miss the cache on the output
+         * and smaller ones on the start of each stored column's slice */
         int rp = 4 * ((r + 3) / 4), m = in->nrow, n = in->ncol;
-        int bs = 8192 / (rp > 0 ? rp : 4);
+        int bs = block_doubles / (rp > 0 ? rp : 4);
         if (bs < 64) bs = 64;
         if (bs > m) bs = m > 0 ? m : 1;
         int nb = m > 0 ? (m + bs - 1) / bs : 1;

@@ -8,14 +8,16 @@ SEXP C_beta_divergence(SEXP, SEXP, SEXP, SEXP);
 SEXP C_hungarian(SEXP, SEXP);
 SEXP C_scan_values(SEXP);
 SEXP C_scale_values(SEXP, SEXP);
-SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_half(SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_w_share(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_prepare(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_w_step(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_heap_keep(void);
 SEXP C_orth(SEXP);
+SEXP C_draw_t(SEXP, SEXP);
+SEXP C_svd_s(SEXP, SEXP);
 SEXP C_simd_baseline(SEXP);
 SEXP C_simd_builds(void);
 SEXP C_nmf_conv(SEXP, SEXP, SEXP, SEXP);
@@ -28,14 +30,16 @@ static const R_CallMethodDef call_methods[] = {
     {"hungarian", (DL_FUNC) &C_hungarian, 2},
     {"scan_values", (DL_FUNC) &C_scan_values, 1},
     {"scale_values", (DL_FUNC) &C_scale_values, 2},
-    {"thin_product", (DL_FUNC) &C_thin_product, 5},
-    {"range_finder", (DL_FUNC) &C_range_finder, 6},
+    {"thin_product", (DL_FUNC) &C_thin_product, 6},
+    {"range_finder", (DL_FUNC) &C_range_finder, 7},
     {"block_half", (DL_FUNC) &C_block_half, 4},
     {"block_w_share", (DL_FUNC) &C_block_w_share, 5},
     {"block_prepare", (DL_FUNC) &C_block_prepare, 5},
     {"block_w_step", (DL_FUNC) &C_block_w_step, 8},
     {"block_heap_keep", (DL_FUNC) &C_block_heap_keep, 0},
     {"orth", (DL_FUNC) &C_orth, 1},
+    {"draw_t", (DL_FUNC) &C_draw_t, 2},
+    {"svd_s", (DL_FUNC) &C_svd_s, 2},
     {"simd_baseline", (DL_FUNC) &C_simd_baseline, 1},
     {"simd_builds", (DL_FUNC) &C_simd_builds, 0},
     {"nmf_conv", (DL_FUNC) &C_nmf_conv, 4},

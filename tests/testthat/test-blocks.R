@@ -394,6 +394,43 @@ test_that("a TENxMatrix is fitted from its column blocks as a dgCMatrix in memor
   expect_s4_class(betanmf:::read_one_block(B$x, B$cvps[[1]], B$sparse), "dgCMatrix")
 })
 
+test_that("the block path's NNDSVD start allocates few n x k matrices (issue 24)", {
+  # truncated_svd_blocks() on a 200 x 20000 TENxMatrix at rank 5 (k = 15),
+  # in two column blocks: R's allocations (Rprofmem counts R_alloc too) of
+  # at least one n x k matrix of doubles.  13 when it drew Omega as an R
+  # matrix, kept X' Q untransposed with t() copies, duplicated the sketch
+  # in C_orth (whose kernels took a fresh chunk per request) and took
+  # La.svd() (its copy of B, V', t(V')); 4 since: t(Omega), orth()'s work
+  # and scratch, V'.  The start is still the in-memory one.
+  skip_blocks()
+  skip_if_not(capabilities("profmem"), "R built without memory profiling")
+  set.seed(3)
+  n <- 20000
+  x <- Matrix::rsparsematrix(200, n, 0.03, rand.x = function(k) stats::rpois(k, 2) + 1)
+  x <- methods::as(x, "CsparseMatrix")
+  X <- tenx_matrix(x)
+  old <- small_blocks(8 * 3000 * 40)
+  on.exit(restore_blocks(old), add = TRUE)
+  d <- betanmf:::prepare_data(X, beta = 1)
+  expect_identical(length(d$blocks$cvps), 2L)
+  invisible(betanmf:::truncated_svd(d$xs, 5)) # load everything first
+  tf <- tempfile()
+  on.exit(unlink(tf), add = TRUE)
+  set.seed(1)
+  utils::Rprofmem(tf, threshold = n * 15 * 8)
+  s <- betanmf:::truncated_svd(d$xs, 5)
+  utils::Rprofmem(NULL)
+  l <- grep("^[0-9]+ ?:", readLines(tf), value = TRUE)
+  expect_lte(sum(as.numeric(sub(" ?:.*", "", l)) >= n * 15 * 8), 5,
+             label = "allocations of an n x k matrix or more in truncated_svd_blocks()")
+  dm <- betanmf:::prepare_data(x, beta = 1)
+  set.seed(1)
+  sm <- betanmf:::truncated_svd(dm$xs, 5, dm$xscale)
+  expect_equal(s$d, sm$d, tolerance = 1e-12)
+  expect_equal(s$u, sm$u, tolerance = 1e-10)
+  expect_equal(s$vt[1:5, ], sm$vt[1:5, ], tolerance = 1e-10)
+})
+
 test_that("a TENxMatrix is read from its arrays, in blocks of at most the block size of non-zeros", {
   skip_blocks()
   x <- block_counts()

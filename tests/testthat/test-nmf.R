@@ -695,7 +695,7 @@ test_that("the randomized SVD of the NNDSVD starts is exact when the sketch is f
     s <- betanmf:::truncated_svd(xs, 8, xscale = 4)
     expect_equal(s$d, ref$d[1:8], tolerance = 1e-10)
     expect_equal(abs(s$u), abs(ref$u[, 1:8]), tolerance = 1e-8)
-    expect_equal(abs(s$v), abs(ref$v[, 1:8]), tolerance = 1e-8)
+    expect_equal(abs(t(s$vt[1:8, ])), abs(ref$v[, 1:8]), tolerance = 1e-8)
     expect_equal(crossprod(s$u), diag(8), tolerance = 1e-12)
   }
   # rank deficient (exact rank 2 with a sketch of 12): still orthonormal,
@@ -741,6 +741,81 @@ test_that("the range finder allocates its thin buffers once, sized per side", {
             label = "MB allocated by truncated_svd() (the range finder's .Call and the SVD of its sketch)")
   expect_identical(s, s0)
   expect_equal(s$d[1], svd(x, 0, 0)$d[1], tolerance = 1e-4) # the dominant value of a positive matrix
+})
+
+test_that("the range finder draws Omega as stats::rnorm() and takes B's SVD as La.svd() (issue 24)", {
+  # truncated_svd() draws Omega in C, into the range finder's own buffer,
+  # and takes the SVD of B by dgesdd in place: the twin is the R code it
+  # replaced (Omega from stats::rnorm(n * k), the range finder given it,
+  # La.svd() of B), which must give the same bits and leave the same RNG
+  # state, under the default normal kind and another one
+  set.seed(21)
+  x <- matrix(rpois(60 * 45, 1.2), 60, 45) * 1
+  old_kind <- RNGkind()
+  on.exit(RNGkind(old_kind[1], old_kind[2], old_kind[3]), add = TRUE)
+  for (kind in c("Inversion", "Box-Muller")) {
+    RNGkind(normal.kind = kind)
+    for (xs in list(x, Matrix::Matrix(x, sparse = TRUE))) {
+      for (rank in c(3L, 40L)) {
+        k <- min(rank + 10L, dim(x))
+        set.seed(5)
+        s <- betanmf:::truncated_svd(xs, rank, xscale = 2)
+        seed_after <- .Random.seed
+        set.seed(5)
+        omega <- matrix(stats::rnorm(ncol(x) * k), ncol(x), k)
+        sparse <- inherits(xs, "dgCMatrix")
+        sp <- if (sparse) list(p = xs@p, i = xs@i, x = xs@x)
+        qb <- .Call(betanmf:::C_range_finder, if (sparse) NULL else xs, sp, dim(xs), omega, 2, 1L, 0L)
+        ref <- La.svd(qb$b, nu = k, nv = k) # the same dgesdd call as nu = nv = rank (jobu "S")
+        lab <- sprintf("%s, %s, rank %d", kind, if (sparse) "sparse" else "dense", rank)
+        expect_identical(.Random.seed, seed_after, label = paste("the RNG state after the draws,", lab))
+        expect_identical(s$d, ref$d[seq_len(rank)], label = paste("d,", lab))
+        expect_identical(s$u, qb$q %*% ref$u[, seq_len(rank), drop = FALSE], label = paste("u,", lab))
+        expect_identical(s$vt, ref$vt, label = paste("vt,", lab))
+      }
+    }
+  }
+})
+
+test_that("the NNDSVD start of a wide sparse matrix allocates no more than about five n x k matrices (issue 24)", {
+  # R's bytes allocated by truncated_svd() (Rprofmem counts R_alloc too) on a
+  # 300 x 20000 sparse matrix at rank 5 (k = 15), in units of one n x k
+  # matrix of doubles: 9.4 when the draws were an R matrix and the SVD
+  # La.svd()'s (its copy of B, is.finite() masks, V' and its rows, t());
+  # 4.7 with the draws in the range finder's buffer and B's SVD in place
+  skip_if_not(capabilities("profmem"))
+  set.seed(3)
+  x <- Matrix::rsparsematrix(300, 20000, 0.02, rand.x = function(n) stats::rpois(n, 2) + 1)
+  svd_only <- function() betanmf:::truncated_svd(x, 5)
+  invisible(svd_only()) # load everything first
+  tf <- tempfile()
+  on.exit(unlink(tf), add = TRUE)
+  set.seed(1)
+  utils::Rprofmem(tf, threshold = 0)
+  svd_only()
+  utils::Rprofmem(NULL)
+  l <- readLines(tf)
+  bytes <- sum(as.numeric(sub(" :.*", "", l[grepl("^[0-9]+ :", l)])))
+  expect_lt(bytes / (20000 * 15 * 8), 6, label = "n x k matrices allocated by truncated_svd()")
+})
+
+test_that("a fit collects its solver's garbage before making the result (issue 24)", {
+  # at 1e6 cells the solver's work (garbage once C_nmf_fit returned) was
+  # still in memory while finish_factors() made its n-sized copies of H: the
+  # peak of the whole fit.  collect_large() (a full collection when n x rank
+  # > 2^20) is called from finish_factors(); the callers are recorded here
+  callers <- character()
+  record <- function() {
+    cs <- sys.calls()
+    at <- max(which(vapply(cs, function(cl) identical(cl[[1]], as.name("collect_large")), NA)))
+    callers <<- c(callers, deparse(cs[[at - 1L]][[1]]))
+  }
+  suppressMessages(trace("collect_large", where = asNamespace("betanmf"), print = FALSE,
+                         tracer = as.call(list(record))))
+  on.exit(suppressMessages(untrace("collect_large", where = asNamespace("betanmf"))), add = TRUE)
+  p <- planted(30, 40, 3, seed = 2)
+  nmf(p$x, 3, beta = 1, solver = "mu", maxit = 2, tol = 0, seed = 1)
+  expect_true("finish_factors" %in% callers, label = paste("callers of collect_large():", toString(callers)))
 })
 
 test_that("NNDSVD builds its factors without m-vectors per part (issue 28)", {
@@ -961,10 +1036,10 @@ test_that("the range finder and thin products read sparse lists by name", {
   xs <- methods::as(Matrix::Matrix(x, sparse = TRUE), "CsparseMatrix")
   q <- matrix(stats::rnorm(40 * 3), 40, 3)
   sp <- list(x = xs@x, i = xs@i, p = xs@p) # not the slots' order
-  got <- t(.Call(ns$C_thin_product, NULL, sp, dim(xs), q, TRUE))
+  got <- t(.Call(ns$C_thin_product, NULL, sp, dim(xs), q, TRUE, FALSE))
   expect_equal(got, crossprod(x, q), tolerance = 1e-12)
   omega <- matrix(stats::rnorm(12 * 4), 12, 4)
-  qb <- .Call(ns$C_range_finder, NULL, sp, dim(xs), omega, 1, 1L)
+  qb <- .Call(ns$C_range_finder, NULL, sp, dim(xs), omega, 1, 1L, 0L)
   expect_named(qb, c("q", "b"))
   expect_equal(crossprod(qb$q), diag(4), tolerance = 1e-10)
   expect_equal(qb$b, crossprod(qb$q, x), tolerance = 1e-10)
