@@ -298,7 +298,7 @@ SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, S
  * then the entries (hi[t], hj[t]) (0-based, held out or NA) set to zero.
  * The scale is an exact power of two, so the division is exact and the
  * values are those of the scaled copy in memory (prepare_data()), bit for
- * bit.  Returns NULL. */
+ * bit (made as a multiplication by the reciprocal, below).  Returns NULL. */
 SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
 {
     if (!isReal(buf) || !isMatrix(buf)) error("internal error: the block buffer must be a double matrix");
@@ -307,11 +307,18 @@ SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
     double sc = asReal(scale);
     if (!(sc > 0) || !R_FINITE(sc)) error("internal error: the scale must be positive");
     double *b = REAL(buf);
+    /* a power of two (as prepare_data() makes it): times its reciprocal,
+     * exact, so rounded as the division is, for the cost of a
+     * multiplication (the division made the in-place pass compute-bound);
+     * any other scale by the division */
+    int ex, pow2 = frexp(sc, &ex) == 0.5 && R_FINITE(1.0 / sc) && 1.0 / sc != 0.0;
+    double inv = 1.0 / sc;
     if (!isNull(src)) {
         if (XLENGTH(src) != len) error("internal error: the block does not match its buffer");
         if (isReal(src)) {
             const double *v = REAL(src);
-            for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] / sc;
+            if (pow2) for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] * inv;
+            else for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] / sc;
         } else if (isInteger(src)) {
             const int *v = INTEGER(src);
             for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] == NA_INTEGER ? NA_REAL : v[t] / sc;
@@ -319,7 +326,8 @@ SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
             error("internal error: a block must be double or integer");
         }
     } else if (sc != 1.0) {
-        for (R_xlen_t t = 0; t < len; t++) b[t] /= sc;
+        if (pow2) for (R_xlen_t t = 0; t < len; t++) b[t] *= inv;
+        else for (R_xlen_t t = 0; t < len; t++) b[t] /= sc;
     }
     if (TYPEOF(hi) != INTSXP || TYPEOF(hj) != INTSXP || XLENGTH(hi) != XLENGTH(hj))
         error("internal error: held-out indices must be integer vectors of one length");
