@@ -12,17 +12,25 @@
  * walks the blocks (R/blocks.R: H from blocks of columns of X, t(W) from
  * blocks of columns of t(X), i.e. of rows of X) makes the iterates of the
  * fit in memory, to the rounding of the products' order of terms.  HALS
- * and MU take their W half from the column blocks instead (below:
- * C_block_w_share, C_block_w_step), so their fits read X once per
+ * and MU take their W half from the column blocks instead (below: the
+ * share of C_block_half, C_block_w_step), so their fits read X once per
  * iteration, by columns; coordinate descent keeps the blocks of rows.
  *
  * C_block_half(data, f, g, control): data = list(dense, sparse, dims, hold)
  * as for C_nmf_fit (src/nmf.c), one block whose columns are those of f;
  * control = list(solver, beta, inner, inner_tol, l1, l2, threads, update,
- * loss).  update = FALSE leaves f as it is (the loss of the start).
- * Returns list(f, loss, sweeps): loss (when asked) is the beta-divergence
- * of the block at (g, the new f) over its observed entries, so the sum
- * over the blocks of a pass is the loss at the end of the iteration.
+ * loss[, share, xx]).  update = FALSE leaves f as it is (the loss of the
+ * start).  share = TRUE (HALS, MU): also the block's share of the next W
+ * half's sums at (g, the new f) (block_share(); for HALS on dense data
+ * made by the one-pass H half, hals_half_fused, in the same pass over the
+ * block).  xx (HALS): the block's sum of squares, for the loss after an
+ * update by hals_loss()'s expansion from the H half's product and Gram
+ * matrix, as the fit in memory checks it; NA: the loss directly, and the
+ * sum of squares returned.  Returns list(f, loss, sweeps, num, den, xx):
+ * loss (when asked) is the beta-divergence of the block at (g, the new f)
+ * over its observed entries, so the sum over the blocks of a pass is the
+ * loss at the end of the iteration; num, den the share (NULL when not
+ * asked; den NULL for HALS); xx the sum of squares made here, or NA.
  * Memory from R_alloc and the PROTECTed scratch (scratch.c) only; no R API
  * inside the kernels' parallel regions; the caller (an R loop, interruptible
  * between blocks) runs on the main thread.
