@@ -17,7 +17,9 @@
 #   matrix H t(H) is made from H in memory), and each sum splits over
 #   blocks of columns.  So the pass of the H half, once block b's columns of
 #   H are updated, also adds block b's share of the next W half's sums at
-#   (W, the new H) (C_block_w_share), and the W half is one step from the
+#   (W, the new H) (the same C_block_half call; for dense HALS blocks in the
+#   same pass over the block, hals.c's one-pass H half; MU's from the block
+#   as stored, no transposed copy), and the W half is one step from the
 #   totals (C_block_w_step): one pass over column blocks per iteration, plus
 #   one at the start (with the start's loss) for the first W half's sums.
 #   The shares are added in block order, so results do not depend on the
@@ -33,7 +35,9 @@
 #   HDF5 data in squarish tiles (writeHDF5Array()'s default geometry) for
 #   this solver, or fit with solver = "mu";
 # - the loss is summed over the H half's blocks at the new factors, so a
-#   check costs no extra pass; the start's loss is one more pass.
+#   check costs no extra pass (HALS: from the H half's product and Gram
+#   matrix and the block's sum of squares, as in memory, not from the
+#   model); the start's loss is one more pass.
 # The iterates are those of the fit in memory from the same start, to the
 # rounding of the products' order of terms (tests/testthat/test-blocks.R:
 # relative difference below 1e-10 after 50 iterations).  The loop over blocks
@@ -227,7 +231,7 @@ vp_range <- function(vp, along) {
 # regular grid has at most two shapes: its blocks and its last one): no
 # allocation per block, so neither R's collector nor the kernel's page
 # faults on fresh memory run per block, and the fit's memory is one block
-# (MU: two, with its transposed copy) over the factors.  The scale and the
+# over the factors.  The scale and the
 # held-out zeros are applied in C, in the buffer (C_block_prepare), not by
 # an R expression that would copy the block.
 #
@@ -622,11 +626,15 @@ block_data <- function(B, along, b, scaled = TRUE) {
 }
 
 # One C half update on one block (src/blocks.c)
-block_half <- function(blk, f, g, solver, beta, ctl, side, threads, update = TRUE, loss = FALSE) {
+# (share: also the block's share of the next W half's sums, at g and the
+# new f, for HALS and MU; xx: for HALS's loss, the block's sum of squares,
+# or NA to take the loss directly and return the sum of squares as $xx)
+block_half <- function(blk, f, g, solver, beta, ctl, side, threads, update = TRUE, loss = FALSE, share = FALSE,
+                       xx = NA_real_) {
   k <- if (side == "w") 1L else 2L
   control <- list(solver = switch(solver, hals = 1L, mu = 2L, cd = 3L), beta = as.double(beta),
                   inner = ctl$inner, inner_tol = ctl$inner_tol, l1 = ctl$l1[k], l2 = ctl$l2[k],
-                  threads = as.integer(threads), update = update, loss = loss)
+                  threads = as.integer(threads), update = update, loss = loss, share = share, xx = as.double(xx))
   .Call(C_block_half, blk[c("dense", "sparse", "dims", "hold")], f, g, control)
 }
 
@@ -650,6 +658,12 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
                threads = as.integer(threads))
   hold_t <- if (is.null(B$hold_rows)) NULL else list(p = as.integer(B$hold_rows$p), i = as.integer(B$hold_rows$j))
   num <- den <- NULL
+  # HALS's loss after an H half comes from that half's product and Gram
+  # matrix (hals_loss(), as the fit in memory checks it), given each
+  # block's sum of squares: those are kept from the start's pass, which
+  # takes the loss directly
+  bufs <- B$bufs
+  if (solver == "hals" && is.null(bufs$xx)) bufs$xx <- rep(NA_real_, ncb)
   h_pass <- function(update, loss, share = FALSE) {
     total <- 0
     sweeps <- 0
@@ -657,23 +671,28 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
       num <<- matrix(0, nrow(wt), ncol(wt))
       if (solver == "mu") den <<- matrix(0, nrow(wt), ncol(wt))
     }
+    expand <- loss && update && solver == "hals" && !anyNA(bufs$xx)
     for (b in seq_len(ncb)) {
       blk <- block_data(B, "col", b)
       j <- blk$index
-      res <- block_half(blk, h[, j, drop = FALSE], wt, solver, beta, ctl, "h", threads, update, loss)
+      # with the share: this block's share of the next W half's sums, at
+      # (W, the new H), made in the same call (HALS: in the same pass over
+      # the block as its H half)
+      res <- block_half(blk, h[, j, drop = FALSE], wt, solver, beta, ctl, "h", threads, update, loss, share,
+                        if (expand) bufs$xx[b] else NA_real_)
       if (update) h[, j] <<- res$f
+      if (!is.na(res$xx)) bufs$xx[b] <- res$xx
       total <- total + res$loss
       sweeps <- sweeps + res$sweeps
       if (share) {
-        # this block's share of the next W half's sums, at (W, the new H)
-        tbuf <- if (solver == "mu" && !is.null(blk$dense)) block_buffer(B, blk$dims[2], blk$dims[1], "t")
-        s <- .Call(C_block_w_share, blk[c("dense", "sparse", "dims", "hold")], wt, h[, j, drop = FALSE], wctl,
-                   tbuf)
-        num <<- num + s$num
-        if (solver == "mu") den <<- den + s$den
+        num <<- num + res$num
+        if (solver == "mu") den <<- den + res$den
       }
-      blk <- res <- s <- NULL # dropped before the next block is read (h5sparse_read_cols())
+      blk <- res <- NULL # dropped before the next block is read (h5sparse_read_cols())
     }
+    # the expansion cancels near an exact fit (within a millionth of the
+    # data's sum of squares): there, the loss directly, in one more pass
+    if (expand && !(total > 1e-6 * sum(bufs$xx))) total <- h_pass(FALSE, TRUE)$loss
     list(loss = total, sweeps = sweeps)
   }
   w_step <- function() {

@@ -34,7 +34,10 @@
 #
 # The files are written once into BLOCKS_CACHE (/tmp/betanmf-bench-blocks)
 # and reused when present.  Other knobs: BLOCKS_FITS ("2:hals,1:mu"),
-# BLOCKS_PARTS ("memory,time": either part alone).
+# BLOCKS_PARTS ("memory,time": either part alone), BLOCKS_RANKS (the time
+# part's ranks, "10,30"; default BLOCKS_RANK), BLOCKS_LIBS (libraries to
+# compare in one run, "before=/tmp/lib-a,after=/tmp/lib-b": each HDF5 fit
+# from each, in turn within every repeat).
 
 suppressMessages({
   library(HDF5Array)
@@ -90,7 +93,7 @@ write_file <- function(m, n, filtered = TRUE) {
 # one child: mode "open" (load, open the file, nothing else), "hdf5", "memory"
 # (as.matrix() first) or "read" (one read-only pass over the fit's blocks);
 # prints VmHWM (MB) before and after, elapsed and CPU seconds, the loss
-child <- function(file, mode, fit = list(beta = 2, solver = "hals"), maxit = 1) {
+child <- function(file, mode, fit = list(beta = 2, solver = "hals"), maxit = 1, lib_path = lib, rk = rank) {
   code <- sprintf('
     suppressMessages({library(betanmf); library(HDF5Array)})
     hwm <- function() as.numeric(sub("[^0-9]*([0-9]+).*", "\\\\1", grep("VmHWM", readLines("/proc/self/status"), value = TRUE))) / 1024
@@ -109,9 +112,9 @@ child <- function(file, mode, fit = list(beta = 2, solver = "hals"), maxit = 1) 
     }
     t <- proc.time() - t0
     cat(base, hwm(), t[["elapsed"]], t[["user.self"]] + t[["sys.self"]], loss, "\\n")',
-    file, mode, mode, rank, fit$beta, fit$solver, maxit, mode)
+    file, mode, mode, rk, fit$beta, fit$solver, maxit, mode)
   out <- system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(code)), stdout = TRUE,
-                 env = paste0("R_LIBS=", lib))
+                 env = paste0("R_LIBS=", lib_path))
   v <- suppressWarnings(as.numeric(strsplit(trimws(out[length(out)]), " +")[[1]]))
   list(base = v[1], peak = v[2], elapsed = v[3], cpu = v[4], loss = v[5])
 }
@@ -150,29 +153,48 @@ if ("time" %in% parts) {
   n <- env_num("BLOCKS_COLS", 8000)
   iters <- env_num("BLOCKS_ITERS", 4)
   reps <- env_num("BLOCKS_REPS", 3)
+  # BLOCKS_RANKS: the ranks of the time part ("10,30"; default BLOCKS_RANK);
+  # BLOCKS_LIBS: libraries to compare in one run, "name=path,name=path"
+  # (default: this process's R_LIBS), each HDF5 fit run from each, in turn
+  # within every repeat; the in-memory fits and the read pass (whose code
+  # the libraries share) from the first
+  ranks <- as.numeric(strsplit(Sys.getenv("BLOCKS_RANKS", as.character(rank)), ",")[[1]])
+  lib_spec <- Sys.getenv("BLOCKS_LIBS", "")
+  libs <- if (nzchar(lib_spec)) {
+    kv <- strsplit(strsplit(lib_spec, ",")[[1]], "=")
+    stats::setNames(vapply(kv, `[`, "", 2), vapply(kv, `[`, "", 1))
+  } else c(lib = lib)
   files <- c(hdf5 = write_file(m, n), nofilter = write_file(m, n, filtered = FALSE))
   gb <- 8 * m * n / 1e9
-  cat(sprintf("\n== time: %d x %d doubles (%.2f GB), rank %d, %d iterations, %d repeats, median [min, max] ==\n",
-              m, n, gb, rank, iters, reps))
+  cat(sprintf("\n== time: %d x %d doubles (%.2f GB), ranks %s, %d iterations, %d repeats, median [min, max] ==\n",
+              m, n, gb, paste(ranks, collapse = ", "), iters, reps))
   cat("hdf5: the file as HDF5Array writes it (shuffle + deflate at level 0); nofilter: the same values, no filter\n")
+  cat(sprintf("libraries: %s\n", paste(names(libs), libs, sep = " = ", collapse = "; ")))
   res <- list()
   read <- list()
   dd <- matrix(NA_real_, reps, 2)
   for (r in seq_len(reps)) {
     cat(sprintf("repeat %d: load %s\n", r, load_avg()))
-    for (f in seq_along(fits)) {
-      for (mode in c("memory", names(files))) {
+    for (rk in ranks) for (f in seq_along(fits)) {
+      runs <- c(list(c(mode = "memory", lib = names(libs)[1])),
+                lapply(as.vector(outer(names(files), names(libs), paste)), function(v) {
+                  v <- strsplit(v, " ")[[1]]
+                  c(mode = v[1], lib = v[2])
+                }))
+      for (run in runs) {
+        mode <- run[["mode"]]
         file <- if (mode == "memory") files[["hdf5"]] else files[[mode]]
         cm <- if (mode == "memory") "memory" else "hdf5"
-        one <- child(file, cm, fits[[f]], 1)
-        full <- child(file, cm, fits[[f]], iters)
-        key <- paste(f, mode)
+        lp <- libs[[run[["lib"]]]]
+        one <- child(file, cm, fits[[f]], 1, lp, rk)
+        full <- child(file, cm, fits[[f]], iters, lp, rk)
+        key <- paste(rk, f, mode, if (mode == "memory") "" else run[["lib"]])
         res[[key]] <- rbind(res[[key]], c(elapsed = (full$elapsed - one$elapsed) / (iters - 1),
                                           cpu = (full$cpu - one$cpu) / (iters - 1), loss = full$loss))
       }
     }
     for (kind in names(files)) {
-      rd <- child(files[[kind]], "read")
+      rd <- child(files[[kind]], "read", lib_path = libs[[1]])
       read[[kind]] <- rbind(read[[kind]], c(rd$elapsed, rd$cpu))
     }
     dd[r, ] <- c(dd_speed(files[["hdf5"]], FALSE), dd_speed(files[["hdf5"]], TRUE))
@@ -186,16 +208,16 @@ if ("time" %in% parts) {
   cat(sprintf("dd of the file: page cache warm %s GB/s, O_DIRECT (the device) %s GB/s\n", med(dd[, 1]), med(dd[, 2])))
   # the ratios of medians; "+ read" is the in-memory iteration plus one
   # read-only pass of the same file (the restated target: <= 1.5)
-  for (f in seq_along(fits)) {
-    mem <- res[[paste(f, "memory")]]
-    cat(sprintf("beta = %g %-4s  s/iteration in memory: elapsed %s, CPU %s  (loss %.10g)\n",
-                fits[[f]]$beta, fits[[f]]$solver, med(mem[, 1]), med(mem[, 2]), mem[1, 3]))
-    for (kind in names(files)) {
-      h5 <- res[[paste(f, kind)]]
+  for (rk in ranks) for (f in seq_along(fits)) {
+    mem <- res[[paste(rk, f, "memory", "")]]
+    cat(sprintf("rank %d, beta = %g %-4s  s/iteration in memory: elapsed %s, CPU %s  (loss %.10g)\n",
+                rk, fits[[f]]$beta, fits[[f]]$solver, med(mem[, 1]), med(mem[, 2]), mem[1, 3]))
+    for (lb in names(libs)) for (kind in names(files)) {
+      h5 <- res[[paste(rk, f, kind, lb)]]
       rd <- read[[kind]]
-      cat(sprintf(paste0("    %-8s s/iteration: elapsed %s, CPU %s;  / memory: elapsed %.2f, CPU %.2f;  ",
+      cat(sprintf(paste0("    %-6s %-8s s/iteration: elapsed %s, CPU %s;  / memory: elapsed %.2f, CPU %.2f;  ",
                          "/ (memory + read): elapsed %.2f, CPU %.2f  (loss %.10g)\n"),
-                  kind, med(h5[, 1]), med(h5[, 2]),
+                  lb, kind, med(h5[, 1]), med(h5[, 2]),
                   stats::median(h5[, 1]) / stats::median(mem[, 1]), stats::median(h5[, 2]) / stats::median(mem[, 2]),
                   stats::median(h5[, 1]) / (stats::median(mem[, 1]) + stats::median(rd[, 1])),
                   stats::median(h5[, 2]) / (stats::median(mem[, 2]) + stats::median(rd[, 2])), h5[1, 3]))

@@ -171,9 +171,7 @@ void data_read(SEXP dense, SEXP sparse, int m, int n, nmf_data *X);
 void data_read_held_out(SEXP hold, nmf_data *X);
 void data_init(nmf_data *d, int nrow, int ncol);
 void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r);
-void data_transpose_into(const nmf_data *in, nmf_data *out, int need_cols, int r, double *dst);
-void data_transpose_sized(const nmf_data *in, nmf_data *out, int need_cols, int r, double *dst,
-                          int block_doubles);
+void data_transpose_sized(const nmf_data *in, nmf_data *out, int need_cols, int r, int block_doubles);
 void data_count_positive(nmf_data *d);
 
 /* product.c: A (r x ncol) = G (r x nrow) %*% X (nrow x ncol) */
@@ -219,6 +217,9 @@ long hals_half_given(const nmf_data *X, double *F, const double *G, int r,
 long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
                      int inner, double inner_tol, double l1, double l2,
                      double *A, double *S, double *B, int threads);
+/* the partial sums of hals_half_fused on one block of columns of data read
+ * in blocks (blocks.c), at any size; 0: not that update */
+int hals_block_parts(const nmf_data *X, int r, const nmf_switches *sw);
 /* the HALS loss 1/2 ||X_obs - t(Wt) H||^2 from the H half's A = Wt X and
  * S = Wt t(Wt) (HH: r x r workspace) */
 double hals_loss(const nmf_data *X, double xx, const double *A, const double *S, double l2,
@@ -232,6 +233,10 @@ void mu_half(const nmf_data *X, double *F, const double *G, int r,
 /* the numerators and denominators of that update (r x ncol each), F unchanged */
 void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double beta, int fused,
                    int threads, double *ONUM, double *ODEN);
+/* the W half's numerators and denominators (r x nrow each) from a block of
+ * columns of dense data in its own layout, at Wt (r x nrow) and H (r x ncol) */
+void mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, double beta, int threads,
+                   double *NUM, double *DEN);
 /* the minimum-volume W half (F = t(W), columns of W on the simplex; mu:
  * its state between iterations, mu_minvol_state() doubles, zero at the
  * start) and its penalty's logdet */
@@ -255,6 +260,14 @@ void driver_mu_sums(const nmf_data *X, double *F, const double *G, int r, double
                     int threads, double *num, double *den);
 double driver_hals_given(const nmf_data *X, double *F, const double *G, int r, int inner,
                          double inner_tol, double l1, double *A, double *S, int threads);
+int driver_block_parts(int solver, const nmf_data *X, int r, const nmf_switches *sw);
+double driver_hals_fused(const nmf_data *X, double *F, const double *G, int r, int nparts, int inner,
+                         double inner_tol, double l1, double l2, double *A, double *S, double *B,
+                         int threads);
+double driver_hals_loss(const nmf_data *X, double xx, const double *A, const double *S, double l2,
+                        const double *Wt, const double *H, int r, double *HH);
+void driver_mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, double beta,
+                          int threads, double *num, double *den);
 
 /* loss.c: beta-divergence of X from Wt' H over the observed entries */
 double loss_factored(const nmf_data *X, const double *Wt, const double *H,

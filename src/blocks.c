@@ -12,17 +12,25 @@
  * walks the blocks (R/blocks.R: H from blocks of columns of X, t(W) from
  * blocks of columns of t(X), i.e. of rows of X) makes the iterates of the
  * fit in memory, to the rounding of the products' order of terms.  HALS
- * and MU take their W half from the column blocks instead (below:
- * C_block_w_share, C_block_w_step), so their fits read X once per
+ * and MU take their W half from the column blocks instead (below: the
+ * share of C_block_half, C_block_w_step), so their fits read X once per
  * iteration, by columns; coordinate descent keeps the blocks of rows.
  *
  * C_block_half(data, f, g, control): data = list(dense, sparse, dims, hold)
  * as for C_nmf_fit (src/nmf.c), one block whose columns are those of f;
  * control = list(solver, beta, inner, inner_tol, l1, l2, threads, update,
- * loss).  update = FALSE leaves f as it is (the loss of the start).
- * Returns list(f, loss, sweeps): loss (when asked) is the beta-divergence
- * of the block at (g, the new f) over its observed entries, so the sum
- * over the blocks of a pass is the loss at the end of the iteration.
+ * loss[, share, xx]).  update = FALSE leaves f as it is (the loss of the
+ * start).  share = TRUE (HALS, MU): also the block's share of the next W
+ * half's sums at (g, the new f) (block_share(); for HALS on dense data
+ * made by the one-pass H half, hals_half_fused, in the same pass over the
+ * block).  xx (HALS): the block's sum of squares, for the loss after an
+ * update by hals_loss()'s expansion from the H half's product and Gram
+ * matrix, as the fit in memory checks it; NA: the loss directly, and the
+ * sum of squares returned.  Returns list(f, loss, sweeps, num, den, xx):
+ * loss (when asked) is the beta-divergence of the block at (g, the new f)
+ * over its observed entries, so the sum over the blocks of a pass is the
+ * loss at the end of the iteration; num, den the share (NULL when not
+ * asked; den NULL for HALS); xx the sum of squares made here, or NA.
  * Memory from R_alloc and the PROTECTed scratch (scratch.c) only; no R API
  * inside the kernels' parallel regions; the caller (an R loop, interruptible
  * between blocks) runs on the main thread.
@@ -61,59 +69,26 @@ static int block_read(SEXP data, SEXP hf, SEXP wf, nmf_data *X, nmf_switches *sw
     return r;
 }
 
-SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
+/* an optional number of the control list, or `absent` */
+static double ctl_opt(SEXP list, const char *name, double absent)
 {
-    int solver = (int) ctl_num(control, "solver"), inner = (int) ctl_num(control, "inner");
-    int threads = (int) ctl_num(control, "threads"), upd = ctl_num(control, "update") != 0.0;
-    int want_loss = ctl_num(control, "loss") != 0.0;
-    double beta = ctl_num(control, "beta"), inner_tol = ctl_num(control, "inner_tol");
-    double l1 = ctl_num(control, "l1"), l2 = ctl_num(control, "l2");
-    if (threads < 1) threads = 1;
-    if (solver != SOLVER_HALS && solver != SOLVER_MU && solver != SOLVER_CD)
-        error("internal error: unknown solver %d", solver);
-    if (solver == SOLVER_CD && beta != 1.0) error("internal error: coordinate descent is for beta = 1");
-    nmf_data X;
-    nmf_switches sw;
-    int r = block_read(data, f0, g, &X, &sw), n = X.ncol;
+    SEXP v = list_elt(list, name, 0);
+    if (v == NULL) return absent;
+    if (XLENGTH(v) != 1 || !(isReal(v) || isInteger(v) || isLogical(v)))
+        error("internal error: '%s' must be a single number", name);
+    return asReal(v);
+}
 
-    int nprotect = 0;
-    SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
-    scratch_begin(ws);
-    SEXP F = PROTECT(duplicate(f0)); nprotect++;
-    double *f = REAL(F);
-    const double *gp = REAL(g);
-    double sweeps = 0.0;
-    if (upd) {
-        scratch_reset();
-        /* the driver's half update (nmf.c), on the block as it is laid out:
-         * no transposed copy is made, so the plan's layout is not asked */
-        nmf_plan plan = driver_plan(solver, &X, beta, r, &sw);
-        if (plan.npos) data_count_positive(&X);
-        double *A = NULL, *S = NULL;
-        if (solver == SOLVER_HALS) {
-            A = (double *) R_alloc((size_t) r * n + 1, sizeof(double));
-            S = (double *) R_alloc((size_t) r * r, sizeof(double));
-        }
-        sweeps = driver_half(solver, &X, f, gp, r, beta, inner, inner_tol, l1, l2, A, S, 0, plan.fused,
-                             threads);
-    }
-    double loss = NA_REAL;
-    if (want_loss) {
-        scratch_reset();
-        loss = loss_factored(&X, gp, f, r, beta, threads);
-    }
-    scratch_end();
-
-    const char *nm[] = {"f", "loss", "sweeps"};
-    SEXP out = PROTECT(allocVector(VECSXP, 3)); nprotect++;
-    SEXP names = PROTECT(allocVector(STRSXP, 3)); nprotect++;
-    for (int k = 0; k < 3; k++) SET_STRING_ELT(names, k, mkChar(nm[k]));
-    setAttrib(out, R_NamesSymbol, names);
-    SET_VECTOR_ELT(out, 0, F);
-    SET_VECTOR_ELT(out, 1, ScalarReal(loss));
-    SET_VECTOR_ELT(out, 2, ScalarReal(sweeps));
-    UNPROTECT(nprotect);
-    return out;
+/* the block's sum of squares (HALS's loss expansion), held-out values zero
+ * already */
+static double block_xx(const nmf_data *X)
+{
+    double xx = 0.0;
+    if (X->p)
+        for (int t = 0; t < X->p[X->ncol]; t++) xx += XVAL(X, t) * XVAL(X, t);
+    else
+        for (size_t t = 0; t < (size_t) X->nrow * X->ncol; t++) xx += X->dense[t] * X->dense[t];
+    return xx;
 }
 
 /* The W half from blocks of columns (HALS and MU): one pass over the column
@@ -124,15 +99,126 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
  *   (beta = 1: DEN the sums of h_kj over the observed j),
  *   HALS (Cichocki & Phan 2009): A[k, i] = sum_j h_kj x_ij = (H t(X))[k, i]
  *   and the Gram matrix H t(H) (less the held-out columns' outer products),
- * held-out entries left out; each sum splits over blocks of columns.
- * C_block_w_share(data, wt, hb, control, tbuf) returns one column block's
- * shares list(num, den) (r x m each; den NULL for HALS), from mu.c's store
- * mode or product.c's product on the block's transposed view (no copy of
- * sparse data); R/blocks.R adds them in block order.  MU's dense transposed
- * copy of the block goes to tbuf (a double vector of the block's length,
- * the fit's own, reused for every block) when given, else to R_alloc
- * memory.  C_block_w_step(hold, dims,
- * wt, h, num, den, control, hh) then takes the W half's step from the totals,
+ * held-out entries left out; each sum splits over blocks of columns.  This
+ * is one block's share (num, den: r x m; den unused for HALS) at g = Wt and
+ * the block's columns f of H: HALS's product on the block's transposed
+ * view (read in place; no copy of sparse data); MU's from the dense block
+ * as stored (mu_block_sums), else mu.c's store mode on the transposed
+ * block (sparse data: not copied; dense data at ranks above the kernels':
+ * a copy in R_alloc memory).  R/blocks.R adds the shares in block order. */
+static void block_share(int solver, const nmf_data *X, const nmf_switches *sw, const double *g, const double *f,
+                        int r, double beta, int threads, double *num, double *den)
+{
+    nmf_data Xt;
+    if (solver == SOLVER_HALS) {
+        /* H_b t(X_b): the block's transposed view, read in place */
+        data_transpose(X, &Xt, 0, r);
+        product_gx(&Xt, f, r, num, threads);
+        return;
+    }
+    if (X->dense && kernels_available(r)) {
+        /* from the block as stored: no transposed copy */
+        driver_mu_block_sums(X, g, f, r, beta, threads, num, den);
+        return;
+    }
+    nmf_plan plan = driver_plan(solver, X, beta, r, sw);
+    data_transpose(X, &Xt, plan.copy, r);
+    /* store mode leaves F as it is; F is a copy all the same, so the
+     * caller's matrix is never written to */
+    double *F = (double *) R_alloc((size_t) r * X->nrow + 1, sizeof(double));
+    memcpy(F, g, (size_t) r * X->nrow * sizeof(double));
+    driver_mu_sums(&Xt, F, f, r, beta, plan.fused, threads, num, den);
+}
+
+SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
+{
+    int solver = (int) ctl_num(control, "solver"), inner = (int) ctl_num(control, "inner");
+    int threads = (int) ctl_num(control, "threads"), upd = ctl_num(control, "update") != 0.0;
+    int want_loss = ctl_num(control, "loss") != 0.0, share = ctl_opt(control, "share", 0.0) != 0.0;
+    double beta = ctl_num(control, "beta"), inner_tol = ctl_num(control, "inner_tol");
+    double l1 = ctl_num(control, "l1"), l2 = ctl_num(control, "l2"), xx = ctl_opt(control, "xx", NA_REAL);
+    if (threads < 1) threads = 1;
+    if (solver != SOLVER_HALS && solver != SOLVER_MU && solver != SOLVER_CD)
+        error("internal error: unknown solver %d", solver);
+    if (solver == SOLVER_CD && beta != 1.0) error("internal error: coordinate descent is for beta = 1");
+    if (share && solver == SOLVER_CD) error("internal error: the column-block W half is for HALS and MU");
+    nmf_data X;
+    nmf_switches sw;
+    int r = block_read(data, f0, g, &X, &sw), n = X.ncol, m = X.nrow;
+
+    int nprotect = 0;
+    SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
+    scratch_begin(ws);
+    SEXP F = PROTECT(duplicate(f0)); nprotect++;
+    SEXP num = R_NilValue, den = R_NilValue;
+    if (share) {
+        num = PROTECT(allocMatrix(REALSXP, r, m)); nprotect++;
+        if (solver == SOLVER_MU) { den = PROTECT(allocMatrix(REALSXP, r, m)); nprotect++; }
+    }
+    double *f = REAL(F);
+    const double *gp = REAL(g);
+    double sweeps = 0.0, *A = NULL, *S = NULL;
+    int have_share = 0;
+    if (upd) {
+        scratch_reset();
+        /* the driver's half update (nmf.c), on the block as it is laid out:
+         * no transposed copy is made, so the plan's layout is not asked */
+        nmf_plan plan = driver_plan(solver, &X, beta, r, &sw);
+        if (plan.npos) data_count_positive(&X);
+        if (solver == SOLVER_HALS) {
+            A = (double *) R_alloc((size_t) r * n + 1, sizeof(double));
+            S = (double *) R_alloc((size_t) r * r, sizeof(double));
+        }
+        /* HALS with the share asked: the one-pass H half, which makes the
+         * share H_b t(X_b) with the new H while each part of the block is
+         * in cache, so the block is read once, as in memory */
+        int parts = share ? driver_block_parts(solver, &X, r, &sw) : 0;
+        if (parts > 0) {
+            sweeps = driver_hals_fused(&X, f, gp, r, parts, inner, inner_tol, l1, l2, A, S, REAL(num), threads);
+            have_share = 1;
+        } else {
+            sweeps = driver_half(solver, &X, f, gp, r, beta, inner, inner_tol, l1, l2, A, S, 0, plan.fused,
+                                 threads);
+        }
+    }
+    if (share && !have_share) {
+        scratch_reset();
+        block_share(solver, &X, &sw, gp, f, r, beta, threads, REAL(num), isNull(den) ? NULL : REAL(den));
+    }
+    double loss = NA_REAL, xx_out = NA_REAL;
+    if (want_loss) {
+        scratch_reset();
+        if (solver == SOLVER_HALS && upd && R_FINITE(xx)) {
+            /* the expansion of the fit in memory (hals_loss), from the H
+             * half's product and Gram matrix: no pass over the block */
+            double *HH = (double *) R_alloc((size_t) r * r, sizeof(double));
+            loss = driver_hals_loss(&X, xx, A, S, l2, gp, f, r, HH);
+        } else {
+            loss = loss_factored(&X, gp, f, r, beta, threads);
+            if (solver == SOLVER_HALS && !R_FINITE(xx)) xx_out = block_xx(&X);
+        }
+    }
+    scratch_end();
+
+    const char *nm[] = {"f", "loss", "sweeps", "num", "den", "xx"};
+    int nout = (int) (sizeof(nm) / sizeof(nm[0]));
+    SEXP out = PROTECT(allocVector(VECSXP, nout)); nprotect++;
+    SEXP names = PROTECT(allocVector(STRSXP, nout)); nprotect++;
+    for (int k = 0; k < nout; k++) SET_STRING_ELT(names, k, mkChar(nm[k]));
+    setAttrib(out, R_NamesSymbol, names);
+    SET_VECTOR_ELT(out, 0, F);
+    SET_VECTOR_ELT(out, 1, ScalarReal(loss));
+    SET_VECTOR_ELT(out, 2, ScalarReal(sweeps));
+    SET_VECTOR_ELT(out, 3, num);
+    SET_VECTOR_ELT(out, 4, den);
+    SET_VECTOR_ELT(out, 5, ScalarReal(xx_out));
+    UNPROTECT(nprotect);
+    return out;
+}
+
+/* The W step from the totals of the column blocks' shares (HALS and MU;
+ * the shares from C_block_half, above): C_block_w_step(hold, dims,
+ * wt, h, num, den, control, hh) takes the W half's step from the totals,
  * exactly as in memory: MU's ratio with its EPS_DEN floor and exponent,
  * HALS's column sweeps (hals_half with the product given).  hold: the
  * held-out pattern of t(X) (its columns are the rows of X), dims = c(n, m).
@@ -140,53 +226,6 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
  * HALS, hh = H H' (r x r) or NULL to make it here; the result's hh is the
  * one used (NULL for MU), so a survey fold's W step, taken a band of rows
  * of X at a time (R/blocks-rank.R), makes it once per W half. */
-SEXP C_block_w_share(SEXP data, SEXP wt, SEXP hb, SEXP control, SEXP tbuf)
-{
-    int solver = (int) ctl_num(control, "solver"), threads = (int) ctl_num(control, "threads");
-    double beta = ctl_num(control, "beta");
-    if (threads < 1) threads = 1;
-    if (solver != SOLVER_HALS && solver != SOLVER_MU)
-        error("internal error: the column-block W half is for HALS and MU");
-    nmf_data X, Xt;
-    nmf_switches sw;
-    int r = block_read(data, hb, wt, &X, &sw), m = X.nrow;
-
-    int nprotect = 0;
-    SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
-    scratch_begin(ws);
-    SEXP num = PROTECT(allocMatrix(REALSXP, r, m)); nprotect++;
-    SEXP den = R_NilValue;
-    if (solver == SOLVER_HALS) {
-        /* H_b t(X_b): the block's transposed view, read in place */
-        data_transpose(&X, &Xt, 0, r);
-        product_gx(&Xt, REAL(hb), r, REAL(num), threads);
-    } else {
-        den = PROTECT(allocMatrix(REALSXP, r, m)); nprotect++;
-        nmf_plan plan = driver_plan(solver, &X, beta, r, &sw);
-        double *dst = NULL;
-        if (plan.copy && X.dense && !isNull(tbuf)) {
-            if (!isReal(tbuf) || XLENGTH(tbuf) != (R_xlen_t) X.nrow * X.ncol)
-                error("internal error: the transposed buffer does not match the block");
-            dst = REAL(tbuf);
-        }
-        data_transpose_into(&X, &Xt, plan.copy, r, dst);
-        /* store mode leaves F as it is; F is a copy all the same, so the
-         * caller's matrix is never written to */
-        SEXP F = PROTECT(duplicate(wt)); nprotect++;
-        driver_mu_sums(&Xt, REAL(F), REAL(hb), r, beta, plan.fused, threads, REAL(num), REAL(den));
-    }
-    scratch_end();
-    SEXP out = PROTECT(allocVector(VECSXP, 2)); nprotect++;
-    SEXP names = PROTECT(allocVector(STRSXP, 2)); nprotect++;
-    SET_STRING_ELT(names, 0, mkChar("num"));
-    SET_STRING_ELT(names, 1, mkChar("den"));
-    setAttrib(out, R_NamesSymbol, names);
-    SET_VECTOR_ELT(out, 0, num);
-    SET_VECTOR_ELT(out, 1, den);
-    UNPROTECT(nprotect);
-    return out;
-}
-
 SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, SEXP control, SEXP hh)
 {
     int solver = (int) ctl_num(control, "solver"), inner = (int) ctl_num(control, "inner");
@@ -267,7 +306,7 @@ SEXP C_block_w_step(SEXP hold, SEXP dims, SEXP wt, SEXP h, SEXP num, SEXP den, S
  * then the entries (hi[t], hj[t]) (0-based, held out or NA) set to zero.
  * The scale is an exact power of two, so the division is exact and the
  * values are those of the scaled copy in memory (prepare_data()), bit for
- * bit.  Returns NULL. */
+ * bit (made as a multiplication by the reciprocal, below).  Returns NULL. */
 SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
 {
     if (!isReal(buf) || !isMatrix(buf)) error("internal error: the block buffer must be a double matrix");
@@ -276,11 +315,18 @@ SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
     double sc = asReal(scale);
     if (!(sc > 0) || !R_FINITE(sc)) error("internal error: the scale must be positive");
     double *b = REAL(buf);
+    /* a power of two (as prepare_data() makes it): times its reciprocal,
+     * exact, so rounded as the division is, for the cost of a
+     * multiplication (the division made the in-place pass compute-bound);
+     * any other scale by the division */
+    int ex, pow2 = frexp(sc, &ex) == 0.5 && R_FINITE(1.0 / sc) && 1.0 / sc != 0.0;
+    double inv = 1.0 / sc;
     if (!isNull(src)) {
         if (XLENGTH(src) != len) error("internal error: the block does not match its buffer");
         if (isReal(src)) {
             const double *v = REAL(src);
-            for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] / sc;
+            if (pow2) for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] * inv;
+            else for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] / sc;
         } else if (isInteger(src)) {
             const int *v = INTEGER(src);
             for (R_xlen_t t = 0; t < len; t++) b[t] = v[t] == NA_INTEGER ? NA_REAL : v[t] / sc;
@@ -288,7 +334,8 @@ SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
             error("internal error: a block must be double or integer");
         }
     } else if (sc != 1.0) {
-        for (R_xlen_t t = 0; t < len; t++) b[t] /= sc;
+        if (pow2) for (R_xlen_t t = 0; t < len; t++) b[t] *= inv;
+        else for (R_xlen_t t = 0; t < len; t++) b[t] /= sc;
     }
     if (TYPEOF(hi) != INTSXP || TYPEOF(hj) != INTSXP || XLENGTH(hi) != XLENGTH(hj))
         error("internal error: held-out indices must be integer vectors of one length");

@@ -148,23 +148,14 @@ void data_count_positive(nmf_data *d)
  * at a time (r: the rank, which sets the block size). */
 void data_transpose(const nmf_data *in, nmf_data *out, int need_cols, int r)
 {
-    data_transpose_into(in, out, need_cols, r, NULL);
-}
-
-/* the same, the dense transposed copy (when need_cols) written to dst
- * (nrow x ncol doubles, the caller's) rather than to fresh R_alloc memory:
- * the fits in blocks (blocks.c) reuse one such buffer for every block */
-void data_transpose_into(const nmf_data *in, nmf_data *out, int need_cols, int r, double *dst)
-{
-    data_transpose_sized(in, out, need_cols, r, dst, 8192);
+    data_transpose_sized(in, out, need_cols, r, 8192);
 }
 
 /* the same, with a sparse scatter's output blocks of about block_doubles
  * doubles (its table has one entry per block and column: larger blocks, a
  * smaller table); the products' bits do not depend on the blocks, each
  * output row summing over the stored columns in order whatever they are */
-void data_transpose_sized(const nmf_data *in, nmf_data *out, int need_cols, int r, double *dst,
-                          int block_doubles)
+void data_transpose_sized(const nmf_data *in, nmf_data *out, int need_cols, int r, int block_doubles)
 {
     data_init(out, in->ncol, in->nrow);
     out->blas = in->blas;
@@ -200,7 +191,7 @@ void data_transpose_sized(const nmf_data *in, nmf_data *out, int need_cols, int 
         out->bsize = bs; out->nblk = nb; out->bstart = bst;
     } else if (need_cols) {
         size_t m = (size_t) in->nrow, n = (size_t) in->ncol;
-        double *t = dst ? dst : (double *) R_alloc(m * n, sizeof(double));
+        double *t = (double *) R_alloc(m * n, sizeof(double));
         const size_t B = 64; /* blocked so both sides stay in cache */
         for (size_t jb = 0; jb < n; jb += B)
             for (size_t ib = 0; ib < m; ib += B) {

@@ -386,6 +386,24 @@ static int hals_fused_parts(const nmf_data *X, int r, const nmf_switches *sw)
     return P;
 }
 
+/* The partial sums of the one-pass H half on one block of columns of data
+ * read in blocks (blocks.c), where it is taken at any size: the block was
+ * read from storage for this pass, and a second pass over it for the next
+ * W half's H t(X) (the unfused way) would read it again from memory.  As
+ * hals_fused_parts, but one part is enough (a narrow block), and fewer
+ * parts where FUSED_PARTS of them would outgrow the block.  0: not dense,
+ * or BETANMF_NOFUSE / BETANMF_BLAS. */
+int hals_block_parts(const nmf_data *X, int r, const nmf_switches *sw)
+{
+    if (!X->dense || X->dense_trans || X->p || !kernels_available(r) || sw->blas || sw->nofuse) return 0;
+    size_t m = (size_t) X->nrow, n = (size_t) X->ncol, rp = 4 * (size_t) ((r + 3) / 4);
+    if (m == 0 || n == 0) return 0;
+    size_t nblk = (n + FUSED_COLS - 1) / FUSED_COLS;
+    int P = nblk < FUSED_PARTS ? (int) nblk : FUSED_PARTS;
+    while (P > 1 && (size_t) P * rp * m > m * n / 2 && (size_t) P * rp * m > ((size_t) 1 << 22)) P--;
+    return P;
+}
+
 /* largest dense m x n for which unfused HALS keeps a transposed copy (32 MB;
  * from 2^20 entries the one-pass update needs none) */
 #define TRANSPOSE_COPY_MAX ((size_t) 1 << 22)

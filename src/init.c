@@ -11,7 +11,6 @@ SEXP C_scale_values(SEXP, SEXP);
 SEXP C_thin_product(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_range_finder(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_half(SEXP, SEXP, SEXP, SEXP);
-SEXP C_block_w_share(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_prepare(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_w_step(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP C_block_heap_keep(void);
@@ -33,7 +32,6 @@ static const R_CallMethodDef call_methods[] = {
     {"thin_product", (DL_FUNC) &C_thin_product, 6},
     {"range_finder", (DL_FUNC) &C_range_finder, 7},
     {"block_half", (DL_FUNC) &C_block_half, 4},
-    {"block_w_share", (DL_FUNC) &C_block_w_share, 5},
     {"block_prepare", (DL_FUNC) &C_block_prepare, 5},
     {"block_w_step", (DL_FUNC) &C_block_w_step, 8},
     {"block_heap_keep", (DL_FUNC) &C_block_heap_keep, 0},

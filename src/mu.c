@@ -528,6 +528,101 @@ void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double 
     if (half(X, F, G, r, beta, 0.0, 0.0, fused, threads, ONUM, ODEN)) den_rows(ODEN, r, X->ncol);
 }
 
+/* The W half's numerators and denominators (NUM, DEN: r x nrow each, the
+ * layout of mu_half_store's on t(X)) from one block of columns of dense
+ * data X (nrow x ncol) in its own layout, at the factors Wt (r x nrow) and
+ * H (r x ncol, the block's columns): the share of a column block that a
+ * fit read in blocks adds up (blocks.c), without the dense transposed copy
+ * mu_half_store's column kernels would walk (writing it cost more than the
+ * sums).  Row i of W needs, over the block's columns j,
+ *   NUM[, i] = sum_j h_j x_ij y_ij^(beta-2),  DEN[, i] = sum_j h_j y_ij^(beta-1):
+ * for each chunk of NB columns, as mu_half_dense makes them for the H half,
+ *   Y = W H_c (kernel_gf_cols; beta = 1: x / y at once, kernel_gf_kl_cols),
+ *   Qx = X .* Y^(beta-2), Qd = Y^(beta-1) (coefficients(); held-out 0),
+ * then NUM += H_c t(Qx), DEN += H_c t(Qd) through hxt (the register tile
+ * of HALS's one-pass H half), MUB_ROWS rows of the sums at a time so their
+ * block stays in cache while the chunk's columns stream past.  beta = 1:
+ * DEN[, i] = the row sums of H less the columns held out in row i, as the
+ * W half in memory makes it.  The chunks are cut into MUB_PARTS fixed
+ * ranges, one partial sum each, added in order: the result does not depend
+ * on the number of threads. */
+#define MUB_PARTS 4
+#define MUB_ROWS 512
+void mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, double beta, int threads,
+                   double *NUM, double *DEN)
+{
+    int nrow = X->nrow, ncol = X->ncol, kl = (beta == 1.0);
+    int nv = (r + 3) / 4, rp = 4 * nv, nthr = threads > 0 ? threads : 1, nacc = kl ? 1 : 2;
+    const int *hp = X->hp, *hi = X->hi;
+    int nchunk = (ncol + NB - 1) / NB;
+    int P = nchunk < MUB_PARTS ? nchunk : MUB_PARTS;
+    size_t bsz = (size_t) rp * nrow, per = (size_t) nrow * NB;
+    for (size_t t = 0; t < (size_t) r * nrow; t++) NUM[t] = DEN[t] = 0.0;
+    if (nrow == 0 || P < 1) return;
+    double *Gc = coordinate_layout(Wt, r, nrow, NULL);
+    const double *Hp = kernel_pad(H, r, rp, (size_t) ncol);
+    double *Acc = (double *) scratch_alloc((size_t) P * nacc * bsz, sizeof(double));
+    double *Qx = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
+    double *Qd = kl ? NULL : (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (int c = 0; c < P; c++) {
+        int tid = thread_id();
+        double *qx = Qx + (size_t) tid * per, *qd = Qd ? Qd + (size_t) tid * per : NULL;
+        double *bn = Acc + (size_t) c * nacc * bsz, *bd = kl ? NULL : bn + bsz;
+        memset(bn, 0, (size_t) nacc * bsz * sizeof(double));
+        int b0 = (int) ((long long) nchunk * c / P), b1 = (int) ((long long) nchunk * (c + 1) / P);
+        for (int b = b0; b < b1; b++) {
+            int j0 = b * NB, nb = (j0 + NB <= ncol) ? NB : ncol - j0;
+            const double *xc = X->dense + (size_t) j0 * nrow;
+            if (kl) kernel_gf_kl_cols(Gc, (size_t) nrow, r, H + (size_t) j0 * r, nb, xc, qx);
+            else kernel_gf_cols(Gc, (size_t) nrow, r, H + (size_t) j0 * r, nb, qd);
+            for (int cc = 0; cc < nb; cc++) {
+                size_t off = (size_t) cc * nrow;
+                if (!kl) coefficients(xc + off, qx + off, qd + off, (size_t) nrow, beta);
+                if (hp)
+                    for (int t = hp[j0 + cc]; t < hp[j0 + cc + 1]; t++) {
+                        qx[off + hi[t]] = 0.0;
+                        if (qd) qd[off + hi[t]] = 0.0;
+                    }
+            }
+            const double *hc = Hp + (size_t) j0 * rp;
+            for (size_t i0 = 0; i0 < (size_t) nrow; i0 += MUB_ROWS) {
+                size_t i1 = i0 + MUB_ROWS < (size_t) nrow ? i0 + MUB_ROWS : (size_t) nrow;
+                kernel_gxt_acc(hc, nv, qx, (size_t) nrow, nb, i0, i1, bn, NULL, 0);
+                if (!kl) kernel_gxt_acc(hc, nv, qd, (size_t) nrow, nb, i0, i1, bd, NULL, 0);
+            }
+        }
+    }
+    /* the partial sums, added in order */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(static)
+#endif
+    for (int i = 0; i < nrow; i++)
+        for (int q = 0; q < nacc; q++) {
+            double *out = q == 0 ? NUM : DEN;
+            for (int k = 0; k < r; k++) {
+                size_t at = (size_t) q * bsz + (size_t) i * rp + k;
+                double s = Acc[at];
+                for (int c = 1; c < P; c++) s += Acc[(size_t) c * nacc * bsz + at];
+                out[(size_t) i * r + k] = s;
+            }
+        }
+    if (!kl) return;
+    double hs[4 * 8];
+    double *hsum = r <= 32 ? hs : (double *) scratch_alloc((size_t) r, sizeof(double));
+    for (int k = 0; k < r; k++) hsum[k] = 0.0;
+    for (size_t j = 0; j < (size_t) ncol; j++)
+        for (int k = 0; k < r; k++) hsum[k] += H[k + j * r];
+    for (size_t i = 0; i < (size_t) nrow; i++)
+        for (int k = 0; k < r; k++) DEN[k + i * r] = hsum[k];
+    if (hp)
+        for (int j = 0; j < ncol; j++)
+            for (int t = hp[j]; t < hp[j + 1]; t++)
+                for (int k = 0; k < r; k++) DEN[k + (size_t) hi[t] * r] -= H[k + (size_t) j * r];
+}
+
 /* ---- minimum volume: the W half of Leplat, Gillis & Ang (2020) ----
  *
  * min D_beta(X | WH) + lam logdet(W'W + delta I), every column of W summing

@@ -146,6 +146,36 @@ void driver_mu_sums(const nmf_data *X, double *F, const double *G, int r, double
     mu_half_store(X, F, G, r, beta, fused, threads, num, den);
 }
 
+/* HALS's one-pass H half on one column block of data read in blocks
+ * (blocks.c): its partial sums (0: not taken), and the pass, which also
+ * makes the block's share B = H t(X) of the next W half's product */
+int driver_block_parts(int solver, const nmf_data *X, int r, const nmf_switches *sw)
+{
+    return solver == SOLVER_HALS ? hals_block_parts(X, r, sw) : 0;
+}
+
+double driver_hals_fused(const nmf_data *X, double *F, const double *G, int r, int nparts, int inner,
+                         double inner_tol, double l1, double l2, double *A, double *S, double *B,
+                         int threads)
+{
+    return (double) hals_half_fused(X, F, G, r, nparts, inner, inner_tol, l1, l2, A, S, B, threads);
+}
+
+/* HALS's loss from its H half's product A = G X and S = G G' + l2 I, as
+ * nmf_run() checks it; on a block of columns, that block's share */
+double driver_hals_loss(const nmf_data *X, double xx, const double *A, const double *S, double l2,
+                        const double *Wt, const double *H, int r, double *HH)
+{
+    return hals_loss(X, xx, A, S, l2, Wt, H, r, HH);
+}
+
+/* MU's W half sums from a block of columns of dense data as stored */
+void driver_mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, double beta,
+                          int threads, double *num, double *den)
+{
+    mu_block_sums(X, Wt, H, r, beta, threads, num, den);
+}
+
 /* the plan of the fit's solver, and the data laid out as it asks */
 static void plan_data(const nmf_params *P, nmf_state *s)
 {

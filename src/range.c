@@ -31,7 +31,7 @@ static void range_data(SEXP x, SEXP sp, SEXP dims, int k, nmf_data *X, nmf_data 
     nmf_switches sw;
     read_switches(&sw);
     X->blas = sw.blas;
-    data_transpose_sized(X, Xt, 0, k, NULL, block_doubles);
+    data_transpose_sized(X, Xt, 0, k, block_doubles);
 }
 
 /* one product of thin(), kc <= 32 columns, through the kernels: dense and

@@ -893,6 +893,76 @@ test_that("a fit's iterations allocate no block-sized memory", {
   }
 })
 
+test_that("an MU fit makes the W half's sums from the block as stored, with no transposed copy", {
+  skip_blocks()
+  skip_if_not(capabilities("profmem"), "R built without memory profiling")
+  set.seed(2)
+  x <- matrix(rpois(400 * 63, 6), 400, 63) + 0
+  X <- h5_double(x)
+  # blocks of 7 columns (22400 bytes): the fit's one buffer for a block
+  # read is its only allocation of that size; a transposed copy of the
+  # block (7 x 400) would be another
+  bytes <- 8 * 400 * 7
+  old <- small_blocks(bytes)
+  on.exit(restore_blocks(old), add = TRUE)
+  big <- function(beta, solver) {
+    f <- tempfile()
+    utils::Rprofmem(f, threshold = bytes)
+    nmf(X, 3, beta = beta, solver = solver, maxit = 3, tol = 0, seed = 1)
+    utils::Rprofmem(NULL)
+    lines <- grep("^[0-9]+ ?:", readLines(f), value = TRUE)
+    size <- as.numeric(sub(" ?:.*", "", lines))
+    sum(size >= bytes & size < bytes + 1024)
+  }
+  hals <- big(2, "hals")
+  expect_gte(hals, 1)
+  expect_identical(big(1, "mu"), hals)
+  expect_identical(big(0.5, "mu"), hals)
+})
+
+test_that("wide dense blocks (several chunks and partial sums each) give the in-memory iterates", {
+  skip_blocks()
+  set.seed(4)
+  m <- 40
+  n <- 230
+  x <- matrix(rpois(m * n, 5), m, n) + 0
+  x[sample(length(x), 12)] <- NA
+  mask <- matrix(runif(m * n) < 0.05, m, n)
+  X <- h5_double(x)
+  # blocks of 105 columns (15 chunks of 7) and the last of 20: HALS's
+  # one-pass H half in four partial sums of 16-column blocks, MU's W sums
+  # in four parts of 32-column chunks
+  old <- small_blocks(8 * m * 110)
+  on.exit(restore_blocks(old), add = TRUE)
+  expect_identical(vapply(betanmf:::prepare_data(X, beta = 1, missing = "mask")$blocks$cvps,
+                          function(vp) length(betanmf:::vp_range(vp, 2)), 1L), c(105L, 105L, 20L))
+  for (s in solvers[1:3]) for (mk in list(NULL, mask)) for (k in c(3, 14)) {
+    info <- sprintf("%s, beta = %g, rank %d, mask %s", s$solver, s$beta, k, !is.null(mk))
+    a <- nmf(x, k, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, mask = mk, missing = "mask")
+    b <- nmf(X, k, beta = s$beta, solver = s$solver, maxit = 50, tol = 0, seed = 1, mask = mk, missing = "mask")
+    expect_lt(rel_diff(b$w, a$w), 1e-10, label = info)
+    expect_lt(rel_diff(b$h, a$h), 1e-10, label = info)
+    expect_equal(b$trace$loss, a$trace$loss, tolerance = 1e-10, label = info)
+  }
+})
+
+test_that("HALS on blocks takes the loss directly where its expansion would cancel (an exact fit)", {
+  skip_blocks()
+  set.seed(6)
+  w <- matrix(rexp(30 * 2), 30, 2)
+  h <- matrix(rexp(2 * 40), 2, 40)
+  x <- w %*% h
+  X <- h5_double(x)
+  old <- small_blocks(8 * 30 * 14)
+  on.exit(restore_blocks(old), add = TRUE)
+  b <- nmf(X, 2, beta = 2, solver = "hals", maxit = 300, tol = 0, seed = 1)
+  # the loss of the returned factors, in plain R
+  direct <- sum((x - b$w %*% b$h)^2) / 2
+  expect_lt(b$loss, 1e-6 * sum(x^2) / 2)
+  expect_equal(b$loss, direct, tolerance = 1e-6)
+  expect_equal(b$trace$loss[length(b$trace$loss)], b$loss)
+})
+
 test_that("dense data: the checks and the scale take one pass, the whole set-up six", {
   skip_blocks()
   x <- block_counts()
