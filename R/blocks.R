@@ -162,7 +162,9 @@ h5sparse_read_cols <- function(src, cols, m) {
   if (nnz > 2^16) gc(verbose = FALSE, full = FALSE)
   read <- function(name) {
     if (nnz == 0) return(NULL)
-    v <- rhdf5::h5read(src$file, name, start = start, count = nnz)
+    # 64-bit and unsigned 32-bit values as doubles (rhdf5's default turns
+    # those above .Machine$integer.max into NA)
+    v <- rhdf5::h5read(src$file, name, start = start, count = nnz, bit64conversion = "double")
     dim(v) <- NULL
     v
   }
@@ -790,9 +792,10 @@ truncated_svd_blocks <- function(B, rank) {
     }
     acc
   }
-  orth_t <- function(at) .Call(C_orth, at) # at, a matrix of this function's own, overwritten
+  # C_orth writes over its argument, a matrix of this function's own (called
+  # directly: a wrapper's argument would count as shared, and be copied)
   ft <- .Call(C_draw_t, n, k)
-  pt <- orth_t(x_times(ft)) # t(Q), k x m
+  pt <- .Call(C_orth, x_times(ft)) # t(Q), k x m
   # t(X' q) for q (m x k) given as pt = t(q), column-separable: each block's
   # columns written into ft (whose values are dead by then) in place
   xt_into <- function(pt) {
@@ -803,8 +806,8 @@ truncated_svd_blocks <- function(B, rank) {
     }
   }
   xt_into(pt)
-  ft <- orth_t(ft) # t(Z)
-  pt <- orth_t(x_times(ft))
+  ft <- .Call(C_orth, ft) # t(Z)
+  pt <- .Call(C_orth, x_times(ft))
   xt_into(pt) # B = Q' X
   b <- ft
   ft <- NULL

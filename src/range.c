@@ -345,12 +345,15 @@ SEXP C_orth(SEXP yt)
     if (!isReal(yt) || !isMatrix(yt)) error("internal error: orth needs a double matrix");
     int k = nrows(yt), rows = ncols(yt);
     if (k < 1 || k > rows) error("internal error: orth sketch size");
+    int nprotect = 0;
+    /* a matrix bound anywhere else is never written to: a copy then */
+    if (MAYBE_SHARED(yt)) { yt = PROTECT(duplicate(yt)); nprotect++; }
     nmf_switches sw;
     read_switches(&sw);
     /* the kernels' scratch in one chunk, reused by each pass (the padded
      * copy for the Gram matrix, then the padded product), not a fresh
      * rows-sized chunk per request */
-    SEXP ws = PROTECT(allocVector(VECSXP, 4));
+    SEXP ws = PROTECT(allocVector(VECSXP, 4)); nprotect++;
     scratch_begin(ws);
     size_t rp = 4 * (((size_t) k + 3) / 4);
     scratch_reserve(rp * (size_t) rows + rp * (size_t) k + 64);
@@ -367,7 +370,7 @@ SEXP C_orth(SEXP yt)
     double *work = (double *) R_alloc((size_t) lwork, sizeof(double));
     orth(REAL(yt), A, rows, k, S, tau, work, lwork, sw.blas);
     scratch_end();
-    UNPROTECT(1);
+    UNPROTECT(nprotect);
     return yt;
 }
 
@@ -391,7 +394,10 @@ SEXP C_svd_s(SEXP b, SEXP vt)
     if (!isReal(b) || !isMatrix(b) || !isReal(vt) || !isMatrix(vt) || nrows(vt) != nrows(b) ||
         ncols(vt) != ncols(b) || nrows(b) > ncols(b) || b == vt)
         error("internal error: svd_s arguments");
-    int k = nrows(b), n = ncols(b);
+    int k = nrows(b), n = ncols(b), nprotect = 0;
+    /* matrices bound anywhere else are never written to: copies then */
+    if (MAYBE_SHARED(b)) { b = PROTECT(duplicate(b)); nprotect++; }
+    if (MAYBE_SHARED(vt)) { vt = PROTECT(duplicate(vt)); nprotect++; }
     SEXP d = PROTECT(allocVector(REALSXP, k));
     SEXP u = PROTECT(allocMatrix(REALSXP, k, k));
     svd_s(REAL(b), k, n, REAL(d), REAL(u), REAL(vt));
@@ -401,6 +407,6 @@ SEXP C_svd_s(SEXP b, SEXP vt)
     SET_VECTOR_ELT(out, 1, u); SET_STRING_ELT(names, 1, mkChar("u"));
     SET_VECTOR_ELT(out, 2, vt); SET_STRING_ELT(names, 2, mkChar("vt"));
     setAttrib(out, R_NamesSymbol, names);
-    UNPROTECT(4);
+    UNPROTECT(4 + nprotect);
     return out;
 }

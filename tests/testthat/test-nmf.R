@@ -1103,3 +1103,25 @@ test_that("the NNDSVD start allocates its sketch-sized matrices once", {
   # given their dimensions in place, not copied by matrix(): at most five
   expect_lte(sum(bytes >= sketch & bytes <= sketch + 64), 5)
 })
+
+test_that("the in-place orthonormalisation and SVD never write over a matrix bound elsewhere", {
+  set.seed(3)
+  y <- matrix(rnorm(3 * 40), 3, 40)
+  z <- y
+  keep <- y + 0
+  q <- .Call(betanmf:::C_orth, y)
+  expect_identical(z, keep)
+  expect_identical(y, keep)
+  expect_equal(tcrossprod(q), diag(3), tolerance = 1e-12)
+  b <- matrix(rnorm(3 * 40), 3, 40)
+  b2 <- b
+  vt <- matrix(0, 3, 40)
+  vt2 <- vt
+  keep_b <- b + 0
+  s <- .Call(betanmf:::C_svd_s, b, vt)
+  expect_identical(b2, keep_b)
+  expect_identical(vt2, matrix(0, 3, 40))
+  ref <- La.svd(keep_b, nu = 3, nv = 3)
+  expect_identical(s$d, ref$d)
+  expect_identical(s$vt, ref$vt)
+})
