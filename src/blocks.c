@@ -24,8 +24,8 @@
  * half's sums at (g, the new f) (block_share(); for HALS on dense data
  * made by the one-pass H half, hals_half_fused, in the same pass over the
  * block).  xx (HALS): the block's sum of squares, for the loss after an
- * update by hals_loss()'s expansion from the H half's product and Gram
- * matrix, as the fit in memory checks it; NA: the loss directly, and the
+ * update by hals.c's expansion (hals_loss) from the H half's product and
+ * Gram matrix, as the fit in memory checks it; NA: the loss directly, the
  * sum of squares returned.  Returns list(f, loss, sweeps, num, den, xx):
  * loss (when asked) is the beta-divergence of the block at (g, the new f)
  * over its observed entries, so the sum over the blocks of a pass is the
