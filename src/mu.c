@@ -544,8 +544,9 @@ void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double 
  * block stays in cache while the chunk's columns stream past.  beta = 1:
  * DEN[, i] = the row sums of H less the columns held out in row i, as the
  * W half in memory makes it.  The chunks are cut into MUB_PARTS fixed
- * ranges, one partial sum each, added in order: the result does not depend
- * on the number of threads. */
+ * ranges (fewer for a tall, narrow block), one partial sum each, added in
+ * order: their number depends on the block's shape only, so the result
+ * does not depend on the number of threads. */
 #define MUB_PARTS 4
 #define MUB_ROWS 512
 void mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, double beta, int threads,
@@ -556,16 +557,23 @@ void mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, 
     const int *hp = X->hp, *hi = X->hi;
     int nchunk = (ncol + NB - 1) / NB;
     int P = nchunk < MUB_PARTS ? nchunk : MUB_PARTS;
-    size_t bsz = (size_t) rp * nrow, per = (size_t) nrow * NB;
+    size_t bsz = (size_t) rp * nrow, per = (size_t) nrow * (ncol < NB ? ncol : NB);
+    /* fewer partial sums where MUB_PARTS of them would outgrow the block
+     * (a tall, narrow block), as hals_block_parts; the chunk buffers are
+     * of the block's width at most, one per thread that takes a range */
+    while (P > 1 && (size_t) P * nacc * bsz > (size_t) nrow * ncol / 2
+           && (size_t) P * nacc * bsz > ((size_t) 1 << 22))
+        P--;
+    int nq = nthr < P ? nthr : (P > 0 ? P : 1);
     for (size_t t = 0; t < (size_t) r * nrow; t++) NUM[t] = DEN[t] = 0.0;
     if (nrow == 0 || P < 1) return;
     double *Gc = coordinate_layout(Wt, r, nrow, NULL);
     const double *Hp = kernel_pad(H, r, rp, (size_t) ncol);
     double *Acc = (double *) scratch_alloc((size_t) P * nacc * bsz, sizeof(double));
-    double *Qx = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
-    double *Qd = kl ? NULL : (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
+    double *Qx = (double *) scratch_alloc((size_t) nq * per, sizeof(double));
+    double *Qd = kl ? NULL : (double *) scratch_alloc((size_t) nq * per, sizeof(double));
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nthr) schedule(static)
+#pragma omp parallel for num_threads(nq) schedule(static)
 #endif
     for (int c = 0; c < P; c++) {
         int tid = thread_id();

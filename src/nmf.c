@@ -156,9 +156,9 @@ int driver_block_parts(int solver, const nmf_data *X, int r, const nmf_switches 
 
 double driver_hals_fused(const nmf_data *X, double *F, const double *G, int r, int nparts, int inner,
                          double inner_tol, double l1, double l2, double *A, double *S, double *B,
-                         int threads)
+                         double xs, int threads)
 {
-    return (double) hals_half_fused(X, F, G, r, nparts, inner, inner_tol, l1, l2, A, S, B, threads);
+    return (double) hals_half_fused(X, F, G, r, nparts, inner, inner_tol, l1, l2, A, S, B, xs, threads);
 }
 
 /* HALS's loss from its H half's product A = G X and S = G G' + l2 I, as
@@ -236,7 +236,7 @@ static void update(const nmf_params *P, nmf_state *s)
     if (sv == SOLVER_HALS && s->plan.parts) {
         if (uw) s->sweeps += hals_half(&s->Xt, wt, h, r, in, itol, P->l1w, P->l2w, s->B, s->S, 1, th);
         s->sweeps += hals_half_fused(&s->X, h, wt, r, s->plan.parts, in, itol, P->l1h, P->l2h, s->A, s->S,
-                                     s->B, th);
+                                     s->B, 1.0, th);
         return;
     }
     if (uw && P->volume > 0.0)

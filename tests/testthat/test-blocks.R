@@ -198,6 +198,75 @@ test_that("masks and NA work on blocks as in memory", {
   expect_error(nmf(h5_matrix(xe), 3, beta = 1, missing = "mask"), "subset it")
 })
 
+test_that("HALS's H half takes a block's scale on its products, with the scaled block's bits", {
+  skip_blocks()
+  # The fit of x * 2^e is the fit of x with H times 2^e, bit for bit: the
+  # data are scaled by an exact power of two to mean ~1, the same scaled
+  # values either way.  At scale 1 the blocks are handed over as read; at
+  # any other, HALS's H half gets them unscaled and scales its products
+  # (blocks_env$deferred counts those calls), where a pass over the block
+  # scaled it before.
+  x <- block_counts()
+  storage.mode(x) <- "integer"
+  expect_identical(2^round(log2(mean(x))), 1) # x's own scale: no deferral
+  set.seed(5)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  e <- betanmf:::blocks_env
+  fit <- function(v, ...) {
+    e$deferred <- 0
+    f <- nmf(h5_matrix(v), 3, beta = 2, solver = "hals", maxit = 30, tol = 0, seed = 1, ...)
+    list(fit = f, deferred = e$deferred)
+  }
+  for (masked in c(FALSE, TRUE)) {
+    mk <- if (masked) mask
+    a <- fit(x, mask = mk)
+    expect_identical(a$deferred, 0)
+    # an integer file read directly, a double one, and a DelayedArray in memory
+    for (k in list(1024L, 2^-20, "delayed")) {
+      info <- sprintf("masked %s, %s", masked, format(k))
+      b <- if (identical(k, "delayed")) {
+        e$deferred <- 0
+        k <- 2^12
+        list(fit = nmf(DelayedArray::DelayedArray(x * k), 3, beta = 2, solver = "hals", maxit = 30, tol = 0,
+                       seed = 1, mask = mk), deferred = e$deferred)
+      } else fit(x * k, mask = mk)
+      expect_gt(b$deferred, 30, label = info)
+      expect_identical(b$fit$w, a$fit$w, label = info)
+      expect_identical(b$fit$h, a$fit$h * k, label = info)
+      expect_equal(b$fit$loss, a$fit$loss * k^2, tolerance = 1e-13, label = info)
+    }
+  }
+})
+
+test_that("MU's W-half sums on a tall, narrow block need memory of its width, not 32 columns a thread", {
+  # block_share() -> mu_block_sums() on one column of 1e5 rows, two
+  # threads: the sums against a plain-R twin, and the peak of R's heap
+  # (the kernels' scratch is R vectors) over the call.  Its own memory is a
+  # few r x m matrices (the sums, the padded factor; r = 2, padded to 4)
+  # and buffers one column wide; buffers of 32 columns for each of two
+  # threads were 128 m doubles.
+  set.seed(3)
+  m <- 1e5
+  r <- 2L
+  x <- matrix(rexp(m), m, 1)
+  wt <- matrix(runif(r * m), r, m)
+  h <- matrix(runif(r), r, 1)
+  blk <- list(dense = x, sparse = NULL, dims = c(as.integer(m), 1L), hold = NULL)
+  ctl <- list(inner = 10L, inner_tol = 0.1, l1 = c(0, 0), l2 = c(0, 0))
+  y <- drop(crossprod(wt, h))
+  for (beta in c(1, 1.5)) {
+    invisible(gc(reset = TRUE))
+    base <- gc()["Vcells", "max used"]
+    res <- betanmf:::block_half(blk, h, wt, "mu", beta, ctl, "h", 2L, update = FALSE, share = TRUE)
+    peak <- gc()["Vcells", "max used"] - base
+    expect_lt(peak, 40 * m, label = sprintf("beta = %g: peak cells", beta))
+    expect_equal(res$num, h %*% t(x * y^(beta - 2)), tolerance = 1e-12, label = sprintf("beta = %g", beta))
+    expect_equal(res$den, h %*% t(y^(beta - 1)), tolerance = 1e-12, label = sprintf("beta = %g", beta))
+  }
+})
+
 test_that("bad values in an HDF5 matrix are reported like in memory", {
   skip_blocks()
   x <- block_counts()
