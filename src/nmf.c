@@ -329,9 +329,16 @@ static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
         update(P, s);
         vmaxset(vmax);
         if (it % P->check == 0 || it == P->maxit) {
-            double cur = (P->solver == SOLVER_HALS)
-                ? hals_loss(&s->X, s->xx, s->A, s->S, P->l2h, s->wt, s->h, s->r, s->HH)
-                : loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
+            double cur;
+            if (P->solver == SOLVER_HALS) {
+                cur = hals_loss(&s->X, s->xx, s->A, s->S, P->l2h, s->wt, s->h, s->r, s->HH);
+                /* as initial_loss (and the fit read in blocks): directly
+                 * where the expansion would cancel, so a (nearly) exact
+                 * fit's loss is not its rounding noise, nor 0 */
+                if (!(cur > 1e-6 * s->xx)) cur = loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
+            } else {
+                cur = loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
+            }
             if (!R_FINITE(cur)) error("internal error: the loss became non-finite at iteration %d", it);
             vmaxset(vmax);
             pen = penalty(P, s);

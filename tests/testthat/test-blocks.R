@@ -1006,6 +1006,17 @@ test_that("HALS on blocks takes the loss directly where its expansion would canc
   expect_lt(b$loss, 1e-6 * sum(x^2) / 2)
   expect_equal(b$loss, direct, tolerance = 1e-6)
   expect_equal(b$trace$loss[length(b$trace$loss)], b$loss)
+  # from a start near the truth, the fit in memory checks its loss likewise
+  # (src/nmf.c), so both stop at the same iteration with the same trace
+  set.seed(9)
+  init <- list(w = w * runif(length(w), 0.9, 1.1) + 0.01, h = h)
+  for (tol in c(1e-4, 0)) {
+    a <- nmf(x, 2, beta = 2, solver = "hals", maxit = 8, tol = tol, init = init)
+    b <- nmf(X, 2, beta = 2, solver = "hals", maxit = 8, tol = tol, init = init)
+    expect_identical(b$iterations, a$iterations, label = sprintf("tol = %g", tol))
+    expect_equal(b$trace$loss, a$trace$loss, tolerance = 1e-6, label = sprintf("tol = %g", tol))
+    expect_lt(a$loss, 1e-9 * sum(x^2) / 2)
+  }
 })
 
 test_that("dense data: the checks and the scale take one pass, the whole set-up six", {
