@@ -570,9 +570,9 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
 # dense block of columns is left unscaled in its buffer, with $dense_xs the
 # reciprocal of the scale for C_block_half, which applies it to the
 # products (src/blocks.c, hals_half_fused) and so saves a pass over the
-# block; only for scales from 2^-512 to 2^512, where those products stay
-# clear of overflow and of subnormal numbers and so keep the bits of the
-# scaled block's.
+# block.  Those keep the scaled block's bits while no product or partial
+# sum is subnormal; only for scales from 2^-512 to 2^512, so that none
+# overflows either.
 block_data <- function(B, along, b, scaled = TRUE, defer = FALSE) {
   vp <- if (along == "col") B$cvps[[b]] else B$rvps[[b]]
   idx <- vp_range(vp, if (along == "col") 2 else 1)
@@ -690,7 +690,10 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
     }
     expand <- loss && update && solver == "hals" && !anyNA(bufs$xx)
     for (b in seq_len(ncb)) {
-      blk <- block_data(B, "col", b, defer = solver == "hals")
+      # HALS's one-pass H half with the share takes the block unscaled
+      # (block_data()); any other call would scale it in C, a second pass
+      # over a block copied into its buffer
+      blk <- block_data(B, "col", b, defer = solver == "hals" && update && share)
       j <- blk$index
       # with the share: this block's share of the next W half's sums, at
       # (W, the new H), made in the same call (HALS: in the same pass over

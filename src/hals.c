@@ -369,9 +369,9 @@ long hals_half_given(const nmf_data *X, double *F, const double *G, int r,
  * (blocks.c) is handed over unscaled, and the scale is applied to the
  * products instead, r values per column of A and per row of B rather than
  * a pass over the block: each product and partial sum of the scaled data
- * is the unscaled one times xs, exactly, while no term overflows or
- * becomes subnormal (R/blocks.R takes this only for scales between 2^-512
- * and 2^512), so A and B have the bits of the scaled block's. */
+ * is the unscaled one times xs, exactly, while none is subnormal or
+ * overflows (R/blocks.R takes this only for scales between 2^-512 and
+ * 2^512), so A and B have the bits of the scaled block's. */
 #define FUSED_PARTS 4
 #define FUSED_MIN ((size_t) 1 << 20)
 #define FUSED_COLS LANES /* columns per block of the pass (2 and 4 x LANES: no faster) */

@@ -555,12 +555,18 @@ void mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, 
     int nrow = X->nrow, ncol = X->ncol, kl = (beta == 1.0);
     int nv = (r + 3) / 4, rp = 4 * nv, nthr = threads > 0 ? threads : 1, nacc = kl ? 1 : 2;
     const int *hp = X->hp, *hi = X->hi;
-    int nchunk = (ncol + NB - 1) / NB;
+    /* A tall, narrow block (a few dozen columns of many rows) must not
+     * need more than itself: chunks of w <= NB columns, narrower until
+     * the chunk buffers (nacc for each of up to MUB_PARTS threads) hold at
+     * most the block's columns (down to 4 columns); fewer partial sums
+     * where MUB_PARTS of them would outgrow the block, as
+     * hals_block_parts.  Both from the block's shape only, so the sums'
+     * order of terms never depends on the number of threads. */
+    int w = NB;
+    while (w > 4 && (long long) nacc * MUB_PARTS * w > ncol) w /= 2;
+    int nchunk = (ncol + w - 1) / w;
     int P = nchunk < MUB_PARTS ? nchunk : MUB_PARTS;
-    size_t bsz = (size_t) rp * nrow, per = (size_t) nrow * (ncol < NB ? ncol : NB);
-    /* fewer partial sums where MUB_PARTS of them would outgrow the block
-     * (a tall, narrow block), as hals_block_parts; the chunk buffers are
-     * of the block's width at most, one per thread that takes a range */
+    size_t bsz = (size_t) rp * nrow, per = (size_t) nrow * (ncol < w ? ncol : w);
     while (P > 1 && (size_t) P * nacc * bsz > (size_t) nrow * ncol / 2
            && (size_t) P * nacc * bsz > ((size_t) 1 << 22))
         P--;
@@ -582,7 +588,7 @@ void mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, 
         memset(bn, 0, (size_t) nacc * bsz * sizeof(double));
         int b0 = (int) ((long long) nchunk * c / P), b1 = (int) ((long long) nchunk * (c + 1) / P);
         for (int b = b0; b < b1; b++) {
-            int j0 = b * NB, nb = (j0 + NB <= ncol) ? NB : ncol - j0;
+            int j0 = b * w, nb = (j0 + w <= ncol) ? w : ncol - j0;
             const double *xc = X->dense + (size_t) j0 * nrow;
             if (kl) kernel_gf_kl_cols(Gc, (size_t) nrow, r, H + (size_t) j0 * r, nb, xc, qx);
             else kernel_gf_cols(Gc, (size_t) nrow, r, H + (size_t) j0 * r, nb, qd);

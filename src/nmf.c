@@ -366,12 +366,7 @@ static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
     }
     res->iterations = it > P->maxit ? P->maxit : it;
     /* the last iteration is always a check, so res->loss is the loss at
-     * the final factors already; HALS's check is the expansion through the
-     * products, which cancels near an exact fit: there, recompute */
-    if (P->solver == SOLVER_HALS && !(prev > 1e-6 * s->xx)) {
-        scratch_reset();
-        res->loss = loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
-    }
+     * the final factors already (near an exact fit, HALS's taken directly) */
 }
 
 /* list(wt, h, trace, trace_iter, iterations, loss, sweeps, converged,
