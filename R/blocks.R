@@ -58,6 +58,7 @@ blocks_env$reads <- 0
 blocks_env$largest <- 0
 blocks_env$row_reads <- 0
 blocks_env$direct_reads <- 0
+blocks_env$deferred <- 0 # HALS H halves that took a block's scale on their products
 
 # (a DelayedMatrix is an S4 object: isS4() spares the class lookup of
 # methods::is() for the matrices of every other call)
@@ -565,8 +566,14 @@ prepare_blocks <- function(x, beta, mask = NULL, missing = "error", arg = "x") {
 # transposed, so that the columns of the block are always the columns of the
 # factor it updates; held-out (and NA) entries zero, the values divided by the
 # scale (exact, a power of two) unless scaled = FALSE.  $index: the block's
-# columns ("col") or rows ("row") of x.
-block_data <- function(B, along, b, scaled = TRUE) {
+# columns ("col") or rows ("row") of x.  defer = TRUE (HALS's H half): a
+# dense block of columns is left unscaled in its buffer, with $dense_xs the
+# reciprocal of the scale for C_block_half, which applies it to the
+# products (src/blocks.c, hals_half_fused) and so saves a pass over the
+# block.  Those keep the scaled block's bits while no product or partial
+# sum is subnormal; only for scales from 2^-512 to 2^512, so that none
+# overflows either.
+block_data <- function(B, along, b, scaled = TRUE, defer = FALSE) {
   vp <- if (along == "col") B$cvps[[b]] else B$rvps[[b]]
   idx <- vp_range(vp, if (along == "col") 2 else 1)
   dense_col <- along == "col" && !B$sparse
@@ -596,10 +603,15 @@ block_data <- function(B, along, b, scaled = TRUE) {
   }
   sc <- if (scaled) B$scale else 1
   if (dense_col) {
+    xs <- 1
+    if (defer && sc != 1 && sc >= 2^-512 && sc <= 2^512) {
+      xs <- 1 / sc
+      sc <- 1
+    }
     blk <- dense_col_block(B, vp, sc, hi, hj)
     dims <- as.integer(dim(blk))
     hold <- if (length(hi)) pattern_csc(hi, hj, dims)[c("p", "i")] else NULL
-    return(list(dense = blk, sparse = NULL, dims = dims, hold = hold, index = idx))
+    return(list(dense = blk, sparse = NULL, dims = dims, hold = hold, index = idx, dense_xs = xs))
   }
   if (length(hi)) {
     if (B$sparse) {
@@ -636,8 +648,11 @@ block_half <- function(blk, f, g, solver, beta, ctl, side, threads, update = TRU
   k <- if (side == "w") 1L else 2L
   control <- list(solver = switch(solver, hals = 1L, mu = 2L, cd = 3L), beta = as.double(beta),
                   inner = ctl$inner, inner_tol = ctl$inner_tol, l1 = ctl$l1[k], l2 = ctl$l2[k],
-                  threads = as.integer(threads), update = update, loss = loss, share = share, xx = as.double(xx))
-  .Call(C_block_half, blk[c("dense", "sparse", "dims", "hold")], f, g, control)
+                  threads = as.integer(threads), update = update, loss = loss, share = share, xx = as.double(xx),
+                  dense_xs = if (is.null(blk$dense_xs)) 1 else blk$dense_xs)
+  res <- .Call(C_block_half, blk[c("dense", "sparse", "dims", "hold")], f, g, control)
+  blocks_env$deferred <- blocks_env$deferred + res$deferred
+  res
 }
 
 # run_solver() for data in blocks: the alternating loop of src/nmf.c
@@ -675,7 +690,10 @@ block_solver <- function(d, w, h, beta, solver, ctl, update_w, threads, verbose,
     }
     expand <- loss && update && solver == "hals" && !anyNA(bufs$xx)
     for (b in seq_len(ncb)) {
-      blk <- block_data(B, "col", b)
+      # HALS's one-pass H half with the share takes the block unscaled
+      # (block_data()); any other call would scale it in C, a second pass
+      # over a block copied into its buffer
+      blk <- block_data(B, "col", b, defer = solver == "hals" && update && share)
       j <- blk$index
       # with the share: this block's share of the next W half's sums, at
       # (W, the new H), made in the same call (HALS: in the same pass over

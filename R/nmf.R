@@ -198,9 +198,8 @@
 #' in memory. A dense block of columns holds that many bytes of doubles,
 #' rounded down to whole chunks of columns of the file (at least one chunk),
 #' and is read into a buffer the fit allocates once and reuses, so the fit
-#' needs about one block of memory beyond the factors (two with
-#' multiplicative updates, whose `W` half also uses a transposed copy of
-#' the block): a larger block size means fewer, larger reads, a smaller one
+#' needs about one block of memory beyond the factors, whatever the
+#' solver: a larger block size means fewer, larger reads, a smaller one
 #' less memory. An `HDF5Matrix` (or the `H5ADMatrix` of a dense h5ad `X`)
 #' with no delayed operation on it is read straight into that buffer by HDF5
 #' (rhdf5's `H5Dread()`) when its dataset holds floating-point values, or

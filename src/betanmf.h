@@ -216,7 +216,7 @@ long hals_half_given(const nmf_data *X, double *F, const double *G, int r,
                      int inner, double inner_tol, double l1, double *A, double *S, int threads);
 long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
                      int inner, double inner_tol, double l1, double l2,
-                     double *A, double *S, double *B, int threads);
+                     double *A, double *S, double *B, double xs, int threads);
 /* the partial sums of hals_half_fused on one block of columns of data read
  * in blocks (blocks.c), at any size; 0: not that update */
 int hals_block_parts(const nmf_data *X, int r, const nmf_switches *sw);
@@ -263,7 +263,7 @@ double driver_hals_given(const nmf_data *X, double *F, const double *G, int r, i
 int driver_block_parts(int solver, const nmf_data *X, int r, const nmf_switches *sw);
 double driver_hals_fused(const nmf_data *X, double *F, const double *G, int r, int nparts, int inner,
                          double inner_tol, double l1, double l2, double *A, double *S, double *B,
-                         int threads);
+                         double xs, int threads);
 double driver_hals_loss(const nmf_data *X, double xx, const double *A, const double *S, double l2,
                         const double *Wt, const double *H, int r, double *HH);
 void driver_mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, double beta,

@@ -19,8 +19,12 @@
  * C_block_half(data, f, g, control): data = list(dense, sparse, dims, hold)
  * as for C_nmf_fit (src/nmf.c), one block whose columns are those of f;
  * control = list(solver, beta, inner, inner_tol, l1, l2, threads, update,
- * loss[, share, xx]).  update = FALSE leaves f as it is (the loss of the
- * start).  share = TRUE (HALS, MU): also the block's share of the next W
+ * loss[, share, xx, dense_xs]).  update = FALSE leaves f as it is (the loss
+ * of the start).  dense_xs: the dense block's values are to be multiplied
+ * by it (an exact power of two; R/blocks.R hands the fit's own buffer over
+ * unscaled for HALS's H half, whose one-pass update applies it to the
+ * products; where another part of this call reads the values, the buffer
+ * is scaled in place first).  share = TRUE (HALS, MU): also the block's share of the next W
  * half's sums at (g, the new f) (block_share(); for HALS on dense data
  * made by the one-pass H half, hals_half_fused, in the same pass over the
  * block).  xx (HALS): the block's sum of squares, for the loss after an
@@ -30,7 +34,8 @@
  * loss (when asked) is the beta-divergence of the block at (g, the new f)
  * over its observed entries, so the sum over the blocks of a pass is the
  * loss at the end of the iteration; num, den the share (NULL when not
- * asked; den NULL for HALS); xx the sum of squares made here, or NA.
+ * asked; den NULL for HALS); xx the sum of squares made here, or NA;
+ * deferred TRUE where dense_xs was applied to the products, not the block.
  * Memory from R_alloc and the PROTECTed scratch (scratch.c) only; no R API
  * inside the kernels' parallel regions; the caller (an R loop, interruptible
  * between blocks) runs on the main thread.
@@ -137,6 +142,7 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
     int want_loss = ctl_num(control, "loss") != 0.0, share = ctl_opt(control, "share", 0.0) != 0.0;
     double beta = ctl_num(control, "beta"), inner_tol = ctl_num(control, "inner_tol");
     double l1 = ctl_num(control, "l1"), l2 = ctl_num(control, "l2"), xx = ctl_opt(control, "xx", NA_REAL);
+    double dxs = ctl_opt(control, "dense_xs", 1.0);
     if (threads < 1) threads = 1;
     if (solver != SOLVER_HALS && solver != SOLVER_MU && solver != SOLVER_CD)
         error("internal error: unknown solver %d", solver);
@@ -145,6 +151,25 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
     nmf_data X;
     nmf_switches sw;
     int r = block_read(data, f0, g, &X, &sw), n = X.ncol, m = X.nrow;
+    /* HALS with the share asked: the one-pass H half (below) */
+    int parts = upd && share ? driver_block_parts(solver, &X, r, &sw) : 0;
+    int deferred = 0;
+    if (dxs != 1.0) {
+        /* a dense block handed over unscaled (dense_xs): the one-pass H
+         * half scales its products instead (hals_half_fused), when nothing
+         * else here reads the block's values (the loss by the expansion);
+         * otherwise the block is scaled here, in its buffer, as
+         * C_block_prepare would have */
+        SEXP dense = list_elt(data, "dense", 1);
+        if (!isReal(dense) || !(dxs > 0.0) || !R_FINITE(dxs))
+            error("internal error: 'dense_xs' is for a dense block, and must be positive");
+        deferred = parts > 0 && (!want_loss || R_FINITE(xx));
+        if (!deferred) {
+            double *b = REAL(dense);
+            for (R_xlen_t t = 0; t < XLENGTH(dense); t++) b[t] *= dxs;
+            dxs = 1.0;
+        }
+    }
 
     int nprotect = 0;
     SEXP ws = PROTECT(allocVector(VECSXP, 64)); nprotect++;
@@ -172,9 +197,9 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
         /* HALS with the share asked: the one-pass H half, which makes the
          * share H_b t(X_b) with the new H while each part of the block is
          * in cache, so the block is read once, as in memory */
-        int parts = share ? driver_block_parts(solver, &X, r, &sw) : 0;
         if (parts > 0) {
-            sweeps = driver_hals_fused(&X, f, gp, r, parts, inner, inner_tol, l1, l2, A, S, REAL(num), threads);
+            sweeps = driver_hals_fused(&X, f, gp, r, parts, inner, inner_tol, l1, l2, A, S, REAL(num), dxs,
+                                       threads);
             have_share = 1;
         } else {
             sweeps = driver_half(solver, &X, f, gp, r, beta, inner, inner_tol, l1, l2, A, S, 0, plan.fused,
@@ -200,7 +225,7 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
     }
     scratch_end();
 
-    const char *nm[] = {"f", "loss", "sweeps", "num", "den", "xx"};
+    const char *nm[] = {"f", "loss", "sweeps", "num", "den", "xx", "deferred"};
     int nout = (int) (sizeof(nm) / sizeof(nm[0]));
     SEXP out = PROTECT(allocVector(VECSXP, nout)); nprotect++;
     SEXP names = PROTECT(allocVector(STRSXP, nout)); nprotect++;
@@ -212,6 +237,7 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
     SET_VECTOR_ELT(out, 3, num);
     SET_VECTOR_ELT(out, 4, den);
     SET_VECTOR_ELT(out, 5, ScalarReal(xx_out));
+    SET_VECTOR_ELT(out, 6, ScalarLogical(deferred));
     UNPROTECT(nprotect);
     return out;
 }

@@ -362,7 +362,16 @@ long hals_half_given(const nmf_data *X, double *F, const double *G, int r,
  * B is summed in `nparts` partial sums over fixed ranges of blocks, added
  * in order at the end: the number depends on the data's shape only
  * (hals_fused_parts), and threads take whole ranges, so results never
- * depend on the number of threads. */
+ * depend on the number of threads.
+ *
+ * xs: the data's values are X->dense times xs, an exact power of two (1 in
+ * memory, where the data are scaled at set-up).  A block read from storage
+ * (blocks.c) is handed over unscaled, and the scale is applied to the
+ * products instead, r values per column of A and per row of B rather than
+ * a pass over the block: each product and partial sum of the scaled data
+ * is the unscaled one times xs, exactly, while none is subnormal or
+ * overflows (R/blocks.R takes this only for scales between 2^-512 and
+ * 2^512), so A and B have the bits of the scaled block's. */
 #define FUSED_PARTS 4
 #define FUSED_MIN ((size_t) 1 << 20)
 #define FUSED_COLS LANES /* columns per block of the pass (2 and 4 x LANES: no faster) */
@@ -423,7 +432,7 @@ nmf_plan hals_plan(const nmf_data *X, int r, const nmf_switches *sw)
 
 long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int nparts,
                      int inner, double inner_tol, double l1, double l2,
-                     double *A, double *S, double *B, int threads)
+                     double *A, double *S, double *B, double xs, int threads)
 {
     int nrow = X->nrow, ncol = X->ncol, nv = (r + 3) / 4, rp = 4 * nv;
     const double *Gp = kernel_pack_gx(G, r, (size_t) nrow);
@@ -454,8 +463,12 @@ long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
             if (b < b1) {
                 int j0 = b * FUSED_COLS, nc = j0 + FUSED_COLS < ncol ? FUSED_COLS : ncol - j0;
                 kernel_gx_cols(Gp, nv, X->dense + (size_t) j0 * nrow, (size_t) nrow, 0, nc, Ab);
-                for (int j = 0; j < nc; j++)
-                    memcpy(A + (size_t) (j0 + j) * r, Ab + (size_t) j * rp, (size_t) r * sizeof(double));
+                for (int j = 0; j < nc; j++) {
+                    double *a = A + (size_t) (j0 + j) * r;
+                    const double *ab = Ab + (size_t) j * rp;
+                    if (xs == 1.0) memcpy(a, ab, (size_t) r * sizeof(double));
+                    else for (int k = 0; k < r; k++) a[k] = ab[k] * xs;
+                }
                 sweeps += sweep_held(X, F, A, S, G, r, j0, j0 + nc, inner, inner_tol, l1, Sl);
                 sweeps += kern.sweep_lanes(&L, F, A, X->hp, j0 + nc, j0, S, r, inner, inner_tol, l1);
             } else {
@@ -489,7 +502,7 @@ long hals_half_fused(const nmf_data *X, double *F, const double *G, int r, int n
             size_t at = (size_t) i * rp + k;
             double s = Bp[at];
             for (int c = 1; c < nparts; c++) s += Bp[(size_t) c * bsz + at];
-            B[(size_t) i * r + k] = s;
+            B[(size_t) i * r + k] = xs == 1.0 ? s : s * xs;
         }
     return sweeps;
 }

@@ -544,8 +544,9 @@ void mu_half_store(const nmf_data *X, double *F, const double *G, int r, double 
  * block stays in cache while the chunk's columns stream past.  beta = 1:
  * DEN[, i] = the row sums of H less the columns held out in row i, as the
  * W half in memory makes it.  The chunks are cut into MUB_PARTS fixed
- * ranges, one partial sum each, added in order: the result does not depend
- * on the number of threads. */
+ * ranges (fewer for a tall, narrow block), one partial sum each, added in
+ * order: their number depends on the block's shape only, so the result
+ * does not depend on the number of threads. */
 #define MUB_PARTS 4
 #define MUB_ROWS 512
 void mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, double beta, int threads,
@@ -554,18 +555,31 @@ void mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, 
     int nrow = X->nrow, ncol = X->ncol, kl = (beta == 1.0);
     int nv = (r + 3) / 4, rp = 4 * nv, nthr = threads > 0 ? threads : 1, nacc = kl ? 1 : 2;
     const int *hp = X->hp, *hi = X->hi;
-    int nchunk = (ncol + NB - 1) / NB;
+    /* A tall, narrow block (a few dozen columns of many rows) must not
+     * need more than itself: chunks of w <= NB columns, narrower until
+     * the chunk buffers (nacc for each of up to MUB_PARTS threads) hold at
+     * most the block's columns (down to 4 columns); fewer partial sums
+     * where MUB_PARTS of them would outgrow the block, as
+     * hals_block_parts.  Both from the block's shape only, so the sums'
+     * order of terms never depends on the number of threads. */
+    int w = NB;
+    while (w > 4 && (long long) nacc * MUB_PARTS * w > ncol) w /= 2;
+    int nchunk = (ncol + w - 1) / w;
     int P = nchunk < MUB_PARTS ? nchunk : MUB_PARTS;
-    size_t bsz = (size_t) rp * nrow, per = (size_t) nrow * NB;
+    size_t bsz = (size_t) rp * nrow, per = (size_t) nrow * (ncol < w ? ncol : w);
+    while (P > 1 && (size_t) P * nacc * bsz > (size_t) nrow * ncol / 2
+           && (size_t) P * nacc * bsz > ((size_t) 1 << 22))
+        P--;
+    int nq = nthr < P ? nthr : (P > 0 ? P : 1);
     for (size_t t = 0; t < (size_t) r * nrow; t++) NUM[t] = DEN[t] = 0.0;
     if (nrow == 0 || P < 1) return;
     double *Gc = coordinate_layout(Wt, r, nrow, NULL);
     const double *Hp = kernel_pad(H, r, rp, (size_t) ncol);
     double *Acc = (double *) scratch_alloc((size_t) P * nacc * bsz, sizeof(double));
-    double *Qx = (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
-    double *Qd = kl ? NULL : (double *) scratch_alloc((size_t) nthr * per, sizeof(double));
+    double *Qx = (double *) scratch_alloc((size_t) nq * per, sizeof(double));
+    double *Qd = kl ? NULL : (double *) scratch_alloc((size_t) nq * per, sizeof(double));
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nthr) schedule(static)
+#pragma omp parallel for num_threads(nq) schedule(static)
 #endif
     for (int c = 0; c < P; c++) {
         int tid = thread_id();
@@ -574,7 +588,7 @@ void mu_block_sums(const nmf_data *X, const double *Wt, const double *H, int r, 
         memset(bn, 0, (size_t) nacc * bsz * sizeof(double));
         int b0 = (int) ((long long) nchunk * c / P), b1 = (int) ((long long) nchunk * (c + 1) / P);
         for (int b = b0; b < b1; b++) {
-            int j0 = b * NB, nb = (j0 + NB <= ncol) ? NB : ncol - j0;
+            int j0 = b * w, nb = (j0 + w <= ncol) ? w : ncol - j0;
             const double *xc = X->dense + (size_t) j0 * nrow;
             if (kl) kernel_gf_kl_cols(Gc, (size_t) nrow, r, H + (size_t) j0 * r, nb, xc, qx);
             else kernel_gf_cols(Gc, (size_t) nrow, r, H + (size_t) j0 * r, nb, qd);

@@ -156,9 +156,9 @@ int driver_block_parts(int solver, const nmf_data *X, int r, const nmf_switches 
 
 double driver_hals_fused(const nmf_data *X, double *F, const double *G, int r, int nparts, int inner,
                          double inner_tol, double l1, double l2, double *A, double *S, double *B,
-                         int threads)
+                         double xs, int threads)
 {
-    return (double) hals_half_fused(X, F, G, r, nparts, inner, inner_tol, l1, l2, A, S, B, threads);
+    return (double) hals_half_fused(X, F, G, r, nparts, inner, inner_tol, l1, l2, A, S, B, xs, threads);
 }
 
 /* HALS's loss from its H half's product A = G X and S = G G' + l2 I, as
@@ -236,7 +236,7 @@ static void update(const nmf_params *P, nmf_state *s)
     if (sv == SOLVER_HALS && s->plan.parts) {
         if (uw) s->sweeps += hals_half(&s->Xt, wt, h, r, in, itol, P->l1w, P->l2w, s->B, s->S, 1, th);
         s->sweeps += hals_half_fused(&s->X, h, wt, r, s->plan.parts, in, itol, P->l1h, P->l2h, s->A, s->S,
-                                     s->B, th);
+                                     s->B, 1.0, th);
         return;
     }
     if (uw && P->volume > 0.0)
@@ -329,9 +329,16 @@ static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
         update(P, s);
         vmaxset(vmax);
         if (it % P->check == 0 || it == P->maxit) {
-            double cur = (P->solver == SOLVER_HALS)
-                ? hals_loss(&s->X, s->xx, s->A, s->S, P->l2h, s->wt, s->h, s->r, s->HH)
-                : loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
+            double cur;
+            if (P->solver == SOLVER_HALS) {
+                cur = hals_loss(&s->X, s->xx, s->A, s->S, P->l2h, s->wt, s->h, s->r, s->HH);
+                /* as initial_loss (and the fit read in blocks): directly
+                 * where the expansion would cancel, so a (nearly) exact
+                 * fit's loss is not its rounding noise, nor 0 */
+                if (!(cur > 1e-6 * s->xx)) cur = loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
+            } else {
+                cur = loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
+            }
             if (!R_FINITE(cur)) error("internal error: the loss became non-finite at iteration %d", it);
             vmaxset(vmax);
             pen = penalty(P, s);
@@ -359,12 +366,7 @@ static void nmf_run(const nmf_params *P, nmf_state *s, nmf_result *res)
     }
     res->iterations = it > P->maxit ? P->maxit : it;
     /* the last iteration is always a check, so res->loss is the loss at
-     * the final factors already; HALS's check is the expansion through the
-     * products, which cancels near an exact fit: there, recompute */
-    if (P->solver == SOLVER_HALS && !(prev > 1e-6 * s->xx)) {
-        scratch_reset();
-        res->loss = loss_factored(&s->X, s->wt, s->h, s->r, P->beta, P->threads);
-    }
+     * the final factors already (near an exact fit, HALS's taken directly) */
 }
 
 /* list(wt, h, trace, trace_iter, iterations, loss, sweeps, converged,

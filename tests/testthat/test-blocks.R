@@ -198,6 +198,82 @@ test_that("masks and NA work on blocks as in memory", {
   expect_error(nmf(h5_matrix(xe), 3, beta = 1, missing = "mask"), "subset it")
 })
 
+test_that("HALS's H half takes a block's scale on its products, with the scaled block's bits", {
+  skip_blocks()
+  # The fit of x * 2^e is the fit of x with H times 2^e, bit for bit: the
+  # data are scaled by an exact power of two to mean ~1, the same scaled
+  # values either way.  At scale 1 the blocks are handed over as read; at
+  # any other, HALS's H half gets them unscaled and scales its products
+  # (blocks_env$deferred counts those calls), where a pass over the block
+  # scaled it before.
+  x <- block_counts()
+  storage.mode(x) <- "integer"
+  expect_identical(2^round(log2(mean(x))), 1) # x's own scale: no deferral
+  set.seed(5)
+  mask <- matrix(runif(length(x)) < 0.1, nrow(x), ncol(x))
+  old <- small_blocks()
+  on.exit(restore_blocks(old), add = TRUE)
+  e <- betanmf:::blocks_env
+  fit <- function(v, ...) {
+    e$deferred <- 0
+    f <- nmf(h5_matrix(v), 3, beta = 2, solver = "hals", maxit = 30, tol = 0, seed = 1, ...)
+    list(fit = f, deferred = e$deferred)
+  }
+  for (masked in c(FALSE, TRUE)) {
+    mk <- if (masked) mask
+    a <- fit(x, mask = mk)
+    expect_identical(a$deferred, 0)
+    # an integer file read directly, a double one, and a DelayedArray in memory
+    for (k in list(1024L, 2^-20, "delayed")) {
+      info <- sprintf("masked %s, %s", masked, format(k))
+      b <- if (identical(k, "delayed")) {
+        e$deferred <- 0
+        k <- 2^12
+        list(fit = nmf(DelayedArray::DelayedArray(x * k), 3, beta = 2, solver = "hals", maxit = 30, tol = 0,
+                       seed = 1, mask = mk), deferred = e$deferred)
+      } else fit(x * k, mask = mk)
+      expect_gt(b$deferred, 30, label = info)
+      expect_identical(b$fit$w, a$fit$w, label = info)
+      expect_identical(b$fit$h, a$fit$h * k, label = info)
+      expect_equal(b$fit$loss, a$fit$loss * k^2, tolerance = 1e-13, label = info)
+    }
+  }
+})
+
+test_that("MU's W-half sums on a tall, narrow block need memory of its size, not 32 columns a thread", {
+  # block_share() -> mu_block_sums() on blocks of 1 and 40 columns of m
+  # rows: the sums against a plain-R twin, the same bits on one thread and
+  # two, and the peak of R's heap (the kernels' scratch is R vectors) over
+  # the call with two threads.  Its own memory is the block's width in
+  # buffers and a few r x m matrices (the sums, their partial sums, the
+  # padded factor; r = 2, padded to 4); 32-column buffers for each thread
+  # were 128 m cells at beta = 1.5.
+  set.seed(3)
+  r <- 2L
+  ctl <- list(inner = 10L, inner_tol = 0.1, l1 = c(0, 0), l2 = c(0, 0))
+  for (nc in c(1L, 40L)) {
+    m <- if (nc == 1L) 1e5 else 5e4
+    x <- matrix(rexp(m * nc), m, nc)
+    wt <- matrix(runif(r * m), r, m)
+    h <- matrix(runif(r * nc), r, nc)
+    blk <- list(dense = x, sparse = NULL, dims = c(as.integer(m), nc), hold = NULL)
+    y <- crossprod(wt, h)
+    for (beta in c(1, 1.5)) {
+      info <- sprintf("%d columns, beta = %g", nc, beta)
+      invisible(gc(reset = TRUE))
+      base <- gc()["Vcells", "max used"]
+      res <- betanmf:::block_half(blk, h, wt, "mu", beta, ctl, "h", 2L, update = FALSE, share = TRUE)
+      peak <- gc()["Vcells", "max used"] - base
+      expect_lt(peak, (40 + 2 * nc) * m, label = paste(info, "peak cells"))
+      expect_equal(res$num, h %*% t(x * y^(beta - 2)), tolerance = 1e-12, label = info)
+      expect_equal(res$den, h %*% t(y^(beta - 1)), tolerance = 1e-12, label = info)
+      one <- betanmf:::block_half(blk, h, wt, "mu", beta, ctl, "h", 1L, update = FALSE, share = TRUE)
+      expect_identical(one$num, res$num, label = info)
+      expect_identical(one$den, res$den, label = info)
+    }
+  }
+})
+
 test_that("bad values in an HDF5 matrix are reported like in memory", {
   skip_blocks()
   x <- block_counts()
@@ -937,6 +1013,23 @@ test_that("HALS on blocks takes the loss directly where its expansion would canc
   expect_lt(b$loss, 1e-6 * sum(x^2) / 2)
   expect_equal(b$loss, direct, tolerance = 1e-6)
   expect_equal(b$trace$loss[length(b$trace$loss)], b$loss)
+  # from a start near the truth, the fit in memory checks its loss likewise
+  # (src/nmf.c), so both stop at the same iteration with the same trace
+  set.seed(9)
+  init <- list(w = w * runif(length(w), 0.9, 1.1) + 0.01, h = h)
+  for (tol in c(1e-4, 0)) {
+    a <- nmf(x, 2, beta = 2, solver = "hals", maxit = 8, tol = tol, init = init)
+    b <- nmf(X, 2, beta = 2, solver = "hals", maxit = 8, tol = tol, init = init)
+    expect_identical(b$iterations, a$iterations, label = sprintf("tol = %g", tol))
+    expect_true(all(a$trace$loss > 0) && all(b$trace$loss > 0), label = sprintf("tol = %g", tol))
+    # each check's loss, to the rounding of the two paths' factors (which
+    # dominates below ~1e-20 ||X||^2)
+    keep <- a$trace$loss > 1e-20 * sum(x^2)
+    expect_gte(sum(keep), 5)
+    expect_equal(b$trace$loss[keep] / a$trace$loss[keep], rep(1, sum(keep)), tolerance = 1e-5,
+                 label = sprintf("tol = %g", tol))
+    expect_lt(a$loss, 1e-9 * sum(x^2) / 2)
+  }
 })
 
 test_that("dense data: the checks and the scale take one pass, the whole set-up six", {

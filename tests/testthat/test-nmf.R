@@ -428,6 +428,30 @@ test_that("KKT conditions hold at HALS convergence", {
   expect_lt(max(abs(h * gh)) / max(h * sh), 1e-5)
 })
 
+test_that("HALS takes the loss directly where its expansion would cancel (a near-exact fit)", {
+  # exact rank-3 data from a start near the truth: within a few iterations
+  # the loss is far below ||X||^2 / 2 * 1e-6, where the expansion from the
+  # products (hals_loss) is rounding noise, or clipped to 0, which stopped
+  # the fit as if it were exact
+  set.seed(2)
+  m <- 60
+  n <- 45
+  w <- matrix(0, m, 3)
+  w[cbind(1:m, rep(1:3, length.out = m))] <- rexp(m) + 1
+  h <- matrix(rexp(3 * n), 3, n)
+  x <- w %*% h
+  set.seed(9)
+  init <- list(w = w * runif(length(w), 0.9, 1.1) + 0.01, h = h)
+  a <- nmf(x, 3, beta = 2, solver = "hals", maxit = 8, tol = 0, init = init)
+  expect_identical(a$iterations, 8L)
+  loss <- a$trace$loss
+  expect_true(all(loss > 0))
+  expect_lt(loss[length(loss)], 1e-12 * sum(x^2) / 2)
+  # the loss of the returned factors, in plain R
+  expect_equal(a$loss, sum((x - a$w %*% a$h)^2) / 2, tolerance = 1e-3)
+  expect_equal(loss[length(loss)], a$loss, tolerance = 1e-12)
+})
+
 test_that("sparse and dense input give the same fit", {
   p <- planted(30, 40, 3, seed = 5)
   xs <- Matrix::Matrix(p$x, sparse = TRUE)
