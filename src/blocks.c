@@ -84,6 +84,13 @@ static double ctl_opt(SEXP list, const char *name, double absent)
     return asReal(v);
 }
 
+/* b[t] *= f, for f an exact power of two (a block's scale or its
+ * reciprocal: the product is exact, so rounded as the division is) */
+static void scale_in_place(double *b, R_xlen_t n, double f)
+{
+    for (R_xlen_t t = 0; t < n; t++) b[t] *= f;
+}
+
 /* the block's sum of squares (HALS's loss expansion), held-out values zero
  * already */
 static double block_xx(const nmf_data *X)
@@ -165,8 +172,7 @@ SEXP C_block_half(SEXP data, SEXP f0, SEXP g, SEXP control)
             error("internal error: 'dense_xs' is for a dense block, and must be positive");
         deferred = parts > 0 && (!want_loss || R_FINITE(xx));
         if (!deferred) {
-            double *b = REAL(dense);
-            for (R_xlen_t t = 0; t < XLENGTH(dense); t++) b[t] *= dxs;
+            scale_in_place(REAL(dense), XLENGTH(dense), dxs);
             dxs = 1.0;
         }
     }
@@ -360,7 +366,7 @@ SEXP C_block_prepare(SEXP buf, SEXP src, SEXP scale, SEXP hi, SEXP hj)
             error("internal error: a block must be double or integer");
         }
     } else if (sc != 1.0) {
-        if (pow2) for (R_xlen_t t = 0; t < len; t++) b[t] *= inv;
+        if (pow2) scale_in_place(b, len, inv);
         else for (R_xlen_t t = 0; t < len; t++) b[t] /= sc;
     }
     if (TYPEOF(hi) != INTSXP || TYPEOF(hj) != INTSXP || XLENGTH(hi) != XLENGTH(hj))

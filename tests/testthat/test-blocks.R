@@ -928,12 +928,17 @@ block_sized_allocs <- function(bytes, expr) {
   sum(size >= bytes & size < bytes + 1024)
 }
 
+# the data of the two tests below: 400 x 63 counts in an HDF5 file, read
+# in blocks of 7 columns (8 * 400 * 7 bytes)
+alloc_counts_file <- function() {
+  set.seed(2)
+  h5_double(matrix(rpois(400 * 63, 6), 400, 63) + 0)
+}
+
 test_that("a fit's iterations allocate no block-sized memory", {
   skip_blocks()
   skip_if_not(capabilities("profmem"), "R built without memory profiling")
-  set.seed(2)
-  x <- matrix(rpois(400 * 63, 6), 400, 63) + 0
-  X <- h5_double(x)
+  X <- alloc_counts_file()
   # blocks of 7 columns: 2800 doubles (22400 bytes); the allocations of a
   # block's size (a block read, a scaled or transposed copy) are counted,
   # nothing else in an iteration has that size (the factors are 3 x 400
@@ -957,9 +962,7 @@ test_that("a fit's iterations allocate no block-sized memory", {
 test_that("an MU fit makes the W half's sums from the block as stored, with no transposed copy", {
   skip_blocks()
   skip_if_not(capabilities("profmem"), "R built without memory profiling")
-  set.seed(2)
-  x <- matrix(rpois(400 * 63, 6), 400, 63) + 0
-  X <- h5_double(x)
+  X <- alloc_counts_file()
   # blocks of 7 columns (22400 bytes): the fit's one buffer for a block
   # read is its only allocation of that size; a transposed copy of the
   # block (7 x 400) would be another
